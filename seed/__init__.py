@@ -1,0 +1,1 @@
+"""Pure seed data for Yunzao (taxonomy and demo world); standard library only."""
