@@ -1,0 +1,79 @@
+"""Configuration from the environment (microblog style): embedded defaults for a laptop,
+real services when the variables say so (CTFd style)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("YUNZAO_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'yunzao.sqlite'}"
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy needs the psycopg 3 dialect.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    # A fixed development key is fine for `make run`; production refuses to start without one.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    DATABASE_URL = _database_url()
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    ENV_NAME = os.environ.get("YUNZAO_ENV", "development")
+
+    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 50) * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+
+    WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not to a clock
+
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh", "en")
+
+    # Rate limits: in-process memory by default, Redis when configured (shared by workers).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
+        REDIS_URL or "memory://"
+    )
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    HSTS = _bool("HSTS", False)
+    API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
+    SQL_ECHO = _bool("SQL_ECHO", False)
+
+    @classmethod
+    def check_production(cls, config: dict) -> None:
+        """Refuse to serve production traffic with development secrets."""
+        if config.get("ENV_NAME") == "production" and config.get("SECRET_KEY") in (
+            None,
+            "",
+            "dev-only-not-secret",
+        ):
+            raise RuntimeError("SECRET_KEY must be set when YUNZAO_ENV=production")

@@ -1,0 +1,48 @@
+"""Template helpers: money and time formatting, localised names, navigation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import format_datetime, get_locale
+
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€"}
+
+
+def money(minor: int | None, currency: str = "CNY") -> str:
+    """Integer minor units to a display string; no floats on the way."""
+    if minor is None:
+        return "—"
+    sign = "-" if minor < 0 else ""
+    major, cents = divmod(abs(int(minor)), 100)
+    return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{major:,}.{cents:02d}"
+
+
+def localized(obj: Any, attr: str = "name") -> str:
+    """Pick `name_zh` or `name_en` (or `name`) by the current locale."""
+    lang = str(get_locale() or "zh")
+    if lang.startswith("zh"):
+        value = getattr(obj, f"{attr}_zh", None)
+        if value:
+            return value
+    return getattr(obj, f"{attr}_en", None) or getattr(obj, attr, "") or ""
+
+
+def when(value: datetime | None, fmt: str = "medium") -> str:
+    return format_datetime(value, fmt) if value else "—"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["localized"] = localized
+    app.jinja_env.filters["when"] = when
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+            "languages": current_app.config["LANGUAGES"],
+            "htmx_src": "vendor/htmx-2.0.11.min.js",
+        }

@@ -1,0 +1,13 @@
+// Small progressive enhancements; every page works without JavaScript.
+document.addEventListener("htmx:responseError", (event) => {
+  // Show a server-side error of an htmx request where the user is looking.
+  const box = document.createElement("div");
+  box.className = "flash flash-error";
+  box.setAttribute("role", "alert");
+  const status = event.detail.xhr.status;
+  box.textContent = document.documentElement.lang.startsWith("zh")
+    ? `操作未完成（${status}），请刷新后重试。`
+    : `The action did not complete (${status}). Please reload and try again.`;
+  const main = document.getElementById("content");
+  main.prepend(box);
+});
