@@ -1,0 +1,187 @@
+"""Synthetic marketplace instances: deterministic, structurally valid, realistic, sized as asked."""
+
+from __future__ import annotations
+
+import json
+import time
+from bisect import bisect_right
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching.generate import IMPOSSIBLE_PRODUCTS, PROCESSES, PRODUCTS, SHOPS, generate
+from matching.validate import validate
+
+# mainland China, Hainan to Heilongjiang, Xinjiang to the east coast
+CHINA_LAT = (18.0, 53.6)
+CHINA_LON = (73.5, 135.1)
+
+
+def all_unserved_plan(p: dict[str, Any]) -> dict[str, Any]:
+    return {"format": "yunzao.plan/1", "status": "FEASIBLE",
+            "objective": sum(o["unserved_penalty"] for o in p["orders"]), "bound": None,
+            "assignments": [],
+            "unserved": [{"order": o["id"], "reason": "not scheduled"} for o in p["orders"]],
+            "orders": []}
+
+
+def eligible(p: dict[str, Any], op: dict[str, Any]) -> list[str]:
+    return [m["id"] for m in p["machines"]
+            if any(c["process"] == op["process"]
+                   and (not c["materials"] or op["material"] in c["materials"])
+                   for c in m["capabilities"])]
+
+
+def check_structure(p: dict[str, Any]) -> None:
+    horizon = p["horizon"]["minutes"]
+    assert p["format"] == "yunzao.problem/1" and p["currency"] == "CNY"
+    assert p["objective"] == "cost"
+    plant_ids = [pl["id"] for pl in p["plants"]]
+    assert len(set(plant_ids)) == len(plant_ids)
+    for pl in p["plants"]:
+        assert CHINA_LAT[0] <= pl["lat"] <= CHINA_LAT[1]
+        assert CHINA_LON[0] <= pl["lon"] <= CHINA_LON[1]
+    windows: dict[str, list[list[int]]] = {}
+    for m in p["machines"]:
+        assert m["plant"] in plant_ids
+        assert m["capabilities"]
+        for c in m["capabilities"]:
+            assert c["process"] in PROCESSES
+            assert set(c["materials"]) <= set(PROCESSES[c["process"]]["materials"])
+            assert isinstance(c["rate_per_hour"], int) and c["rate_per_hour"] > 0
+            assert isinstance(c["setup_minutes"], int) and c["setup_minutes"] >= 0
+            assert 0.8 <= c["speed"] <= 1.3
+        ws = m["windows"]
+        for a, b in ws:
+            assert isinstance(a, int) and isinstance(b, int)
+            assert 0 <= a < b <= horizon
+        for (_a, b), (c, _d) in zip(ws, ws[1:], strict=False):
+            assert b < c  # sorted, disjoint, and touching windows merged
+        windows[m["id"]] = ws
+    by_machine: dict[str, list[tuple[int, int]]] = {}
+    for bk in p["bookings"]:
+        ws = windows[bk["machine"]]
+        assert bk["start"] < bk["end"]
+        i = bisect_right([w[0] for w in ws], bk["start"]) - 1
+        assert i >= 0 and bk["end"] <= ws[i][1], bk  # inside one window
+        by_machine.setdefault(bk["machine"], []).append((bk["start"], bk["end"]))
+    for spans in by_machine.values():
+        spans.sort()
+        for (_s, e), (s2, _e2) in zip(spans, spans[1:], strict=False):
+            assert e <= s2
+    op_ids = [op["id"] for o in p["orders"] for op in o["operations"]]
+    assert len(set(op_ids)) == len(op_ids)
+    assert len({o["id"] for o in p["orders"]}) == len(p["orders"])
+    for o in p["orders"]:
+        assert CHINA_LAT[0] <= o["lat"] <= CHINA_LAT[1]
+        assert CHINA_LON[0] <= o["lon"] <= CHINA_LON[1]
+        assert isinstance(o["quantity"], int) and o["quantity"] >= 1
+        assert 0 <= o["release"] < horizon
+        assert o["due"] > o["release"]
+        assert o["late_penalty_per_minute"] >= 1 and o["unserved_penalty"] > 0
+        if o["product"] in PRODUCTS:
+            steps = PRODUCTS[o["product"]][3]
+            assert [op["process"] for op in o["operations"]] == [s[0] for s in steps]
+            for op in o["operations"]:
+                assert eligible(p, op), (o["id"], op)
+        else:
+            assert o["product"] in IMPOSSIBLE_PRODUCTS
+            assert any(not eligible(p, op) for op in o["operations"])
+    # the independent checker accepts the instance (an all-unserved plan is always valid)
+    assert validate(p, all_unserved_plan(p)) == []
+
+
+def test_deterministic() -> None:
+    a = generate(60, 12, seed=5)
+    b = generate(60, 12, seed=5)
+    assert a == b
+    assert json.dumps(a) == json.dumps(b)
+    assert generate(60, 12, seed=6) != a
+    assert generate(60, 12, days=7, seed=5) != a
+
+
+@pytest.mark.parametrize(("orders", "plants", "days"), [(0, 1, 1), (1, 1, 14), (40, 9, 7),
+                                                        (300, 40, 14)])
+def test_sizes_and_structure(orders: int, plants: int, days: int) -> None:
+    p = generate(orders, plants, days=days, seed=11)
+    assert len(p["orders"]) == orders
+    assert len(p["plants"]) == plants
+    assert p["horizon"] == {"start": "2026-12-07T00:00:00Z", "minutes": days * 1440}
+    check_structure(p)
+
+
+def test_every_product_routing_uses_known_processes() -> None:
+    for _w, mats, (qlo, qhi), steps in PRODUCTS.values():
+        assert mats and 1 <= qlo <= qhi <= 2000
+        for proc, lo, hi in steps:
+            assert proc in PROCESSES
+            assert 0 < lo <= hi
+            assert all(m in PROCESSES[proc]["materials"] or not PROCESSES[proc]["materials"]
+                       for m in mats), (proc, mats)
+    for procs in (m for _w, machines in SHOPS.values() for m in machines):
+        assert all(proc in PROCESSES for proc in procs[0])
+
+
+def test_marketplace_realism() -> None:
+    p = generate(300, 40, seed=2)
+    products = {o["product"] for o in p["orders"]}
+    assert len(products & set(PRODUCTS)) >= 8  # a varied mix of routings
+    impossible = [o for o in p["orders"] if o["product"] in IMPOSSIBLE_PRODUCTS]
+    assert 1 <= len(impossible) <= 15
+    assert p["bookings"], "some machines are partly booked"
+    cities = {pl["city"] for pl in p["plants"]}
+    assert len(cities) >= 10
+    assert len({pl["kind"] for pl in p["plants"]}) == len(SHOPS)  # every kind of shop
+    cnc_rates = [c["rate_per_hour"] for m in p["machines"] for c in m["capabilities"]
+                 if c["process"] == "cnc_milling"]
+    assert cnc_rates and all(8000 <= r <= 25000 for r in cnc_rates)
+    # 2026-12-07 00:00 UTC is Monday 08:00 in China: the first day shift opens at minute 0,
+    # and Sunday 2026-12-13 (local) has far fewer open machines than Monday
+    assert any(m["windows"] and m["windows"][0][0] == 0 for m in p["machines"])
+
+    def open_at(t: int) -> int:
+        return sum(any(a <= t < b for a, b in m["windows"]) for m in p["machines"])
+
+    monday_10am, sunday_10am = 120, 6 * 1440 + 120
+    assert open_at(sunday_10am) < open_at(monday_10am) / 2
+    dues = sorted(o["due"] - o["release"] for o in p["orders"])
+    assert dues[0] < dues[-1] / 5  # some tight, some loose
+
+
+def test_taxonomy_codes_match_the_marketplace() -> None:
+    taxonomy = pytest.importorskip("seed.taxonomy")
+    process_codes = {x["code"] for x in taxonomy.PROCESSES}
+    material_codes = {x["code"] for x in taxonomy.MATERIALS}
+    for proc, spec in PROCESSES.items():
+        assert proc in process_codes
+        assert set(spec["materials"]) <= material_codes, proc
+    for table in (PRODUCTS, IMPOSSIBLE_PRODUCTS):
+        for entry in table.values():
+            mats, steps = entry[-3], entry[-1]
+            assert set(mats) <= material_codes
+            assert {s[0] for s in steps} <= process_codes
+
+
+def test_other_start_is_in_china_local_time() -> None:
+    # Saturday 2026-12-05 16:00 UTC = Sunday 00:00 in China: Sunday first, Monday 08:00 at 1920
+    p = generate(5, 6, days=3, seed=1, start="2026-12-05T16:00:00Z")
+    check_structure(p)
+    firsts = [m["windows"][0][0] for m in p["machines"] if m["windows"]]
+    assert 480 in firsts or 1920 in firsts
+
+
+def test_large_instance_is_fast() -> None:
+    t0 = time.perf_counter()
+    p = generate(2000, 250, seed=0)
+    assert time.perf_counter() - t0 < 3.0
+    assert len(p["orders"]) == 2000 and len(p["plants"]) == 250
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orders=st.integers(0, 60), plants=st.integers(1, 12), days=st.integers(1, 21),
+       seed=st.integers(0, 2**31))
+def test_property_always_structurally_valid(orders: int, plants: int, days: int,
+                                            seed: int) -> None:
+    check_structure(generate(orders, plants, days=days, seed=seed))
