@@ -19,6 +19,7 @@ PLAN_FORMAT = "yunzao.plan/1"
 STATUSES = ("OPTIMAL", "FEASIBLE", "NO_SOLUTION")
 OBJECTIVES = ("cost", "makespan")
 EARTH_RADIUS_KM = 6371.0
+DEFAULT_SPEED_KMH = 60.0
 
 __all__ = ["validate", "recompute_objective"]
 
@@ -108,8 +109,8 @@ class _Order:
 class _Problem:
     objective: str
     horizon: int
-    transport: _Transport | None
-    plants: dict[str, tuple[float, float]]
+    transport: _Transport
+    plants: dict[str, tuple[float, float] | None]
     machines: dict[str, _Machine]
     bookings: dict[str, list[tuple[int, int, int]]]
     orders: dict[str, _Order]
@@ -152,13 +153,14 @@ def _parse_problem(p: Any, errs: list[str]) -> _Problem | None:
         except (AttributeError, ValueError):
             errs.append(f"horizon start {start!r} is not an ISO 8601 date-time")
 
-    transport = None
+    # reading: a missing `transport` (or speed) is 60 km/h with no handling and no cost
+    transport = _Transport(DEFAULT_SPEED_KMH, 0, 0.0, 0)
     tr = p.get("transport")
     if tr is not None:
         if not isinstance(tr, dict):
             errs.append(f"problem transport must be an object (got {_kind(tr)})")
         else:
-            speed = tr.get("speed_kmh")
+            speed = _opt(tr, "speed_kmh", DEFAULT_SPEED_KMH)
             handling = _opt(tr, "handling_minutes", 0)
             cpk = _opt(tr, "cost_per_km", 0)
             fixed = _opt(tr, "fixed_cost", 0)
@@ -179,7 +181,7 @@ def _parse_problem(p: Any, errs: list[str]) -> _Problem | None:
             if ok:
                 transport = _Transport(float(speed), handling, float(cpk), fixed)
 
-    plants: dict[str, tuple[float, float]] = {}
+    plants: dict[str, tuple[float, float] | None] = {}
     raw_plants = p.get("plants")
     if not isinstance(raw_plants, list):
         errs.append(f"problem plants must be a list (got {_kind(raw_plants)})")
@@ -191,6 +193,9 @@ def _parse_problem(p: Any, errs: list[str]) -> _Problem | None:
         pid, lat, lon = pl["id"], pl.get("lat"), pl.get("lon")
         if pid in plants:
             errs.append(f"plant id {pid} appears twice")
+        if lat is None and lon is None:
+            plants[pid] = None  # reading: legs from/to it have 0 km (handling, fixed cost)
+            continue
         if not _is_num(lat) or not -90 <= lat <= 90 or not _is_num(lon) or not -180 <= lon <= 180:
             errs.append(f"plant {pid} has invalid coordinates lat={lat!r} lon={lon!r}")
             continue
@@ -253,7 +258,7 @@ def _parse_problem(p: Any, errs: list[str]) -> _Problem | None:
 
 
 def _parse_machine(
-    i: int, m: Any, plants: dict[str, tuple[float, float]], horizon: int, errs: list[str]
+    i: int, m: Any, plants: dict[str, Any], horizon: int, errs: list[str]
 ) -> _Machine | None:
     if not isinstance(m, dict) or not isinstance(m.get("id"), str):
         errs.append(f"machine #{i} must be an object with a string id")
@@ -319,7 +324,7 @@ def _parse_order(i: int, o: Any, machines: dict[str, _Machine], errs: list[str])
         return None
     oid = o["id"]
     n0 = len(errs)
-    qty = o.get("quantity")
+    qty = _opt(o, "quantity", 1)  # reading: missing quantity is 1 (as .fjs orders have)
     release = _opt(o, "release", 0)
     due = o.get("due")
     lat, lon = o.get("lat"), o.get("lon")
@@ -430,12 +435,13 @@ def _finish(m: _Machine, start: int, duration: int) -> tuple[bool, int | None]:
     return True, m.starts[j] + (target - m.cum[j])
 
 
-def _leg(prob: _Problem, a: tuple[float, float], b: tuple[float, float]) -> tuple[int, int, float]:
+def _leg(
+    prob: _Problem, a: tuple[float, float] | None, b: tuple[float, float] | None
+) -> tuple[int, int, float]:
     """(minutes, cost, km) of one transport leg between two different places."""
-    km = _great_circle_km(a[0], a[1], b[0], b[1])
+    km = 0.0 if a is None or b is None else _great_circle_km(a[0], a[1], b[0], b[1])
     t = prob.transport
-    if t is None:  # reading: a problem without `transport` moves goods instantly and free
-        return 0, 0, km
+    # round(.., 9): float noise must not push an exact whole number of minutes up by one
     minutes = t.handling + math.ceil(round(km / t.speed_kmh * 60, 9))
     return minutes, t.fixed + round(km * t.cost_per_km), km
 

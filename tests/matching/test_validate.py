@@ -387,6 +387,36 @@ def test_delivery_only_when_buyer_has_coordinates() -> None:
     assert validate(pr, pl) == []
 
 
+def test_missing_transport_is_60_kmh_free() -> None:
+    pr, pl = problem(), plan()
+    del pr["transport"]
+    # legs take ceil(84.78) = 85 min and cost nothing; completion 2225 + 85 = 2310, late 310
+    entry(pl, "o1").update(completion=2310, lateness=310, cost=106000 + 5000 + 50 * 310)
+    pl["objective"] = 106000 + 5000 + 15500 + 4500 + 7_000_000
+    assert validate(pr, pl) == []
+    assignment(pl, "o1-20").update(start=2050, end=2100)
+    entry(pl, "o1").update(completion=2185, lateness=185, cost=106000 + 5000 + 50 * 185)
+    pl["objective"] = 106000 + 5000 + 9250 + 4500 + 7_000_000
+    only(validate(pr, pl), "o1-20 starts at 2050", "transport 85 (2055)")
+
+
+def test_plant_without_coordinates_is_zero_km() -> None:
+    pr, pl = problem(), plan()
+    del pr["plants"][1]["lat"], pr["plants"][1]["lon"]
+    # p1 -> p2 and p2 -> buyer: 0 km, so 120 min handling and 20000 fixed each
+    entry(pl, "o1").update(completion=2345, lateness=345,
+                           cost=106000 + 20000 + 5000 + 20000 + 50 * 345)
+    pl["objective"] = 168250 + 4500 + 7_000_000
+    assert validate(pr, pl) == []
+
+
+def test_missing_quantity_is_one() -> None:
+    pr = fjsp_problem()
+    for o in pr["orders"]:
+        del o["quantity"]
+    assert validate(pr, fjsp_plan()) == []
+
+
 # --------------------------------------------------------------------------- makespan
 
 
