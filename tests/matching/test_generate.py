@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from bisect import bisect_right
 from typing import Any
@@ -185,3 +186,109 @@ def test_large_instance_is_fast() -> None:
 def test_property_always_structurally_valid(orders: int, plants: int, days: int,
                                             seed: int) -> None:
     check_structure(generate(orders, plants, days=days, seed=seed))
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    p1, l1, p2, l2 = (math.radians(x) for x in (*a, *b))
+    c = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(l2 - l1)
+    return 6371 * math.acos(max(-1.0, min(1.0, c)))
+
+
+def _first_fit_plan(p: dict[str, Any]) -> dict[str, Any]:
+    """A naive serial schedule built here, independently of the engine and the validator."""
+    horizon = p["horizon"]["minutes"]
+    tr = p["transport"]
+    where = {pl["id"]: (pl["lat"], pl["lon"]) for pl in p["plants"]}
+    machines = {m["id"]: m for m in p["machines"]}
+    busy: dict[str, list[tuple[int, int]]] = {m: [] for m in machines}
+    for b in p["bookings"]:
+        busy[b["machine"]].append((b["start"], b["end"]))
+
+    def leg(a: tuple[float, float], b: tuple[float, float]) -> tuple[int, int]:
+        km = _km(a, b)
+        return (tr["handling_minutes"] + math.ceil(round(km / tr["speed_kmh"] * 60, 9)),
+                tr["fixed_cost"] + round(km * tr["cost_per_km"]))
+
+    def end_of(ws: list[list[int]], s: int, d: int) -> int | None:
+        left = d
+        for a, b in ws:
+            if b <= s:
+                continue
+            lo = max(a, s)
+            if left <= b - lo:
+                return lo + left
+            left -= b - lo
+        return None
+
+    def place(mid: str, t: int, d: int) -> tuple[int, int] | None:
+        ws = machines[mid]["windows"]
+        cands = sorted({max(t, a) for a, b in ws if b > t} | {e for _s, e in busy[mid] if e >= t})
+        for s in cands:
+            if not any(a <= s < b for a, b in ws):
+                continue
+            e = end_of(ws, s, d)
+            if e is None or e > horizon:
+                return None
+            if all(e <= bs or be <= s for bs, be in busy[mid]):
+                return s, e
+        return None
+
+    assignments, entries, unserved = [], [], []
+    objective = 0
+    for o in p["orders"]:
+        t, prev, cost, placed = o["release"], None, 0, []
+        for op in o["operations"]:
+            best = None
+            for m in p["machines"]:
+                cap = next((c for c in m["capabilities"] if c["process"] == op["process"]
+                            and (not c["materials"] or op["material"] in c["materials"])), None)
+                if cap is None:
+                    continue
+                d = cap["setup_minutes"] + math.ceil(
+                    round(o["quantity"] * op["minutes_per_unit"] / cap["speed"], 9))
+                lag, lag_cost = (0, 0) if prev in (None, m["plant"]) else leg(where[prev],
+                                                                              where[m["plant"]])
+                got = place(m["id"], t + lag, d)
+                if got and (best is None or got[1] < best[1]):
+                    best = (got[0], got[1], m, round(cap["rate_per_hour"] * d / 60) + lag_cost)
+            if best is None:
+                break
+            s, e, m, c = best
+            busy[m["id"]].append((s, e))
+            placed.append({"operation": op["id"], "machine": m["id"], "start": s, "end": e})
+            t, prev, cost = e, m["plant"], cost + c
+        if len(placed) < len(o["operations"]):
+            for a in placed:  # give the capacity back: the order is left out whole
+                busy[a["machine"]].remove((a["start"], a["end"]))
+            unserved.append({"order": o["id"], "reason": "no capable machine with time left"})
+            objective += o["unserved_penalty"]
+            continue
+        minutes, leg_cost = leg(where[prev], (o["lat"], o["lon"]))
+        completion = t + minutes
+        lateness = max(0, completion - o["due"])
+        cost += leg_cost + o["late_penalty_per_minute"] * lateness
+        objective += cost
+        assignments.extend(placed)
+        entries.append({"order": o["id"], "completion": completion, "lateness": lateness,
+                        "cost": cost})
+    return {"format": "yunzao.plan/1", "status": "FEASIBLE", "objective": objective,
+            "bound": None, "assignments": assignments, "unserved": unserved, "orders": entries}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_generated_instance_is_schedulable_and_checkable(seed: int) -> None:
+    p = generate(40, 10, days=14, seed=seed)
+    plan = _first_fit_plan(p)
+    assert validate(p, plan) == []
+    impossible = {o["id"] for o in p["orders"] if o["product"] in IMPOSSIBLE_PRODUCTS}
+    left_out = {u["order"] for u in plan["unserved"]}
+    assert impossible <= left_out
+    assert len(plan["orders"]) >= 30  # most orders fit even a naive first-fit schedule
+    # crossing plants happens: some consecutive operations sit in different plants
+    plant = {m["id"]: m["plant"] for m in p["machines"]}
+    by_op = {a["operation"]: plant[a["machine"]] for a in plan["assignments"]}
+    assert any(by_op.get(f"{o['id']}-10") != by_op.get(f"{o['id']}-20")
+               for o in p["orders"] if f"{o['id']}-20" in by_op)
