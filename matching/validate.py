@@ -4,6 +4,16 @@ The rules are those of ../shared/MATCHING_FORMAT.md with the readings agreed in 
 This module deliberately shares no helper with the model (its own haversine, its own window
 arithmetic, its own eligibility rule): a bug in a shared helper would otherwise hide itself.
 It must never raise on malformed input; every problem found becomes one message.
+
+Readings beyond the format text (shared with the engine, decided in issue 3):
+- several capabilities of one machine match an operation: the first in list order counts;
+- a missing `transport` (or `speed_kmh`) is 60 km/h, no handling, no cost; a plant without
+  coordinates is 0 km from everything; an order without lat/lon has no delivery leg;
+- missing `windows`: available over [0, horizon); missing `quantity`: 1;
+- an operation holds [start, end) with end as reported, and that end must equal the window
+  rule's; objective and order figures are recomputed from the reported ends;
+- a NO_SOLUTION plan has no assignments and no orders entries; nothing else is checked;
+- every unserved entry carries a non-empty reason; money fields of the problem are integers.
 """
 
 from __future__ import annotations
@@ -516,10 +526,13 @@ def recompute_objective(problem: Any, plan: Any) -> int:
     `validate`). Raises ValueError when the plan is too broken to evaluate.
     """
     errs: list[str] = []
-    prob = _parse_problem(_unwrap(problem), errs)
+    try:
+        problem, plan = _unwrap(problem), _unwrap(plan)
+    except Exception as exc:
+        raise ValueError(f"to_dict() failed ({type(exc).__name__}: {exc})") from exc
+    prob = _parse_problem(problem, errs)
     if prob is None:
         raise ValueError("problem is malformed: " + "; ".join(errs))
-    plan = _unwrap(plan)
     if not isinstance(plan, dict) or not isinstance(plan.get("assignments"), list):
         raise ValueError("plan must be an object with a list of assignments")
     placed = _placements(prob, plan["assignments"])
