@@ -9,6 +9,7 @@ from wtforms import (
     DecimalField,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -27,9 +28,9 @@ class RegisterForm(FlaskForm):
     company_kind = SelectField(
         _l("Your company"),
         choices=[
-            ("buyer", _l("Buyer: we need parts made")),
-            ("factory", _l("Factory: we offer machine capacity")),
-            ("both", _l("Both")),
+            SelectChoice("buyer", _l("Buyer: we need parts made")),
+            SelectChoice("factory", _l("Factory: we offer machine capacity")),
+            SelectChoice("both", _l("Both")),
         ],
         validators=[DataRequired()],
     )

@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import format_datetime, get_locale
 
+from market.labels import label
+
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€"}
 
 
@@ -38,6 +40,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["label"] = label
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

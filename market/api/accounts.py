@@ -25,7 +25,7 @@ from market.api.schemas import (
     UserOut,
     VerifyIn,
 )
-from market.extensions import db, limiter
+from market.extensions import db
 from market.models import Company, User
 from market.services import accounts, taxonomy
 from market.services.errors import AuthenticationFailed
@@ -51,8 +51,8 @@ def _login_limit() -> str:
 
 
 @route("POST", "/tokens", summary="Exchange email and password for a bearer token",
-       body=TokenIn, response=TokenOut, status=201, auth="none", tag="accounts")
-@limiter.limit(_login_limit)
+       body=TokenIn, response=TokenOut, status=201, auth="none", tag="accounts",
+       limit=_login_limit)
 def create_token(data: TokenIn) -> dict[str, Any]:
     try:
         user = accounts.authenticate(db.session, data.email, data.password)

@@ -13,7 +13,7 @@ from flask import Blueprint, g, jsonify, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from market.extensions import db
+from market.extensions import db, limiter
 from market.models import User
 from market.services import accounts
 from market.services.errors import AuthenticationFailed, PermissionDenied, ServiceError
@@ -123,6 +123,7 @@ def route(
     auth: str = "user",
     tag: str = "general",
     query: dict[str, str] | None = None,
+    limit: Callable[[], str] | str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -142,8 +143,10 @@ def route(
         OPERATIONS.append(
             Operation(method, rule, summary, body, response, status, auth, tag, query or {})
         )
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=wrapper, methods=[method])
-        return wrapper
+        # The rate limit wraps everything, so malformed bodies count against it too.
+        view = limiter.limit(limit)(wrapper) if limit is not None else wrapper
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+        return view
 
     return decorator
 

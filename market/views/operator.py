@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from market.extensions import db
 from market.forms import StatusForm
+from market.labels import label
 from market.models import CompanyStatus
 from market.services import accounts, audit
 from market.services.errors import ServiceError
@@ -76,5 +77,5 @@ def set_status(company_id: int, status: str):
         return redirect(url_for("operator.company", company_id=company_id))
     if request.headers.get("HX-Request"):
         return render_template("operator/_company_row.html", c=row, form=StatusForm())
-    flash(_("%(name)s is now %(status)s.", name=row.name, status=_(row.status)), "success")
+    flash(_("%(name)s is now %(status)s.", name=row.name, status=label(row.status)), "success")
     return redirect(url_for("operator.company", company_id=company_id))

@@ -1,0 +1,24 @@
+"""Translatable labels for stored enum values (statuses, kinds, roles), so that the
+extractor finds them and templates show them in the reader's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "pending": _l("pending"),
+    "verified": _l("verified"),
+    "suspended": _l("suspended"),
+    "buyer": _l("buyer"),
+    "factory": _l("factory"),
+    "both": _l("buyer and factory"),
+    "member": _l("member"),
+    "admin": _l("admin"),
+    "operator": _l("operator"),
+}
+
+
+def label(value: str | None) -> str:
+    if value is None:
+        return ""
+    return str(LABELS.get(value, value))
