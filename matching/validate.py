@@ -6,7 +6,9 @@ arithmetic, its own eligibility rule): a bug in a shared helper would otherwise 
 It must never raise on malformed input; every problem found becomes one message.
 
 Readings beyond the format text (shared with the engine, decided in issue 3):
-- several capabilities of one machine match an operation: the first in list order counts;
+- several capabilities of one machine match an operation: the cheapest counts, then the
+  shortest, then the first in list order (the plan does not name the capability, and the
+  platform never charges more than the machine's cheapest matching rate);
 - a missing `transport` (or `speed_kmh`) is 60 km/h, no handling, no cost; a plant without
   coordinates is 0 km from everything; an order without lat/lon has no delivery leg;
 - missing `windows`: available over [0, horizon); missing `quantity`: 1;
@@ -418,6 +420,7 @@ def _work(prob: _Problem, op: _Op, mid: str) -> tuple[int, int] | None:
     if op.alternatives is not None:
         return op.alternatives.get(mid)
     qty = prob.orders[op.order].quantity
+    best: tuple[int, int] | None = None  # (cost, duration)
     for c in prob.machines[mid].caps:
         if c["process"] != op.process:
             continue
@@ -425,8 +428,10 @@ def _work(prob: _Problem, op: _Op, mid: str) -> tuple[int, int] | None:
             continue
         # round(.., 9) first so that 2.9999999999 from float noise does not become 3 + 1
         duration = c["setup"] + math.ceil(round(qty * op.minutes_per_unit / c["speed"], 9))
-        return duration, round(c["rate"] * duration / 60)
-    return None
+        cost = round(c["rate"] * duration / 60)
+        if best is None or (cost, duration) < best:
+            best = (cost, duration)
+    return None if best is None else (best[1], best[0])
 
 
 def _finish(m: _Machine, start: int, duration: int) -> tuple[bool, int | None]:

@@ -272,12 +272,16 @@ def test_machine_lacks_material() -> None:
     some(validate(problem(), pl), "o1-10", "m3", "no capability", "al6061")
 
 
-def test_first_matching_capability_is_used() -> None:
+def test_cheapest_matching_capability_is_used() -> None:
     pr = problem()
-    # a second, cheaper capability for the same process must not change the figures
+    # a second, dearer capability for the same process does not change the figures
     pr["machines"][0]["capabilities"].append(
-        {"process": "cnc_milling", "materials": [], "rate_per_hour": 1, "setup_minutes": 0})
+        {"process": "cnc_milling", "materials": [], "rate_per_hour": 10**6, "setup_minutes": 0})
     assert validate(pr, plan()) == []
+    # a cheaper one does: the recomputed cost and objective no longer match the plan
+    pr["machines"][0]["capabilities"].insert(
+        0, {"process": "cnc_milling", "materials": [], "rate_per_hour": 1, "setup_minutes": 30})
+    assert any("objective" in message for message in validate(pr, plan()))
 
 
 def test_start_outside_windows() -> None:
