@@ -3,9 +3,27 @@
 from market.models.accounts import ApiToken, Company, CompanyKind, CompanyStatus, User, UserRole
 from market.models.audit import AuditEvent
 from market.models.base import UTCDateTime, utcnow
+from market.models.capacity import (
+    LIVE_WINDOW_STATES,
+    Capability,
+    CapacityRule,
+    CapacityWindow,
+    Machine,
+    MachineStatus,
+    Plant,
+    WindowStatus,
+)
 from market.models.taxonomy import Material, Process, ProcessFamily, ProcessMaterial
 
 __all__ = [
+    "LIVE_WINDOW_STATES",
+    "CapacityRule",
+    "CapacityWindow",
+    "Capability",
+    "Machine",
+    "MachineStatus",
+    "Plant",
+    "WindowStatus",
     "ApiToken",
     "AuditEvent",
     "Company",

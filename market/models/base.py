@@ -53,3 +53,11 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 def utc_column(nullable: bool = True, **kwargs: Any) -> sa.Column:
     return sa.Column(UTCDateTime(), nullable=nullable, **kwargs)
+
+
+@sa.event.listens_for(SQLModel.metadata, "before_create")
+def _postgres_extensions(target: Any, connection: sa.Connection, **kw: Any) -> None:
+    # The exclusion constraint on capacity windows compares machine ids with "=" in a GiST
+    # index, which needs btree_gist.
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
