@@ -37,7 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     from market import api, security, templating
-    from market.views import auth, errors, main, operator
+    from market.views import auth, errors, factory, main, operator, orders
 
     security.init_app(app)
     templating.init_app(app)
@@ -45,6 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(operator.bp)
+    app.register_blueprint(factory.bp)
+    app.register_blueprint(orders.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
 

@@ -1,0 +1,1 @@
+"""Factory capacity in the JSON API (the capacity issue fills it in)."""

@@ -1,0 +1,1 @@
+"""Buyer orders in the JSON API (the orders issue fills it in)."""
