@@ -1,0 +1,190 @@
+"""Due-date greedy dispatch: the hint for CP-SAT, the fallback, and the benchmark baseline.
+
+Orders are taken by due date (then release); each operation goes to the eligible machine
+with the best score at its earliest free start (windows, bookings and transport respected),
+so every plan it returns is valid by construction.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from matching.calendar import Calendar
+from matching.geo import Legs
+from matching.problem import Option, Order, Problem
+from matching.result import Placements, order_outcome
+
+INF = float("inf")
+
+
+class Timeline:
+    """Held spans of one machine (sorted, disjoint) over its calendar."""
+
+    def __init__(self, cal: Calendar) -> None:
+        self.cal = cal
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def copy(self) -> Timeline:
+        t = Timeline(self.cal)
+        t.starts = list(self.starts)
+        t.ends = list(self.ends)
+        return t
+
+    def add(self, s: int, e: int) -> None:
+        i = bisect_left(self.starts, s)
+        self.starts.insert(i, s)
+        self.ends.insert(i, e)
+
+    def remove(self, s: int, e: int) -> None:
+        i = bisect_left(self.starts, s)
+        while i < len(self.starts) and self.starts[i] == s:
+            if self.ends[i] == e:
+                del self.starts[i]
+                del self.ends[i]
+                return
+            i += 1
+
+    def earliest(self, t: int, d: int, latest_end: int | None = None) -> tuple[int, int] | None:
+        """Earliest [s, e) with s >= t, s in a window, work d, and free of held spans."""
+        cal = self.cal
+        s = cal.next_start(max(0, t))
+        while s is not None:
+            e = cal.end_of(s, d)
+            if e is None or (latest_end is not None and e > latest_end):
+                return None
+            # Spans are disjoint and sorted by start, so also sorted by end.
+            i = bisect_right(self.ends, s)
+            if i < len(self.starts) and self.starts[i] < max(e, s + 1):
+                s = cal.next_start(self.ends[i])
+                continue
+            return s, e
+        return None
+
+
+def make_timelines(problem: Problem, calendars: list[Calendar] | None = None) -> list[Timeline]:
+    cals = calendars or make_calendars(problem)
+    tls = [Timeline(c) for c in cals]
+    for b in problem.bookings:
+        mi = problem.machine_index.get(b.machine)
+        if mi is not None and b.end > b.start:
+            tls[mi].add(b.start, b.end)
+    return tls
+
+
+def make_calendars(problem: Problem) -> list[Calendar]:
+    return [Calendar(problem.machine_windows(i), problem.horizon_minutes)
+            for i in range(len(problem.machines))]
+
+
+@dataclass
+class Insertion:
+    placed: list[tuple[int, int, int]]  # (machine, start, end) per operation
+    completion: int
+    lateness: int
+    cost: int
+
+
+def insert_order(problem: Problem, legs: Legs, timelines: list[Timeline], order: Order,
+                 options: list[list[Option]], objective: str = "cost",
+                 commit: bool = True) -> Insertion | None:
+    """Place one order's chain greedily; None when some operation finds no room."""
+    n = len(order.operations)
+    min_d = [min((o.duration for o in opts), default=0) for opts in options]
+    tail = [0] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        tail[k] = tail[k + 1] + min_d[k]
+    rate = int(order.late_penalty_per_minute)
+    due = order.due
+    prev_plant: str | None = None
+    prev_end = order.release
+    placed: list[tuple[int, int, int]] = []
+    for k, opts in enumerate(options):
+        best = None
+        best_key: tuple = (INF,)
+        for opt in opts:
+            plant = problem.plant_of(opt.m)
+            tmin, tcost = legs.between(prev_plant, plant) if prev_plant is not None else (0, 0)
+            got = timelines[opt.m].earliest(prev_end + tmin, opt.duration)
+            if got is None:
+                continue
+            s, e = got
+            if k == n - 1:
+                dmin, dcost = legs.delivery(plant, order)
+                finish = e + dmin
+            else:
+                dcost, finish = 0, e + tail[k + 1]
+            late = 0 if due is None else max(0, finish - due)
+            if objective == "makespan":
+                key = (finish, opt.cost + tcost + dcost, opt.m)
+            else:
+                key = (opt.cost + tcost + dcost + rate * late, e, opt.m)
+            if key < best_key:
+                best_key, best = key, (opt.m, s, e)
+        if best is None:
+            return None
+        placed.append(best)
+        prev_plant, prev_end = problem.plant_of(best[0]), best[2]
+    if commit:
+        for mi, s, e in placed:
+            timelines[mi].add(s, e)
+    completion, lateness, cost = _outcome(problem, legs, order, options, placed)
+    return Insertion(placed, completion, lateness, cost)
+
+
+def _outcome(problem: Problem, legs: Legs, order: Order, options: list[list[Option]],
+             placed: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    cost = 0
+    prev: str | None = None
+    for k, (mi, _s, _e) in enumerate(placed):
+        cost += next(o.cost for o in options[k] if o.m == mi)
+        plant = problem.plant_of(mi)
+        if prev is not None:
+            cost += legs.between(prev, plant)[1]
+        prev = plant
+    dmin, dcost = legs.delivery(prev, order) if prev is not None else (0, 0)
+    completion = (placed[-1][2] if placed else order.release) + dmin
+    lateness = 0 if order.due is None else max(0, completion - order.due)
+    return completion, lateness, cost + dcost + int(order.late_penalty_per_minute) * lateness
+
+
+def edd_sequence(problem: Problem) -> list[int]:
+    big = 1 << 60
+    return sorted(range(len(problem.orders)),
+                  key=lambda j: (problem.orders[j].due if problem.orders[j].due is not None
+                                 else big, problem.orders[j].release, j))
+
+
+def greedy(problem: Problem, legs: Legs | None = None,
+           prechecked: dict[int, str] | None = None,
+           sequence: list[int] | None = None,
+           timelines: list[Timeline] | None = None) -> tuple[Placements, dict[int, str]]:
+    """Due-date dispatch. Returns placements and {order index: reason} for unserved orders."""
+    legs = legs or Legs(problem)
+    tls = timelines if timelines is not None else make_timelines(problem)
+    prechecked = prechecked or {}
+    placements: Placements = {}
+    unserved: dict[int, str] = {}
+    for j in sequence if sequence is not None else edd_sequence(problem):
+        if j in prechecked:
+            unserved[j] = prechecked[j]
+            continue
+        order = problem.orders[j]
+        options = [problem.options(j, k) for k in range(len(order.operations))]
+        ins = insert_order(problem, legs, tls, order, options, problem.objective, commit=False)
+        if ins is None:
+            unserved[j] = "not enough capacity left before the horizon end"
+            continue
+        if problem.objective != "makespan" and ins.cost > int(order.unserved_penalty):
+            unserved[j] = (f"chosen unserved: serving costs {ins.cost}, more than the unserved "
+                           f"penalty {int(order.unserved_penalty)}")
+            continue
+        for k, (mi, s, e) in enumerate(ins.placed):
+            tls[mi].add(s, e)
+            placements[(j, k)] = (mi, s, e)
+    return placements, unserved
+
+
+__all__ = ["Timeline", "greedy", "insert_order", "make_timelines", "make_calendars",
+           "edd_sequence", "order_outcome"]

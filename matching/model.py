@@ -1,0 +1,352 @@
+"""CP-SAT model of the matching problem.
+
+Per (operation, eligible machine) the feasible starts are cut into pieces of constant held
+length (calendar.Calendar.pieces), each an optional fixed-size interval sharing the
+operation's start variable; exactly one piece is present per operation of a served order and
+none for an unserved one. Per machine a NoOverlap holds the pieces and the fixed spans
+(bookings, work fixed by a decomposition). Transport uses per-(operation, plant) literals:
+a lag and a cost per pair of plants of two consecutive operations, never per machine pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from matching.calendar import Calendar
+from matching.geo import Legs
+from matching.problem import Order, Problem
+from matching.result import Placements
+
+
+@dataclass
+class Bounds:
+    """Per-operation start lower bounds and end upper bounds that every plan respects."""
+
+    est: dict[tuple[int, int], int]
+    lend: dict[tuple[int, int], int]
+    finish: dict[int, int]  # earliest end of each order's last operation
+
+
+def unservable_reason(problem: Problem, order: Order, options: list[list]) -> str | None:
+    """Reason an order can never be served, from eligibility alone (None: it might be)."""
+    for op, opts in zip(order.operations, options, strict=True):
+        if opts:
+            continue
+        if op.alternatives is not None:
+            return f"no machine listed for operation {op.id} exists"
+        offering = [m for m in problem.machines
+                    if any(c.process == op.process for c in m.capabilities)]
+        if not offering:
+            return f"no machine offers process {op.process}"
+        return f"no machine offering {op.process} takes material {op.material}"
+    return None
+
+
+def precheck(problem: Problem, calendars: list[Calendar]) -> tuple[dict[int, str], Bounds]:
+    """Reasons for orders that cannot be served, and time bounds for pruning.
+
+    est: chain of earliest ends through the calendars, ignoring bookings and transport
+    (both only delay), so it is a valid lower bound. lend: horizon minus the minimum work of
+    the later operations.
+    """
+    reasons: dict[int, str] = {}
+    est: dict[tuple[int, int], int] = {}
+    lend: dict[tuple[int, int], int] = {}
+    finish: dict[int, int] = {}
+    H = problem.horizon_minutes
+    for j, order in enumerate(problem.orders):
+        options = [problem.options(j, k) for k in range(len(order.operations))]
+        r = unservable_reason(problem, order, options)
+        if r is not None:
+            reasons[j] = r
+            continue
+        t = order.release
+        for k, opts in enumerate(options):
+            est[(j, k)] = t
+            best = None
+            for o in opts:
+                cal = calendars[o.m]
+                s = cal.next_start(t)
+                e = None if s is None else cal.end_of(s, o.duration)
+                if e is not None and (best is None or e < best):
+                    best = e
+            if best is None:
+                reasons[j] = "not enough published capacity before the horizon end"
+                break
+            t = best
+        if j in reasons:
+            continue
+        finish[j] = t
+        tail = 0
+        for k in range(len(order.operations) - 1, -1, -1):
+            lend[(j, k)] = H - tail
+            tail += min(o.duration for o in options[k])
+    return reasons, Bounds(est, lend, finish)
+
+
+@dataclass
+class Choice:
+    lit: cp_model.IntVar
+    m: int
+    lo: int
+    hi: int
+    size: int
+    cost: int
+
+
+@dataclass
+class Built:
+    model: cp_model.CpModel
+    orders: list[int]
+    served: dict[int, cp_model.IntVar | int]
+    start: dict[tuple[int, int], cp_model.IntVar]
+    end: dict[tuple[int, int], cp_model.IntVar]
+    choices: dict[tuple[int, int], list[Choice]]
+    plant_lit: dict[tuple[int, int], dict[str, cp_model.IntVar]]
+    pair_lit: list[tuple[cp_model.IntVar, tuple[int, int], str, str]]
+    late: dict[int, cp_model.IntVar]
+    completion: dict[int, cp_model.LinearExpr]
+    makespan: cp_model.IntVar | None
+    op_interval: dict[tuple[int, int], cp_model.IntervalVar] = field(default_factory=dict)
+    forced: set[int] = field(default_factory=set)
+    start_lo: dict[tuple[int, int], int] = field(default_factory=dict)
+    fixed_objective: int = 0  # constant part (orders outside the model)
+
+
+def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds: Bounds,
+                orders: list[int], fixed: dict[int, list[tuple[int, int]]],
+                forced: set[int], redundant: bool = True,
+                allowed: dict[tuple[int, int], set[int]] | None = None,
+                window: tuple[int, int] | None = None) -> Built:
+    """Build the model for `orders` (indices); `fixed` = held spans per machine to avoid.
+
+    forced: orders that must be served (proven by the caller). allowed: optional restriction
+    of machines per operation (used by LNS and decomposition). window: optional start range.
+    """
+    H = problem.horizon_minutes
+    md = cp_model.CpModel()
+    served: dict[int, cp_model.IntVar | int] = {}
+    start: dict[tuple[int, int], cp_model.IntVar] = {}
+    end: dict[tuple[int, int], cp_model.IntVar] = {}
+    choices: dict[tuple[int, int], list[Choice]] = {}
+    plant_lit: dict[tuple[int, int], dict[str, cp_model.IntVar]] = {}
+    pair_lit: list[tuple[cp_model.IntVar, tuple[int, int], str, str]] = []
+    late: dict[int, cp_model.IntVar] = {}
+    completion: dict[int, cp_model.LinearExpr] = {}
+    op_interval: dict[tuple[int, int], cp_model.IntervalVar] = {}
+    start_lo: dict[tuple[int, int], int] = {}
+    per_machine: dict[int, list[cp_model.IntervalVar]] = {}
+    obj_terms: list = []
+    obj_const = 0
+    makespan_obj = problem.objective == "makespan"
+    ms_var = md.NewIntVar(0, 2 * H + 10**6, "makespan") if makespan_obj else None
+
+    for j in orders:
+        order = problem.orders[j]
+        n = len(order.operations)
+        sv = md.NewConstant(1) if j in forced else md.NewBoolVar(f"served_{j}")
+        served[j] = sv
+        enf = [] if j in forced else [sv]
+        for k in range(n):
+            key = (j, k)
+            lo_k = bounds.est[key]
+            hi_end = bounds.lend[key]
+            if window is not None:
+                lo_k = max(lo_k, window[0])
+            s = md.NewIntVar(lo_k, max(lo_k, hi_end), f"s_{j}_{k}")
+            start_lo[key] = lo_k
+            e = md.NewIntVar(lo_k, max(lo_k, hi_end), f"e_{j}_{k}")
+            start[key], end[key] = s, e
+            chs: list[Choice] = []
+            for opt in problem.options(j, k):
+                if allowed is not None and opt.m not in allowed.get(key, ()):
+                    continue
+                cal = calendars[opt.m]
+                for pc in cal.pieces(opt.duration, lo_k, hi_end - opt.duration):
+                    hi = min(pc.hi, hi_end - pc.size)
+                    if hi < pc.lo:
+                        continue
+                    lit = md.NewBoolVar(f"x_{j}_{k}_{opt.m}_{pc.lo}")
+                    iv = md.NewOptionalFixedSizeIntervalVar(s, pc.size, lit, "")
+                    if pc.lo > lo_k or hi < hi_end:
+                        md.AddLinearConstraint(s, pc.lo, hi).OnlyEnforceIf(lit)
+                    per_machine.setdefault(opt.m, []).append(iv)
+                    chs.append(Choice(lit, opt.m, pc.lo, hi, pc.size, opt.cost))
+            choices[key] = chs
+            md.Add(sum(c.lit for c in chs) == sv)
+            md.Add(e == s + sum(c.size * c.lit for c in chs))
+            for c in chs:
+                if c.cost:
+                    obj_terms.append(c.cost * c.lit)
+            by_plant: dict[str, list] = {}
+            for c in chs:
+                by_plant.setdefault(problem.plant_of(c.m), []).append(c.lit)
+            pl: dict[str, cp_model.IntVar] = {}
+            if len(by_plant) == 1:
+                (p0,) = by_plant
+                pl[p0] = sv
+            else:
+                for p, lits in by_plant.items():
+                    z = md.NewBoolVar(f"z_{j}_{k}_{p}")
+                    md.Add(z == sum(lits))
+                    pl[p] = z
+            plant_lit[key] = pl
+            if redundant and makespan_obj and j in forced:
+                dmin = min(c.size for c in chs) if chs else 0
+                dmax = max(c.size for c in chs) if chs else 0
+                dur = md.NewIntVar(dmin, dmax, "")
+                md.Add(dur == e - s)
+                op_interval[key] = md.NewIntervalVar(s, dur, e, "")
+        # precedence and transport
+        for k in range(n - 1):
+            a, b = (j, k), (j, k + 1)
+            md.Add(start[b] >= end[a]).OnlyEnforceIf(enf)
+            for p, zp in plant_lit[a].items():
+                for q, zq in plant_lit[b].items():
+                    if p == q:
+                        continue
+                    tmin, tcost = legs.between(p, q)
+                    if tmin > 0:
+                        md.Add(start[b] >= end[a] + tmin).OnlyEnforceIf([zp, zq])
+                    if tcost > 0:
+                        y = md.NewBoolVar("")
+                        md.AddBoolOr([zp.Not(), zq.Not(), y])
+                        obj_terms.append(tcost * y)
+                        pair_lit.append((y, a, p, q))
+        last = (j, n - 1)
+        dterms = []
+        for p, zp in plant_lit[last].items():
+            dmin, dcost = legs.delivery(p, order)
+            if dmin:
+                dterms.append(dmin * zp)
+            if dcost:
+                obj_terms.append(dcost * zp)
+        comp = end[last] + sum(dterms)
+        completion[j] = comp
+        if order.due is not None and order.late_penalty_per_minute:
+            lv = md.NewIntVar(0, 2 * H + 10**6, f"late_{j}")
+            md.Add(lv >= comp - order.due).OnlyEnforceIf(enf)
+            late[j] = lv
+            obj_terms.append(int(order.late_penalty_per_minute) * lv)
+        if ms_var is not None:
+            md.Add(ms_var >= comp).OnlyEnforceIf(enf)
+        if order.unserved_penalty and j not in forced:
+            obj_const += int(order.unserved_penalty)
+            obj_terms.append(-int(order.unserved_penalty) * sv)
+
+    for mi, spans in fixed.items():
+        if mi in per_machine:
+            for s0, e0 in spans:
+                if e0 > s0:
+                    per_machine[mi].append(md.NewFixedSizeIntervalVar(s0, e0 - s0, ""))
+    for ivs in per_machine.values():
+        if len(ivs) > 1:
+            md.AddNoOverlap(ivs)
+
+    if op_interval and ms_var is not None:
+        _add_redundant(problem, md, op_interval, choices, ms_var, calendars)
+
+    if ms_var is not None:
+        obj_terms.append(ms_var)
+    md.Minimize(sum(obj_terms) + obj_const)
+    return Built(md, list(orders), served, start, end, choices, plant_lit, pair_lit, late,
+                 completion, ms_var, op_interval, set(forced) & set(orders), start_lo)
+
+
+def _add_redundant(problem: Problem, md: cp_model.CpModel,
+                   op_interval: dict[tuple[int, int], cp_model.IntervalVar],
+                   choices: dict[tuple[int, int], list[Choice]], ms_var: cp_model.IntVar,
+                   calendars: list[Calendar]) -> None:
+    """Cumulative relaxations over machine groups (ops whose machines all lie in the group
+    use one unit of a capacity equal to the group size) and the energy bound."""
+    if any(len(c.windows) != 1 for c in calendars):
+        return  # held length varies with windows; keep the relaxation for plain shops
+    elig = {key: frozenset(c.m for c in chs) for key, chs in choices.items() if key in
+            op_interval}
+    groups = sorted(set(elig.values()), key=lambda g: (len(g), sorted(g)))
+    all_m = frozenset(m for g in groups for m in g)
+    if all_m not in groups:
+        groups.append(all_m)
+    for g in groups[:40]:
+        members = [key for key, el in elig.items() if el <= g]
+        if len(members) < 2:
+            continue
+        if len(g) == 1:
+            continue  # a single machine already has its NoOverlap
+        md.AddCumulative([op_interval[key] for key in members], [1] * len(members), len(g))
+        # energy: minimum total work of the group's ops fits within makespan x machines
+        md.Add(len(g) * ms_var >= sum(min(c.size for c in choices[key]) for key in members))
+
+
+def hint(built: Built, problem: Problem, legs: Legs, placements: Placements,
+         unserved: set[int]) -> None:
+    """Complete hint (every variable) from a valid plan of the same orders."""
+    md = built.model
+    md.ClearHints()
+    ms = 0
+    pair_val: dict[tuple[tuple[int, int], str, str], int] = {}
+    for j in built.orders:
+        order = problem.orders[j]
+        n = len(order.operations)
+        on = j not in unserved and all((j, k) in placements for k in range(n))
+        sv = built.served[j]
+        if j not in built.forced:
+            md.AddHint(sv, int(on))
+        for k in range(n):
+            key = (j, k)
+            if on:
+                mi, s, _e = placements[key]
+            else:
+                mi, s = -1, built.start_lo[key]
+            md.AddHint(built.start[key], s)
+            found = False
+            size = 0
+            for c in built.choices[key]:
+                v = int(on and not found and c.m == mi and c.lo <= s <= c.hi)
+                if v:
+                    found = True
+                    size = c.size
+                md.AddHint(c.lit, v)
+            md.AddHint(built.end[key], s + size if on else s)
+            plant = problem.plant_of(mi) if on else None
+            for p, z in built.plant_lit[key].items():
+                if z is not sv:
+                    md.AddHint(z, int(on and p == plant))
+                elif j not in built.forced:
+                    pass  # same variable as served, hinted above
+        if on:
+            for k in range(n - 1):
+                pair_val[((j, k), problem.plant_of(placements[(j, k)][0]),
+                          problem.plant_of(placements[(j, k + 1)][0]))] = 1
+            last = placements[(j, n - 1)]
+            dmin = legs.delivery(problem.plant_of(last[0]), order)[0]
+            comp = last[2] + dmin
+            ms = max(ms, comp)
+            if j in built.late:
+                md.AddHint(built.late[j], max(0, comp - order.due))
+        elif j in built.late:
+            md.AddHint(built.late[j], 0)
+    for y, a, p, q in built.pair_lit:
+        md.AddHint(y, pair_val.get((a, p, q), 0))
+    if built.makespan is not None:
+        md.AddHint(built.makespan, ms)
+
+
+def extract(built: Built, solver: cp_model.CpSolver) -> tuple[Placements, set[int]]:
+    """Placements and the set of unserved orders from a solved model."""
+    placements: Placements = {}
+    unserved: set[int] = set()
+    for j in built.orders:
+        if solver.Value(built.served[j]) == 0:
+            unserved.add(j)
+            continue
+        k = 0
+        while (j, k) in built.choices:
+            key = (j, k)
+            s = solver.Value(built.start[key])
+            mi = next(c.m for c in built.choices[key] if solver.BooleanValue(c.lit))
+            placements[key] = (mi, s, solver.Value(built.end[key]))
+            k += 1
+    return placements, unserved
