@@ -13,9 +13,23 @@ from market.models.capacity import (
     Plant,
     WindowStatus,
 )
+from market.models.orders import (
+    ORDER_STATUSES,
+    Attachment,
+    Order,
+    OrderEvent,
+    OrderOperation,
+    OrderStatus,
+)
 from market.models.taxonomy import Material, Process, ProcessFamily, ProcessMaterial
 
 __all__ = [
+    "ORDER_STATUSES",
+    "Attachment",
+    "Order",
+    "OrderEvent",
+    "OrderOperation",
+    "OrderStatus",
     "LIVE_WINDOW_STATES",
     "CapacityRule",
     "CapacityWindow",

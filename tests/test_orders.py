@@ -1,0 +1,248 @@
+"""The orders service on SQLite and PostgreSQL: validation, drafts, transitions, access."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from market.models import Order, OrderEvent, OrderOperation, OrderStatus
+from market.services import orders
+from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from tests.conftest import make_account
+from tests.orders_fixtures import order_input, user
+
+
+@pytest.fixture
+def buyer_user(session, taxonomy, buyer):
+    return user(session, buyer)
+
+
+def count(session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_create_draft_stores_routing_and_timeline(session, buyer_user):
+    order = orders.create_draft(session, buyer_user, order_input())
+    assert order.status == OrderStatus.draft
+    assert order.company_id == buyer_user.company_id
+    assert [(op.seq, op.process_code, op.material_code) for op in order.operations] == [
+        (1, "cnc_milling", "al6061"), (2, "anodizing", "al6061")]
+    assert order.due_date.tzinfo is not None
+    assert [e.kind for e in orders.events(session, order)] == ["created"]
+
+
+def test_missing_minutes_take_the_typical_value(session, buyer_user):
+    data = order_input(operations=[orders.OperationInput("cnc_milling", "al6061", None)])
+    order = orders.create_draft(session, buyer_user, data)
+    assert order.operations[0].minutes_per_unit == orders.suggested_minutes(session,
+                                                                            "cnc_milling")
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"quantity": 0}, "quantity"),
+        ({"quantity": -5}, "quantity"),
+        ({"quantity": 2.5}, "quantity"),
+        ({"quantity": "many"}, "quantity"),
+        ({"quantity": None}, "quantity"),
+        ({"due_date": datetime.now(UTC) - timedelta(days=1)}, "due_date"),
+        ({"due_date": "2030-01-01T00:00:00"}, "due_date"),  # no offset
+        ({"due_date": "next tuesday"}, "due_date"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"delivery_lat": 100}, "delivery.lat"),
+        ({"delivery_lon": -181}, "delivery.lon"),
+        ({"delivery_lat": None}, "delivery.lat"),
+        ({"delivery_lat": float("nan")}, "delivery.lat"),
+        ({"budget": -1}, "budget"),
+        ({"budget": 10.5}, "budget"),
+        ({"currency": "USD"}, "currency"),
+        ({"operations": []}, "operations"),
+        ({"operations": [orders.OperationInput("teleportation", "al6061", 1)]},
+         "operations.0.process"),
+        ({"operations": [orders.OperationInput("", "al6061", 1)]}, "operations.0.process"),
+        ({"operations": [orders.OperationInput("anodizing", "pa12", 1)]},
+         "operations.0.material"),
+        ({"operations": [orders.OperationInput("cnc_milling", None, 1)]},
+         "operations.0.material"),
+        ({"operations": [orders.OperationInput("cnc_milling", "unobtainium", 1)]},
+         "operations.0.material"),
+        ({"operations": [orders.OperationInput("cnc_milling", "al6061", 0)]},
+         "operations.0.minutes_per_unit"),
+        ({"operations": [orders.OperationInput("cnc_milling", "al6061", 1, -0.1)]},
+         "operations.0.tolerance_mm"),
+        ({"operations": [orders.OperationInput("cnc_milling", "al6061", 1)] * 31}, "operations"),
+    ],
+)
+def test_validation_errors_name_the_field_and_save_nothing(session, buyer_user, overrides,
+                                                           field):
+    with pytest.raises(ValidationError) as info:
+        orders.create_draft(session, buyer_user, order_input(**overrides))
+    assert field in info.value.fields, info.value.fields
+    assert info.value.fields[field]
+    session.rollback()
+    assert count(session, Order) == 0
+    assert count(session, OrderOperation) == 0
+
+
+def test_every_problem_is_reported_at_once(session, buyer_user):
+    with pytest.raises(ValidationError) as info:
+        orders.create_draft(session, buyer_user, order_input(quantity=0, delivery_lat=100,
+                                                             budget=-1, operations=[]))
+    assert {"quantity", "delivery.lat", "budget", "operations"} <= set(info.value.fields)
+
+
+def test_process_without_materials_accepts_any_or_none(session, buyer_user):
+    data = order_input(operations=[orders.OperationInput("cmm_inspection", None, 10),
+                                   orders.OperationInput("manual_assembly", "pa12", 2)])
+    order = orders.create_draft(session, buyer_user, data)
+    assert [op.material_code for op in order.operations] == [None, "pa12"]
+
+
+def test_only_buyers_post_orders(app, session, taxonomy):
+    factory = make_account(app, "factory")
+    with pytest.raises(PermissionDenied):
+        orders.create_draft(session, user(session, factory), order_input())
+    both = make_account(app, "both")
+    assert orders.create_draft(session, user(session, both), order_input()).id
+    operator = make_account(app, "operator")
+    with pytest.raises(PermissionDenied):
+        orders.create_draft(session, user(session, operator), order_input())
+
+
+def test_unverified_buyer_can_draft_and_submit_but_is_not_offered(app, session, taxonomy):
+    pending = user(session, make_account(app, "buyer", verified=False))
+    order = orders.create_draft(session, pending, order_input())
+    orders.submit(session, pending, order.id)
+    assert order.status == OrderStatus.open
+    assert not orders.is_offered(session, order)
+    assert orders.offered_orders(session) == []
+    submitted = [e for e in orders.events(session, order) if e.kind == "submitted"][0]
+    assert submitted.details == {"offered": False}
+    pending.company.status = "verified"
+    session.add(pending.company)
+    session.commit()
+    assert orders.is_offered(session, order)
+    assert [o.id for o in orders.offered_orders(session)] == [order.id]
+
+
+def test_update_draft_replaces_routing(session, buyer_user):
+    order = orders.create_draft(session, buyer_user, order_input())
+    data = order_input(title="Bracket v2", quantity=50, operations=[
+        orders.OperationInput("anodizing", "al6061", 1.0),
+        orders.OperationInput("cnc_milling", "al6061", 5.0),
+        orders.OperationInput("deburring", "al6061", 1.5),
+    ])
+    order = orders.update_draft(session, buyer_user, order.id, data)
+    assert order.title == "Bracket v2" and order.quantity == 50
+    assert [op.process_code for op in order.operations] == ["anodizing", "cnc_milling",
+                                                            "deburring"]
+    assert count(session, OrderOperation) == 3
+    assert [e.kind for e in orders.events(session, order)] == ["created", "updated"]
+
+
+def test_bad_update_keeps_the_draft(session, buyer_user):
+    order = orders.create_draft(session, buyer_user, order_input())
+    with pytest.raises(ValidationError):
+        orders.update_draft(session, buyer_user, order.id, order_input(quantity=0))
+    session.rollback()
+    again = session.get(Order, order.id)
+    assert again.quantity == 200 and len(again.operations) == 2
+
+
+def test_transitions(session, buyer_user):
+    order = orders.create_draft(session, buyer_user, order_input())
+    orders.submit(session, buyer_user, order.id)
+    assert order.status == "open" and order.submitted_at is not None
+    with pytest.raises(Conflict, match="already submitted"):
+        orders.submit(session, buyer_user, order.id)
+    with pytest.raises(Conflict, match="Only drafts can be edited"):
+        orders.update_draft(session, buyer_user, order.id, order_input())
+    orders.cancel(session, buyer_user, order.id, "Design changed")
+    assert order.status == "cancelled" and order.cancel_reason == "Design changed"
+    with pytest.raises(Conflict, match="already cancelled"):
+        orders.cancel(session, buyer_user, order.id)
+    with pytest.raises(Conflict, match="Only drafts can be submitted"):
+        orders.submit(session, buyer_user, order.id)
+    kinds = [e.kind for e in orders.events(session, order)]
+    assert kinds == ["created", "submitted", "cancelled"]
+
+
+@pytest.mark.parametrize("status", ["accepted", "scheduled", "in_production", "shipped",
+                                    "delivered", "closed", "disputed"])
+def test_cancel_refused_once_accepted(session, buyer_user, status):
+    order = orders.create_draft(session, buyer_user, order_input())
+    order.status = status
+    session.add(order)
+    session.commit()
+    with pytest.raises(Conflict) as info:
+        orders.cancel(session, buyer_user, order.id)
+    assert info.value.status == 409 and "cancel" in info.value.message
+
+
+def test_every_lifecycle_state_has_an_entry():
+    assert set(orders.TRANSITIONS) == {s.value for s in OrderStatus}
+    for targets in orders.TRANSITIONS.values():
+        assert targets <= {s.value for s in OrderStatus}
+
+
+def test_submit_rechecks_the_due_date(session, buyer_user):
+    order = orders.create_draft(session, buyer_user, order_input())
+    later = order.due_date + timedelta(days=1)
+    with pytest.raises(ValidationError) as info:
+        orders.submit(session, buyer_user, order.id, now=later)
+    assert "due_date" in info.value.fields
+    session.rollback()
+    assert session.get(Order, order.id).status == "draft"
+
+
+def test_other_companies_get_not_found(app, session, buyer_user):
+    order = orders.create_draft(session, buyer_user, order_input())
+    other = user(session, make_account(app, "buyer"))
+    factory = user(session, make_account(app, "factory"))
+    for outsider in (other, factory, None):
+        with pytest.raises(NotFound):
+            orders.get_order(session, outsider, order.id)
+    for outsider in (other, factory):
+        with pytest.raises(NotFound):
+            orders.submit(session, outsider, order.id)
+        with pytest.raises(NotFound):
+            orders.cancel(session, outsider, order.id)
+        with pytest.raises(NotFound):
+            orders.update_draft(session, outsider, order.id, order_input())
+        assert orders.list_orders(session, outsider)[1] == 0
+    with pytest.raises(NotFound):
+        orders.get_order(session, buyer_user, 999999)
+    operator = user(session, make_account(app, "operator"))
+    assert orders.get_order(session, operator, order.id).id == order.id
+    assert orders.list_orders(session, operator)[1] == 1
+
+
+def test_list_filters_by_status(session, buyer_user):
+    a = orders.create_draft(session, buyer_user, order_input(title="A"))
+    orders.create_draft(session, buyer_user, order_input(title="B"))
+    orders.submit(session, buyer_user, a.id)
+    rows, total = orders.list_orders(session, buyer_user, status="open")
+    assert total == 1 and rows[0].title == "A"
+    assert orders.list_orders(session, buyer_user)[1] == 2
+    assert orders.status_counts(session, buyer_user) == {"draft": 1, "open": 1}
+    with pytest.raises(ValidationError):
+        orders.list_orders(session, buyer_user, status="bogus")
+    assert count(session, OrderEvent) == 3
+
+
+def test_materials_for_narrows_by_process(session, taxonomy):
+    anodizing = {m.code for m in orders.materials_for(session, "anodizing")}
+    assert "al6061" in anodizing and "pa12" not in anodizing
+    everything = {m.code for m in orders.materials_for(session, "cmm_inspection")}
+    assert {"al6061", "pa12"} <= everything
+
+
+def test_routing_templates_are_valid(session, buyer_user):
+    for template in orders.routing_templates():
+        ops = [orders.OperationInput(o["process"], o.get("material"), o["minutes_per_unit"],
+                                     o.get("tolerance_mm")) for o in template["operations"]]
+        orders.validate(session, order_input(operations=ops))
