@@ -35,7 +35,7 @@ CHOSEN_UNSERVED = ("chosen unserved: serving it with the capacity left costs mor
 
 
 def _params(seconds: float, workers: int, seed: int, deterministic: bool,
-            log: bool = False) -> cp_model.CpSolver:
+            log: bool = False, light_presolve: bool = False) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.num_workers = max(1, int(workers))
@@ -46,6 +46,10 @@ def _params(seconds: float, workers: int, seed: int, deterministic: bool,
         if p.num_workers > 1:
             p.interleave_search = True
     p.log_search_progress = log
+    if light_presolve:
+        # Piece models of shift calendars have thousands of literals sharing start
+        # variables; probing them costs seconds and finds little.
+        p.cp_model_probing_level = 0
     return solver
 
 
@@ -116,6 +120,7 @@ class _Run:
         self.legs = Legs(problem)
         self.reasons, self.bounds = precheck(problem, self.cals)
         self.stats: dict[str, Any] = {"engine": "cp-sat"}
+        self.light_presolve = any(len(c.windows) > 1 for c in self.cals)
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -132,7 +137,7 @@ class _Run:
                   unserved: set[int]) -> tuple[int, cp_model.CpSolver, Placements, set[int]]:
         hint(built, self.p, self.legs, placements, unserved)
         solver = _params(min(seconds, max(0.05, self.left())), self.workers, self.seed,
-                         self.deterministic, self.log)
+                         self.deterministic, self.log, self.light_presolve)
         st = solver.Solve(built.model)
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             pl, un = extract(built, solver)
@@ -141,7 +146,7 @@ class _Run:
 
 
 def _reasons_for(run: _Run, unserved: set[int], greedy_reasons: dict[int, str]) -> dict[int, str]:
-    out = {}
+    out = dict(run.reasons)
     for j in unserved:
         if j in run.reasons:
             out[j] = run.reasons[j]
@@ -183,9 +188,12 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         run.stats["cp_status"] = solver.StatusName(st)
         if pl or un:
             obj = run.objective(pl, _reasons_for(run, un, g_un))
+            run.stats["cp_objective"] = obj
             if obj <= best_obj:
                 best_pl, best_un, best_obj = pl, _reasons_for(run, un, g_un), obj
-            cp_bound = int(-(-solver.BestObjectiveBound() // 1))
+            # the model leaves out orders that can never be served: add their penalties
+            outside = sum(int(p.orders[j].unserved_penalty) for j in run.reasons)
+            cp_bound = int(-(-solver.BestObjectiveBound() // 1)) + outside
             bound = max(lb, cp_bound)
             if st == cp_model.OPTIMAL:
                 status = "OPTIMAL"
@@ -310,7 +318,7 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
         new_pl.update(pl)
         new_un = {j: r for j, r in best_un.items() if j not in chosen}
         for j in un:
-            new_un[j] = run.reasons.get(j) or CHOSEN_UNSERVED
+            new_un[j] = run.reasons.get(j) or g_un.get(j) or CHOSEN_UNSERVED
         obj = run.objective(new_pl, new_un)
         if obj < best_obj:
             best_pl, best_un, best_obj = new_pl, new_un, obj

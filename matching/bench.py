@@ -1,0 +1,265 @@
+"""Benchmarks: public FJSP sets, generated marketplace instances, quote latency.
+
+Each prints a Markdown table; `bench all --write docs/benchmarks.md` runs the standard set
+and replaces only this engine's `##` sections of that file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from matching.problem import Problem
+
+SETS = {
+    "brandimarte": ["brandimarte"],
+    "hurink": ["hurink/edata", "hurink/rdata", "hurink/vdata"],
+    "dauzere_paulli": ["dauzere_paulli"],
+    "kacem": ["kacem"],
+    "fattahi": ["fattahi"],
+}
+STANDARD_SETS = ["brandimarte", "hurink", "dauzere_paulli"]
+MARKET = {"M": (300, 40, 60.0), "L": (2000, 250, 120.0)}
+H_FJSP = "## Matching engine: FJSP"
+H_MARKET = "## Matching engine: marketplace instances"
+H_QUOTE = "## Quote latency"
+
+
+def fjsp_root(explicit: str | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("YUNZAO_FJSP_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "fjsp"
+
+
+def _best_known(root: Path) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    f = root / "best_known.csv"
+    if f.exists():
+        with open(f, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                out[row["instance"]] = (int(row["best_known_makespan"]), int(row["lower_bound"]))
+    return out
+
+
+def _machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, " \
+           f"Python {platform.python_version()}, {platform.system()}"
+
+
+def _ortools_version() -> str:
+    try:
+        import ortools
+
+        return ortools.__version__
+    except Exception:  # pragma: no cover - only cosmetic
+        return "?"
+
+
+def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
+               root: Path, out=sys.stdout) -> tuple[str, dict[str, float]]:
+    from matching.fjsp import load_fjs
+    from matching.solver import solve
+    from matching.validate import validate
+
+    bk = _best_known(root)
+    lines = ["| instance | jobs x machines | best known | ours | bound | gap % | status | "
+             "valid | s |", "|---|---|---|---|---|---|---|---|---|"]
+    gaps: dict[str, list[float]] = {}
+    for s in sets:
+        for folder in SETS[s]:
+            for f in sorted((root / folder).glob("*.fjs")):
+                rel = f"{folder}/{f.name}"
+                d = load_fjs(f)
+                t = time.monotonic()
+                plan = solve(d, time_limit=time_limit, workers=workers, seed=seed)
+                wall = time.monotonic() - t
+                ok = not validate(d, plan.to_dict())
+                best = bk.get(rel, (None, None))[0]
+                gap = None if not best else 100.0 * (plan.objective - best) / best
+                if gap is not None:
+                    gaps.setdefault(s, []).append(gap)
+                row = (f"| {rel} | {len(d['orders'])} x {len(d['machines'])} | {best} | "
+                       f"{plan.objective} | {plan.bound} | "
+                       f"{'' if gap is None else f'{gap:.2f}'} | {plan.status} | "
+                       f"{'yes' if ok else 'NO'} | {wall:.1f} |")
+                lines.append(row)
+                print(row, file=out, flush=True)
+    means = {s: statistics.mean(g) for s, g in gaps.items()}
+    lines.append("")
+    for s, m in means.items():
+        lines.append(f"- mean gap {s}: **{m:.2f}%** over {len(gaps[s])} instances")
+    return "\n".join(lines), means
+
+
+def unavoidable_penalty(problem: Problem) -> int:
+    from matching.greedy import make_calendars
+    from matching.model import precheck
+
+    reasons, _ = precheck(problem, make_calendars(problem))
+    return sum(int(problem.orders[j].unserved_penalty) for j in reasons)
+
+
+def greedy_plan(problem: Problem):
+    from matching.geo import Legs
+    from matching.greedy import greedy, make_calendars
+    from matching.model import precheck
+    from matching.result import build_plan
+
+    reasons, _ = precheck(problem, make_calendars(problem))
+    legs = Legs(problem)
+    pl, un = greedy(problem, legs, reasons)
+    return build_plan(problem, pl, un, "FEASIBLE", None, {"engine": "greedy"}, legs)
+
+
+def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed: int,
+                 out=sys.stdout) -> str:
+    from matching.generate import generate
+    from matching.solver import solve
+    from matching.validate import validate
+
+    lines = ["| size | orders / plants / machines / ops | limit s | served | total lateness min | "
+             "cost | bound | greedy cost | cost / greedy | above unavoidable / greedy's | "
+             "valid | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        n_orders, n_plants, default_limit = MARKET[size]
+        limit = time_limit or default_limit
+        d = generate(n_orders, n_plants, seed=seed)
+        p = Problem.from_dict(d)
+        g = greedy_plan(p)
+        unavoidable = unavoidable_penalty(p)
+        t = time.monotonic()
+        plan = solve(d, time_limit=limit, workers=workers, seed=seed)
+        wall = time.monotonic() - t
+        ok = not validate(d, plan.to_dict())
+        late = sum(int(o["lateness"]) for o in plan.orders)
+        n_ops = sum(len(o.operations) for o in p.orders)
+        above = (plan.objective - unavoidable) / max(1, g.objective - unavoidable)
+        row = (f"| {size} | {n_orders} / {n_plants} / {len(p.machines)} / {n_ops} | {limit:g} | "
+               f"{len(plan.orders)} (greedy {len(g.orders)}) | {late} | {plan.objective} | "
+               f"{plan.bound} | {g.objective} | {plan.objective / max(1, g.objective):.3f} | "
+               f"{above:.3f} | {'yes' if ok else 'NO'} | {wall:.1f} |")
+        lines.append(row)
+        print(row, file=out, flush=True)
+    lines.append("")
+    lines.append("Unavoidable penalties = unserved penalties of orders that no machine can do or "
+                 "that cannot fit before the horizon even alone (pre-checks).")
+    return "\n".join(lines)
+
+
+def _booked_plan(target_ops: int, seed: int) -> tuple[dict[str, Any], Any]:
+    """A generated instance with a greedy plan of about target_ops operations."""
+    from matching.generate import generate
+
+    d = generate(max(50, target_ops // 3), 250, days=28, seed=seed)
+    p = Problem.from_dict(d)
+    plan = greedy_plan(p)
+    return d, plan
+
+
+def bench_quote(samples: int, seed: int, target_ops: int = 10_000, out=sys.stdout) -> str:
+    from matching.generate import generate
+    from matching.quote import quote
+
+    t = time.monotonic()
+    d, plan = _booked_plan(target_ops, seed)
+    setup = time.monotonic() - t
+    p = Problem.from_dict(d)
+    extra = generate(samples * 3, 20, days=28, seed=seed + 1)["orders"]
+    cands = [o for o in extra if 3 <= len(o["operations"]) <= 5][:samples]
+    times: list[float] = []
+    ok = 0
+    for i, o in enumerate(cands):
+        o = dict(o, id=f"quote{i}",
+                 operations=[dict(op, id=f"quote{i}-{k}") for k, op in enumerate(o["operations"])])
+        t = time.monotonic()
+        q = quote(p, plan, o)
+        times.append(time.monotonic() - t)
+        ok += q.ok
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    lines = ["| booked operations | quotes (3-5 ops) | placed | p50 ms | p95 ms | max ms |",
+             "|---|---|---|---|---|---|",
+             f"| {len(plan.assignments)} | {len(times)} | {ok} | "
+             f"{1000 * statistics.median(times):.0f} | {1000 * p95:.0f} | "
+             f"{1000 * times[-1]:.0f} |", "",
+             f"The booked plan is the greedy plan of a generated instance "
+             f"({len(p.orders)} orders, {len(p.machines)} machines, 28 days; built in "
+             f"{setup:.0f} s, not counted). Each quote parses nothing: the problem object is "
+             f"reused, the plan is passed as is."]
+    print("\n".join(lines), file=out, flush=True)
+    return "\n".join(lines)
+
+
+def update_sections(path: Path, sections: dict[str, str]) -> None:
+    """Replace (or append) the given `##` sections, leaving every other section alone."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    lines = text.splitlines()
+    out: list[str] = []
+    i = 0
+    done: set[str] = set()
+    while i < len(lines):
+        line = lines[i]
+        if line.strip() in sections:
+            head = line.strip()
+            out.append(head)
+            out.append("")
+            out.extend(sections[head].rstrip().splitlines())
+            out.append("")
+            done.add(head)
+            i += 1
+            while i < len(lines) and not lines[i].startswith("## "):
+                i += 1
+            continue
+        out.append(line)
+        i += 1
+    for head, body in sections.items():
+        if head not in done:
+            if out and out[-1].strip():
+                out.append("")
+            out.extend([head, "", *body.rstrip().splitlines(), ""])
+    path.write_text("\n".join(out).rstrip() + "\n", encoding="utf-8")
+
+
+def _header(cmd: str) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Command: `{cmd}`  \nDate: {now}  \nMachine: {_machine()}, "
+            f"OR-Tools {_ortools_version()}\n")
+
+
+def main(a: Any) -> int:
+    root = fjsp_root(a.root)
+    cmd = "python -m matching " + " ".join(sys.argv[1:]) if sys.argv[0].endswith(
+        ("__main__.py", "matching")) else "python -m matching bench " + a.what
+    sections: dict[str, str] = {}
+    if a.what in ("fjsp", "all"):
+        sets = STANDARD_SETS if a.set == "all" or a.what == "all" else a.set.split(",")
+        limit = a.time_limit or 20.0
+        table, means = bench_fjsp(sets, limit, a.workers, a.seed, root)
+        sections[H_FJSP] = (_header(cmd) + f"\n{limit:g} s and {a.workers} workers per "
+                            f"instance, seed {a.seed}. Gap = (ours - best known) / best known."
+                            f"\n\n" + table)
+        print(table)
+    if a.what in ("market", "all"):
+        sizes = ["M", "L"] if a.what == "all" else a.size.split(",")
+        table = bench_market(sizes, a.time_limit if a.what != "all" else None, a.workers,
+                             a.seed)
+        sections[H_MARKET] = _header(cmd) + "\n`generate(orders, plants, seed)`; M 60 s, " \
+            "L 120 s, 2 workers.\n\n" + table
+        print(table)
+    if a.what in ("quote", "all"):
+        table = bench_quote(a.samples, a.seed)
+        sections[H_QUOTE] = _header(cmd) + "\n" + table
+        print(table)
+    if a.write:
+        update_sections(Path(a.write), sections)
+    return 0
