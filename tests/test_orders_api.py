@@ -1,0 +1,199 @@
+"""The orders part of the JSON API (API.md): contract, bad input, transitions, access."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from market.models import Order
+from tests.conftest import api_token, make_account
+from tests.orders_fixtures import api_body, future
+
+
+@pytest.fixture
+def headers(client, taxonomy, buyer):
+    return api_token(client, buyer)
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.data[:500]
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+    return response.json["error"]
+
+
+def count_orders(session) -> int:
+    return session.exec(select(func.count()).select_from(Order)).one()
+
+
+def test_create_get_list_submit_cancel(client, headers):
+    created = client.post("/api/v1/orders", json=api_body(), headers=headers)
+    assert created.status_code == 201, created.json
+    body = created.json
+    assert body["status"] == "draft" and body["offered"] is False
+    assert body["delivery"] == {"address": "88 Century Ave, Shanghai", "lat": 31.23,
+                                "lon": 121.47}
+    assert body["budget"] == 1_500_000 and body["currency"] == "CNY"
+    assert [(o["seq"], o["process"], o["material"]) for o in body["operations"]] == [
+        (1, "cnc_milling", "al6061"), (2, "anodizing", "al6061")]
+    assert body["operations"][0]["bookings"] == []
+    assert body["quotes"] == [] and body["payments"] == []
+    assert "+00:00" in body["due_date"] or body["due_date"].endswith("Z")
+    order_id = body["id"]
+
+    got = client.get(f"/api/v1/orders/{order_id}", headers=headers)
+    assert got.status_code == 200 and got.json["title"] == "Bracket, 6061 anodized"
+    assert [e["kind"] for e in got.json["events"]] == ["created"]
+
+    listed = client.get("/api/v1/orders", headers=headers)
+    assert listed.status_code == 200
+    assert set(listed.json) == {"items", "page", "per_page", "total"}
+    assert listed.json["total"] == 1 and listed.json["items"][0]["id"] == order_id
+
+    submitted = client.post(f"/api/v1/orders/{order_id}/submit", headers=headers)
+    assert submitted.status_code == 200 and submitted.json["status"] == "open"
+    assert submitted.json["offered"] is True
+    assert client.get("/api/v1/orders?status=open", headers=headers).json["total"] == 1
+    assert client.get("/api/v1/orders?status=draft", headers=headers).json["total"] == 0
+
+    again = client.post(f"/api/v1/orders/{order_id}/submit", headers=headers)
+    assert_error(again, 409, "conflict")
+    edit = client.put(f"/api/v1/orders/{order_id}", json=api_body(), headers=headers)
+    assert_error(edit, 409, "conflict")
+
+    cancelled = client.post(f"/api/v1/orders/{order_id}/cancel", json={"reason": "Changed"},
+                            headers=headers)
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert cancelled.json["cancel_reason"] == "Changed"
+    assert_error(client.post(f"/api/v1/orders/{order_id}/cancel", headers=headers), 409,
+                 "conflict")
+
+
+def test_put_replaces_a_draft(client, headers):
+    order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
+    body = api_body(title="v2", operations=[{"process": "cnc_turning", "material": "ss304"}])
+    updated = client.put(f"/api/v1/orders/{order_id}", json=body, headers=headers)
+    assert updated.status_code == 200, updated.json
+    assert updated.json["title"] == "v2"
+    assert [o["process"] for o in updated.json["operations"]] == ["cnc_turning"]
+    assert updated.json["operations"][0]["minutes_per_unit"] > 0  # the typical value
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"quantity": 0}, "quantity"),
+        ({"quantity": "lots"}, "quantity"),
+        ({"due_date": "2020-01-01T00:00:00+00:00"}, "due_date"),
+        ({"due_date": "2030-01-01T00:00:00"}, "due_date"),
+        ({"due_date": "soon"}, "due_date"),
+        ({"delivery": {"address": "", "lat": 100, "lon": 0}}, "delivery.lat"),
+        ({"delivery": {"address": "", "lat": 0}}, "delivery.lon"),
+        ({"budget": -1}, "budget"),
+        ({"budget": 10.5}, "budget"),
+        ({"operations": []}, "operations"),
+        ({"operations": [{"process": "teleportation"}]}, "operations.0.process"),
+        ({"operations": [{"process": "anodizing", "material": "pa12"}]},
+         "operations.0.material"),
+        ({"operations": [{"process": "cnc_milling", "material": "al6061",
+                          "minutes_per_unit": -1}]}, "operations.0.minutes_per_unit"),
+        ({"operations": [{"process": "cnc_milling", "colour": "red"}]}, "operations.0.colour"),
+        ({"title": ""}, "title"),
+        ({"surprise": True}, "surprise"),
+    ],
+)
+def test_bad_input_is_422_with_the_field(client, session, headers, overrides, field):
+    body = api_body(**overrides)
+    if "delivery" in overrides and "lon" not in overrides["delivery"]:
+        body["delivery"] = overrides["delivery"]
+    error = assert_error(client.post("/api/v1/orders", json=body, headers=headers), 422,
+                         "validation_error")
+    assert field in error["fields"], error
+    assert count_orders(session) == 0
+
+
+def test_missing_fields(client, session, headers):
+    body = api_body()
+    del body["quantity"], body["operations"]
+    error = assert_error(client.post("/api/v1/orders", json=body, headers=headers), 422,
+                         "validation_error")
+    assert {"quantity", "operations"} <= set(error["fields"])
+
+
+@pytest.mark.parametrize("payload", ["[1, 2]", "\"text\"", "{not json", "null"])
+def test_body_must_be_a_json_object(client, headers, payload):
+    response = client.post("/api/v1/orders", data=payload, content_type="application/json",
+                           headers=headers)
+    assert_error(response, 400, "bad_request")
+
+
+def test_cancel_body_must_be_an_object(client, headers):
+    order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
+    response = client.post(f"/api/v1/orders/{order_id}/cancel", data="[1]",
+                           content_type="application/json", headers=headers)
+    assert_error(response, 400, "bad_request")
+    response = client.post(f"/api/v1/orders/{order_id}/cancel", json={"reason": 5},
+                           headers=headers)
+    assert_error(response, 422, "validation_error")
+
+
+def test_bad_pagination_and_status(client, headers):
+    assert_error(client.get("/api/v1/orders?page=x", headers=headers), 400, "bad_request")
+    assert_error(client.get("/api/v1/orders?status=bogus", headers=headers), 422,
+                 "validation_error")
+
+
+def test_only_buyers_create(app, client, taxonomy):
+    factory = make_account(app, "factory")
+    response = client.post("/api/v1/orders", json=api_body(),
+                           headers=api_token(client, factory))
+    assert_error(response, 403, "forbidden")
+    assert_error(client.post("/api/v1/orders", json=api_body()), 401, "unauthorized")
+
+
+def test_unverified_buyer_submits_but_is_not_offered(app, client, taxonomy):
+    pending = make_account(app, "buyer", verified=False)
+    headers = api_token(client, pending)
+    order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
+    submitted = client.post(f"/api/v1/orders/{order_id}/submit", headers=headers)
+    assert submitted.status_code == 200
+    assert submitted.json["status"] == "open" and submitted.json["offered"] is False
+
+
+def test_other_companies_and_anonymous_get_404(app, client, headers):
+    order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
+    for kind in ("buyer", "factory"):
+        other = api_token(client, make_account(app, kind))
+        assert_error(client.get(f"/api/v1/orders/{order_id}", headers=other), 404, "not_found")
+        for action in ("submit", "cancel", "instant-quote"):
+            assert_error(client.post(f"/api/v1/orders/{order_id}/{action}", headers=other),
+                         404, "not_found")
+        assert_error(client.put(f"/api/v1/orders/{order_id}", json=api_body(), headers=other),
+                     404, "not_found")
+        assert client.get("/api/v1/orders", headers=other).json["total"] == 0
+    assert_error(client.get(f"/api/v1/orders/{order_id}"), 404, "not_found")
+    assert_error(client.get("/api/v1/orders/424242", headers=headers), 404, "not_found")
+    operator = api_token(client, make_account(app, "operator"))
+    assert client.get(f"/api/v1/orders/{order_id}", headers=operator).status_code == 200
+
+
+def test_openapi_lists_the_orders_routes(client):
+    doc = client.get("/api/v1/openapi.json").json
+    for path, method in [("/api/v1/orders", "post"), ("/api/v1/orders", "get"),
+                         ("/api/v1/orders/{order_id}", "get"),
+                         ("/api/v1/orders/{order_id}/submit", "post"),
+                         ("/api/v1/orders/{order_id}/cancel", "post"),
+                         ("/api/v1/orders/{order_id}/attachments", "post"),
+                         ("/api/v1/attachments/{attachment_id}", "get"),
+                         ("/api/v1/orders/{order_id}/instant-quote", "post")]:
+        assert method in doc["paths"][path], (path, method)
+    schemas = doc["components"]["schemas"]
+    assert {"OrderIn", "OrderOut", "InstantQuoteOut"} <= set(schemas)
+    assert {"price", "currency", "delivery_date", "plants", "valid_until"} <= set(
+        schemas["InstantQuoteOut"]["properties"])
+
+
+def test_due_date_in_other_offsets_is_stored_in_utc(client, headers):
+    due = future(20).astimezone().isoformat()
+    body = client.post("/api/v1/orders", json=api_body(due_date=due), headers=headers).json
+    assert body["due_date"].endswith(("+00:00", "Z"))
