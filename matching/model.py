@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
+from ortools.sat.python.cp_model import LinearExpr
 
 from matching.calendar import Calendar
 from matching.geo import Legs
@@ -138,15 +139,16 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
     op_interval: dict[tuple[int, int], cp_model.IntervalVar] = {}
     start_lo: dict[tuple[int, int], int] = {}
     per_machine: dict[int, list[cp_model.IntervalVar]] = {}
-    obj_terms: list = []
+    obj_vars: list = []
+    obj_coefs: list[int] = []
     obj_const = 0
     makespan_obj = problem.objective == "makespan"
-    ms_var = md.NewIntVar(0, 2 * H + 10**6, "makespan") if makespan_obj else None
+    ms_var = md.new_int_var(0, 2 * H + 10**6, "makespan") if makespan_obj else None
 
     for j in orders:
         order = problem.orders[j]
         n = len(order.operations)
-        sv = md.NewConstant(1) if j in forced else md.NewBoolVar(f"served_{j}")
+        sv = md.new_constant(1) if j in forced else md.new_bool_var(f"served_{j}")
         served[j] = sv
         enf = [] if j in forced else [sv]
         for k in range(n):
@@ -155,9 +157,9 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
             hi_end = bounds.lend[key]
             if window is not None:
                 lo_k = max(lo_k, window[0])
-            s = md.NewIntVar(lo_k, max(lo_k, hi_end), f"s_{j}_{k}")
+            s = md.new_int_var(lo_k, max(lo_k, hi_end), f"s_{j}_{k}")
             start_lo[key] = lo_k
-            e = md.NewIntVar(lo_k, max(lo_k, hi_end), f"e_{j}_{k}")
+            e = md.new_int_var(lo_k, max(lo_k, hi_end), f"e_{j}_{k}")
             start[key], end[key] = s, e
             chs: list[Choice] = []
             for opt in problem.options(j, k):
@@ -168,18 +170,20 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
                     hi = min(pc.hi, hi_end - pc.size)
                     if hi < pc.lo:
                         continue
-                    lit = md.NewBoolVar(f"x_{j}_{k}_{opt.m}_{pc.lo}")
-                    iv = md.NewOptionalFixedSizeIntervalVar(s, pc.size, lit, "")
+                    lit = md.new_bool_var(f"x_{j}_{k}_{opt.m}_{pc.lo}")
+                    iv = md.new_optional_fixed_size_interval_var(s, pc.size, lit, "")
                     if pc.lo > lo_k or hi < hi_end:
-                        md.AddLinearConstraint(s, pc.lo, hi).OnlyEnforceIf(lit)
+                        md.add_linear_constraint(s, pc.lo, hi).only_enforce_if(lit)
                     per_machine.setdefault(opt.m, []).append(iv)
                     chs.append(Choice(lit, opt.m, pc.lo, hi, pc.size, opt.cost))
             choices[key] = chs
-            md.Add(sum(c.lit for c in chs) == sv)
-            md.Add(e == s + sum(c.size * c.lit for c in chs))
+            lits = [c.lit for c in chs]
+            md.add(LinearExpr.sum(lits) == sv)
+            md.add(e == s + LinearExpr.weighted_sum(lits, [c.size for c in chs]))
             for c in chs:
                 if c.cost:
-                    obj_terms.append(c.cost * c.lit)
+                    obj_vars.append(c.lit)
+                    obj_coefs.append(c.cost)
             by_plant: dict[str, list] = {}
             for c in chs:
                 by_plant.setdefault(problem.plant_of(c.m), []).append(c.lit)
@@ -189,68 +193,74 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
                 pl[p0] = sv
             else:
                 for p, lits in by_plant.items():
-                    z = md.NewBoolVar(f"z_{j}_{k}_{p}")
-                    md.Add(z == sum(lits))
+                    z = md.new_bool_var(f"z_{j}_{k}_{p}")
+                    md.add(z == LinearExpr.sum(lits))
                     pl[p] = z
             plant_lit[key] = pl
             if redundant and makespan_obj and j in forced:
                 dmin = min(c.size for c in chs) if chs else 0
                 dmax = max(c.size for c in chs) if chs else 0
-                dur = md.NewIntVar(dmin, dmax, "")
-                md.Add(dur == e - s)
-                op_interval[key] = md.NewIntervalVar(s, dur, e, "")
+                dur = md.new_int_var(dmin, dmax, "")
+                md.add(dur == e - s)
+                op_interval[key] = md.new_interval_var(s, dur, e, "")
         # precedence and transport
         for k in range(n - 1):
             a, b = (j, k), (j, k + 1)
-            md.Add(start[b] >= end[a]).OnlyEnforceIf(enf)
+            md.add(start[b] >= end[a]).only_enforce_if(enf)
             for p, zp in plant_lit[a].items():
                 for q, zq in plant_lit[b].items():
                     if p == q:
                         continue
                     tmin, tcost = legs.between(p, q)
                     if tmin > 0:
-                        md.Add(start[b] >= end[a] + tmin).OnlyEnforceIf([zp, zq])
+                        md.add(start[b] >= end[a] + tmin).only_enforce_if([zp, zq])
                     if tcost > 0:
-                        y = md.NewBoolVar("")
-                        md.AddBoolOr([zp.Not(), zq.Not(), y])
-                        obj_terms.append(tcost * y)
+                        y = md.new_bool_var("")
+                        md.add_bool_or([zp.negated(), zq.negated(), y])
+                        obj_vars.append(y)
+                        obj_coefs.append(tcost)
                         pair_lit.append((y, a, p, q))
         last = (j, n - 1)
-        dterms = []
+        dv, dc = [], []
         for p, zp in plant_lit[last].items():
             dmin, dcost = legs.delivery(p, order)
             if dmin:
-                dterms.append(dmin * zp)
+                dv.append(zp)
+                dc.append(dmin)
             if dcost:
-                obj_terms.append(dcost * zp)
-        comp = end[last] + sum(dterms)
+                obj_vars.append(zp)
+                obj_coefs.append(dcost)
+        comp = end[last] + LinearExpr.weighted_sum(dv, dc) if dv else end[last]
         completion[j] = comp
         if order.due is not None and order.late_penalty_per_minute:
-            lv = md.NewIntVar(0, 2 * H + 10**6, f"late_{j}")
-            md.Add(lv >= comp - order.due).OnlyEnforceIf(enf)
+            lv = md.new_int_var(0, 2 * H + 10**6, f"late_{j}")
+            md.add(lv >= comp - order.due).only_enforce_if(enf)
             late[j] = lv
-            obj_terms.append(int(order.late_penalty_per_minute) * lv)
+            obj_vars.append(lv)
+            obj_coefs.append(int(order.late_penalty_per_minute))
         if ms_var is not None:
-            md.Add(ms_var >= comp).OnlyEnforceIf(enf)
+            md.add(ms_var >= comp).only_enforce_if(enf)
         if order.unserved_penalty and j not in forced:
             obj_const += int(order.unserved_penalty)
-            obj_terms.append(-int(order.unserved_penalty) * sv)
+            obj_vars.append(sv)
+            obj_coefs.append(-int(order.unserved_penalty))
 
     for mi, spans in fixed.items():
         if mi in per_machine:
             for s0, e0 in spans:
                 if e0 > s0:
-                    per_machine[mi].append(md.NewFixedSizeIntervalVar(s0, e0 - s0, ""))
+                    per_machine[mi].append(md.new_fixed_size_interval_var(s0, e0 - s0, ""))
     for ivs in per_machine.values():
         if len(ivs) > 1:
-            md.AddNoOverlap(ivs)
+            md.add_no_overlap(ivs)
 
     if op_interval and ms_var is not None:
         _add_redundant(problem, md, op_interval, choices, ms_var, calendars)
 
     if ms_var is not None:
-        obj_terms.append(ms_var)
-    md.Minimize(sum(obj_terms) + obj_const)
+        obj_vars.append(ms_var)
+        obj_coefs.append(1)
+    md.minimize(LinearExpr.weighted_sum(obj_vars, obj_coefs) + obj_const)
     return Built(md, list(orders), served, start, end, choices, plant_lit, pair_lit, late,
                  completion, ms_var, op_interval, set(forced) & set(orders), start_lo)
 
@@ -275,16 +285,16 @@ def _add_redundant(problem: Problem, md: cp_model.CpModel,
             continue
         if len(g) == 1:
             continue  # a single machine already has its NoOverlap
-        md.AddCumulative([op_interval[key] for key in members], [1] * len(members), len(g))
+        md.add_cumulative([op_interval[key] for key in members], [1] * len(members), len(g))
         # energy: minimum total work of the group's ops fits within makespan x machines
-        md.Add(len(g) * ms_var >= sum(min(c.size for c in choices[key]) for key in members))
+        md.add(len(g) * ms_var >= sum(min(c.size for c in choices[key]) for key in members))
 
 
 def hint(built: Built, problem: Problem, legs: Legs, placements: Placements,
          unserved: set[int]) -> None:
     """Complete hint (every variable) from a valid plan of the same orders."""
     md = built.model
-    md.ClearHints()
+    md.clear_hints()
     ms = 0
     pair_val: dict[tuple[tuple[int, int], str, str], int] = {}
     for j in built.orders:
@@ -293,14 +303,14 @@ def hint(built: Built, problem: Problem, legs: Legs, placements: Placements,
         on = j not in unserved and all((j, k) in placements for k in range(n))
         sv = built.served[j]
         if j not in built.forced:
-            md.AddHint(sv, int(on))
+            md.add_hint(sv, int(on))
         for k in range(n):
             key = (j, k)
             if on:
                 mi, s, _e = placements[key]
             else:
                 mi, s = -1, built.start_lo[key]
-            md.AddHint(built.start[key], s)
+            md.add_hint(built.start[key], s)
             found = False
             size = 0
             for c in built.choices[key]:
@@ -308,12 +318,12 @@ def hint(built: Built, problem: Problem, legs: Legs, placements: Placements,
                 if v:
                     found = True
                     size = c.size
-                md.AddHint(c.lit, v)
-            md.AddHint(built.end[key], s + size if on else s)
+                md.add_hint(c.lit, v)
+            md.add_hint(built.end[key], s + size if on else s)
             plant = problem.plant_of(mi) if on else None
             for p, z in built.plant_lit[key].items():
                 if z is not sv:
-                    md.AddHint(z, int(on and p == plant))
+                    md.add_hint(z, int(on and p == plant))
                 elif j not in built.forced:
                     pass  # same variable as served, hinted above
         if on:
@@ -325,13 +335,13 @@ def hint(built: Built, problem: Problem, legs: Legs, placements: Placements,
             comp = last[2] + dmin
             ms = max(ms, comp)
             if j in built.late:
-                md.AddHint(built.late[j], max(0, comp - order.due))
+                md.add_hint(built.late[j], max(0, comp - order.due))
         elif j in built.late:
-            md.AddHint(built.late[j], 0)
+            md.add_hint(built.late[j], 0)
     for y, a, p, q in built.pair_lit:
-        md.AddHint(y, pair_val.get((a, p, q), 0))
+        md.add_hint(y, pair_val.get((a, p, q), 0))
     if built.makespan is not None:
-        md.AddHint(built.makespan, ms)
+        md.add_hint(built.makespan, ms)
 
 
 def extract(built: Built, solver: cp_model.CpSolver) -> tuple[Placements, set[int]]:
@@ -339,14 +349,14 @@ def extract(built: Built, solver: cp_model.CpSolver) -> tuple[Placements, set[in
     placements: Placements = {}
     unserved: set[int] = set()
     for j in built.orders:
-        if solver.Value(built.served[j]) == 0:
+        if solver.value(built.served[j]) == 0:
             unserved.add(j)
             continue
         k = 0
         while (j, k) in built.choices:
             key = (j, k)
-            s = solver.Value(built.start[key])
-            mi = next(c.m for c in built.choices[key] if solver.BooleanValue(c.lit))
-            placements[key] = (mi, s, solver.Value(built.end[key]))
+            s = solver.value(built.start[key])
+            mi = next(c.m for c in built.choices[key] if solver.boolean_value(c.lit))
+            placements[key] = (mi, s, solver.value(built.end[key]))
             k += 1
     return placements, unserved

@@ -21,6 +21,10 @@ from matching.problem import Order, Problem, as_problem, order_from_dict
 from matching.result import Assignment, Plan
 
 
+QUOTE_MACHINES = 6  # machines per operation in the improvement model
+QUOTE_SLACK = 2 * 1440  # minutes after the greedy end (or the due date) still explored
+
+
 @dataclass
 class Quote:
     ok: bool
@@ -106,21 +110,35 @@ def _improve(sub: Problem, legs: Legs, calendars: list[Calendar | None],
              spans: dict[int, list[tuple[int, int]]], placed: list[tuple[int, int, int]],
              cost: int, completion: int, seconds: float, workers: int,
              seed: int) -> list[tuple[int, int, int]] | None:
+    t0 = time.monotonic()
     reasons, bounds = precheck(sub, calendars)
     if reasons:
         return None
-    # Pieces that start after the greedy completion can only be worse for the makespan, and
-    # for cost they matter only when cheaper: keep the horizon but cap far windows.
-    built = build_model(sub, legs, calendars, bounds, [0], spans, {0}, redundant=False)
+    # Keep the model small enough for an instant answer: per operation the K cheapest
+    # machines (plus the greedy's), and every operation ending by a cap a little after the
+    # greedy's end or the due date. Within these limits the search is exact.
+    order = sub.orders[0]
+    n = len(order.operations)
+    allowed: dict[tuple[int, int], set[int]] = {}
+    for k in range(n):
+        opts = sorted(sub.options(0, k), key=lambda o: (o.cost, o.duration, o.m))
+        allowed[(0, k)] = {o.m for o in opts[:QUOTE_MACHINES]} | {placed[k][0]}
+    cap = max(placed[-1][2], order.due or 0) + QUOTE_SLACK
+    tail = 0
+    for k in range(n - 1, -1, -1):
+        bounds.lend[(0, k)] = min(bounds.lend[(0, k)], cap - tail)
+        tail += min(o.duration for o in sub.options(0, k))
+    built = build_model(sub, legs, calendars, bounds, [0], spans, {0}, redundant=False,
+                        allowed=allowed)
     placements = {(0, k): v for k, v in enumerate(placed)}
     hint(built, sub, legs, placements, set())
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    prm.max_time_in_seconds = seconds
+    prm.max_time_in_seconds = max(0.01, seconds - (time.monotonic() - t0))
     prm.num_workers = workers
     prm.random_seed = seed
     prm.cp_model_probing_level = 0
-    st = solver.Solve(built.model)
+    st = solver.solve(built.model)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     pl, un = extract(built, solver)

@@ -138,7 +138,7 @@ class _Run:
         hint(built, self.p, self.legs, placements, unserved)
         solver = _params(min(seconds, max(0.05, self.left())), self.workers, self.seed,
                          self.deterministic, self.log, self.light_presolve)
-        st = solver.Solve(built.model)
+        st = solver.solve(built.model)
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             pl, un = extract(built, solver)
             return st, solver, pl, un
@@ -185,7 +185,7 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         share = 1.0 if not lns else 0.5
         st, solver, pl, un = run.run_model(built, run.left() * share, best_pl,
                                            set(best_un))
-        run.stats["cp_status"] = solver.StatusName(st)
+        run.stats["cp_status"] = solver.status_name(st)
         if pl or un:
             obj = run.objective(pl, _reasons_for(run, un, g_un))
             run.stats["cp_objective"] = obj
@@ -193,7 +193,7 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 best_pl, best_un, best_obj = pl, _reasons_for(run, un, g_un), obj
             # the model leaves out orders that can never be served: add their penalties
             outside = sum(int(p.orders[j].unserved_penalty) for j in run.reasons)
-            cp_bound = int(-(-solver.BestObjectiveBound() // 1)) + outside
+            cp_bound = int(-(-solver.best_objective_bound // 1)) + outside
             bound = max(lb, cp_bound)
             if st == cp_model.OPTIMAL:
                 status = "OPTIMAL"
