@@ -246,3 +246,148 @@ def test_routing_templates_are_valid(session, buyer_user):
         ops = [orders.OperationInput(o["process"], o.get("material"), o["minutes_per_unit"],
                                      o.get("tolerance_mm")) for o in template["operations"]]
         orders.validate(session, order_input(operations=ops))
+
+
+# --- pages -------------------------------------------------------------------------------
+
+def _form(**overrides):
+    data = {
+        "title": "Bracket", "description": "", "quantity": "200",
+        "due_date": (datetime.now(UTC) + timedelta(days=30)).date().isoformat(),
+        "address": "Shanghai", "lat": "31.23", "lon": "121.47", "budget": "15000.50",
+        "op-process": ["cnc_milling", "anodizing"], "op-material": ["al6061", "al6061"],
+        "op-minutes": ["6", "0.8"], "op-tolerance": ["0.05", ""], "op-notes": ["", ""],
+        "op-suggested": ["", ""],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_pages_create_show_edit_submit_cancel(app, session, taxonomy, buyer_client):
+    assert buyer_client.get("/orders/").status_code == 200
+    page = buyer_client.get("/orders/new?template=machined_al_anodized")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="cnc_milling" selected' in html and 'id="op-process-4"' in html
+    response = buyer_client.post("/orders/new", data=_form())
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    order = session.exec(select(Order)).one()
+    assert order.budget == 1_500_050 and order.quantity == 200
+    # the due date is the end of that day in Shanghai
+    assert order.due_date.astimezone().utcoffset() is not None
+    assert order.due_date.hour == 10  # 18:00 +08:00
+    show = buyer_client.get(f"/orders/{order.id}")
+    assert show.status_code == 200
+    text = show.get_data(as_text=True)
+    assert "Bracket" in text and "Submit" in text or "提交" in text
+    edit = buyer_client.post(f"/orders/{order.id}/edit", data=_form(title="Bracket v2"))
+    assert edit.status_code == 302
+    session.expire_all()
+    assert session.get(Order, order.id).title == "Bracket v2"
+    assert buyer_client.post(f"/orders/{order.id}/submit").status_code == 302
+    session.expire_all()
+    assert session.get(Order, order.id).status == "open"
+    # editing an open order is refused with a message, not an error page
+    again = buyer_client.get(f"/orders/{order.id}/edit", follow_redirects=True)
+    assert again.status_code == 200
+    # a second submit: a clear message
+    resubmit = buyer_client.post(f"/orders/{order.id}/submit", follow_redirects=True)
+    assert resubmit.status_code == 200
+    assert buyer_client.post(f"/orders/{order.id}/cancel",
+                             data={"reason": "No longer needed"}).status_code == 302
+    session.expire_all()
+    assert session.get(Order, order.id).status == "cancelled"
+    listing = buyer_client.get("/orders/?status=cancelled").get_data(as_text=True)
+    assert "Bracket v2" in listing
+    partial = buyer_client.get("/orders/?status=draft", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [({"quantity": "0"}, "quantity must be between"),
+     ({"due_date": "2020-01-01"}, "must be in the future"),
+     ({"lat": "100"}, "latitude must be between"),
+     ({"budget": "-1"}, "cannot be negative"),
+     ({"budget": "12.345"}, "amount in yuan"),
+     ({"op-process": ["teleportation", "anodizing"]}, "Unknown process"),
+     ({"op-material": ["al6061", "pa12"]}, "not offered for pa12"),
+     ({"op-process": [], "op-material": [], "op-minutes": [], "op-tolerance": [],
+       "op-notes": [], "op-suggested": []}, "at least one operation")],
+)
+def test_page_errors_keep_the_input(session, taxonomy, buyer_client, overrides, message):
+    response = buyer_client.post("/orders/new", data=_form(title="Keep me", **overrides))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html, html[html.find('class="error"') - 200:][:800]
+    assert 'value="Keep me"' in html
+    assert count(session, Order) == 0
+
+
+def test_routing_editor_actions(taxonomy, buyer_client):
+    def act(action, **overrides):
+        response = buyer_client.post("/orders/routing", data={**_form(**overrides),
+                                                              "action": action},
+                                     headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    html = act("add")
+    assert 'id="op-row-3"' in html and "<html" not in html
+    html = act("remove:0")
+    assert 'id="op-row-2"' not in html and 'value="anodizing" selected' in html
+    html = act("down:0")
+    assert html.index('value="anodizing" selected') < html.index('value="cnc_milling" selected')
+    html = act("up:1")
+    assert html.index('value="anodizing" selected') < html.index('value="cnc_milling" selected')
+    # choosing a process narrows the materials and suggests the typical work content
+    html = act("process:0", **{"op-process": ["anodizing", "anodizing"],
+                               "op-material": ["ss304", "al6061"], "op-minutes": ["", "0.8"]})
+    first = html[html.index('id="op-row-1"'):html.index('id="op-row-2"')]
+    assert 'value="pa12"' not in first and 'value="ss304" selected' not in first
+    assert 'id="op-minutes-1" name="op-minutes" value="0.8"' in first
+    # a value the buyer typed stays
+    html = act("process:0", **{"op-process": ["anodizing", "anodizing"],
+                               "op-minutes": ["9", "0.8"], "op-suggested": ["6", ""]})
+    assert 'id="op-minutes-1" name="op-minutes" value="9"' in html
+    html = act("template", template="pcb_assembly")
+    assert 'value="smt_assembly" selected' in html
+    # nonsense actions change nothing and do not fail
+    assert 'id="op-row-2"' in act("up:99") and 'id="op-row-2"' in act("bogus:x")
+
+
+def test_routing_actions_without_javascript(taxonomy, buyer_client):
+    response = buyer_client.post("/orders/new", data={**_form(), "action": "add"})
+    assert response.status_code == 200
+    assert 'id="op-row-3"' in response.get_data(as_text=True)
+
+
+def test_pages_authorization(app, session, taxonomy, buyer, buyer_client):
+    order = orders.create_draft(session, user(session, buyer), order_input())
+    other = app.test_client()
+    from tests.conftest import login
+    login(other, make_account(app, "buyer"))
+    factory = login(app.test_client(), make_account(app, "factory"))
+    anonymous = app.test_client()
+    for client in (other, factory, anonymous):
+        assert client.get(f"/orders/{order.id}").status_code == 404
+    for client in (other, factory):
+        assert client.get(f"/orders/{order.id}/edit").status_code == 404
+        assert client.post(f"/orders/{order.id}/submit").status_code == 404
+        assert client.post(f"/orders/{order.id}/cancel").status_code == 404
+        assert client.post(f"/orders/{order.id}/quote").status_code == 404
+    assert factory.get("/orders/new").status_code == 403
+    assert anonymous.get("/orders/").status_code == 302
+    session.expire_all()
+    assert session.get(Order, order.id).status == "draft"
+    assert buyer_client.get("/orders/999999").status_code == 404
+
+
+def test_unverified_buyer_sees_not_offered_notice(app, session, taxonomy):
+    from tests.conftest import login
+    pending = make_account(app, "buyer", verified=False)
+    client = login(app.test_client(), pending)
+    order = orders.create_draft(session, user(session, pending), order_input())
+    assert client.post(f"/orders/{order.id}/submit").status_code == 302
+    html = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "not yet offered to factories" in html or "尚未" in html

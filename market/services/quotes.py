@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from market.models import Material, Order, OrderStatus, Process, User, utcnow
 from market.services import orders
@@ -206,12 +206,3 @@ def instant_quote(
     session.commit()
     return result
 
-
-def latest_quote_event(session: Session, order: Order) -> Any:
-    from market.models import OrderEvent
-
-    return session.exec(
-        select(OrderEvent).where(OrderEvent.order_id == order.id,
-                                 OrderEvent.kind == "instant_quote")
-        .order_by(OrderEvent.id.desc())  # type: ignore[union-attr]
-    ).first()
