@@ -20,7 +20,6 @@ from matching.model import build_model, extract, hint, precheck, unservable_reas
 from matching.problem import Order, Problem, as_problem, order_from_dict
 from matching.result import Assignment, Plan
 
-
 QUOTE_MACHINES = 6  # machines per operation in the improvement model
 QUOTE_SLACK = 2 * 1440  # minutes after the greedy end (or the due date) still explored
 

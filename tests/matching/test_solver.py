@@ -1,0 +1,80 @@
+"""solve(): FJSP files, generated instances, decomposition, LNS, repeatability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matching import solver as solver_mod
+from matching.bench import fjsp_root, greedy_plan
+from matching.fjsp import load_fjs
+from matching.generate import generate
+from matching.problem import Problem
+from matching.solver import solve
+from tests.matching.conftest import assert_valid
+
+ROOT = fjsp_root()
+FILES = sorted(ROOT.glob("**/*.fjs")) if ROOT.exists() else []
+
+
+@pytest.mark.skipif(not FILES, reason="shared FJSP benchmark files not present")
+def test_every_shared_fjsp_file_loads_and_greedy_plan_is_valid() -> None:
+    assert len(FILES) >= 50
+    for f in FILES:
+        d = load_fjs(f)
+        p = Problem.from_dict(d)
+        plan = greedy_plan(p)
+        assert not plan.unserved, f
+        assert_valid(d, plan)
+
+
+@pytest.mark.skipif(not FILES, reason="shared FJSP benchmark files not present")
+def test_mk01_solves_to_a_valid_near_optimal_plan() -> None:
+    d = load_fjs(ROOT / "brandimarte" / "mk01.fjs")
+    plan = solve(d, time_limit=4, workers=2, seed=0)
+    out = assert_valid(d, plan)
+    assert 40 <= out["objective"] <= 42  # best known 40
+    assert out["bound"] is not None and out["bound"] <= out["objective"]
+    assert len(out["assignments"]) == 55
+
+
+def test_generated_instance_beats_greedy_and_is_valid() -> None:
+    d = generate(25, 6, seed=3)
+    p = Problem.from_dict(d)
+    g = greedy_plan(p)
+    plan = solve(d, time_limit=4, workers=2, seed=0)
+    out = assert_valid(d, plan)
+    assert out["objective"] <= g.objective
+    assert out["bound"] is None or out["bound"] <= out["objective"]
+    assert len(out["orders"]) + len(out["unserved"]) == len(d["orders"])
+    for u in out["unserved"]:
+        assert u["reason"]
+
+
+def test_decomposition_path_gives_valid_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(solver_mod, "WHOLE_MODEL_PIECES", 10)
+    monkeypatch.setattr(solver_mod, "BATCH_PIECES", 400)
+    d = generate(20, 5, seed=4)
+    plan = solve(d, time_limit=4, workers=1, seed=0)
+    out = assert_valid(d, plan)
+    assert plan.stats.get("decomposition")
+    assert plan.stats.get("batches", 0) >= 2
+    assert out["objective"] <= greedy_plan(Problem.from_dict(d)).objective
+
+
+def test_same_seed_and_workers_give_the_same_plan() -> None:
+    d = generate(15, 4, seed=5)
+    a = solve(d, time_limit=3, workers=2, seed=1)
+    b = solve(d, time_limit=3, workers=2, seed=1)
+    assert a.to_dict()["assignments"] == b.to_dict()["assignments"]
+    assert a.objective == b.objective
+
+
+def test_problem_round_trip(tmp_path: Path) -> None:
+    d = generate(5, 3, seed=6)
+    p = Problem.from_dict(d)
+    again = Problem.from_dict(p.to_dict())
+    assert again.to_dict() == p.to_dict()
+    assert [again.options(j, 0) for j in range(len(again.orders))] == \
+        [p.options(j, 0) for j in range(len(p.orders))]
