@@ -8,7 +8,7 @@ import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from market.config import BASE_DIR
 from market.extensions import db
@@ -82,6 +82,7 @@ def create_operator(email: str, password: str, name: str) -> None:
 
 @click.command("seed")
 @click.option("--quiet", is_flag=True)
+@with_appcontext
 def seed_command(quiet: bool) -> None:
     """Load the process taxonomy and the demo world (idempotent)."""
     from seed.loader import load_all

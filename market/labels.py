@@ -15,6 +15,12 @@ LABELS = {
     "member": _l("member"),
     "admin": _l("admin"),
     "operator": _l("operator"),
+    "published": _l("idle"),
+    "held": _l("held"),
+    "booked": _l("booked"),
+    "withdrawn": _l("withdrawn"),
+    "active": _l("active"),
+    "retired": _l("retired"),
 }
 
 

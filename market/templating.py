@@ -9,17 +9,11 @@ from flask import Flask, current_app
 from flask_babel import format_datetime, get_locale
 
 from market.labels import label
-
-CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€"}
+from market.money import format_money
 
 
 def money(minor: int | None, currency: str = "CNY") -> str:
-    """Integer minor units to a display string; no floats on the way."""
-    if minor is None:
-        return "—"
-    sign = "-" if minor < 0 else ""
-    major, cents = divmod(abs(int(minor)), 100)
-    return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{major:,}.{cents:02d}"
+    return format_money(minor, currency)
 
 
 def localized(obj: Any, attr: str = "name") -> str:

@@ -165,10 +165,11 @@ def runner(app):
 
 @pytest.fixture
 def session(app) -> Iterator[Session]:
-    with app.app_context():
-        from market.extensions import db
-
-        yield db.session
+    """A session of the test's own, outside any app context: an app context held open here
+    would be shared by every request of the test clients (and with it flask-login's cached
+    user), which hides real bugs."""
+    with Session(app.extensions["yunzao_db"], expire_on_commit=False) as own:
+        yield own
 
 
 @pytest.fixture

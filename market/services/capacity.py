@@ -478,6 +478,10 @@ def withdraw(session: Session, actor: User, machine_id: int, start: datetime,
             continue
         a, b = max(w.start, start), min(w.end, end)
         minutes += int((b - a).total_seconds() // 60)
+        if a == w.start and b == w.end:  # the whole segment: keep its row as history
+            w.status = WindowStatus.withdrawn.value
+            session.add(w)
+            continue
         pieces = [(w.start, a), (b, w.end)]
         session.add(CapacityWindow(machine_id=machine.id, start=a, end=b, rule_id=w.rule_id,
                                    status=WindowStatus.withdrawn.value, source=w.source))
@@ -492,8 +496,6 @@ def withdraw(session: Session, actor: User, machine_id: int, start: datetime,
             else:
                 session.add(CapacityWindow(machine_id=machine.id, start=p_start, end=p_end,
                                            rule_id=w.rule_id, source=w.source))
-        if first:
-            session.delete(w)
     if minutes:
         audit.record(session, actor.id, "window.withdrawn", machine, plant.company_id,  # type: ignore[union-attr]
                      start=start.isoformat(), end=end.isoformat(), minutes=minutes)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import (
     Blueprint,
     abort,
@@ -19,7 +22,7 @@ from sqlalchemy import text
 
 from market.extensions import db
 from market.forms import CompanyForm
-from market.services import accounts, audit, taxonomy
+from market.services import accounts, audit, capacity, taxonomy
 from market.services.errors import ServiceError
 
 bp = Blueprint("main", __name__)
@@ -103,6 +106,41 @@ def revoke_token(token_id: int):
         abort(404)
     flash(_("Token revoked."), "success")
     return redirect(url_for("main.tokens"))
+
+
+@bp.get("/capacity")
+@login_required
+def capacity_search():
+    """Anyone signed in looks for free capacity; competitors' prices stay hidden."""
+    args = request.args
+    hits, errors = None, {}
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    today = datetime.now(tz).date()
+    values = {
+        "process": args.get("process", ""), "material": args.get("material", ""),
+        "from": args.get("from") or today.isoformat(),
+        "to": args.get("to") or (today + timedelta(days=14)).isoformat(),
+        "min_hours": args.get("min_hours", "0"),
+    }
+    if values["process"]:
+        try:
+            start = datetime.combine(date.fromisoformat(values["from"]), time(0), tz)
+            end = datetime.combine(date.fromisoformat(values["to"]) + timedelta(days=1),
+                                   time(0), tz)
+            min_hours = float(values["min_hours"] or 0)
+        except ValueError:
+            errors = {"from": _("Use dates like 2026-12-01 and a number of hours.")}
+        else:
+            try:
+                hits = capacity.search_capacity(
+                    db.session, current_user._get_current_object(), values["process"],
+                    values["material"] or None, start, end, min_hours)
+            except ServiceError as exc:
+                errors = exc.fields
+    template = ("main/_capacity_results.html" if request.headers.get("HX-Request")
+                else "main/capacity.html")
+    return render_template(template, hits=hits, errors=errors, values=values,
+                           processes=taxonomy.processes(db.session))
 
 
 @bp.post("/lang/<code>")
