@@ -106,15 +106,15 @@ def test_calendar_shows_booked_and_refuses_withdraw(factory_client, session, wor
 def test_csv_import_page(factory_client, session, world):
     example = factory_client.get("/factory/import/example.csv")
     assert example.status_code == 200 and example.mimetype == "text/csv"
-    bad = ("plant,machine,process\nNowhere,M,cnc_milling\n").encode()
+    bad = (b"plant,machine,process\nNowhere,M,cnc_milling\n")
     import io
 
     response = factory_client.post("/factory/import", data={"file": (io.BytesIO(bad), "x.csv")},
                                    content_type="multipart/form-data", headers=EN)
     assert response.status_code == 422 and "Line 2" in response.text
     assert "Nothing was imported" in response.text
-    good = ("plant,machine,process,materials,rate_per_hour\n"
-            "Chang'an plant,Lathe 2,cnc_turning,al6061,9000\n").encode()
+    good = (b"plant,machine,process,materials,rate_per_hour\n"
+            b"Chang'an plant,Lathe 2,cnc_turning,al6061,9000\n")
     response = factory_client.post("/factory/import", data={"file": (io.BytesIO(good), "g.csv")},
                                    content_type="multipart/form-data", headers=EN)
     assert response.status_code == 200 and "1 machines created" in response.text
