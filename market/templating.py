@@ -30,6 +30,19 @@ def when(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt) if value else "—"
 
 
+def material_name(code: str) -> str:
+    """A material's name in the reader's language; the table is read once per request."""
+    from flask import g
+
+    from market.extensions import db
+    from market.services import taxonomy
+
+    if "material_names" not in g:
+        g.material_names = {m.code: m for m in taxonomy.materials(db.session)}
+    material = g.material_names.get(code)
+    return localized(material) if material else code
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["localized"] = localized
@@ -39,6 +52,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {
+            "material_name": material_name,
             "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
             "languages": current_app.config["LANGUAGES"],
             "htmx_src": "vendor/htmx-2.0.11.min.js",

@@ -139,7 +139,8 @@ def create_plant():
 @factory_required
 def plant(plant_id: int):
     row = _plant_or_404(plant_id)
-    return render_template("factory/plant.html", plant=row, **_calendar_context(row),
+    return render_template("factory/plant.html", plant=row,
+                           **_calendar_context(row, request.args.get("week")),
                            processes=taxonomy.processes(db.session),
                            timezones=capacity.timezones(), errors={}, form={})
 
@@ -393,4 +394,5 @@ def material_options():
     code = request.args.get("process", "")
     infos = [i for i in taxonomy.processes(db.session) if i.process.code == code]
     materials = infos[0].materials if infos else []
-    return render_template("factory/_material_options.html", materials=materials)
+    return render_template("factory/_material_options.html", materials=materials,
+                           any_option=request.args.get("any") == "1")
