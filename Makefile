@@ -47,8 +47,10 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 
+# Needs PostgreSQL on 127.0.0.1:5432 for the capacity search benchmark.
 bench: install-test
 	$(BIN)/python -m matching bench all --write docs/benchmarks.md
+	$(BIN)/python -m market.bench capacity --write docs/benchmarks.md
 
 clean:
 	rm -rf instance test-artifacts .pytest_cache
