@@ -3,14 +3,19 @@ its natural key (code, slug, email) and updated in place, never duplicated."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
 from market.models import (
+    Capability,
     Company,
     CompanyStatus,
+    Machine,
     Material,
+    Plant,
     Process,
     ProcessFamily,
     ProcessMaterial,
@@ -125,6 +130,61 @@ def load_demo_world(session: Session, summary: Summary | None = None) -> Summary
     return summary
 
 
+def load_capacity(session: Session, summary: Summary, weeks: int = 4,
+                  today: date | None = None) -> Summary:
+    """Plants and machines of the demo factories, and idle time for the coming weeks: day
+    shifts on weekdays, a late shift on some machines, part of it already booked elsewhere.
+    Publishing is a union, so seeding again on the same day adds nothing."""
+    from market.services.capacity import _publish, expand_shifts
+
+    rng = random.Random(2026)
+    today = today or utcnow().date()
+    first = today + timedelta(days=1)
+    last = today + timedelta(weeks=weeks)
+    for data in demo_world.FACTORIES:
+        company = session.exec(select(Company).where(Company.slug == data["slug"])).one()
+        for plant_data in data.get("plants", []):
+            plant = _upsert(session, Plant, {"company_id": company.id, "name": plant_data["name"]},
+                            {"address": plant_data.get("address", ""),
+                             "city": plant_data.get("city", ""), "lat": plant_data["lat"],
+                             "lon": plant_data["lon"],
+                             "timezone": plant_data.get("timezone", "Asia/Shanghai")},
+                            summary, "plants")
+            session.flush()
+            for machine_data in plant_data.get("machines", []):
+                machine = session.exec(select(Machine).where(
+                    Machine.plant_id == plant.id, Machine.name == machine_data["name"])).first()
+                if machine is None:
+                    machine = Machine(plant_id=plant.id, name=machine_data["name"],
+                                      kind=machine_data.get("kind", ""), capabilities=[
+                                          Capability(process_code=c["process"],
+                                                     materials=list(c.get("materials", [])),
+                                                     rate_per_hour=int(c["rate_per_hour"]),
+                                                     setup_minutes=int(c.get("setup_minutes", 0)),
+                                                     speed=float(c.get("speed", 1.0)),
+                                                     max_part_mm=c.get("max_part_mm"),
+                                                     tolerance_mm=c.get("tolerance_mm"))
+                                          for c in machine_data["capabilities"]])
+                    session.add(machine)
+                    session.flush()
+                    summary.count("machines")
+                shifts = [("08:00", "16:00")]
+                if rng.random() < 0.4:
+                    shifts.append(("16:00", "24:00"))
+                for begin, end in shifts:
+                    for a, b in expand_shifts(range(5), begin, end, first, last, [],
+                                              plant.timezone):
+                        # about a fifth of the shifts are already taken by the factory's
+                        # own work and never offered
+                        if rng.random() < 0.2:
+                            continue
+                        if _publish(session, machine, a, b, "rule").created:
+                            summary.count("capacity windows")
+    session.commit()
+    return summary
+
+
 def load_all(session: Session) -> Summary:
     summary = load_taxonomy(session)
-    return load_demo_world(session, summary)
+    load_demo_world(session, summary)
+    return load_capacity(session, summary)

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from market.models import Company, Material, Process, ProcessMaterial, User
+from market.models import (
+    CapacityWindow,
+    Company,
+    Machine,
+    Material,
+    Plant,
+    Process,
+    ProcessMaterial,
+    User,
+)
 from seed import demo_world, taxonomy
 from seed.loader import load_all
 
 
 def counts(session) -> dict[str, int]:
     return {m.__name__: session.exec(select(func.count()).select_from(m)).one()
-            for m in (Company, User, Process, Material, ProcessMaterial)}
+            for m in (Company, User, Process, Material, ProcessMaterial, Plant, Machine,
+                      CapacityWindow)}
 
 
 def test_seed_twice_is_idempotent(session):
@@ -23,6 +33,8 @@ def test_seed_twice_is_idempotent(session):
     assert first.created["companies"] == len(demo_world.FACTORIES) + len(demo_world.BUYERS)
     assert after_first["Process"] == len(taxonomy.PROCESSES) >= 30
     assert after_first["Company"] >= 17
+    assert after_first["Machine"] >= 50 and after_first["CapacityWindow"] > 1000
+    assert after_first["Plant"] >= 12
 
 
 def test_seed_keeps_operator_decisions(session):

@@ -84,6 +84,7 @@ def _capability_rows(form) -> list[capacity.CapabilityInput]:  # type: ignore[no
     rows = []
     processes = form.getlist("process")
     rates, setups, speeds = form.getlist("rate"), form.getlist("setup"), form.getlist("speed")
+    max_parts, tolerances = form.getlist("max_part_mm"), form.getlist("tolerance_mm")
     for i, process in enumerate(processes):
         if not process:
             continue
@@ -97,6 +98,8 @@ def _capability_rows(form) -> list[capacity.CapabilityInput]:  # type: ignore[no
             rate_per_hour=rate,
             setup_minutes=(setups[i] if i < len(setups) else "0") or "0",
             speed=(speeds[i] if i < len(speeds) else "1") or "1",
+            max_part_mm=(max_parts[i] if i < len(max_parts) else "") or None,
+            tolerance_mm=(tolerances[i] if i < len(tolerances) else "") or None,
         ))
     return rows
 
