@@ -163,6 +163,7 @@ def test_page_upload_and_download(app, session, buyer, buyer_user, order, root):
 
 def test_page_upload_wrong_type_and_oversize(app, session, buyer, buyer_user, order):
     client = login(app.test_client(), buyer)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     response = client.post(f"/orders/{order.id}/attachments", data={
         "file": (io.BytesIO(b"<html></html>"), "drawing.pdf")},
         content_type="multipart/form-data", follow_redirects=True)

@@ -15,6 +15,13 @@ from tests.orders_fixtures import order_input, user
 
 
 @pytest.fixture
+def buyer_client(buyer_client):
+    """Pages in English: the messages the tests look for (the default locale is zh)."""
+    buyer_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return buyer_client
+
+
+@pytest.fixture
 def buyer_user(session, taxonomy, buyer):
     return user(session, buyer)
 

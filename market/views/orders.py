@@ -288,7 +288,9 @@ def index():
     return render_template(template, orders=rows, total=total, status=status, counts=counts,
                            page=page, per_page=50, statuses=list(STATUS_LABELS),
                            can_post=bool(user.company and user.company.is_buyer),
-                           templates=orders.routing_templates())
+                           templates=orders.routing_templates(),
+                           processes={i.process.code: i.process
+                                      for i in taxonomy.processes(db.session)})
 
 
 # --- the editor ------------------------------------------------------------------------
