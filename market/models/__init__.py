@@ -13,6 +13,18 @@ from market.models.capacity import (
     Plant,
     WindowStatus,
 )
+from market.models.matching import (
+    LIVE_BOOKING_STATES,
+    Booking,
+    BookingStatus,
+    MatchingRun,
+    PlannedOperation,
+    PlatformSetting,
+    Quote,
+    QuoteStatus,
+    RunOrder,
+    RunStatus,
+)
 from market.models.orders import (
     ORDER_STATUSES,
     Attachment,
@@ -24,6 +36,16 @@ from market.models.orders import (
 from market.models.taxonomy import Material, Process, ProcessFamily, ProcessMaterial
 
 __all__ = [
+    "LIVE_BOOKING_STATES",
+    "Booking",
+    "BookingStatus",
+    "MatchingRun",
+    "PlannedOperation",
+    "PlatformSetting",
+    "Quote",
+    "QuoteStatus",
+    "RunOrder",
+    "RunStatus",
     "ORDER_STATUSES",
     "Attachment",
     "Order",

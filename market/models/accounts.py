@@ -53,6 +53,8 @@ class Company(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
     verified_at: datetime | None = Field(default=None, sa_column=utc_column())
     status_reason: str = Field(default="", max_length=500)
+    # factories: accept the bookings the platform proposes without a click
+    auto_accept_bookings: bool = Field(default=False)
 
     users: list["User"] = Relationship(back_populates="company")
 

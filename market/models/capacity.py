@@ -142,6 +142,9 @@ class CapacityWindow(SQLModel, table=True):
     end: datetime = Field(sa_column=utc_column(False))
     status: str = Field(default=WindowStatus.published.value, max_length=16)
     source: str = Field(default="manual", max_length=16)  # manual | rule | api | csv
+    # the planned operation that holds or books this segment (none while published)
+    planned_operation_id: int | None = Field(default=None, foreign_key="planned_operation.id",
+                                             index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
 
     @property
