@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import object_session, selectinload
 from sqlmodel import Session, col, func, select
 
 from market.models import (
@@ -73,9 +73,22 @@ _CANCEL_REFUSED = {
 # --- reading and access ------------------------------------------------------------------
 
 def factory_booked_on(user: User, order: Order) -> bool:
-    """Hook for the bookings issue: True when the user's company has a live booking on one
-    of the order's operations. No bookings exist yet, so no factory can read an order."""
-    return False
+    """True when the user's company has a live booking (proposed, accepted, in progress or
+    done) on one of the order's operations: it needs the drawings to make the part."""
+    if user.company_id is None or user.company_id == order.company_id:
+        return False
+    session = object_session(order)
+    if session is None:
+        return False
+    from market.models.matching import LIVE_BOOKING_STATES, Booking
+
+    found = session.exec(
+        select(Booking.id).where(
+            Booking.order_id == order.id, Booking.company_id == user.company_id,
+            col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]),
+        ).limit(1)
+    ).first()
+    return found is not None
 
 
 def can_read_order(user: Any, order: Order) -> bool:
