@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from market.extensions import babel, csrf, db, limiter, login_manager, select_locale
 
     db.init_app(app)
+    from market.jobs import jobs
+
+    jobs.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

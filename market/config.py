@@ -68,6 +68,12 @@ class Config:
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
     SQL_ECHO = _bool("SQL_ECHO", False)
 
+    # Background jobs: "thread" (in-process pool), "celery" (workers on REDIS_URL) or "sync".
+    JOBS_MODE = os.environ.get("JOBS_MODE", "")
+    SOLVER_WORKERS = _int("SOLVER_WORKERS", 2)
+    PLATFORM_FEE_BPS = _int("PLATFORM_FEE_BPS", 800)  # 8% on top of the factories' price
+    QUOTE_VALID_HOURS = _int("QUOTE_VALID_HOURS", 72)
+
     @classmethod
     def check_production(cls, config: dict) -> None:
         """Refuse to serve production traffic with development secrets."""

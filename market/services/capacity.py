@@ -406,11 +406,14 @@ def _publish(session: Session, machine: Machine, start: datetime, end: datetime,
         touching = [w for w in published if w.end >= a and w.start <= b]
         if touching:
             keep = touching[0]
-            keep.start = min([a] + [w.start for w in touching])
-            keep.end = max([b] + [w.end for w in touching])
+            new_start = min([a] + [w.start for w in touching])
+            new_end = max([b] + [w.end for w in touching])
             for other in touching[1:]:
                 published.remove(other)
                 session.delete(other)
+            # Delete before growing: PostgreSQL checks the exclusion constraint per statement.
+            session.flush()
+            keep.start, keep.end = new_start, new_end
             session.add(keep)
         else:
             keep = CapacityWindow(machine_id=machine.id, start=a, end=b, source=source,

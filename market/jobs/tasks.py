@@ -1,0 +1,33 @@
+"""The task functions (shared by the thread pool and the Celery workers)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from flask import Flask
+
+from market.jobs import task
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@task
+def run_matching(app: Flask, run_id: int) -> None:
+    from market.services import matching_runs
+
+    with app.app_context():
+        matching_runs.execute(app, run_id, worker_name())
+
+
+@task
+def housekeeping(app: Flask) -> None:
+    """Expire quotes and unanswered bookings, and reap runs whose worker died."""
+    from market.extensions import db
+    from market.services import bookings, matching_runs
+
+    with app.app_context():
+        bookings.expire_overdue(db.session)
+        matching_runs.reap(db.session)

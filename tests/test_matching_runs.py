@@ -1,0 +1,262 @@
+"""Matching runs, review and bookings at the service level: the marketplace loop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from market.models import (
+    Booking,
+    CapacityWindow,
+    Company,
+    MatchingRun,
+    Order,
+    PlannedOperation,
+    Quote,
+    RunOrder,
+    User,
+    utcnow,
+)
+from market.services import bookings, matching_runs, orders
+from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from tests.orders_fixtures import order_input, seed_capacity
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "JOBS_MODE": "sync", "SOLVER_WORKERS": 1}
+
+
+@pytest.fixture
+def market(session, taxonomy, app, factory, buyer, operator):
+    """A verified factory with milling and anodizing capacity; a buyer's open order."""
+    seed_capacity(session, factory.company_id)
+    b = session.get(User, buyer.user_id)
+    order = orders.create_draft(session, b, order_input())
+    orders.submit(session, b, order.id)
+    return {"factory": session.get(User, factory.user_id), "buyer": b,
+            "operator": session.get(User, operator.user_id), "order": order}
+
+
+def run_now(app, session, operator_user, **kwargs) -> MatchingRun:
+    from market.jobs import dispatch
+
+    run = matching_runs.start_run(session, operator_user, kwargs.pop("time_limit", 2), **kwargs)
+    with app.app_context():
+        dispatch("run_matching", run_id=run.id)
+    session.expire_all()
+    return session.get(MatchingRun, run.id)
+
+
+def windows(session, status):
+    return session.exec(select(CapacityWindow).where(CapacityWindow.status == status)).all()
+
+
+def test_run_proposes_a_valid_plan(app, session, market):
+    run = run_now(app, session, market["operator"])
+    assert run.status == "done", run.error
+    assert (run.served, run.unserved) == (1, 0)
+    assert run.objective is not None and run.bound is not None and run.bound <= run.objective
+    outcome = session.exec(select(RunOrder)).one()
+    assert outcome.served and outcome.cost > 0 and outcome.completion is not None
+    ops = session.exec(select(PlannedOperation).order_by(PlannedOperation.start)).all()
+    assert len(ops) == 2 and ops[0].end <= ops[1].start
+    assert run.problem["format"] == "yunzao.problem/1"
+    # nothing is held before approval
+    assert windows(session, "held") == []
+
+
+def test_unserved_order_has_a_reason(app, session, market):
+    b = market["buyer"]
+    from market.services.orders import OperationInput
+
+    odd = orders.create_draft(session, b, order_input(
+        title="Sewn bag", operations=[OperationInput("sewing", "cotton", 5.0, None, "")]))
+    orders.submit(session, b, odd.id)
+    run = run_now(app, session, market["operator"])
+    assert (run.served, run.unserved) == (1, 1)
+    outcome = session.exec(select(RunOrder).where(RunOrder.order_id == odd.id)).one()
+    assert not outcome.served and "sewing" in outcome.reason
+
+
+def test_only_operators_run_and_bad_parameters(session, market):
+    with pytest.raises(PermissionDenied):
+        matching_runs.start_run(session, market["buyer"], 5)
+    with pytest.raises(ValidationError):
+        matching_runs.start_run(session, market["operator"], 0)
+    with pytest.raises(ValidationError):
+        matching_runs.start_run(session, market["operator"], 5, order_ids=[999])
+
+
+def test_approve_accept_book_run_ship_deliver(app, session, market):
+    run = run_now(app, session, market["operator"])
+    report = matching_runs.approve(session, market["operator"], run.id)
+    assert report.approved == [market["order"].id] and not report.conflicts
+    quote = report.quotes[0]
+    assert quote.price == quote.production_cost + quote.platform_fee
+    assert quote.platform_fee == (quote.production_cost * 800 + 5000) // 10000
+    assert quote.expires_at - utcnow() > timedelta(hours=71)
+    session.expire_all()
+    assert session.get(Order, market["order"].id).status == "quoted"
+    held = windows(session, "held")
+    assert held and all(w.planned_operation_id for w in held)
+
+    made = bookings.accept_quote(session, market["buyer"], quote.id)
+    assert len(made) == 2 and {b.status for b in made} == {"proposed"}
+    assert windows(session, "held") == [] and len(windows(session, "booked")) == len(held)
+    assert session.get(Order, market["order"].id).status == "accepted"
+
+    factory = market["factory"]
+    assert {b.id for b in bookings.list_bookings(session, factory)} == {b.id for b in made}
+    for b in made:
+        bookings.accept_booking(session, factory, b.id)
+    session.expire_all()
+    assert session.get(Order, market["order"].id).status == "scheduled"
+    first, last = sorted(made, key=lambda b: b.start)
+    with pytest.raises(Conflict):
+        bookings.ship(session, factory, last.id)
+    bookings.report_progress(session, factory, first.id, "started", note="Fixtures ready")
+    assert session.get(Order, market["order"].id).status == "in_production"
+    bookings.report_progress(session, factory, first.id, "done", qc="CMM report OK")
+    bookings.report_progress(session, factory, last.id, "done")
+    with pytest.raises(Conflict):
+        bookings.ship(session, factory, first.id)  # not the last operation
+    bookings.ship(session, factory, last.id)
+    bookings.confirm_delivery(session, market["buyer"], market["order"].id)
+    session.expire_all()
+    assert session.get(Order, market["order"].id).status == "delivered"
+    kinds = [e.kind for e in orders.events(session, session.get(Order, market["order"].id))]
+    for kind in ("quoted", "quote_accepted", "scheduled", "shipped", "delivered"):
+        assert kind in kinds
+
+
+def test_factory_decline_releases_everything(app, session, market):
+    run = run_now(app, session, market["operator"])
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    made = bookings.accept_quote(session, market["buyer"], quote.id)
+    published_before = sum(w.minutes for w in windows(session, "published"))
+    with pytest.raises(ValidationError):
+        bookings.decline_booking(session, market["factory"], made[0].id, "  ")
+    bookings.decline_booking(session, market["factory"], made[0].id, "Spindle broken")
+    session.expire_all()
+    assert windows(session, "booked") == [] and windows(session, "held") == []
+    published_after = sum(w.minutes for w in windows(session, "published"))
+    assert published_after > published_before
+    assert session.get(Order, market["order"].id).status == "open"
+    assert session.get(Quote, quote.id).status == "withdrawn"
+    statuses = sorted(b.status for b in session.exec(select(Booking)))
+    assert statuses == ["cancelled", "declined"]
+    # the released time merged back: one window a day again
+    per_machine_day = session.exec(select(func.count()).select_from(CapacityWindow).where(
+        CapacityWindow.status == "published")).one()
+    assert per_machine_day == 2 * 20
+
+
+def test_auto_accepting_factory_schedules_at_once(app, session, market):
+    company = session.get(Company, market["factory"].company_id)
+    company.auto_accept_bookings = True
+    session.add(company)
+    session.commit()
+    run = run_now(app, session, market["operator"])
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    bookings.accept_quote(session, market["buyer"], quote.id)
+    session.expire_all()
+    assert session.get(Order, market["order"].id).status == "scheduled"
+
+
+def test_quote_expiry_releases_holds(app, session, market):
+    run = run_now(app, session, market["operator"])
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    later = utcnow() + timedelta(hours=73)
+    assert bookings.expire_overdue(session, later) == {"quotes": 1, "bookings": 0}
+    session.expire_all()
+    assert windows(session, "held") == []
+    assert session.get(Order, market["order"].id).status == "open"
+    with pytest.raises(Conflict):
+        bookings.accept_quote(session, market["buyer"], quote.id)
+
+
+def test_missed_booking_deadline_releases(app, session, market):
+    run = run_now(app, session, market["operator"])
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    bookings.accept_quote(session, market["buyer"], quote.id)
+    counts = bookings.expire_overdue(session, utcnow() + timedelta(hours=49))
+    assert counts["bookings"] == 1  # the first declines; its sibling is cancelled with it
+    session.expire_all()
+    assert session.get(Order, market["order"].id).status == "open"
+    assert windows(session, "booked") == []
+
+
+def test_approval_reports_what_no_longer_fits(app, session, market):
+    run = run_now(app, session, market["operator"])
+    planned = session.exec(select(PlannedOperation)).first()
+    # the factory withdraws the time the plan wanted
+    from market.services import capacity
+
+    capacity.withdraw(session, market["factory"], planned.machine_id, planned.start,
+                      planned.end)
+    report = matching_runs.approve(session, market["operator"], run.id)
+    assert report.approved == [] and market["order"].id in report.conflicts
+    session.expire_all()
+    assert windows(session, "held") == []
+    assert session.get(Order, market["order"].id).status == "open"
+    assert session.exec(select(Quote)).all() == []
+
+
+def test_two_runs_cannot_hold_the_same_time(app, session, market):
+    first = run_now(app, session, market["operator"])
+    second = run_now(app, session, market["operator"])
+    assert matching_runs.approve(session, market["operator"], first.id).approved
+    report = matching_runs.approve(session, market["operator"], second.id)
+    assert report.approved == [] and report.conflicts  # the order is quoted now
+
+
+def test_reject_and_states(app, session, market):
+    run = run_now(app, session, market["operator"])
+    matching_runs.reject(session, market["operator"], run.id, "Too late for the buyer")
+    with pytest.raises(Conflict):
+        matching_runs.approve(session, market["operator"], run.id)
+    with pytest.raises(Conflict):
+        matching_runs.reject(session, market["operator"], run.id)
+
+
+def test_bookings_are_private(app, session, market):
+    from tests.conftest import make_account
+
+    run = run_now(app, session, market["operator"])
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    made = bookings.accept_quote(session, market["buyer"], quote.id)
+    rival = session.get(User, make_account(app, "factory").user_id)
+    assert bookings.list_bookings(session, rival) == []
+    with pytest.raises(NotFound):
+        bookings.accept_booking(session, rival, made[0].id)
+    with pytest.raises(NotFound):
+        bookings.accept_quote(session, rival, quote.id)
+    assert bookings.company_has_booking(session, market["factory"].company_id,
+                                        market["order"].id)
+    assert not bookings.company_has_booking(session, rival.company_id, market["order"].id)
+
+
+def test_reaper_fails_a_dead_run_and_stores_nothing(session, market):
+    run = matching_runs.start_run(session, market["operator"], 5)
+    run.status, run.worker, run.attempts = "running", "ghost:1", 2
+    run.heartbeat_at = utcnow() - timedelta(minutes=10)
+    session.add(run)
+    session.commit()
+    result = matching_runs.reap(session)
+    assert result == {"retried": [], "failed": [run.id]}
+    session.expire_all()
+    assert session.get(MatchingRun, run.id).status == "failed"
+    assert session.exec(select(PlannedOperation)).all() == []
+
+
+def test_transport_settings(session, market):
+    values = matching_runs.set_transport(session, market["operator"], {"cost_per_km": "250"})
+    assert values["cost_per_km"] == 250
+    assert matching_runs.transport_settings(session)["cost_per_km"] == 250
+    with pytest.raises(ValidationError):
+        matching_runs.set_transport(session, market["operator"], {"speed_kmh": "fast"})
+    with pytest.raises(PermissionDenied):
+        matching_runs.set_transport(session, market["buyer"], {"cost_per_km": 1})
