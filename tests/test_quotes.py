@@ -175,3 +175,16 @@ def test_fee_from_config(app, session, buyer_user, factory_company):
     order = _order(session, buyer_user, quantity=20)
     result = quotes.instant_quote(session, buyer_user, order.id, fee_bps=0)
     assert result.platform_fee == 0 and result.price == result.production_cost
+
+
+def test_page_reason_is_translated(app, session, buyer_client, buyer_user, factory_company):
+    seed_capacity(session, factory_company, processes=(("cnc_milling", ["al6061"]),))
+    order = _order(session, buyer_user)
+    buyer_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    html = buyer_client.post(f"/orders/{order.id}/quote",
+                             headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "No factory currently offers Anodizing (Type II / hard)." in html
+    buyer_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh"
+    html = buyer_client.post(f"/orders/{order.id}/quote",
+                             headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "阳极氧化" in html  # the process's Chinese name

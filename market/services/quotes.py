@@ -54,6 +54,8 @@ class QuoteResult:
     platform_fee: int | None = None
     on_time: bool | None = None
     machines: list[int] = field(default_factory=list)
+    reason_code: str | None = None  # a key of REASONS
+    reason_params: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"price": self.price, "currency": self.currency,
@@ -102,20 +104,48 @@ def _name(session: Session, model: type, code: str | None) -> str:
     return getattr(row, "name_en", None) or (code or "")
 
 
-def missing_capability(session: Session, problem: dict[str, Any], order: Order) -> str | None:
-    """A reason when some operation has no capable machine at all (in words, before the
-    engine runs): the most common and most useful answer to "why no quote?"."""
+# Why there is no (on-time) placement: code -> the English sentence of the API. Pages show
+# their own translated sentence for the same code and parameters.
+REASONS = {
+    "no_process": "No factory currently offers {process}.",
+    "no_material": "No factory currently offers {process} for {material}.",
+    "no_capacity": "Not enough published capacity to make this order before {until}; try a "
+                   "later due date or a smaller quantity.",
+    "late": "Not enough capacity before the due date; the earliest possible delivery is "
+            "{earliest}.",
+}
+
+
+def missing_capability(
+    problem: dict[str, Any], order: Order
+) -> tuple[str, dict[str, Any]] | None:
+    """(reason code, parameters) when some operation has no capable machine at all,
+    checked before the engine runs: the most common and most useful answer to "why no
+    quote?"."""
     caps = [c for m in problem["machines"] for c in m["capabilities"]]
     for op in order.operations:
         for_process = [c for c in caps if c["process"] == op.process_code]
-        process = _name(session, Process, op.process_code)
         if not for_process:
-            return f"No factory currently offers {process}."
+            return "no_process", {"process": op.process_code}
         if not any(not c["materials"] or op.material_code in c["materials"]
                    for c in for_process):
-            material = _name(session, Material, op.material_code)
-            return f"No factory currently offers {process} for {material}."
+            return "no_material", {"process": op.process_code, "material": op.material_code}
     return None
+
+
+def reason_text(session: Session, code: str | None, params: dict[str, Any]) -> str | None:
+    if code is None:
+        return None
+    words = dict(params)
+    if "process" in words:
+        words["process"] = _name(session, Process, words["process"])
+    if "material" in words:
+        words["material"] = _name(session, Material, words["material"])
+    for key in ("until", "earliest"):
+        if isinstance(words.get(key), datetime):
+            fmt = "%Y-%m-%d" if key == "until" else "%Y-%m-%d %H:%M UTC"
+            words[key] = words[key].strftime(fmt)
+    return REASONS[code].format(**words)
 
 
 @dataclass
@@ -176,13 +206,12 @@ def instant_quote(
         currency=order.currency, processes={op.process_code for op in order.operations})
     valid_until = now + timedelta(minutes=QUOTE_VALID_MINUTES)
     result = QuoteResult(None, order.currency, None, 0, valid_until)
-    reason = missing_capability(session, problem, order)
-    if reason is None:
+    missing = missing_capability(problem, order)
+    code, params = missing if missing else (None, {})
+    if missing is None:
         placement = place(problem, matching_order)
         if not placement.served:
-            reason = (f"Not enough published capacity to make this order before "
-                      f"{index.at(minutes):%Y-%m-%d}; try a later due date or a smaller "
-                      f"quantity.")
+            code, params = "no_capacity", {"until": index.at(minutes)}
         else:
             plants = {next(m["plant"] for m in problem["machines"] if m["id"] == key)
                       for key in placement.machines}
@@ -195,9 +224,9 @@ def instant_quote(
             result.on_time = placement.lateness == 0
             result.machines = [index.machine_ids[k] for k in placement.machines]
             if placement.lateness:
-                reason = (f"Not enough capacity before the due date; the earliest possible "
-                          f"delivery is {result.delivery_date:%Y-%m-%d %H:%M} UTC.")
-    result.reason = reason
+                code, params = "late", {"earliest": result.delivery_date}
+    result.reason_code, result.reason_params = code, params
+    result.reason = reason = reason_text(session, code, params)
     orders.add_event(session, order, actor, "instant_quote", price=result.price,
                      currency=result.currency,
                      delivery_date=result.delivery_date.isoformat()

@@ -27,6 +27,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -36,9 +37,10 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Optional
 
 from market.extensions import db
-from market.models import Attachment, Company, Order, OrderStatus
+from market.models import Attachment, Company, Material, Order, OrderStatus, Process
 from market.services import attachments, orders, quotes, taxonomy
 from market.services.errors import ServiceError
+from market.templating import localized
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -480,6 +482,30 @@ def download(attachment_id: int):
     return file_response(row, path)
 
 
+def quote_reason(result: quotes.QuoteResult | None) -> str | None:
+    """The quote's reason in the reader's language (the API gives the English sentence)."""
+    if result is None or result.reason_code is None:
+        return None
+    params = result.reason_params
+    process = db.session.get(Process, params.get("process") or "")
+    material = db.session.get(Material, params.get("material") or "")
+    names = {"process": localized(process) if process else params.get("process", ""),
+             "material": localized(material) if material else params.get("material", "")}
+    code = result.reason_code
+    if code == "no_process":
+        return _("No factory currently offers %(process)s.", **names)
+    if code == "no_material":
+        return _("No factory currently offers %(process)s for %(material)s.", **names)
+    if code == "no_capacity":
+        return _("Not enough published capacity to make this order before %(date)s; try a "
+                 "later due date or a smaller quantity.",
+                 date=format_date(params["until"], "medium"))
+    if code == "late":
+        return _("Not enough capacity before the due date; the earliest possible delivery is "
+                 "%(date)s.", date=format_datetime(params["earliest"], "medium"))
+    return result.reason
+
+
 @bp.post("/<int:order_id>/quote")
 @login_required
 def quote(order_id: int):
@@ -494,6 +520,8 @@ def quote(order_id: int):
             abort(404)
         result, error = None, _(exc.message)
     if request.headers.get("HX-Request"):
-        return render_template("orders/_quote.html", quote=result, error=error)
+        return render_template("orders/_quote.html", quote=result, error=error,
+                               reason=quote_reason(result))
     order = _readable_or_404(order_id)
-    return render_template("orders/quote.html", order=order, quote=result, error=error)
+    return render_template("orders/quote.html", order=order, quote=result, error=error,
+                           reason=quote_reason(result))
