@@ -97,6 +97,14 @@ def _fields_from(exc: PydanticValidationError) -> dict[str, str]:
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
+    if not request.get_data(cache=True):
+        data: Any = {}  # no body at all: the model's defaults, or "field required" messages
+        try:
+            return model.model_validate(data)
+        except PydanticValidationError as exc:
+            raise ApiError(
+                422, "validation_error", "Please correct the listed fields.", _fields_from(exc)
+            ) from None
     if not request.is_json:
         raise ApiError(400, "bad_request", "Send a JSON body with Content-Type: application/json.")
     data = request.get_json(silent=True)
