@@ -29,7 +29,8 @@ def cmd_solve(a: argparse.Namespace) -> int:
     from matching.solver import solve
 
     problem = _load_problem_dict(a.problem)
-    plan = solve(problem, time_limit=a.time_limit, workers=a.workers, seed=a.seed, log=a.log)
+    plan = solve(problem, time_limit=a.time_limit, workers=a.workers, seed=a.seed, log=a.log,
+                 deterministic=not a.parallel)
     served = len(plan.orders)
     print(f"{plan.status} objective={plan.objective} bound={plan.bound} served={served}/"
           f"{served + len(plan.unserved)} in {plan.stats.get('wall_seconds')} s",
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("-o", "--output")
     s.add_argument("--log", action="store_true", help="print CP-SAT's search log")
+    s.add_argument("--parallel", action="store_true",
+                   help="parallel CP-SAT portfolio: often better, not repeatable")
     s.set_defaults(func=cmd_solve)
 
     v = sub.add_parser("validate", help="check a plan against a problem")
@@ -104,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--root", default=None, help="FJSP instances folder")
     b.add_argument("--samples", type=int, default=40, help="quote: number of quotes")
     b.add_argument("--write", default=None, help="update this Markdown file (bench all)")
+    b.add_argument("--parallel", action="store_true",
+                   help="fjsp: parallel CP-SAT portfolio (better, not repeatable)")
     b.set_defaults(func=cmd_bench)
     return ap
 

@@ -45,41 +45,61 @@ def unservable_reason(problem: Problem, order: Order, options: list[list]) -> st
     return None
 
 
-def precheck(problem: Problem, calendars: list[Calendar]) -> tuple[dict[int, str], Bounds]:
-    """Reasons for orders that cannot be served, and time bounds for pruning.
+def precheck(problem: Problem, calendars: list, timelines: list | None = None
+             ) -> tuple[dict[int, str], Bounds]:
+    """Reasons for orders that cannot be served even alone, and time bounds for pruning.
 
-    est: chain of earliest ends through the calendars, ignoring bookings and transport
-    (both only delay), so it is a valid lower bound. lend: horizon minus the minimum work of
-    the later operations.
+    Each order alone is pushed through its chain at the earliest (windows, and bookings when
+    `timelines` are given); moving between plants costs at least the handling minutes, so the
+    resulting starts are valid lower bounds (est) and an order that cannot finish this way
+    can never be served. lend: horizon minus the minimum work of the later operations.
     """
     reasons: dict[int, str] = {}
     est: dict[tuple[int, int], int] = {}
     lend: dict[tuple[int, int], int] = {}
     finish: dict[int, int] = {}
     H = problem.horizon_minutes
+    handling = int(problem.transport.handling_minutes)
+    inf = 1 << 62
     for j, order in enumerate(problem.orders):
         options = [problem.options(j, k) for k in range(len(order.operations))]
         r = unservable_reason(problem, order, options)
         if r is not None:
             reasons[j] = r
             continue
-        t = order.release
+        # ends[plant] = earliest end of the previous operation at that plant
+        ends: dict[str | None, int] = {None: order.release}
         for k, opts in enumerate(options):
-            est[(j, k)] = t
-            best = None
+            ranked = sorted((t, q) for q, t in ends.items())
+            est[(j, k)] = ranked[0][0]
+            new: dict[str | None, int] = {}
+            ready_at: dict[str, int] = {}
             for o in opts:
-                cal = calendars[o.m]
-                s = cal.next_start(t)
-                e = None if s is None else cal.end_of(s, o.duration)
-                if e is not None and (best is None or e < best):
-                    best = e
-            if best is None:
+                pl = problem.plant_of(o.m)
+                ready = ready_at.get(pl)
+                if ready is None:
+                    ready = ends.get(pl, inf)
+                    for t, q in ranked[:2]:
+                        if q != pl:
+                            ready = min(ready, t + (handling if q is not None else 0))
+                            break
+                    ready_at[pl] = ready
+                if timelines is not None:
+                    got = timelines[o.m].earliest(ready, o.duration)
+                    e = None if got is None else got[1]
+                else:
+                    cal = calendars[o.m]
+                    s = cal.next_start(ready)
+                    e = None if s is None else cal.end_of(s, o.duration)
+                if e is not None and e < new.get(pl, inf):
+                    new[pl] = e
+            if not new:
                 reasons[j] = "not enough published capacity before the horizon end"
                 break
-            t = best
+            ends = new
         if j in reasons:
             continue
-        finish[j] = t
+        finish[j] = min(ends.values())
         tail = 0
         for k in range(len(order.operations) - 1, -1, -1):
             lend[(j, k)] = H - tail
@@ -98,6 +118,14 @@ class Choice:
 
 
 @dataclass
+class OptionVars:
+    x: cp_model.IntVar  # the operation runs on machine m
+    m: int
+    size: cp_model.IntVar | None  # held length when it depends on the start piece
+    end: cp_model.IntVar | None = None
+
+
+@dataclass
 class Built:
     model: cp_model.CpModel
     orders: list[int]
@@ -113,6 +141,7 @@ class Built:
     op_interval: dict[tuple[int, int], cp_model.IntervalVar] = field(default_factory=dict)
     forced: set[int] = field(default_factory=set)
     start_lo: dict[tuple[int, int], int] = field(default_factory=dict)
+    option_vars: dict[tuple[int, int], list[OptionVars]] = field(default_factory=dict)
     fixed_objective: int = 0  # constant part (orders outside the model)
 
 
@@ -120,11 +149,12 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
                 orders: list[int], fixed: dict[int, list[tuple[int, int]]],
                 forced: set[int], redundant: bool = True,
                 allowed: dict[tuple[int, int], set[int]] | None = None,
-                window: tuple[int, int] | None = None) -> Built:
+                bands: dict[tuple[int, int], tuple[int, int]] | None = None) -> Built:
     """Build the model for `orders` (indices); `fixed` = held spans per machine to avoid.
 
     forced: orders that must be served (proven by the caller). allowed: optional restriction
-    of machines per operation (used by LNS and decomposition). window: optional start range.
+    of machines per operation and bands (start lower bound, end upper bound) per operation:
+    heuristic cuts used by LNS and decomposition on large instances.
     """
     H = problem.horizon_minutes
     md = cp_model.CpModel()
@@ -138,6 +168,7 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
     completion: dict[int, cp_model.LinearExpr] = {}
     op_interval: dict[tuple[int, int], cp_model.IntervalVar] = {}
     start_lo: dict[tuple[int, int], int] = {}
+    option_vars: dict[tuple[int, int], list[OptionVars]] = {}
     per_machine: dict[int, list[cp_model.IntervalVar]] = {}
     obj_vars: list = []
     obj_coefs: list[int] = []
@@ -155,38 +186,63 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
             key = (j, k)
             lo_k = bounds.est[key]
             hi_end = bounds.lend[key]
-            if window is not None:
-                lo_k = max(lo_k, window[0])
+            if bands is not None and key in bands:
+                lo_k = max(lo_k, bands[key][0])
+                hi_end = min(hi_end, bands[key][1])
             s = md.new_int_var(lo_k, max(lo_k, hi_end), f"s_{j}_{k}")
             start_lo[key] = lo_k
             e = md.new_int_var(lo_k, max(lo_k, hi_end), f"e_{j}_{k}")
             start[key], end[key] = s, e
             chs: list[Choice] = []
+            recs: list[OptionVars] = []
             for opt in problem.options(j, k):
                 if allowed is not None and opt.m not in allowed.get(key, ()):
                     continue
                 cal = calendars[opt.m]
+                pcs = []
                 for pc in cal.pieces(opt.duration, lo_k, hi_end - opt.duration):
                     hi = min(pc.hi, hi_end - pc.size)
-                    if hi < pc.lo:
-                        continue
-                    lit = md.new_bool_var(f"x_{j}_{k}_{opt.m}_{pc.lo}")
-                    iv = md.new_optional_fixed_size_interval_var(s, pc.size, lit, "")
-                    if pc.lo > lo_k or hi < hi_end:
-                        md.add_linear_constraint(s, pc.lo, hi).only_enforce_if(lit)
-                    per_machine.setdefault(opt.m, []).append(iv)
-                    chs.append(Choice(lit, opt.m, pc.lo, hi, pc.size, opt.cost))
+                    if hi >= pc.lo:
+                        pcs.append((pc.lo, hi, pc.size))
+                if not pcs:
+                    continue
+                x = md.new_bool_var(f"x_{j}_{k}_{opt.m}")
+                if len(pcs) == 1:
+                    lo, hi, size = pcs[0]
+                    iv = md.new_optional_fixed_size_interval_var(s, size, x, "")
+                    if lo > lo_k or hi < hi_end:
+                        md.add_linear_constraint(s, lo, hi).only_enforce_if(x)
+                    chs.append(Choice(x, opt.m, lo, hi, size, opt.cost))
+                    recs.append(OptionVars(x, opt.m, None))
+                else:
+                    # One interval per machine, its length chosen by the start piece: the
+                    # NoOverlap sees one interval per option, not one per piece.
+                    plits = []
+                    for lo, hi, size in pcs:
+                        lit = md.new_bool_var("")
+                        md.add_linear_constraint(s, lo, hi).only_enforce_if(lit)
+                        chs.append(Choice(lit, opt.m, lo, hi, size, 0))
+                        plits.append(lit)
+                    md.add(LinearExpr.sum(plits) == x)
+                    sizes = [size for _lo, _hi, size in pcs]
+                    sz = md.new_int_var_from_domain(
+                        cp_model.Domain.from_values(sorted({0, *sizes})), "")
+                    md.add(sz == LinearExpr.weighted_sum(plits, sizes))
+                    eo = md.new_int_var(lo_k, max(lo_k, hi_end), "")
+                    iv = md.new_optional_interval_var(s, sz, eo, x, "")
+                    recs.append(OptionVars(x, opt.m, sz, eo))
+                per_machine.setdefault(opt.m, []).append(iv)
+                if opt.cost:
+                    obj_vars.append(x)
+                    obj_coefs.append(opt.cost)
             choices[key] = chs
-            lits = [c.lit for c in chs]
-            md.add(LinearExpr.sum(lits) == sv)
-            md.add(e == s + LinearExpr.weighted_sum(lits, [c.size for c in chs]))
-            for c in chs:
-                if c.cost:
-                    obj_vars.append(c.lit)
-                    obj_coefs.append(c.cost)
+            option_vars[key] = recs
+            md.add(LinearExpr.sum([r.x for r in recs]) == sv)
+            md.add(e == s + LinearExpr.weighted_sum([c.lit for c in chs],
+                                                    [c.size for c in chs]))
             by_plant: dict[str, list] = {}
-            for c in chs:
-                by_plant.setdefault(problem.plant_of(c.m), []).append(c.lit)
+            for r in recs:
+                by_plant.setdefault(problem.plant_of(r.m), []).append(r.x)
             pl: dict[str, cp_model.IntVar] = {}
             if len(by_plant) == 1:
                 (p0,) = by_plant
@@ -262,7 +318,8 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
         obj_coefs.append(1)
     md.minimize(LinearExpr.weighted_sum(obj_vars, obj_coefs) + obj_const)
     return Built(md, list(orders), served, start, end, choices, plant_lit, pair_lit, late,
-                 completion, ms_var, op_interval, set(forced) & set(orders), start_lo)
+                 completion, ms_var, op_interval, set(forced) & set(orders), start_lo,
+                 option_vars)
 
 
 def _add_redundant(problem: Problem, md: cp_model.CpModel,
@@ -319,6 +376,11 @@ def hint(built: Built, problem: Problem, legs: Legs, placements: Placements,
                     found = True
                     size = c.size
                 md.add_hint(c.lit, v)
+            for r in built.option_vars.get(key, ()):
+                if r.size is not None:
+                    md.add_hint(r.x, int(on and r.m == mi))
+                    md.add_hint(r.size, size if on and r.m == mi else 0)
+                    md.add_hint(r.end, s + size if on and r.m == mi else built.start_lo[key])
             md.add_hint(built.end[key], s + size if on else s)
             plant = problem.plant_of(mi) if on else None
             for p, z in built.plant_lit[key].items():
@@ -360,3 +422,34 @@ def extract(built: Built, solver: cp_model.CpSolver) -> tuple[Placements, set[in
             placements[key] = (mi, s, solver.value(built.end[key]))
             k += 1
     return placements, unserved
+
+
+def plant_candidates(problem: Problem, legs: Legs, j: int, per_op: int) -> dict[int, set[int]]:
+    """Machines worth modelling per operation of order j (a heuristic cut for large
+    instances): those in the `per_op` plants with the cheapest capacity-free chain through
+    them (operation costs + transport + delivery, by dynamic programming over plants)."""
+    order = problem.orders[j]
+    n = len(order.operations)
+    cost: list[dict[str, int]] = []
+    for k in range(n):
+        best: dict[str, int] = {}
+        for o in problem.options(j, k):
+            pl = problem.plant_of(o.m)
+            if pl not in best or o.cost < best[pl]:
+                best[pl] = o.cost
+        cost.append(best)
+    fwd: list[dict[str, int]] = [dict(cost[0])]
+    for k in range(1, n):
+        fwd.append({p: c + min(fwd[k - 1][q] + legs.between(q, p)[1] for q in fwd[k - 1])
+                    for p, c in cost[k].items()})
+    bwd: list[dict[str, int]] = [{} for _ in range(n)]
+    bwd[n - 1] = {p: c + legs.delivery(p, order)[1] for p, c in cost[n - 1].items()}
+    for k in range(n - 2, -1, -1):
+        bwd[k] = {p: c + min(legs.between(p, q)[1] + bwd[k + 1][q] for q in bwd[k + 1])
+                  for p, c in cost[k].items()}
+    out: dict[int, set[int]] = {}
+    for k in range(n):
+        through = sorted((fwd[k][p] + bwd[k][p] - cost[k][p], p) for p in cost[k])
+        keep = {p for _, p in through[:per_op]}
+        out[k] = {o.m for o in problem.options(j, k) if problem.plant_of(o.m) in keep}
+    return out

@@ -98,7 +98,7 @@ def quote(problem: Problem | dict[str, Any], plan: Plan | dict[str, Any] | None,
     placed, engine = ins.placed, "greedy"
     left = time_limit - (time.monotonic() - t0)
     if left > 0.02:
-        better = _improve(sub, legs, calendars, spans, placed, ins.cost, ins.completion,
+        better = _improve(sub, legs, calendars, timelines, spans, placed, ins.cost, ins.completion,
                           left, workers, seed)
         if better is not None:
             placed, engine = better, "cp-sat"
@@ -106,11 +106,12 @@ def quote(problem: Problem | dict[str, Any], plan: Plan | dict[str, Any] | None,
 
 
 def _improve(sub: Problem, legs: Legs, calendars: list[Calendar | None],
+             timelines: list[Timeline | None],
              spans: dict[int, list[tuple[int, int]]], placed: list[tuple[int, int, int]],
              cost: int, completion: int, seconds: float, workers: int,
              seed: int) -> list[tuple[int, int, int]] | None:
     t0 = time.monotonic()
-    reasons, bounds = precheck(sub, calendars)
+    reasons, bounds = precheck(sub, calendars, timelines)
     if reasons:
         return None
     # Keep the model small enough for an instant answer: per operation the K cheapest

@@ -18,17 +18,33 @@ from ortools.sat.python import cp_model
 from matching.calendar import Calendar
 from matching.geo import Legs
 from matching.greedy import greedy, insert_order, make_calendars, make_timelines
-from matching.model import Bounds, Built, build_model, extract, hint, precheck
+from matching.model import (
+    Bounds,
+    Built,
+    build_model,
+    extract,
+    hint,
+    plant_candidates,
+    precheck,
+)
 from matching.problem import Problem, as_problem
 from matching.result import Placements, Plan, build_plan
 
 # Deterministic time units per wall second on the reference machine (2 cores); only used to
 # turn the caller's seconds into a repeatable budget. The wall limit stays a safety net.
-DTIME_PER_SECOND = 1.0
+DTIME_PER_SECOND = 0.2
 # Above this many (operation, machine, start-piece) literals the whole model is not built
 # at once; orders are solved in due-date batches instead, then improved by LNS.
 WHOLE_MODEL_PIECES = 60_000
 BATCH_PIECES = 12_000
+DECOMPOSE_SHARE = 0.5  # of the time limit, for the batches; the rest goes to LNS
+PLANTS_PER_OP = 3  # large instances: plants kept per operation (cheapest chains)
+BAND_MINUTES = 3 * 1440  # large instances: how far an operation may move from its hint
+LNS_ORDERS = 12
+LNS_SECONDS = 2.0
+FIRST_SHARE_SHOP = 0.35  # makespan shops: share of the time for the whole model first
+SHOP_LNS_DTIME = 0.25  # deterministic time per shop LNS step
+SHOP_LNS_SECONDS = 1.0  # and its wall-clock cap
 
 CHOSEN_UNSERVED = ("chosen unserved: serving it with the capacity left costs more than its "
                    "unserved penalty")
@@ -68,12 +84,15 @@ def _fixed_spans(problem: Problem, placements: Placements | None = None,
 
 
 def _estimate_pieces(problem: Problem, calendars: list[Calendar], bounds: Bounds,
-                     orders: list[int]) -> int:
+                     orders: list[int],
+                     allowed: dict[tuple[int, int], set[int]] | None = None) -> int:
     total = 0
     for j in orders:
         for k in range(len(problem.orders[j].operations)):
             lo, hi = bounds.est[(j, k)], bounds.lend[(j, k)]
             for o in problem.options(j, k):
+                if allowed is not None and o.m not in allowed.get((j, k), ()):
+                    continue
                 cal = calendars[o.m]
                 a = max(0, bisect_right(cal.starts, lo) - 1)
                 b = bisect_left(cal.starts, hi)
@@ -118,9 +137,12 @@ class _Run:
         self.rng = random.Random(seed)
         self.cals = make_calendars(problem)
         self.legs = Legs(problem)
-        self.reasons, self.bounds = precheck(problem, self.cals)
+        self.reasons, self.bounds = precheck(problem, self.cals,
+                                              make_timelines(problem, self.cals))
         self.stats: dict[str, Any] = {"engine": "cp-sat"}
         self.light_presolve = any(len(c.windows) > 1 for c in self.cals)
+        self.allowed: dict[tuple[int, int], set[int]] = {}
+        self.dtime_used = 0.0
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -139,6 +161,7 @@ class _Run:
         solver = _params(min(seconds, max(0.05, self.left())), self.workers, self.seed,
                          self.deterministic, self.log, self.light_presolve)
         st = solver.solve(built.model)
+        self.dtime_used += solver.response_proto.deterministic_time
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             pl, un = extract(built, solver)
             return st, solver, pl, un
@@ -157,16 +180,47 @@ def _reasons_for(run: _Run, unserved: set[int], greedy_reasons: dict[int, str]) 
     return out
 
 
+def _sequences(p: Problem, reasons: dict[int, str]) -> list[list[int]]:
+    """Greedy orders to try: due date first (the baseline), then by unserved penalty per
+    minute of work (capacity is what orders compete for), then by penalty."""
+    from matching.greedy import edd_sequence
+
+    def work(j: int) -> int:
+        if j in reasons:
+            return 1
+        return max(1, sum(min(o.duration for o in p.options(j, k))
+                          for k in range(len(p.orders[j].operations))))
+
+    n = len(p.orders)
+    seqs = [edd_sequence(p)]
+    if p.objective != "makespan":
+        seqs.append(sorted(range(n), key=lambda j: (-int(p.orders[j].unserved_penalty)
+                                                    / work(j), j)))
+        seqs.append(sorted(range(n), key=lambda j: (-int(p.orders[j].unserved_penalty), j)))
+    else:
+        seqs.append(sorted(range(n), key=lambda j: (-work(j), j)))
+    return seqs
+
+
 def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: int = 2,
           seed: int = 0, deterministic: bool = True, log: bool = False,
           lns: bool = True) -> Plan:
     """Solve a matching problem; always returns a plan that follows every rule of the format."""
     p = as_problem(problem)
     run = _Run(p, time_limit, workers, seed, deterministic, log)
-    g_pl, g_un = greedy(p, run.legs, run.reasons)
-    best_pl, best_un = g_pl, dict(g_un)
-    best_obj = run.objective(g_pl, g_un)
-    run.stats["greedy_objective"] = best_obj
+    best_pl: Placements = {}
+    best_un: dict[int, str] = {}
+    best_obj = -1
+    g_un: dict[int, str] = {}
+    for i, seq in enumerate(_sequences(p, run.reasons)):
+        pl, un = greedy(p, run.legs, run.reasons, sequence=seq)
+        obj = run.objective(pl, un)
+        if i == 0:
+            g_un = un
+            run.stats["greedy_objective"] = obj
+        if best_obj < 0 or obj < best_obj:
+            best_pl, best_un, best_obj = pl, dict(un), obj
+    run.stats["start_objective"] = best_obj
     lb = lower_bound(p, run.reasons, run.bounds)
     # An order whose unserved penalty exceeds a known plan's whole objective is served in
     # every optimal plan: fixing it served is exact and tightens the model.
@@ -176,13 +230,17 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
     bound: int | None = lb
     pieces = _estimate_pieces(p, run.cals, run.bounds, candidates)
     run.stats["pieces_estimate"] = pieces
+    large = pieces > WHOLE_MODEL_PIECES
     if not candidates:
         status = "OPTIMAL"
-    elif pieces <= WHOLE_MODEL_PIECES:
+    elif not large:
+        shop = p.objective == "makespan" and set(candidates) <= forced
+        # Redundant cumulatives tighten the bound but slow the search for solutions: keep
+        # them out of the first solve (the relaxation bound is computed separately).
         built = build_model(p, run.legs, run.cals, run.bounds, candidates,
-                            _fixed_spans(p), forced)
+                            _fixed_spans(p), forced, redundant=not shop)
         run.stats["build_seconds"] = round(time.monotonic() - run.t0, 3)
-        share = 1.0 if not lns else 0.5
+        share = 1.0 if not lns else (FIRST_SHARE_SHOP if shop else 0.5)
         st, solver, pl, un = run.run_model(built, run.left() * share, best_pl,
                                            set(best_un))
         run.stats["cp_status"] = solver.status_name(st)
@@ -200,11 +258,20 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 bound = best_obj
     else:
         run.stats["decomposition"] = "due-date batches"
+        run.allowed = {}
+        for j in candidates:
+            for k, ms in plant_candidates(p, run.legs, j, PLANTS_PER_OP).items():
+                run.allowed[(j, k)] = ms
         best_pl, best_un, best_obj = _decompose(run, candidates, forced, g_un, best_pl,
                                                 best_un, best_obj)
     if status != "OPTIMAL" and lns and run.left() > 0.5 and candidates:
-        best_pl, best_un, best_obj = _lns(run, candidates, forced, g_un, best_pl, best_un,
-                                          best_obj)
+        if p.objective == "makespan" and set(candidates) <= forced and not large:
+            best_pl, best_obj, lns_bound = _lns_shop(run, candidates, best_pl, best_obj)
+            if bound is not None and lns_bound is not None:
+                bound = max(bound, lns_bound)
+        else:
+            best_pl, best_un, best_obj = _lns(run, candidates, forced, g_un, best_pl, best_un,
+                                              best_obj, large)
     if bound is not None and bound >= best_obj:
         status, bound = "OPTIMAL", best_obj
     run.stats["wall_seconds"] = round(time.monotonic() - run.t0, 3)
@@ -213,20 +280,44 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
     return run.plan(best_pl, best_un, status, bound)
 
 
+def _band(run: _Run, placements: Placements, key: tuple[int, int]) -> tuple[int, int] | None:
+    got = placements.get(key)
+    if got is None:
+        return None
+    return got[1] - BAND_MINUTES, got[2] + BAND_MINUTES
+
+
+def _allowed_for(run: _Run, orders: list[int], placements: Placements,
+                 large: bool) -> dict[tuple[int, int], set[int]] | None:
+    if not large:
+        return None
+    out: dict[tuple[int, int], set[int]] = {}
+    for j in orders:
+        for k in range(len(run.p.orders[j].operations)):
+            ms = set(run.allowed.get((j, k), ()))
+            if (j, k) in placements:
+                ms.add(placements[(j, k)][0])
+            out[(j, k)] = ms
+    return out
+
+
 def _decompose(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str],
                best_pl: Placements, best_un: dict[int, str],
                best_obj: int) -> tuple[Placements, dict[int, str], int]:
     """Due-date batches: each batch is solved with the earlier ones fixed, its hint from a
-    greedy insertion into what is already fixed."""
+    greedy insertion into what is already fixed; operations keep to their best few plants
+    and to a band around the hint."""
     p = run.p
     order_seq = sorted(candidates, key=lambda j: (p.orders[j].due if p.orders[j].due
                                                   is not None else 1 << 60,
                                                   p.orders[j].release, j))
+    per_order = {j: _estimate_pieces(p, run.cals, run.bounds, [j], run.allowed)
+                 for j in order_seq}
     batches: list[list[int]] = []
     cur: list[int] = []
     cur_pieces = 0
     for j in order_seq:
-        pc = _estimate_pieces(p, run.cals, run.bounds, [j])
+        pc = per_order[j]
         if cur and cur_pieces + pc > BATCH_PIECES:
             batches.append(cur)
             cur, cur_pieces = [], 0
@@ -238,7 +329,7 @@ def _decompose(run: _Run, candidates: list[int], forced: set[int], g_un: dict[in
     placements: Placements = {}
     unserved: dict[int, str] = dict(run.reasons)
     tls = make_timelines(p, run.cals)
-    budget_end = run.t0 + run.time_limit * 0.6
+    budget_end = run.t0 + run.time_limit * DECOMPOSE_SHARE
     for bi, batch in enumerate(batches):
         # greedy insertion of this batch against the fixed work = a valid hint
         h_pl: Placements = {}
@@ -257,66 +348,85 @@ def _decompose(run: _Run, candidates: list[int], forced: set[int], g_un: dict[in
                 tls[mi].add(s, e)
         for (mi, s, e) in h_pl.values():  # undo: CP-SAT decides the batch
             tls[mi].remove(s, e)
-        seconds = max(0.2, (budget_end - time.monotonic()) / (len(batches) - bi))
-        fixed = _fixed_spans(run.p, placements)
-        b_forced = {j for j in batch if j in forced and j not in h_un}
-        built = build_model(p, run.legs, run.cals, run.bounds, batch, fixed, b_forced)
-        st, _solver, pl, un = run.run_model(built, seconds, h_pl, h_un)
-        if not pl and not un:
-            pl, un = h_pl, h_un
+        seconds = (budget_end - time.monotonic()) / (len(batches) - bi)
+        pl, un = h_pl, h_un
+        if seconds > 0.1:
+            fixed = _fixed_spans(run.p, placements)
+            b_forced = {j for j in batch if j in forced and j not in h_un}
+            allowed = _allowed_for(run, batch, h_pl, True)
+            bands = {key: b for key in allowed if (b := _band(run, h_pl, key))}
+            built = build_model(p, run.legs, run.cals, run.bounds, batch, fixed, b_forced,
+                                allowed=allowed, bands=bands)
+            _st, _solver, c_pl, c_un = run.run_model(built, seconds, h_pl, h_un)
+            if c_pl or c_un:
+                pl, un = c_pl, c_un
         for key, val in pl.items():
             placements[key] = val
             tls[val[0]].add(val[1], val[2])
         for j in un:
             unserved[j] = run.reasons.get(j) or g_un.get(j) or CHOSEN_UNSERVED
     obj = run.objective(placements, unserved)
+    run.stats["decomposition_objective"] = obj
     if obj <= best_obj:
         return placements, unserved, obj
     return best_pl, best_un, best_obj
 
 
 def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str],
-         best_pl: Placements, best_un: dict[int, str],
-         best_obj: int) -> tuple[Placements, dict[int, str], int]:
-    """Order-subset LNS: free a few orders (related by machines or time), fix the rest."""
+         best_pl: Placements, best_un: dict[int, str], best_obj: int,
+         large: bool) -> tuple[Placements, dict[int, str], int]:
+    """Order-subset LNS: free a few orders, fix the rest. Neighbourhoods alternate between
+    'an unserved order and the orders on the machines it could use' and 'orders sharing
+    machines with a random order'."""
     p = run.p
     it = 0
     improved = 0
-    size = min(len(candidates), 12)
-    by_machine: dict[int, list[int]] = {}
+    size = min(len(candidates), LNS_ORDERS)
+    cand_set = set(candidates)
     while run.left() > 0.3:
         it += 1
-        by_machine.clear()
+        by_machine: dict[int, list[int]] = {}
         for (j, _k), (mi, _s, _e) in best_pl.items():
             by_machine.setdefault(mi, []).append(j)
-        seed_j = run.rng.choice(candidates)
-        chosen = {seed_j}
-        # grow through shared machines: orders competing for the same machines interact
+        open_un = [j for j in sorted(best_un) if j in cand_set]
+        pool = open_un if open_un and it % 2 == 1 else candidates
+        seed_j = run.rng.choice(pool)
+        chosen = [seed_j]
+        chosen_set = {seed_j}
         frontier = [seed_j]
         while frontier and len(chosen) < size:
             j = frontier.pop(0)
-            ms = [best_pl[(j, k)][0] for k in range(len(p.orders[j].operations))
-                  if (j, k) in best_pl]
-            ms += [o.m for k in range(len(p.orders[j].operations)) for o in p.options(j, k)][:8]
+            ms: list[int] = []
+            for k in range(len(p.orders[j].operations)):
+                if (j, k) in best_pl:
+                    ms.append(best_pl[(j, k)][0])
+                allowed = run.allowed.get((j, k)) if large else None
+                ms += sorted(allowed if allowed is not None
+                             else {o.m for o in p.options(j, k)})
             run.rng.shuffle(ms)
             for mi in ms:
-                for j2 in by_machine.get(mi, []):
-                    if j2 not in chosen and len(chosen) < size:
-                        chosen.add(j2)
+                users = by_machine.get(mi, [])
+                for j2 in run.rng.sample(users, min(len(users), 3)):
+                    if j2 not in chosen_set and len(chosen) < size:
+                        chosen.append(j2)
+                        chosen_set.add(j2)
                         frontier.append(j2)
-        while len(chosen) < size:
-            chosen.add(run.rng.choice(candidates))
-        sub = sorted(chosen)
-        fixed = _fixed_spans(p, best_pl, skip_orders=chosen)
+        sub = sorted(chosen_set)
+        fixed = _fixed_spans(p, best_pl, skip_orders=chosen_set)
         sub_forced = {j for j in sub if j in forced}
-        built = build_model(p, run.legs, run.cals, run.bounds, sub, fixed, sub_forced)
+        allowed = _allowed_for(run, sub, best_pl, large)
+        bands = None
+        if large:
+            bands = {key: b for key in allowed if (b := _band(run, best_pl, key))}
+        built = build_model(p, run.legs, run.cals, run.bounds, sub, fixed, sub_forced,
+                            allowed=allowed, bands=bands)
         un_h = {j for j in sub if j in best_un}
-        st, _solver, pl, un = run.run_model(built, min(2.0, run.left()), best_pl, un_h)
+        st, _solver, pl, un = run.run_model(built, min(LNS_SECONDS, run.left()), best_pl, un_h)
         if not pl and not un:
             continue
-        new_pl = {key: v for key, v in best_pl.items() if key[0] not in chosen}
+        new_pl = {key: v for key, v in best_pl.items() if key[0] not in chosen_set}
         new_pl.update(pl)
-        new_un = {j: r for j, r in best_un.items() if j not in chosen}
+        new_un = {j: r for j, r in best_un.items() if j not in chosen_set}
         for j in un:
             new_un[j] = run.reasons.get(j) or g_un.get(j) or CHOSEN_UNSERVED
         obj = run.objective(new_pl, new_un)
@@ -324,7 +434,82 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
             best_pl, best_un, best_obj = new_pl, new_un, obj
             improved += 1
         if st == cp_model.OPTIMAL and size < len(candidates):
-            size = min(len(candidates), size + 2)
+            size = min(len(candidates), size + 1)
     run.stats["lns_iterations"] = it
     run.stats["lns_improvements"] = improved
     return best_pl, best_un, best_obj
+
+
+def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
+              best_obj: int) -> tuple[Placements, int, int | None]:
+    """Makespan LNS for shops where every order is served (the FJSP case).
+
+    Each step keeps most operations on their machine and in their machine order, and frees
+    the rest (a time window, a few machines, or a few jobs) to be re-assigned and
+    re-sequenced by CP-SAT, hinted with the incumbent; equal makespans are accepted so the
+    search can drift across plateaus. The loop stops on a deterministic-time budget (wall
+    clock only as a safety net), so it repeats with the same seed and workers.
+    """
+    p = run.p
+    keys = [(j, k) for j in candidates for k in range(len(p.orders[j].operations))]
+    budget = run.dtime_used + max(0.0, run.left()) * DTIME_PER_SECOND
+    it = improved = 0
+    bound: int | None = None
+    forced = set(candidates)
+    kinds = ("window", "machines", "jobs")
+    build_s = solve_s = 0.0
+    while run.left() > 0.2 and (run.dtime_used < budget or not run.deterministic):
+        it += 1
+        kind = kinds[it % 3]
+        starts = sorted(v[1] for v in best_pl.values())
+        if kind == "window":
+            width = max(1, int(best_obj * run.rng.uniform(0.15, 0.35)))
+            t0 = run.rng.randint(0, max(0, best_obj - width))
+            free = {key for key in keys if t0 <= best_pl[key][1] < t0 + width}
+        elif kind == "machines":
+            ms = sorted({v[0] for v in best_pl.values()})
+            pick = set(run.rng.sample(ms, min(len(ms), max(2, len(ms) // 4))))
+            free = {key for key in keys if best_pl[key][0] in pick}
+        else:
+            js = run.rng.sample(candidates, min(len(candidates), max(2, len(candidates) // 4)))
+            free = {key for key in keys if key[0] in set(js)}
+        del starts
+        allowed = {key: ({best_pl[key][0]} if key not in free
+                         else {o.m for o in p.options(*key)}) for key in keys}
+        tb = time.monotonic()
+        built = build_model(p, run.legs, run.cals, run.bounds, candidates, _fixed_spans(p),
+                            forced, allowed=allowed, redundant=False)
+        build_s += time.monotonic() - tb
+        # keep the machine order of the fixed operations
+        by_m: dict[int, list[tuple[int, tuple[int, int]]]] = {}
+        for key in keys:
+            if key not in free:
+                by_m.setdefault(best_pl[key][0], []).append((best_pl[key][1], key))
+        for seq in by_m.values():
+            seq.sort()
+            for (_s1, a), (_s2, b) in zip(seq, seq[1:], strict=False):
+                built.model.add(built.start[b] >= built.end[a])
+        built.model.add(built.makespan <= best_obj)
+        seconds = min(run.left(), SHOP_LNS_SECONDS)
+        hint(built, p, run.legs, best_pl, set())
+        solver = _params(seconds, run.workers, run.seed + it, run.deterministic, run.log)
+        solver.parameters.max_deterministic_time = SHOP_LNS_DTIME
+        # neighbourhood models are re-built every step: a light presolve pays off
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.symmetry_level = 0
+        st = solver.solve(built.model)
+        solve_s += solver.wall_time
+        run.dtime_used += solver.response_proto.deterministic_time
+        if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            continue
+        pl, _un = extract(built, solver)
+        obj = run.objective(pl, {})
+        if obj < best_obj:
+            improved += 1
+        if obj <= best_obj:
+            best_pl, best_obj = pl, obj
+    run.stats["lns_iterations"] = it
+    run.stats["lns_improvements"] = improved
+    run.stats["lns_build_seconds"] = round(build_s, 2)
+    run.stats["lns_solve_seconds"] = round(solve_s, 2)
+    return best_pl, best_obj, bound
