@@ -73,6 +73,7 @@ class Config:
     SOLVER_WORKERS = _int("SOLVER_WORKERS", 2)
     PLATFORM_FEE_BPS = _int("PLATFORM_FEE_BPS", 800)  # 8% on top of the factories' price
     QUOTE_VALID_HOURS = _int("QUOTE_VALID_HOURS", 72)
+    TEST_SOLVE_DELAY_SECONDS = _int("TEST_SOLVE_DELAY_SECONDS", 0)  # tests only
 
     @classmethod
     def check_production(cls, config: dict) -> None:

@@ -52,9 +52,9 @@ class Jobs:
             TASKS[name](app, **kwargs)
             return None
         if mode == "celery":
-            from market.jobs.worker import celery
+            from market.jobs.worker import sender
 
-            celery.send_task(f"yunzao.{name}", kwargs=kwargs)
+            sender(app.config["REDIS_URL"]).send_task(f"yunzao.{name}", kwargs=kwargs)
             return None
         if self._executor is None:
             self._executor = ThreadPoolExecutor(

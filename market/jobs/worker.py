@@ -1,7 +1,7 @@
 """The Celery application for production workers:
 
     celery -A market.jobs.worker worker --concurrency 2 --loglevel info
-    celery -A market.jobs.worker beat        # periodic housekeeping
+    celery -A market.jobs.worker beat        # periodic housekeeping (quotes, deadlines, reaper)
 
 Each registered task function becomes a Celery task `yunzao.<name>`. Messages are acked late
 and a task lost with its worker is not redelivered blindly: the run's row in the database
@@ -9,34 +9,54 @@ decides, through the reaper, whether it is retried or failed."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from celery import Celery
-
-from market import create_app
-from market.jobs import TASKS, tasks  # noqa: F401  (registers the task functions)
-
-flask_app = create_app()
-celery = Celery("yunzao", broker=flask_app.config.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
-celery.conf.update(
-    task_acks_late=True,
-    task_reject_on_worker_lost=False,
-    worker_prefetch_multiplier=1,
-    broker_connection_retry_on_startup=True,
-    task_ignore_result=True,
-    beat_schedule={
-        "housekeeping": {"task": "yunzao.housekeeping", "schedule": 60.0},
-    },
-)
+from flask import Flask
 
 
-def _register(name: str) -> None:
-    fn = TASKS[name]
+@lru_cache(maxsize=4)
+def sender(broker_url: str) -> Celery:
+    """A Celery client for sending tasks by name (the web process registers nothing)."""
+    return Celery("yunzao", broker=broker_url, set_as_current=False)
 
-    @celery.task(name=f"yunzao.{name}")
-    def _celery_task(**kwargs: Any) -> None:
+
+def make_celery(flask_app: Flask) -> Celery:
+    from market.jobs import TASKS, tasks  # noqa: F401  (registers the task functions)
+
+    app = Celery("yunzao", broker=flask_app.config.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=False,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        beat_schedule={"housekeeping": {"task": "yunzao.housekeeping", "schedule": 60.0}},
+    )
+    for name, fn in TASKS.items():
+        app.task(name=f"yunzao.{name}")(_bind(fn, flask_app))
+    return app
+
+
+def _bind(fn: Any, flask_app: Flask) -> Any:
+    def run(**kwargs: Any) -> None:
         fn(flask_app, **kwargs)
 
+    run.__name__ = fn.__name__
+    return run
 
-for _name in list(TASKS):
-    _register(_name)
+
+def _worker_app() -> Celery:
+    from market import create_app
+
+    flask_app = create_app()
+    return make_celery(flask_app)
+
+
+def __getattr__(name: str) -> Any:
+    # `celery -A market.jobs.worker` looks up `celery`; build it (and the Flask app) only then.
+    if name == "celery":
+        globals()["celery"] = _worker_app()
+        return globals()["celery"]
+    raise AttributeError(name)

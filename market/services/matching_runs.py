@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -249,6 +250,11 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
             session.rollback()  # release read locks while the engine works
             plan = solve(problem, time_limit=float(run.time_limit_seconds),  # type: ignore[union-attr]
                          workers=int(app.config.get("SOLVER_WORKERS", 2)), seed=0).to_dict()
+            # Fault-injection hook for the tests that kill a worker mid-solve: tiny problems
+            # solve in milliseconds, too fast to kill. Zero (off) unless a test sets it.
+            delay = float(app.config.get("TEST_SOLVE_DELAY_SECONDS", 0) or 0)
+            if delay:
+                time.sleep(delay)
             errors = validate(problem, plan)
             if errors:
                 raise RuntimeError("the engine's plan failed validation: " + "; ".join(errors[:5]))
