@@ -162,3 +162,13 @@ def test_buyer_composes_uploads_submits_and_gets_a_quote(page, server, live_app,
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
     assert page.get_by_role("link", name="Sensor bracket, 6061 anodized").is_visible()
     shot(page, "orders-06-list")
+
+    # the editor and the order page fit a phone without horizontal scrolling
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + "/orders/new?template=sheet_metal_enclosure")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "orders-07-editor-mobile")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
+    page.get_by_role("link", name="Sensor bracket, 6061 anodized").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "orders-08-order-mobile")
