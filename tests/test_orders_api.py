@@ -84,6 +84,13 @@ def test_put_replaces_a_draft(client, headers):
     [
         ({"quantity": 0}, "quantity"),
         ({"quantity": "lots"}, "quantity"),
+        ({"quantity": True}, "quantity"),
+        ({"quantity": 10**30}, "quantity"),
+        ({"budget": 10**30}, "budget"),
+        ({"delivery": None}, "delivery"),
+        ({"delivery": {"address": "", "lat": "31.2", "lon": 121}}, "delivery.lat"),
+        ({"operations": "cnc"}, "operations"),
+        ({"operations": [None]}, "operations.0"),
         ({"due_date": "2020-01-01T00:00:00+00:00"}, "due_date"),
         ({"due_date": "2030-01-01T00:00:00"}, "due_date"),
         ({"due_date": "soon"}, "due_date"),

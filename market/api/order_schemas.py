@@ -14,8 +14,9 @@ from market.api.schemas import Strict
 
 class DeliveryIn(Strict):
     address: str = Field(default="", max_length=300)
-    lat: float = Field(description="Latitude of the delivery place, -90..90")
-    lon: float = Field(description="Longitude of the delivery place, -180..180")
+    # strict: JSON true is not the number 1, and "31.2" is not a number
+    lat: float = Field(strict=True, description="Latitude of the delivery place, -90..90")
+    lon: float = Field(strict=True, description="Longitude of the delivery place, -180..180")
 
 
 class OperationIn(Strict):
@@ -25,18 +26,20 @@ class OperationIn(Strict):
         description="A material code the process accepts (optional for processes that "
                     "accept any material)")
     minutes_per_unit: float | None = Field(
-        default=None, description="Work content per unit; omitted: the process's typical value")
-    tolerance_mm: float | None = None
+        default=None, strict=True,
+        description="Work content per unit; omitted: the process's typical value")
+    tolerance_mm: float | None = Field(default=None, strict=True)
     notes: str = Field(default="", max_length=1000)
 
 
 class OrderIn(Strict):
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=4000)
-    quantity: int
+    quantity: int = Field(strict=True, description="Whole units, at least 1")
     due_date: datetime = Field(description="ISO 8601 with offset, in the future")
     delivery: DeliveryIn
-    budget: int | None = Field(default=None, description="Minor units (fen); optional")
+    budget: int | None = Field(default=None, strict=True,
+                               description="Minor units (fen), at least 0; optional")
     currency: str = Field(default="CNY", max_length=3)
     operations: list[OperationIn] = Field(description="The routing, in order; at least one")
 
@@ -85,7 +88,7 @@ class OrderOut(BaseModel):
     id: int
     title: str
     description: str
-    quantity: int
+    quantity: int = Field(strict=True, description="Whole units, at least 1")
     due_date: datetime
     delivery: DeliveryOut
     budget: int | None
