@@ -136,6 +136,19 @@ def test_unverified_buyer_can_draft_and_submit_but_is_not_offered(app, session, 
     assert [o.id for o in orders.offered_orders(session)] == [order.id]
 
 
+def test_suspended_buyer_cannot_submit(session, buyer_user):
+    order = orders.create_draft(session, buyer_user, order_input())
+    buyer_user.company.status = "suspended"
+    session.add(buyer_user.company)
+    session.commit()
+    with pytest.raises(PermissionDenied, match="suspended"):
+        orders.submit(session, buyer_user, order.id)
+    with pytest.raises(PermissionDenied, match="suspended"):
+        orders.create_draft(session, buyer_user, order_input())
+    session.rollback()
+    assert session.get(Order, order.id).status == "draft"
+
+
 def test_update_draft_replaces_routing(session, buyer_user):
     order = orders.create_draft(session, buyer_user, order_input())
     data = order_input(title="Bracket v2", quantity=50, operations=[

@@ -482,11 +482,13 @@ def submit(session: Session, actor: User, order_id: int, now: datetime | None = 
             "The order is already submitted." if order.status == OrderStatus.open
             else f"Only drafts can be submitted; this order is {order.status}.",
             {"status": order.status})
+    company = session.get(Company, order.company_id)
+    if company is not None and company.status == CompanyStatus.suspended:
+        raise PermissionDenied("Your company is suspended and cannot submit orders.")
     validate(session, input_from_order(order), now=now)
     previous = _move(order, OrderStatus.open)
     order.submitted_at = utcnow()
     session.add(order)
-    company = session.get(Company, order.company_id)
     verified = company is not None and company.status == CompanyStatus.verified
     add_event(session, order, actor, "submitted", offered=verified)
     audit.record(session, actor.id, "order.submitted", order, order.company_id,
