@@ -21,6 +21,19 @@ LABELS = {
     "withdrawn": _l("withdrawn"),
     "active": _l("active"),
     "retired": _l("retired"),
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "done": _l("done"),
+    "failed": _l("failed"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "offered": _l("offered"),
+    "accepted": _l("accepted"),
+    "declined": _l("declined"),
+    "expired": _l("expired"),
+    "proposed": _l("proposed"),
+    "in_progress": _l("in progress"),
+    "cancelled": _l("cancelled"),
 }
 
 

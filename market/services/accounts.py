@@ -409,3 +409,18 @@ def sign_out_everywhere(session: Session, user: User) -> None:
     user.session_version += 1
     session.add(user)
     session.commit()
+
+
+def set_auto_accept(session: Session, actor: User, value: bool) -> Company:
+    """A factory's choice to accept the bookings the platform proposes without a click."""
+    company = actor.company
+    if company is None or not company.is_factory:
+        raise PermissionDenied("Only factories take bookings.")
+    if actor.role != UserRole.admin:
+        raise PermissionDenied("Only the company's administrators change this.")
+    if company.auto_accept_bookings != value:
+        company.auto_accept_bookings = value
+        session.add(company)
+        audit.record(session, actor.id, "company.auto_accept", company, company.id, value=value)
+    session.commit()
+    return company

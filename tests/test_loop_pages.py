@@ -1,0 +1,153 @@
+"""Pages of the marketplace loop: operator runs and review, the buyer's quote, the
+factory's bookings, delivery."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from market.models import Booking, MatchingRun, Order, Quote, User
+from market.services import orders
+from tests.conftest import login, make_account
+from tests.orders_fixtures import order_input, seed_capacity
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "JOBS_MODE": "sync", "SOLVER_WORKERS": 1}
+
+
+@pytest.fixture
+def loop(session, taxonomy, factory, buyer, operator):
+    seed_capacity(session, factory.company_id)
+    b = session.get(User, buyer.user_id)
+    order = orders.create_draft(session, b, order_input())
+    orders.submit(session, b, order.id)
+    return order.id
+
+
+def test_operator_runs_reviews_and_the_loop_closes(app, session, loop, operator_client,
+                                                   buyer_client, factory_client):
+    page = operator_client.get("/operator/runs", headers=EN)
+    assert page.status_code == 200 and "All 1 open order of verified buyers" in page.text
+    started = operator_client.post("/operator/runs", data={"time_limit_seconds": "2",
+                                                            "scope": "all"})
+    assert started.status_code == 302
+    run = session.exec(select(MatchingRun)).one()
+    page = operator_client.get(f"/operator/runs/{run.id}", headers=EN).text
+    assert "1 / 1" in page and "Approve all" in page and "Download problem file" in page
+    plant = re.search(r'plant-gantt\?plant_id=|plants/(\d+)/gantt', page)
+    assert plant
+    gantt = operator_client.get(f"/operator/runs/{run.id}/orders/{loop}/gantt", headers=EN)
+    assert gantt.status_code == 200 and "<svg" in gantt.text and "<html" not in gantt.text
+    assert gantt.text.count("<rect") >= 3  # rows + two operation bars
+    plant_id = re.search(r"plants/(\d+)/gantt", page).group(1)
+    chart = operator_client.get(f"/operator/runs/{run.id}/plants/{plant_id}/gantt", headers=EN)
+    assert "<svg" in chart.text and f"#{loop}" in chart.text
+    problem = operator_client.get(f"/operator/runs/{run.id}/problem.json")
+    assert problem.json["format"] == "yunzao.problem/1"
+
+    assert operator_client.post(f"/operator/runs/{run.id}/approve", data={}).status_code == 302
+    approved = operator_client.post(f"/operator/runs/{run.id}/approve", data={"all": "1"},
+                                    headers=EN, follow_redirects=True)
+    assert "1 order approved" in approved.text
+
+    quote = session.exec(select(Quote)).one()
+    page = buyer_client.get(f"/quotes/{quote.id}", headers=EN).text
+    assert "Accept quote" in page and "¥" in page
+    assert buyer_client.post(f"/quotes/{quote.id}/accept").status_code == 302
+    session.expire_all()
+    assert session.get(Order, loop).status == "accepted"
+
+    listing = factory_client.get("/factory/bookings?status=proposed", headers=EN).text
+    bookings_ = session.exec(select(Booking).order_by(Booking.start)).all()
+    assert all(f"/factory/bookings/{b.id}" in listing for b in bookings_)
+    for b in bookings_:
+        detail = factory_client.get(f"/factory/bookings/{b.id}", headers=EN).text
+        assert "Accept booking" in detail and "Bracket" in detail
+        factory_client.post(f"/factory/bookings/{b.id}/accept")
+    for b in bookings_:
+        factory_client.post(f"/factory/bookings/{b.id}/start", data={"note": "go"})
+        factory_client.post(f"/factory/bookings/{b.id}/done", data={"qc": "ok"})
+    shipped = factory_client.post(f"/factory/bookings/{bookings_[-1].id}/ship",
+                                  data={"note": "SF Express 123"}, headers=EN,
+                                  follow_redirects=True)
+    assert "Shipment recorded" in shipped.text
+    assert buyer_client.post(f"/orders/{loop}/confirm-delivery").status_code == 302
+    session.expire_all()
+    assert session.get(Order, loop).status == "delivered"
+
+
+def test_decline_from_the_page_needs_a_reason(app, session, loop, operator_client,
+                                              buyer_client, factory_client):
+    operator_client.post("/operator/runs", data={"time_limit_seconds": "2", "scope": "all"})
+    run = session.exec(select(MatchingRun)).one()
+    operator_client.post(f"/operator/runs/{run.id}/approve", data={"order_ids": [str(loop)]})
+    quote = session.exec(select(Quote)).one()
+    buyer_client.post(f"/quotes/{quote.id}/accept")
+    booking = session.exec(select(Booking)).first()
+    page = factory_client.post(f"/factory/bookings/{booking.id}/decline", data={"reason": ""},
+                               headers=EN, follow_redirects=True)
+    assert "Tell the buyer why" in page.text
+    factory_client.post(f"/factory/bookings/{booking.id}/decline", data={"reason": "Too busy"})
+    session.expire_all()
+    assert session.get(Order, loop).status == "open"
+
+
+def test_pages_are_private(app, session, loop, operator_client, buyer_client):
+    operator_client.post("/operator/runs", data={"time_limit_seconds": "2", "scope": "all"})
+    run = session.exec(select(MatchingRun)).one()
+    operator_client.post(f"/operator/runs/{run.id}/approve", data={"all": "1"})
+    quote = session.exec(select(Quote)).one()
+    assert buyer_client.get(f"/operator/runs/{run.id}").status_code == 403
+    other = login(app.test_client(), make_account(app, "buyer"))
+    assert other.get(f"/quotes/{quote.id}").status_code == 404
+    assert other.post(f"/quotes/{quote.id}/accept").status_code == 404
+    assert other.post(f"/orders/{loop}/confirm-delivery").status_code == 404
+    rival = login(app.test_client(), make_account(app, "factory"))
+    assert rival.get("/factory/bookings/1").status_code == 404
+    assert operator_client.get("/operator/runs/999").status_code == 404
+
+
+def test_run_page_polls_while_running(session, loop, operator_client, operator):
+    run = MatchingRun(status="running", time_limit_seconds=30)
+    from market.models import utcnow
+
+    run.started_at = run.heartbeat_at = utcnow()
+    session.add(run)
+    session.commit()
+    page = operator_client.get(f"/operator/runs/{run.id}", headers=EN).text
+    assert 'hx-trigger="every 2s"' in page
+    part = operator_client.get(f"/operator/runs/{run.id}?part=status",
+                               headers={**EN, "HX-Request": "true"})
+    assert "<html" not in part.text and "Solving" in part.text
+    run.status = "failed"
+    session.add(run)
+    session.commit()
+    done = operator_client.get(f"/operator/runs/{run.id}?part=status",
+                               headers={**EN, "HX-Request": "true"})
+    assert done.headers.get("HX-Refresh") == "true"
+
+
+def test_transport_settings_page(operator_client):
+    bad = operator_client.post("/operator/settings", data={"speed_kmh": "0", "handling_minutes":
+                                                           "60", "cost_per_km": "300",
+                                                           "fixed_cost": "100"}, headers=EN)
+    assert bad.status_code == 422 and "Must be between" in bad.text
+    ok = operator_client.post("/operator/settings", data={"speed_kmh": "60", "handling_minutes":
+                                                          "60", "cost_per_km": "250",
+                                                          "fixed_cost": "100"})
+    assert ok.status_code == 302
+    assert 'value="250"' in operator_client.get("/operator/settings").text
+
+
+def test_auto_accept_setting(factory_client, session, factory):
+    from market.models import Company
+
+    factory_client.post("/factory/settings", data={"auto_accept": "1"})
+    session.expire_all()
+    assert session.get(Company, factory.company_id).auto_accept_bookings
