@@ -103,8 +103,9 @@ def list_quotes(session: Session, actor: User, order_id: int) -> list[Quote]:
 
 def accept_quote(session: Session, actor: User, quote_id: int,
                  now: datetime | None = None) -> list[Booking]:
-    """The buyer accepts: held time becomes booked and each factory gets its bookings to
-    accept (at once where the factory accepts automatically)."""
+    """The buyer accepts: held time becomes booked for this order, and the order is
+    accepted. Then `after_acceptance` runs: by default the bookings are proposed to the
+    factories at once; with payments it waits for the escrow payment."""
     now = now or utcnow()
     with _lock(session):
         quote, order = _buyer_quote(session, actor, quote_id)
@@ -125,34 +126,56 @@ def accept_quote(session: Session, actor: User, quote_id: int,
         for seg in segments:
             seg.status = WindowStatus.booked.value
             session.add(seg)
-        companies = {p.id: p.company_id for p in session.exec(select(Plant).where(
-            col(Plant.id).in_({po.plant_id for po in planned})))}
-        auto = {c.id for c in session.exec(select(Company).where(
-            col(Company.id).in_(set(companies.values())),
-            col(Company.auto_accept_bookings).is_(True)))}
-        bookings = []
-        for po in planned:
-            company_id = companies[po.plant_id]
-            booking = Booking(
-                quote_id=quote.id, order_id=order.id, operation_id=po.operation_id,  # type: ignore[arg-type]
-                planned_operation_id=po.id, company_id=company_id, machine_id=po.machine_id,  # type: ignore[arg-type]
-                start=po.start, end=po.end, amount=po.cost, currency=quote.currency,
-                respond_by=now + timedelta(hours=RESPONSE_HOURS),
-                status=(BookingStatus.accepted if company_id in auto
-                        else BookingStatus.proposed).value,
-                responded_at=now if company_id in auto else None)
-            session.add(booking)
-            bookings.append(booking)
         quote.status, quote.decided_at = QuoteStatus.accepted.value, now
         order.status, order.updated_at = OrderStatus.accepted.value, now
         session.add_all([quote, order])
         session.flush()
         order_event(session, order, actor, "quote_accepted", quote_id=quote.id,
-                    price=quote.price, bookings=len(bookings))
-        _maybe_scheduled(session, order, actor)
+                    price=quote.price)
         audit.record(session, actor.id, "quote.accepted", quote, order.company_id)
+        made = after_acceptance(session, quote, order, actor, now)
         session.commit()
-    return bookings
+    return made
+
+
+def _propose_now(session: Session, quote: Quote, order: Order, actor: User | None,
+                 now: datetime) -> list[Booking]:
+    return propose_bookings(session, quote, order, actor, now)
+
+
+# The step between acceptance and the factories' bookings; the payments module replaces it
+# with "open an escrow payment, propose on success".
+after_acceptance = _propose_now
+
+
+def propose_bookings(session: Session, quote: Quote, order: Order, actor: User | None,
+                     now: datetime | None = None) -> list[Booking]:
+    """Create the bookings of an accepted quote, one per planned operation, proposed to each
+    factory (accepted at once where the factory accepts automatically). The caller commits."""
+    now = now or utcnow()
+    planned = _planned_of_quote(session, quote)
+    companies = {p.id: p.company_id for p in session.exec(select(Plant).where(
+        col(Plant.id).in_({po.plant_id for po in planned})))}
+    auto = {c.id for c in session.exec(select(Company).where(
+        col(Company.id).in_(set(companies.values())),
+        col(Company.auto_accept_bookings).is_(True)))}
+    made = []
+    for po in planned:
+        company_id = companies[po.plant_id]
+        booking = Booking(
+            quote_id=quote.id, order_id=order.id, operation_id=po.operation_id,  # type: ignore[arg-type]
+            planned_operation_id=po.id, company_id=company_id, machine_id=po.machine_id,  # type: ignore[arg-type]
+            start=po.start, end=po.end, amount=po.cost, currency=quote.currency,
+            respond_by=now + timedelta(hours=RESPONSE_HOURS),
+            status=(BookingStatus.accepted if company_id in auto
+                    else BookingStatus.proposed).value,
+            responded_at=now if company_id in auto else None)
+        session.add(booking)
+        made.append(booking)
+    session.flush()
+    order_event(session, order, actor, "bookings_proposed", bookings=len(made))
+    _maybe_scheduled(session, order, actor)
+    return made
 
 
 def decline_quote(session: Session, actor: User, quote_id: int, reason: str = "") -> Quote:
