@@ -1,9 +1,12 @@
 """solve(): pre-checks, greedy hint, CP-SAT, large-neighbourhood search, decomposition.
 
-Repeatability: CP-SAT runs with `random_seed=seed`, `num_workers=workers`,
-`interleave_search` and a deterministic-time limit, and our own randomness is a seeded
-`random.Random`; the same seed and workers give the same plan as long as no wall-clock
-safety limit (the hard `time_limit`) cuts a run short.
+Repeatability (deterministic=True, the default): every CP-SAT call runs one search thread
+with `random_seed` and a deterministic-time limit derived from the caller's seconds (never
+from the clock), our own randomness is a seeded `random.Random`, and loops stop on a
+deterministic-time budget; the same problem, seed and workers give the same plan unless the
+wall-clock safety net (twice a call's share, never past `time_limit`) cuts a call short,
+which can happen on a loaded machine. deterministic=False runs `workers` threads as a
+parallel portfolio, up to the wall clock: better plans, not repeatable.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from matching.result import Placements, Plan, build_plan
 
 # Deterministic time units per wall second on the reference machine (2 cores); only used to
 # turn the caller's seconds into a repeatable budget. The wall limit stays a safety net.
-DTIME_PER_SECOND = 0.2
+DTIME_PER_SECOND = 0.1
+DTIME_PER_SECOND_CALENDAR = 0.25  # models with shift calendars advance it more slowly
 # Above this many (operation, machine, start-piece) literals the whole model is not built
 # at once; orders are solved in due-date batches instead, then improved by LNS.
 WHOLE_MODEL_PIECES = 60_000
@@ -42,25 +46,35 @@ PLANTS_PER_OP = 3  # large instances: plants kept per operation (cheapest chains
 BAND_MINUTES = 3 * 1440  # large instances: how far an operation may move from its hint
 LNS_ORDERS = 12
 LNS_SECONDS = 2.0
-FIRST_SHARE_SHOP = 0.35  # makespan shops: share of the time for the whole model first
-SHOP_LNS_DTIME = 0.25  # deterministic time per shop LNS step
-SHOP_LNS_SECONDS = 1.0  # and its wall-clock cap
+FIRST_SHARE_SHOP = 0.25  # makespan shops: share of the time for the whole model first
+SHOP_LNS_SECONDS = 1.0  # per shop LNS step
 
 CHOSEN_UNSERVED = ("chosen unserved: serving it with the capacity left costs more than its "
                    "unserved penalty")
 
 
 def _params(seconds: float, workers: int, seed: int, deterministic: bool,
-            log: bool = False, light_presolve: bool = False) -> cp_model.CpSolver:
+            log: bool = False, light_presolve: bool = False,
+            wall_cap: float | None = None) -> cp_model.CpSolver:
+    """CP-SAT parameters. Deterministic mode limits the search by deterministic time
+    (seconds x a calibrated rate) with interleaved workers; the wall clock (twice the
+    seconds, never past the caller's deadline) is only a safety net."""
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.num_workers = max(1, int(workers))
     p.random_seed = int(seed)
-    p.max_time_in_seconds = max(0.05, float(seconds))
+    wall = max(0.05, float(seconds))
     if deterministic:
-        p.max_deterministic_time = max(0.05, seconds * DTIME_PER_SECOND)
-        if p.num_workers > 1:
-            p.interleave_search = True
+        # One search thread is deterministic under a deterministic-time limit. (Interleaved
+        # multi-worker search is too, but aborted once in our runs on a large instance
+        # with "Check failed: heuristics.fixed_search", and it lost quality.)
+        p.num_workers = 1
+        rate = DTIME_PER_SECOND_CALENDAR if light_presolve else DTIME_PER_SECOND
+        p.max_deterministic_time = max(0.01, seconds * rate)
+        wall *= 2
+    if wall_cap is not None:
+        wall = min(wall, max(0.05, wall_cap))
+    p.max_time_in_seconds = wall
     p.log_search_progress = log
     if light_presolve:
         # Piece models of shift calendars have thousands of literals sharing start
@@ -158,8 +172,8 @@ class _Run:
     def run_model(self, built: Built, seconds: float, placements: Placements,
                   unserved: set[int]) -> tuple[int, cp_model.CpSolver, Placements, set[int]]:
         hint(built, self.p, self.legs, placements, unserved)
-        solver = _params(min(seconds, max(0.05, self.left())), self.workers, self.seed,
-                         self.deterministic, self.log, self.light_presolve)
+        solver = _params(seconds, self.workers, self.seed, self.deterministic, self.log,
+                         self.light_presolve, wall_cap=self.left())
         st = solver.solve(built.model)
         self.dtime_used += solver.response_proto.deterministic_time
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -241,7 +255,8 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                             _fixed_spans(p), forced, redundant=not shop)
         run.stats["build_seconds"] = round(time.monotonic() - run.t0, 3)
         share = 1.0 if not lns else (FIRST_SHARE_SHOP if shop else 0.5)
-        st, solver, pl, un = run.run_model(built, run.left() * share, best_pl,
+        # seconds from the caller's limit, not from the clock: repeatable budgets
+        st, solver, pl, un = run.run_model(built, time_limit * share, best_pl,
                                            set(best_un))
         run.stats["cp_status"] = solver.status_name(st)
         if pl or un:
@@ -329,8 +344,8 @@ def _decompose(run: _Run, candidates: list[int], forced: set[int], g_un: dict[in
     placements: Placements = {}
     unserved: dict[int, str] = dict(run.reasons)
     tls = make_timelines(p, run.cals)
-    budget_end = run.t0 + run.time_limit * DECOMPOSE_SHARE
-    for bi, batch in enumerate(batches):
+    budget_end = run.t0 + run.time_limit * 0.8  # safety net only
+    for batch in batches:
         # greedy insertion of this batch against the fixed work = a valid hint
         h_pl: Placements = {}
         h_un: set[int] = set()
@@ -348,9 +363,9 @@ def _decompose(run: _Run, candidates: list[int], forced: set[int], g_un: dict[in
                 tls[mi].add(s, e)
         for (mi, s, e) in h_pl.values():  # undo: CP-SAT decides the batch
             tls[mi].remove(s, e)
-        seconds = (budget_end - time.monotonic()) / (len(batches) - bi)
+        seconds = run.time_limit * DECOMPOSE_SHARE / len(batches)
         pl, un = h_pl, h_un
-        if seconds > 0.1:
+        if seconds > 0.1 and time.monotonic() < budget_end:
             fixed = _fixed_spans(run.p, placements)
             b_forced = {j for j in batch if j in forced and j not in h_un}
             allowed = _allowed_for(run, batch, h_pl, True)
@@ -383,7 +398,9 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
     improved = 0
     size = min(len(candidates), LNS_ORDERS)
     cand_set = set(candidates)
-    while run.left() > 0.3:
+    rate = DTIME_PER_SECOND_CALENDAR if run.light_presolve else DTIME_PER_SECOND
+    budget = run.dtime_used + max(0.0, run.time_limit * (1 - DECOMPOSE_SHARE)) * rate
+    while run.left() > 0.3 and (run.dtime_used < budget or not run.deterministic):
         it += 1
         by_machine: dict[int, list[int]] = {}
         for (j, _k), (mi, _s, _e) in best_pl.items():
@@ -421,7 +438,7 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
         built = build_model(p, run.legs, run.cals, run.bounds, sub, fixed, sub_forced,
                             allowed=allowed, bands=bands)
         un_h = {j for j in sub if j in best_un}
-        st, _solver, pl, un = run.run_model(built, min(LNS_SECONDS, run.left()), best_pl, un_h)
+        st, _solver, pl, un = run.run_model(built, LNS_SECONDS, best_pl, un_h)
         if not pl and not un:
             continue
         new_pl = {key: v for key, v in best_pl.items() if key[0] not in chosen_set}
@@ -452,28 +469,31 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
     """
     p = run.p
     keys = [(j, k) for j in candidates for k in range(len(p.orders[j].operations))]
-    budget = run.dtime_used + max(0.0, run.left()) * DTIME_PER_SECOND
+    budget = run.dtime_used + run.time_limit * (1 - FIRST_SHARE_SHOP) * DTIME_PER_SECOND
     it = improved = 0
     bound: int | None = None
     forced = set(candidates)
     kinds = ("window", "machines", "jobs")
+    # adaptive neighbourhood sizes: grow when a step is solved to optimality without gain,
+    # shrink when it runs out of time
+    frac = {"window": 0.25, "machines": 0.25, "jobs": 0.25}
     build_s = solve_s = 0.0
     while run.left() > 0.2 and (run.dtime_used < budget or not run.deterministic):
         it += 1
         kind = kinds[it % 3]
-        starts = sorted(v[1] for v in best_pl.values())
+        f = frac[kind] * run.rng.uniform(0.8, 1.2)
         if kind == "window":
-            width = max(1, int(best_obj * run.rng.uniform(0.15, 0.35)))
+            width = max(1, int(best_obj * f))
             t0 = run.rng.randint(0, max(0, best_obj - width))
             free = {key for key in keys if t0 <= best_pl[key][1] < t0 + width}
         elif kind == "machines":
             ms = sorted({v[0] for v in best_pl.values()})
-            pick = set(run.rng.sample(ms, min(len(ms), max(2, len(ms) // 4))))
+            pick = set(run.rng.sample(ms, min(len(ms), max(2, round(len(ms) * f)))))
             free = {key for key in keys if best_pl[key][0] in pick}
         else:
-            js = run.rng.sample(candidates, min(len(candidates), max(2, len(candidates) // 4)))
+            js = run.rng.sample(candidates, min(len(candidates),
+                                                max(2, round(len(candidates) * f))))
             free = {key for key in keys if key[0] in set(js)}
-        del starts
         allowed = {key: ({best_pl[key][0]} if key not in free
                          else {o.m for o in p.options(*key)}) for key in keys}
         tb = time.monotonic()
@@ -490,10 +510,9 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
             for (_s1, a), (_s2, b) in zip(seq, seq[1:], strict=False):
                 built.model.add(built.start[b] >= built.end[a])
         built.model.add(built.makespan <= best_obj)
-        seconds = min(run.left(), SHOP_LNS_SECONDS)
         hint(built, p, run.legs, best_pl, set())
-        solver = _params(seconds, run.workers, run.seed + it, run.deterministic, run.log)
-        solver.parameters.max_deterministic_time = SHOP_LNS_DTIME
+        solver = _params(SHOP_LNS_SECONDS, run.workers, run.seed + it, run.deterministic,
+                         run.log, wall_cap=run.left())
         # neighbourhood models are re-built every step: a light presolve pays off
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.symmetry_level = 0
@@ -501,9 +520,14 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
         solve_s += solver.wall_time
         run.dtime_used += solver.response_proto.deterministic_time
         if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            frac[kind] = max(0.05, frac[kind] * 0.9)
             continue
         pl, _un = extract(built, solver)
         obj = run.objective(pl, {})
+        if st == cp_model.OPTIMAL and obj >= best_obj:
+            frac[kind] = min(0.8, frac[kind] * 1.15)
+        elif st != cp_model.OPTIMAL:
+            frac[kind] = max(0.05, frac[kind] * 0.9)
         if obj < best_obj:
             improved += 1
         if obj <= best_obj:

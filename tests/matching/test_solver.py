@@ -64,11 +64,21 @@ def test_decomposition_path_gives_valid_plan(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_same_seed_and_workers_give_the_same_plan() -> None:
-    d = generate(15, 4, seed=5)
-    a = solve(d, time_limit=3, workers=2, seed=1)
-    b = solve(d, time_limit=3, workers=2, seed=1)
+    # big enough that the whole model is not solved to optimality and LNS steps run
+    d = generate(40, 6, seed=5)
+    a = solve(d, time_limit=4, workers=2, seed=1)
+    b = solve(d, time_limit=4, workers=2, seed=1)
+    assert a.stats.get("lns_iterations", 0) >= 1
     assert a.to_dict()["assignments"] == b.to_dict()["assignments"]
+    assert a.to_dict()["unserved"] == b.to_dict()["unserved"]
     assert a.objective == b.objective
+    assert_valid(d, a)
+
+
+def test_parallel_mode_is_valid_too() -> None:
+    d = generate(20, 5, seed=8)
+    plan = solve(d, time_limit=2, workers=2, seed=0, deterministic=False)
+    assert_valid(d, plan)
 
 
 def test_problem_round_trip(tmp_path: Path) -> None:
