@@ -92,7 +92,50 @@ def seed_command(quiet: bool) -> None:
         click.echo(summary.render())
 
 
+matching_cli = AppGroup("matching", help="Matching runs and housekeeping.")
+
+
+@matching_cli.command("run")
+@click.option("--time-limit", default=None, type=int, help="seconds (default MATCHING_TIME_LIMIT)")
+@click.option("--if-needed", is_flag=True, help="only when orders wait and no run is active")
+def matching_run(time_limit: int | None, if_needed: bool) -> None:
+    """Run matching now, in this process (cron-friendly without Celery)."""
+    from market.jobs.tasks import worker_name
+    from market.models import MatchingRun
+    from market.services import matching_runs
+
+    limit = time_limit or current_app.config["MATCHING_TIME_LIMIT"]
+    if if_needed:
+        run = matching_runs.scheduled_run(db.session, limit)
+        if run is None:
+            click.echo("Nothing to match (no open orders, or a run is already active).")
+            return
+    else:
+        try:
+            run = matching_runs.start_run(db.session, None, limit)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+    matching_runs.execute(current_app._get_current_object(), run.id, worker_name())  # type: ignore[attr-defined, arg-type]
+    db.session.expire_all()
+    done = db.session.get(MatchingRun, run.id)
+    click.echo(f"Run #{done.id}: {done.status}"  # type: ignore[union-attr]
+               + (f", {done.served} served, {done.unserved} unserved"  # type: ignore[union-attr]
+                  if done.served is not None else f" ({done.error})"))  # type: ignore[union-attr]
+
+
+@matching_cli.command("housekeeping")
+def housekeeping() -> None:
+    """Expire quotes and unanswered bookings; reap runs whose worker died."""
+    from market.services import bookings, matching_runs
+
+    expired = bookings.expire_overdue(db.session)
+    reaped = matching_runs.reap(db.session)
+    click.echo(f"Expired {expired['quotes']} quotes and {expired['bookings']} bookings; "
+               f"retried {len(reaped['retried'])} and failed {len(reaped['failed'])} runs.")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(matching_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_command)

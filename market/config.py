@@ -73,7 +73,25 @@ class Config:
     SOLVER_WORKERS = _int("SOLVER_WORKERS", 2)
     PLATFORM_FEE_BPS = _int("PLATFORM_FEE_BPS", 800)  # 8% on top of the factories' price
     QUOTE_VALID_HOURS = _int("QUOTE_VALID_HOURS", 72)
+    MATCHING_EVERY_MINUTES = _int("MATCHING_EVERY_MINUTES", 0)  # 0: operators start runs
+    MATCHING_TIME_LIMIT = _int("MATCHING_TIME_LIMIT", 60)
     TEST_SOLVE_DELAY_SECONDS = _int("TEST_SOLVE_DELAY_SECONDS", 0)  # tests only
+
+    # Payments (market/payments). Stripe is used when its secret key is set; otherwise the
+    # manual gateway (bank transfer, an operator marks it received).
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # tests: the fake server
+    STRIPE_TIMEOUT_SECONDS = _int("STRIPE_TIMEOUT_SECONDS", 30)
+    STRIPE_MAX_NETWORK_RETRIES = _int("STRIPE_MAX_NETWORK_RETRIES", 2)
+    SUPPORTED_CURRENCIES = tuple(
+        c.strip().upper() for c in os.environ.get("SUPPORTED_CURRENCIES", "CNY").split(",")
+        if c.strip())
+    PAYOUT_AFTER_SHIPMENT_DAYS = _int("PAYOUT_AFTER_SHIPMENT_DAYS", 14)
+    PLATFORM_BANK_NAME = os.environ.get("PLATFORM_BANK_NAME", "China Merchants Bank, Shanghai")
+    PLATFORM_BANK_HOLDER = os.environ.get("PLATFORM_BANK_HOLDER", "Yunzao Escrow Account")
+    PLATFORM_BANK_ACCOUNT = os.environ.get("PLATFORM_BANK_ACCOUNT", "6225 8800 0000 0000")
 
     @classmethod
     def check_production(cls, config: dict) -> None:

@@ -260,3 +260,19 @@ def test_transport_settings(session, market):
         matching_runs.set_transport(session, market["operator"], {"speed_kmh": "fast"})
     with pytest.raises(PermissionDenied):
         matching_runs.set_transport(session, market["buyer"], {"cost_per_km": 1})
+
+
+def test_cli_runs_matching_and_housekeeping(app, session, market):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["matching", "run", "--time-limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert "done, 1 served, 0 unserved" in result.output
+    run = session.exec(select(MatchingRun)).one()
+    assert run.created_by_id is None  # the scheduler, not a person
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    assert quote.id
+    # the only order is quoted now: nothing for a scheduled run to do
+    result = runner.invoke(args=["matching", "run", "--if-needed"])
+    assert "Nothing to match" in result.output
+    result = runner.invoke(args=["matching", "housekeeping"])
+    assert result.exit_code == 0 and "Expired 0 quotes" in result.output

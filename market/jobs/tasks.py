@@ -31,3 +31,15 @@ def housekeeping(app: Flask) -> None:
     with app.app_context():
         bookings.expire_overdue(db.session)
         matching_runs.reap(db.session)
+
+
+@task
+def scheduled_matching(app: Flask) -> None:
+    """Celery beat's periodic matching run (MATCHING_EVERY_MINUTES)."""
+    from market.extensions import db
+    from market.services import matching_runs
+
+    with app.app_context():
+        run = matching_runs.scheduled_run(db.session, app.config["MATCHING_TIME_LIMIT"])
+        if run is not None:
+            matching_runs.execute(app, run.id, worker_name())  # type: ignore[arg-type]

@@ -32,11 +32,20 @@ def make_celery(flask_app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
-        beat_schedule={"housekeeping": {"task": "yunzao.housekeeping", "schedule": 60.0}},
+        beat_schedule=_schedule(flask_app),
     )
     for name, fn in TASKS.items():
         app.task(name=f"yunzao.{name}")(_bind(fn, flask_app))
     return app
+
+
+def _schedule(flask_app: Flask) -> dict[str, Any]:
+    schedule: dict[str, Any] = {
+        "housekeeping": {"task": "yunzao.housekeeping", "schedule": 60.0}}
+    every = int(flask_app.config.get("MATCHING_EVERY_MINUTES") or 0)
+    if every > 0:
+        schedule["matching"] = {"task": "yunzao.scheduled_matching", "schedule": every * 60.0}
+    return schedule
 
 
 def _bind(fn: Any, flask_app: Flask) -> Any:

@@ -99,9 +99,11 @@ def set_transport(session: Session, actor: User, values: dict[str, Any]) -> dict
 
 # --- starting and reading runs ------------------------------------------------------------
 
-def start_run(session: Session, actor: User, time_limit_seconds: Any = 30,
+def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30,
               order_ids: list[int] | None = None) -> MatchingRun:
-    _require_operator(actor)
+    """Queue a run. `actor` None is the scheduler (Celery beat or `flask matching run`)."""
+    if actor is not None:
+        _require_operator(actor)
     try:
         limit = int(time_limit_seconds)
     except (TypeError, ValueError):
@@ -118,13 +120,23 @@ def start_run(session: Session, actor: User, time_limit_seconds: Any = 30,
         if missing or not_open:
             raise ValidationError("Only open orders can be matched.", {
                 "order_ids": f"unknown: {missing or '-'}; not open: {not_open or '-'}"})
-    run = MatchingRun(created_by_id=actor.id, time_limit_seconds=limit, order_ids=ids)
+    run = MatchingRun(created_by_id=actor.id if actor else None, time_limit_seconds=limit,
+                      order_ids=ids)
     session.add(run)
     session.flush()
-    audit.record(session, actor.id, "matching_run.started", run, None, orders=ids or "all open",
-                 time_limit=limit)
+    audit.record(session, actor.id if actor else None, "matching_run.started", run, None,
+                 orders=ids or "all open", time_limit=limit)
     session.commit()
     return run
+
+
+def scheduled_run(session: Session, time_limit_seconds: int) -> MatchingRun | None:
+    """The periodic run: only when orders wait and no other run is queued or running."""
+    busy = session.exec(select(MatchingRun.id).where(col(MatchingRun.status).in_(
+        [RunStatus.queued.value, RunStatus.running.value]))).first()
+    if busy is not None or not matched_orders(session, MatchingRun()):
+        return None
+    return start_run(session, None, time_limit_seconds)
 
 
 def get_run(session: Session, actor: User, run_id: int) -> MatchingRun:
