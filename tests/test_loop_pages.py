@@ -96,6 +96,8 @@ def test_decline_from_the_page_needs_a_reason(app, session, loop, operator_clien
     factory_client.post(f"/factory/bookings/{booking.id}/decline", data={"reason": "Too busy"})
     session.expire_all()
     assert session.get(Order, loop).status == "open"
+    runs_page = operator_client.get("/operator/runs", headers=EN).text
+    assert "Needs attention" in runs_page and "Too busy" in runs_page
 
 
 def test_pages_are_private(app, session, loop, operator_client, buyer_client):

@@ -31,9 +31,12 @@ def record(
 
 
 def recent(
-    session: Session, company_id: int | None = None, limit: int = 50
+    session: Session, company_id: int | None = None, limit: int = 50,
+    actions: list[str] | None = None,
 ) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
     if company_id is not None:
         query = query.where(AuditEvent.company_id == company_id)
+    if actions:
+        query = query.where(col(AuditEvent.action).in_(actions))
     return list(session.exec(query.limit(limit)))

@@ -118,8 +118,11 @@ def runs():
     bookings.expire_overdue(db.session)
     rows, total = matching_runs.list_runs(db.session, current_user._get_current_object())
     open_orders = orders_service.offered_orders(db.session)
+    # declined or unanswered bookings put orders back: operators see them first
+    attention = audit.recent(db.session, limit=10, actions=["booking.declined"])
     return render_template("operator/runs.html", runs=rows, total=total,
-                           open_orders=open_orders, progress=matching_runs.progress)
+                           open_orders=open_orders, progress=matching_runs.progress,
+                           attention=attention)
 
 
 @bp.post("/runs")
