@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--samples", type=int, default=40, help="quote: number of quotes")
     b.add_argument("--write", default=None, help="update this Markdown file (bench all)")
     b.add_argument("--parallel", action="store_true",
-                   help="fjsp: parallel CP-SAT portfolio (better, not repeatable)")
+                   help="parallel CP-SAT portfolio (better, not repeatable)")
     b.set_defaults(func=cmd_bench)
     return ap
 

@@ -188,3 +188,55 @@ def greedy(problem: Problem, legs: Legs | None = None,
 
 __all__ = ["Timeline", "greedy", "insert_order", "make_timelines", "make_calendars",
            "edd_sequence", "order_outcome"]
+
+
+def dispatch_ops(problem: Problem, legs: Legs | None = None,
+                 prechecked: dict[int, str] | None = None,
+                 priority: str = "work") -> tuple[Placements, dict[int, str]]:
+    """Operation-level list scheduling for makespan problems: repeatedly place, among the
+    next operations of all orders, the one that can finish earliest (ties: the order with
+    the most work left). Much better than order-by-order insertion on job shops."""
+    legs = legs or Legs(problem)
+    tls = make_timelines(problem)
+    prechecked = prechecked or {}
+    n = len(problem.orders)
+    nxt = {j: 0 for j in range(n) if j not in prechecked and problem.orders[j].operations}
+    ready = {j: problem.orders[j].release for j in nxt}
+    plant: dict[int, str | None] = {j: None for j in nxt}
+    left = {j: sum(min(o.duration for o in problem.options(j, k))
+                   for k in range(len(problem.orders[j].operations))) for j in nxt}
+    placements: Placements = {}
+    unserved: dict[int, str] = dict(prechecked)
+    for j in range(n):
+        if j not in nxt and j not in unserved:
+            unserved[j] = "order has no operations"
+    while nxt:
+        best = None
+        best_key: tuple = (INF,)
+        for j, k in nxt.items():
+            for opt in problem.options(j, k):
+                pl = problem.plant_of(opt.m)
+                tmin = legs.between(plant[j], pl)[0] if plant[j] is not None else 0
+                got = tls[opt.m].earliest(ready[j] + tmin, opt.duration)
+                if got is None:
+                    continue
+                key = (got[1], -left[j], got[0], j, opt.m)
+                if key < best_key:
+                    best_key, best = key, (j, k, opt, got)
+        if best is None:
+            for j in sorted(nxt):  # nothing fits any more: these orders cannot be finished
+                for k in range(nxt[j]):
+                    mi, s, e = placements.pop((j, k))
+                    tls[mi].remove(s, e)
+                unserved[j] = "not enough capacity left before the horizon end"
+            break
+        j, k, opt, (s, e) = best
+        tls[opt.m].add(s, e)
+        placements[(j, k)] = (opt.m, s, e)
+        ready[j], plant[j] = e, problem.plant_of(opt.m)
+        left[j] -= min(o.duration for o in problem.options(j, k))
+        if k + 1 < len(problem.orders[j].operations):
+            nxt[j] = k + 1
+        else:
+            del nxt[j]
+    return placements, unserved
