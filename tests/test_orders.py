@@ -411,3 +411,39 @@ def test_unverified_buyer_sees_not_offered_notice(app, session, taxonomy):
     assert client.post(f"/orders/{order.id}/submit").status_code == 302
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "not yet offered to factories" in html or "尚未" in html
+
+
+def test_cancelling_a_quoted_order_releases_the_held_capacity(app, session, buyer_user):
+    from market.models import CapacityWindow
+    from market.models.matching import MatchingRun, PlannedOperation, Quote
+    from tests.orders_fixtures import seed_capacity
+
+    factory = make_account(app, "factory")
+    machine = seed_capacity(session, factory.company_id, days=1)[0]
+    order = orders.create_draft(session, buyer_user, order_input())
+    orders.submit(session, buyer_user, order.id)
+    run = MatchingRun()
+    session.add(run)
+    session.flush()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
+    planned = PlannedOperation(run_id=run.id, order_id=order.id,
+                               operation_id=order.operations[0].id, machine_id=machine.id,
+                               plant_id=machine.plant_id, start=start,
+                               end=start + timedelta(hours=3), cost=50_000)
+    session.add(planned)
+    session.flush()
+    held = CapacityWindow(machine_id=machine.id, start=planned.start, end=planned.end,
+                          status="held", planned_operation_id=planned.id)
+    quote = Quote(order_id=order.id, run_id=run.id, production_cost=50_000, platform_fee=4_000,
+                  price=54_000, delivery_date=start + timedelta(days=1),
+                  expires_at=datetime.now(UTC) + timedelta(hours=24))
+    order.status = "quoted"
+    session.add_all([held, quote, order])
+    session.commit()
+
+    orders.cancel(session, buyer_user, order.id, "Found another supplier")
+    session.expire_all()
+    assert session.get(Order, order.id).status == "cancelled"
+    assert session.get(Quote, quote.id).status == "declined"
+    window = session.get(CapacityWindow, held.id)
+    assert window.status == "published" and window.planned_operation_id is None

@@ -507,15 +507,40 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
     for status in (S.scheduled, S.in_production, S.shipped, S.delivered, S.disputed):
         refused[status] = (f"The order is {status.replace('_', ' ')}; it can no longer be "
                            "cancelled. Open a dispute if something is wrong.")
-    previous = _move(order, OrderStatus.cancelled, refused)
-    order.cancelled_at = utcnow()
-    order.cancel_reason = reason
-    session.add(order)
-    add_event(session, order, actor, "cancelled", reason=reason, previous=previous)
-    audit.record(session, actor.id, "order.cancelled", order, order.company_id,
-                 previous=previous, reason=reason)
-    session.commit()
+    from market.services.matching_runs import _lock  # the writers' lock of the bookings
+
+    with _lock(session):
+        previous = _move(order, OrderStatus.cancelled, refused)
+        released = _withdraw_offered_quotes(session, order) if previous == S.quoted else 0
+        order.cancelled_at = utcnow()
+        order.cancel_reason = reason
+        session.add(order)
+        add_event(session, order, actor, "cancelled", reason=reason, previous=previous)
+        audit.record(session, actor.id, "order.cancelled", order, order.company_id,
+                     previous=previous, reason=reason, released_minutes=released)
+        session.commit()
     return order
+
+
+def _withdraw_offered_quotes(session: Session, order: Order) -> int:
+    """A quoted order holds capacity for its firm quote: cancelling declines the quote and
+    gives the held time back. Returns the minutes released."""
+    from market.models.matching import PlannedOperation, Quote, QuoteStatus
+    from market.services.bookings import release
+
+    released = 0
+    offered = session.exec(
+        select(Quote).where(Quote.order_id == order.id, Quote.status == QuoteStatus.offered)
+        .with_for_update()
+    ).all()
+    for quote in offered:
+        planned = session.exec(select(PlannedOperation.id).where(
+            PlannedOperation.run_id == quote.run_id, PlannedOperation.order_id == order.id))
+        released += release(session, [pid for pid in planned if pid is not None])
+        quote.status = QuoteStatus.declined.value
+        quote.decided_at = utcnow()
+        session.add(quote)
+    return released
 
 
 def input_from_order(order: Order) -> OrderInput:
