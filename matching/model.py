@@ -32,6 +32,8 @@ class Bounds:
 
 def unservable_reason(problem: Problem, order: Order, options: list[list]) -> str | None:
     """Reason an order can never be served, from eligibility alone (None: it might be)."""
+    if not order.operations:
+        return "order has no operations"
     for op, opts in zip(order.operations, options, strict=True):
         if opts:
             continue

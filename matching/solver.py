@@ -53,6 +53,7 @@ DECOMPOSE_SHARE = 0.5  # of the time limit, for the batches; the rest goes to LN
 PLANTS_PER_OP = 3  # large instances: plants kept per operation (cheapest chains)
 BAND_MINUTES = 3 * 1440  # large instances: how far an operation may move from its hint
 LNS_ORDERS = 12
+REPAIR_EVERY = 4  # LNS steps between greedy re-insertion passes of unserved orders
 LNS_SECONDS = 2.0
 FIRST_SHARE_SHOP = 0.25  # makespan shops: share of the time for the whole model first
 SHOP_LNS_SECONDS = 1.0  # per shop LNS step
@@ -133,14 +134,32 @@ def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds) -> in
                 best = max(best, min(bounds.finish[j], pen[j]))
         return lb + best
     lb = 0
-    for j, order in enumerate(problem.orders):
+    legs = Legs(problem)
+    for j in range(len(problem.orders)):
         if j in reasons:
             lb += pen[j]
             continue
-        work = sum(min(o.cost for o in problem.options(j, k))
-                   for k in range(len(order.operations)))
-        lb += min(work, pen[j])
+        lb += min(_cheapest_chain(problem, legs, j), pen[j])
     return lb
+
+
+def _cheapest_chain(problem: Problem, legs: Legs, j: int) -> int:
+    """Cheapest operations + transport + delivery of order j, capacity ignored (DP over
+    plants)."""
+    order = problem.orders[j]
+    best: dict[str, int] = {}
+    for k in range(len(order.operations)):
+        here: dict[str, int] = {}
+        for o in problem.options(j, k):
+            pl = problem.plant_of(o.m)
+            if pl not in here or o.cost < here[pl]:
+                here[pl] = o.cost
+        if k == 0:
+            best = here
+        else:
+            best = {p: c + min(v + legs.between(q, p)[1] for q, v in best.items())
+                    for p, c in here.items()}
+    return min(v + legs.delivery(p, order)[1] for p, v in best.items())
 
 
 class _Run:
@@ -293,6 +312,10 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 run.allowed[(j, k)] = ms
         best_pl, best_un, best_obj = _decompose(run, candidates, forced, g_un, best_pl,
                                                 best_un, best_obj)
+        r_pl, r_un, r_obj = _repair(run, best_pl, best_un, forced)
+        run.stats["repair_objective"] = r_obj
+        if r_obj < best_obj:
+            best_pl, best_un, best_obj = r_pl, r_un, r_obj
     if status != "OPTIMAL" and lns and run.left() > 0.5 and candidates:
         if p.objective == "makespan" and set(candidates) <= forced and not large:
             best_pl, best_obj, lns_bound = _lns_shop(run, candidates, best_pl, best_obj)
@@ -412,6 +435,7 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
     improved = 0
     size = min(len(candidates), LNS_ORDERS)
     cand_set = set(candidates)
+    repaired = 0
     rate = DTIME_PER_SECOND_CALENDAR if run.light_presolve else DTIME_PER_SECOND
     budget = run.dtime_used + max(0.0, run.time_limit * (1 - DECOMPOSE_SHARE)) * rate
     while run.left() > 0.3 and (run.dtime_used < budget or not run.deterministic):
@@ -464,10 +488,16 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
         if obj < best_obj:
             best_pl, best_un, best_obj = new_pl, new_un, obj
             improved += 1
+        if it % REPAIR_EVERY == 0 and any(j in cand_set for j in best_un):
+            r_pl, r_un, r_obj = _repair(run, best_pl, best_un, forced)
+            if r_obj < best_obj:
+                best_pl, best_un, best_obj = r_pl, r_un, r_obj
+                repaired += 1
         if st == cp_model.OPTIMAL and size < len(candidates):
             size = min(len(candidates), size + 1)
     run.stats["lns_iterations"] = it
     run.stats["lns_improvements"] = improved
+    run.stats["repair_improvements"] = repaired
     return best_pl, best_un, best_obj
 
 
@@ -551,3 +581,37 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
     run.stats["lns_build_seconds"] = round(build_s, 2)
     run.stats["lns_solve_seconds"] = round(solve_s, 2)
     return best_pl, best_obj, bound
+
+
+def _repair(run: _Run, best_pl: Placements, best_un: dict[int, str],
+            forced: set[int]) -> tuple[Placements, dict[int, str], int]:
+    """Greedy insertion of unserved orders into the holes the plan leaves (most penalty
+    per minute of work first); each insertion is kept only if it lowers the objective."""
+    p = run.p
+    tls = make_timelines(p, run.cals)
+    for (_j, _k), (mi, s, e) in best_pl.items():
+        tls[mi].add(s, e)
+    pl = dict(best_pl)
+    un = dict(best_un)
+
+    def density(j: int) -> float:
+        work = sum(min(o.duration for o in p.options(j, k))
+                   for k in range(len(p.orders[j].operations)))
+        return -int(p.orders[j].unserved_penalty) / max(1, work)
+
+    for j in sorted((j for j in un if j not in run.reasons), key=lambda j: (density(j), j)):
+        order = p.orders[j]
+        opts = [p.options(j, k) for k in range(len(order.operations))]
+        ins = insert_order(p, run.legs, tls, order, opts, p.objective, commit=False)
+        if ins is None:
+            continue
+        if p.objective != "makespan" and ins.cost >= int(order.unserved_penalty):
+            continue
+        if p.objective == "makespan" and j not in forced:
+            continue  # serving may lengthen the makespan; left to the model
+        for k, (mi, s, e) in enumerate(ins.placed):
+            tls[mi].add(s, e)
+            pl[(j, k)] = (mi, s, e)
+        del un[j]
+    obj = run.objective(pl, un)
+    return pl, un, obj
