@@ -33,9 +33,35 @@ from market.models.orders import (
     OrderOperation,
     OrderStatus,
 )
+from market.models.payments import (
+    Dispute,
+    DisputeStatus,
+    Gateway,
+    LedgerEntry,
+    Payment,
+    PaymentStatus,
+    Payout,
+    PayoutAccount,
+    PayoutStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
 from market.models.taxonomy import Material, Process, ProcessFamily, ProcessMaterial
 
 __all__ = [
+    "Dispute",
+    "DisputeStatus",
+    "Gateway",
+    "LedgerEntry",
+    "Payment",
+    "PaymentStatus",
+    "Payout",
+    "PayoutAccount",
+    "PayoutStatus",
+    "Refund",
+    "RefundStatus",
+    "WebhookEvent",
     "LIVE_BOOKING_STATES",
     "Booking",
     "BookingStatus",

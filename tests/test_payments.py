@@ -1,0 +1,525 @@
+"""Escrow payments with the manual gateway (bank transfer), payouts per factory, refunds,
+disputes, time-based release, currencies, and the payments API. Stripe: test_webhooks.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from market.models import (
+    Booking,
+    MatchingRun,
+    Order,
+    OrderEvent,
+    Payment,
+    Payout,
+    PlannedOperation,
+    Quote,
+    Refund,
+    User,
+    utcnow,
+)
+from market.payments import PaymentSettings
+from market.services import bookings, ledger, orders
+from market.services import payments as pay
+from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.services.matching_runs import platform_fee
+from tests.conftest import api_token, make_account
+from tests.orders_fixtures import order_input, seed_capacity
+
+MANUAL = PaymentSettings(supported_currencies=("CNY",), payout_after_shipment_days=14,
+                         bank_name="Test Bank", bank_holder="Yunzao Escrow",
+                         bank_account="6225880000001234")
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "JOBS_MODE": "sync", "SOLVER_WORKERS": 1, "STRIPE_SECRET_KEY": "",
+            "SUPPORTED_CURRENCIES": ("CNY",)}
+
+
+@pytest.fixture
+def seam(monkeypatch):
+    """What the lead will make the default: acceptance opens the escrow payment."""
+    monkeypatch.setattr(bookings, "after_acceptance", pay.after_acceptance)
+
+
+@pytest.fixture
+def people(app, session, taxonomy, buyer, operator):
+    """Two factories (milling in one, anodizing in the other), a buyer, an operator."""
+    mill = make_account(app, "factory", "mill@example.com")
+    anod = make_account(app, "factory", "anodizer@example.com")
+    m1 = seed_capacity(session, mill.company_id, processes=(("cnc_milling", ["al6061"]),),
+                       days=2)
+    m2 = seed_capacity(session, anod.company_id, processes=(("anodizing", []),), days=2)
+    return {"buyer": session.get(User, buyer.user_id),
+            "operator": session.get(User, operator.user_id),
+            "mill": session.get(User, mill.user_id), "anod": session.get(User, anod.user_id),
+            "machines": [m1[0], m2[0]], "accounts": {"mill": mill, "anod": anod}}
+
+
+def make_quote(session, people, costs=(12_345, 6_789), currency="CNY") -> tuple[Order, Quote]:
+    """An order with a firm quote whose two legs go to the two factories (built directly,
+    so amounts are exact and no solver runs)."""
+    buyer = people["buyer"]
+    order = orders.create_draft(session, buyer, order_input())
+    orders.submit(session, buyer, order.id)
+    run = MatchingRun(status="approved", order_ids=[order.id])
+    session.add(run)
+    session.flush()
+    start = utcnow() + timedelta(days=1)
+    for op, machine, cost in zip(order.operations, people["machines"], costs, strict=True):
+        session.add(PlannedOperation(run_id=run.id, order_id=order.id, operation_id=op.id,
+                                     machine_id=machine.id, plant_id=machine.plant_id,
+                                     start=start, end=start + timedelta(hours=2), cost=cost))
+        start += timedelta(hours=3)
+    cost = sum(costs)
+    fee = platform_fee(cost, 800)
+    quote = Quote(order_id=order.id, run_id=run.id, currency=currency, production_cost=cost,
+                  platform_fee=fee, price=cost + fee, delivery_date=start + timedelta(days=2),
+                  plants=2, expires_at=utcnow() + timedelta(hours=72))
+    session.add(quote)
+    order.status = "quoted"
+    session.add(order)
+    session.commit()
+    return order, quote
+
+
+def run_to_shipment(session, people, order) -> list[Booking]:
+    """Factories accept, do the work, and the last one ships."""
+    session.expire_all()
+    made = bookings.bookings_of_order(session, order.id)
+    by_company = {people["mill"].company_id: people["mill"],
+                  people["anod"].company_id: people["anod"]}
+    for b in made:
+        bookings.accept_booking(session, by_company[b.company_id], b.id)
+    for b in made:
+        bookings.report_progress(session, by_company[b.company_id], b.id, "done")
+    last = made[-1]
+    bookings.ship(session, by_company[last.company_id], last.id, "Courier SF123")
+    return made
+
+
+def assert_sound(session, order_id=None):
+    assert ledger.is_balanced(session, order_id)
+    for accounts in ledger.balances(session, order_id).values():
+        assert sum(accounts.values()) == 0
+
+
+def paid_order(session, people, **kw):
+    order, quote = make_quote(session, people, **kw)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    payment = session.exec(select(Payment).where(Payment.quote_id == quote.id)).one()
+    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    return order, quote, payment
+
+
+def bank_details(session, people):
+    pay.save_bank_details(session, people["mill"], "ICBC Suzhou", "Mill Co", "6222 0000 1111")
+    pay.save_bank_details(session, people["anod"], "BOC Kunshan", "Anod Co", "6216 0000 2222")
+
+
+# --- the loop -----------------------------------------------------------------------------
+
+def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
+    order, quote = make_quote(session, people)
+    assert bookings.accept_quote(session, people["buyer"], quote.id) == []
+    session.expire_all()
+    assert session.get(Order, order.id).status == "accepted"
+    assert bookings.bookings_of_order(session, order.id) == []  # not before the money
+    payment = pay.start_payment(session, people["buyer"], order.id, MANUAL)
+    assert (payment.amount, payment.currency, payment.gateway, payment.status) == (
+        quote.price, "CNY", "manual", "pending")
+    assert payment.idempotency_key == f"payment-{quote.id}"
+    assert payment.reference == f"YZ-{order.id}-{payment.id}"
+    assert pay.start_payment(session, people["buyer"], order.id, MANUAL).id == payment.id
+    assert ledger.balances(session) == {}
+
+    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    session.expire_all()
+    made = bookings.bookings_of_order(session, order.id)
+    assert len(made) == 2 and {b.company_id for b in made} == {
+        people["mill"].company_id, people["anod"].company_id}
+    assert ledger.balances(session, order.id) == {
+        "CNY": {"buyer_cash": -quote.price, "escrow": quote.price}}
+
+    run_to_shipment(session, people, order)
+    bookings.confirm_delivery(session, people["buyer"], order.id)
+    payouts = pay.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL)
+    # No bank details yet: the payouts wait, nothing is lost
+    assert {p.status for p in payouts} == {"pending"}
+    assert all("payout account" in p.last_error for p in payouts)
+    bank_details(session, people)
+    session.expire_all()
+    payouts = session.exec(select(Payout).where(Payout.order_id == order.id)).all()
+    assert {p.status for p in payouts} == {"paid"}
+    by_company = {p.company_id: p for p in payouts}
+    assert by_company[people["mill"].company_id].amount == 12_345
+    assert by_company[people["anod"].company_id].amount == 6_789
+    assert by_company[people["mill"].company_id].provider_transfer_id.startswith("bank-payout-")
+    assert "ICBC Suzhou" in by_company[people["mill"].company_id].destination
+    fee = platform_fee(19_134, 800)
+    assert fee == 1_531  # 1530.72 rounded half up
+    assert ledger.balances(session, order.id) == {"CNY": {
+        "buyer_cash": -(19_134 + fee), "escrow": 0, "factory_paid": 19_134,
+        f"factory_payable:{people['anod'].company_id}": 0,
+        f"factory_payable:{people['mill'].company_id}": 0, "platform_fee": fee}}
+    assert_sound(session, order.id)
+    assert_sound(session)
+    # releasing again does nothing
+    assert pay.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL) == []
+    assert pay.housekeeping(session, config=MANUAL)["released"] == 0
+    assert len(ledger.entries(session)) == 2 + 4 + 4  # charge, release, two transfers
+
+
+def test_mark_received_rules(session, people, seam):
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    payment = session.exec(select(Payment)).one()
+    with pytest.raises(PermissionDenied):
+        pay.mark_received(session, people["buyer"], payment.id)
+    with pytest.raises(ValidationError) as exc:
+        pay.mark_received(session, people["operator"], payment.id, amount=payment.amount - 1)
+    assert "amount" in exc.value.fields
+    with pytest.raises(NotFound):
+        pay.mark_received(session, people["operator"], 9999)
+    pay.mark_received(session, people["operator"], payment.id, amount=payment.amount)
+    with pytest.raises(Conflict):
+        pay.mark_received(session, people["operator"], payment.id)
+    session.expire_all()
+    assert len(bookings.bookings_of_order(session, order.id)) == 2
+    assert len(ledger.entries(session)) == 2
+    assert_sound(session)
+
+
+def test_payment_belongs_to_its_buyer(app, session, people, seam):
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    stranger = session.get(User, make_account(app, "buyer").user_id)
+    with pytest.raises(NotFound):
+        pay.start_payment(session, stranger, order.id, MANUAL)
+    with pytest.raises(NotFound):
+        pay.get_payment(session, stranger, session.exec(select(Payment)).one().id)
+    with pytest.raises(PermissionDenied):
+        pay.start_payment(session, people["operator"], order.id, MANUAL)
+
+
+def test_nothing_to_pay_before_acceptance(session, people, seam):
+    order, _quote = make_quote(session, people)
+    with pytest.raises(Conflict):
+        pay.start_payment(session, people["buyer"], order.id, MANUAL)
+
+
+def test_other_currencies_are_refused_unless_configured(session, people, seam, monkeypatch):
+    order, quote = make_quote(session, people, currency="USD")
+    with pytest.raises(ValidationError) as exc:
+        bookings.accept_quote(session, people["buyer"], quote.id)
+    assert "USD" in exc.value.message and "CNY" in exc.value.message
+    session.rollback()
+    session.expire_all()
+    assert session.get(Quote, quote.id).status == "offered"
+    assert session.get(Order, order.id).status == "quoted"
+    assert session.exec(select(Payment)).all() == []
+
+    import market.payments
+
+    monkeypatch.setattr(market.payments, "settings", lambda: PaymentSettings(
+        supported_currencies=("CNY", "USD")))
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    payment = session.exec(select(Payment)).one()
+    assert payment.currency == "USD"
+    pay.mark_received(session, people["operator"], payment.id)
+    assert ledger.balances(session) == {"USD": {"buyer_cash": -quote.price,
+                                                "escrow": quote.price}}
+
+
+# --- refunds ------------------------------------------------------------------------------
+
+def test_cancellation_before_production_refunds_in_full(session, people, seam):
+    order, quote, payment = paid_order(session, people)
+    # orders.cancel will call this once it allows cancelling a paid order before production
+    session.expire_all()
+    row = session.get(Order, order.id)
+    row.status = "cancelled"
+    session.add(row)
+    session.commit()
+    refunds = pay.on_order_cancelled(session, row, MANUAL)
+    assert [(r.amount, r.status) for r in refunds] == [(quote.price, "succeeded")]
+    assert pay.on_order_cancelled(session, row, MANUAL) == []  # once
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "refunded"
+    assert ledger.balances(session, order.id)["CNY"] == {
+        "buyer_cash": -quote.price, "escrow": 0, "refunds": quote.price}
+    assert_sound(session)
+
+
+def test_cancel_while_waiting_for_money_and_money_arrives_later(session, people, seam):
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    payment = session.exec(select(Payment)).one()
+    session.expire_all()
+    row = session.get(Order, order.id)
+    row.status = "cancelled"
+    session.add(row)
+    session.commit()
+    assert pay.on_order_cancelled(session, row, MANUAL) == []
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "cancelled"
+    # the buyer's bank transfer arrives anyway: recorded, and sent straight back
+    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "refunded"
+    assert bookings.bookings_of_order(session, order.id) == []
+    assert ledger.balances(session, order.id)["CNY"]["refunds"] == quote.price
+    assert ledger.balances(session, order.id)["CNY"]["escrow"] == 0
+    assert_sound(session)
+
+
+def test_factory_decline_after_payment_refunds_that_quote(session, people, seam):
+    order, quote, payment = paid_order(session, people)
+    booking = bookings.bookings_of_order(session, order.id)[0]
+    factory = people["mill"] if booking.company_id == people["mill"].company_id else people[
+        "anod"]
+    bookings.decline_booking(session, factory, booking.id, "Machine down")
+    session.expire_all()
+    assert session.get(Order, order.id).status == "open"
+    counts = pay.housekeeping(session, config=MANUAL)
+    assert counts["refunded"] == 1
+    assert pay.housekeeping(session, config=MANUAL)["refunded"] == 0
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "refunded"
+    assert session.get(Payment, payment.id).refunded_amount == quote.price
+    assert_sound(session)
+    # on_quote_withdrawn (for the lead to call from the decline) is then a no-op
+    assert pay.on_quote_withdrawn(session, session.get(Quote, quote.id), MANUAL) is None
+
+
+# --- disputes and timing ------------------------------------------------------------------
+
+def test_dispute_holds_payouts_then_refund_part(session, people, seam):
+    order, quote, payment = paid_order(session, people)
+    run_to_shipment(session, people, order)
+    bank_details(session, people)
+    with pytest.raises(ValidationError):
+        pay.open_dispute(session, people["buyer"], order.id, "  ")
+    with pytest.raises(NotFound):
+        pay.open_dispute(session, people["mill"], order.id, "not mine")
+    dispute = pay.open_dispute(session, people["buyer"], order.id, "Anodizing is patchy")
+    with pytest.raises(Conflict):
+        pay.open_dispute(session, people["buyer"], order.id, "again")
+    session.expire_all()
+    assert session.get(Order, order.id).status == "disputed"
+    # held: neither delivery confirmation nor the timer releases anything
+    later = utcnow() + timedelta(days=60)
+    assert pay.housekeeping(session, later, MANUAL)["released"] == 0
+    assert pay.release_payouts(session, session.get(Order, order.id), config=MANUAL) == []
+    assert session.exec(select(Payout)).all() == []
+
+    with pytest.raises(PermissionDenied):
+        pay.resolve_dispute(session, people["buyer"], dispute.id, "release")
+    with pytest.raises(ValidationError):
+        pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part")
+    with pytest.raises(ValidationError):
+        pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part",
+                            amount=quote.price)
+    with pytest.raises(ValidationError):
+        pay.resolve_dispute(session, people["operator"], dispute.id, "halve")
+    refund = 5_001
+    done = pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part",
+                               amount=refund, note="Re-anodize locally")
+    assert (done.status, done.resolution, done.refund_amount) == ("resolved", "refund_part",
+                                                                  refund)
+    with pytest.raises(Conflict):
+        pay.resolve_dispute(session, people["operator"], dispute.id, "release")
+    session.expire_all()
+    assert session.get(Order, order.id).status == "closed"
+    payouts = {p.company_id: p for p in session.exec(select(Payout)).all()}
+    mill, anod = payouts[people["mill"].company_id], payouts[people["anod"].company_id]
+    fee = quote.platform_fee
+    shares = pay.allocate(refund, {f"f{mill.company_id}": 12_345,
+                                   f"f{anod.company_id}": 6_789, "platform": fee})
+    assert sum(shares.values()) == refund
+    assert (mill.amount, anod.amount) == (12_345 - mill.refund_share, 6_789 - anod.refund_share)
+    assert mill.refund_share + anod.refund_share + shares["platform"] == refund
+    assert {mill.status, anod.status} == {"paid"}
+    bal = ledger.balances(session, order.id)["CNY"]
+    assert bal["escrow"] == 0 and bal["refunds"] == refund
+    assert bal["platform_fee"] == fee - shares["platform"]
+    assert bal["factory_paid"] == mill.amount + anod.amount
+    assert_sound(session)
+
+
+@pytest.mark.parametrize("resolution", ["refund_all", "release"])
+def test_dispute_refund_all_or_release(session, people, seam, resolution):
+    order, quote, payment = paid_order(session, people)
+    bank_details(session, people)
+    dispute = pay.open_dispute(session, people["buyer"], order.id, "Late")
+    pay.resolve_dispute(session, people["operator"], dispute.id, resolution, config=MANUAL)
+    bal = ledger.balances(session, order.id)["CNY"]
+    assert bal["escrow"] == 0
+    if resolution == "refund_all":
+        assert bal["refunds"] == quote.price and "factory_paid" not in bal
+        assert session.exec(select(Payout)).all() == []
+    else:
+        assert bal["factory_paid"] == quote.production_cost
+        assert bal["platform_fee"] == quote.platform_fee
+    assert_sound(session)
+    # the money has left escrow: a second dispute is refused clearly
+    session.expire_all()
+    row = session.get(Order, order.id)
+    assert row.status == "closed"
+
+
+def test_payouts_a_set_number_of_days_after_shipment(session, people, seam):
+    order, quote, payment = paid_order(session, people)
+    run_to_shipment(session, people, order)
+    bank_details(session, people)
+    shipped = session.exec(select(OrderEvent).where(OrderEvent.order_id == order.id,
+                                                    OrderEvent.kind == "shipped")).one()
+    now = shipped.at + timedelta(days=13, hours=23)
+    assert pay.housekeeping(session, now, MANUAL)["released"] == 0
+    now = shipped.at + timedelta(days=14)
+    assert pay.housekeeping(session, now, MANUAL)["released"] == 1
+    assert pay.housekeeping(session, now, MANUAL)["released"] == 0
+    assert {p.status for p in session.exec(select(Payout)).all()} == {"paid"}
+    # a dispute after the money left is refused with a clear message
+    with pytest.raises(Conflict) as exc:
+        pay.open_dispute(session, people["buyer"], order.id, "Broken")
+    assert "escrow" in exc.value.message
+    assert_sound(session)
+
+
+# --- money arithmetic ---------------------------------------------------------------------
+
+def test_allocate_is_exact_and_fair():
+    assert pay.allocate(100, {"a": 1, "b": 1, "c": 1}) == {"a": 34, "b": 33, "c": 33}
+    assert pay.allocate(0, {"a": 5}) == {"a": 0}
+    assert pay.allocate(7, {"a": 0, "b": 3}) == {"a": 0, "b": 7}
+    for total in (1, 2, 999, 5_001, 20_665):
+        shares = pay.allocate(total, {"x": 12_345, "y": 6_789, "p": 1_531})
+        assert sum(shares.values()) == total
+        assert all(isinstance(v, int) for v in shares.values())
+        for key, weight in {"x": 12_345, "y": 6_789, "p": 1_531}.items():
+            assert abs(shares[key] - total * weight / 20_665) < 1
+
+
+def test_fee_rounding_half_up_in_integers():
+    assert platform_fee(12_345, 800) == 988  # 987.6
+    assert platform_fee(6_250, 800) == 500
+    assert platform_fee(19, 800) == 2  # 1.52
+    assert platform_fee(6, 800) == 0  # 0.48
+    assert platform_fee(1_000_000_000_001, 800) == 80_000_000_000  # no float drift
+    assert platform_fee(0, 800) == 0
+
+
+def test_odd_amounts_balance_to_the_cent(session, people, seam):
+    order, quote, payment = paid_order(session, people, costs=(1, 2))
+    run_to_shipment(session, people, order)
+    bank_details(session, people)
+    bookings.confirm_delivery(session, people["buyer"], order.id)
+    payouts = pay.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL)
+    assert sorted(p.amount for p in payouts) == [1, 2]
+    assert quote.platform_fee == 0  # 0.24 rounds to nothing: no zero ledger leg
+    assert_sound(session)
+    assert ledger.balances(session, order.id)["CNY"].get("platform_fee") is None
+
+
+# --- payout accounts ----------------------------------------------------------------------
+
+def test_bank_details_are_checked(session, people):
+    with pytest.raises(ValidationError) as exc:
+        pay.save_bank_details(session, people["mill"], "", "Mill", "12")
+    assert set(exc.value.fields) == {"bank_name", "account_number"}
+    with pytest.raises(PermissionDenied):
+        pay.save_bank_details(session, people["buyer"], "ICBC", "Buyer", "62220000")
+    account = pay.save_bank_details(session, people["mill"], "ICBC", "Mill", "6222 0000 9876")
+    assert account.account_number == "622200009876" and account.masked_account == "•••• 9876"
+
+
+# --- API ----------------------------------------------------------------------------------
+
+def test_payments_api(app, client, session, people, seam):
+    order, quote = make_quote(session, people)
+    buyer_h = api_token(client, _account(people, "buyer", app))
+    op_h = api_token(client, _account(people, "operator", app))
+    mill_h = api_token(client, people["accounts"]["mill"])
+
+    early = client.post(f"/api/v1/orders/{order.id}/payment", headers=buyer_h)
+    assert early.status_code == 409 and early.json["error"]["code"] == "conflict"
+    accepted = client.post(f"/api/v1/quotes/{quote.id}/accept", headers=buyer_h)
+    assert accepted.status_code == 200 and accepted.json == []
+    body = client.post(f"/api/v1/orders/{order.id}/payment", headers=buyer_h).json
+    assert body["gateway"] == "manual" and body["status"] == "pending"
+    assert body["instructions"]["reference"] == body["reference"]
+    assert body["instructions"]["amount"] == quote.price and body["client_secret"] is None
+    assert client.post(f"/api/v1/orders/{order.id}/payment",
+                       headers=mill_h).status_code == 404
+    assert client.post("/api/v1/orders/99999/payment", headers=buyer_h).status_code == 404
+
+    url = f"/api/v1/payments/{body['id']}/mark-received"
+    assert client.post(url, headers=buyer_h, json={}).status_code == 403
+    bad = client.post(url, headers=op_h, json={"amount": "12"})
+    assert bad.status_code == 422 and "amount" in bad.json["error"]["fields"]
+    wrong = client.post(url, headers=op_h, json={"amount": 1})
+    assert wrong.status_code == 422 and wrong.json["error"]["code"] == "validation_error"
+    assert client.post(url, headers=op_h, data="nope",
+                       content_type="text/plain").status_code == 400
+    ok = client.post(url, headers=op_h, json={"note": "CMB slip 42"})
+    assert ok.status_code == 200 and ok.json["status"] == "succeeded"
+    assert client.post(url, headers=op_h).status_code == 409
+    assert client.post("/api/v1/payments/9999/mark-received", headers=op_h).status_code == 404
+
+    led = client.get(f"/api/v1/ledger?order_id={order.id}", headers=op_h)
+    assert led.status_code == 200 and led.json["balanced"] is True
+    assert led.json["balances"] == {"CNY": {"buyer_cash": -quote.price,
+                                            "escrow": quote.price}}
+    assert len(led.json["entries"]) == 2
+    assert client.get("/api/v1/ledger?order_id=x", headers=op_h).status_code == 400
+    assert client.get("/api/v1/ledger", headers=buyer_h).status_code == 403
+    assert client.get("/api/v1/ledger").status_code == 401
+
+    run_to_shipment(session, people, order)
+    bank_details(session, people)
+    assert client.post(f"/api/v1/orders/{order.id}/confirm-delivery",
+                       headers=buyer_h).status_code == 200
+    pay.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL)
+    mine = client.get("/api/v1/payouts", headers=mill_h).json
+    assert [(p["amount"], p["status"], p["currency"]) for p in mine] == [(12_345, "paid", "CNY")]
+    assert client.get("/api/v1/payouts", headers=buyer_h).json == []
+    assert len(client.get("/api/v1/payouts", headers=op_h).json) == 2
+    assert client.get(f"/api/v1/payments/{body['id']}", headers=buyer_h).json[
+        "status"] == "settled"
+    # webhooks are not configured with the manual gateway: a clear 400
+    hook = client.post("/api/v1/webhooks/stripe", data=b"{}",
+                       headers={"Stripe-Signature": "t=1,v1=00"})
+    assert hook.status_code == 400 and hook.json["error"]["code"] == "bad_request"
+    spec = client.get("/api/v1/openapi.json").json
+    assert "/api/v1/webhooks/stripe" in spec["paths"] or "/webhooks/stripe" in str(spec)
+
+
+def test_dispute_api(app, client, session, people, seam):
+    order, quote, payment = paid_order(session, people)
+    buyer_h = api_token(client, _account(people, "buyer", app))
+    op_h = api_token(client, _account(people, "operator", app))
+    assert client.post(f"/api/v1/orders/{order.id}/dispute", headers=buyer_h,
+                       json={}).status_code == 422
+    made = client.post(f"/api/v1/orders/{order.id}/dispute", headers=buyer_h,
+                       json={"reason": "Wrong colour"})
+    assert made.status_code == 201 and made.json["status"] == "open"
+    url = f"/api/v1/disputes/{made.json['id']}/resolve"
+    assert client.post(url, headers=buyer_h, json={"resolution": "release"}).status_code == 403
+    assert client.post(url, headers=op_h, json={"resolution": "keep"}).status_code == 422
+    assert client.post(url, headers=op_h, json={"resolution": "refund_part",
+                                                 "amount": 1.5}).status_code == 422
+    done = client.post(url, headers=op_h, json={"resolution": "refund_all"})
+    assert done.status_code == 200 and done.json["refund_amount"] == quote.price
+    assert session.exec(select(Refund)).one().status == "succeeded"
+
+
+def _account(people, role, app):
+    from tests.conftest import Account
+
+    user = people[role]
+    return Account(user.id, user.company_id, user.email)
