@@ -211,18 +211,29 @@ def dispatch_ops(problem: Problem, legs: Legs | None = None,
         if j not in nxt and j not in unserved:
             unserved[j] = "order has no operations"
     while nxt:
-        best = None
-        best_key: tuple = (INF,)
+        # each candidate operation on its earliest-finishing machine
+        cands = []
         for j, k in nxt.items():
+            cb = None
             for opt in problem.options(j, k):
                 pl = problem.plant_of(opt.m)
                 tmin = legs.between(plant[j], pl)[0] if plant[j] is not None else 0
                 got = tls[opt.m].earliest(ready[j] + tmin, opt.duration)
-                if got is None:
-                    continue
-                key = (got[1], -left[j], got[0], j, opt.m)
-                if key < best_key:
-                    best_key, best = key, (j, k, opt, got)
+                if got is not None and (cb is None or (got[1], got[0], opt.m) < cb[0]):
+                    cb = ((got[1], got[0], opt.m), j, k, opt, got)
+            if cb is not None:
+                cands.append(cb)
+        best = None
+        if cands:
+            if priority == "work":
+                # Giffler-Thompson: among operations that could start before the earliest
+                # finish, take the one whose order has the most work left
+                e_min = min(c[0][0] for c in cands)
+                conflict = [c for c in cands if c[0][1] < e_min] or cands
+                pick = min(conflict, key=lambda c: (-left[c[1]], c[0], c[1]))
+            else:
+                pick = min(cands, key=lambda c: (c[0], -left[c[1]], c[1]))
+            best = pick[1:]
         if best is None:
             for j in sorted(nxt):  # nothing fits any more: these orders cannot be finished
                 for k in range(nxt[j]):

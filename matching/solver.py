@@ -262,11 +262,12 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         if best_obj < 0 or obj < best_obj:
             best_pl, best_un, best_obj = pl, dict(un), obj
     if p.objective == "makespan":
-        pl, un = dispatch_ops(p, run.legs, run.reasons)
-        obj = run.objective(pl, un)
-        run.stats["dispatch_objective"] = obj
-        if obj < best_obj:
-            best_pl, best_un, best_obj = pl, dict(un), obj
+        for rule in ("work", "finish"):
+            pl, un = dispatch_ops(p, run.legs, run.reasons, priority=rule)
+            obj = run.objective(pl, un)
+            run.stats[f"dispatch_{rule}_objective"] = obj
+            if obj < best_obj:
+                best_pl, best_un, best_obj = pl, dict(un), obj
     run.stats["start_objective"] = best_obj
     lb = lower_bound(p, run.reasons, run.bounds)
     # An order whose unserved penalty exceeds a known plan's whole objective is served in
