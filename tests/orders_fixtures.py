@@ -140,3 +140,31 @@ def seed_capacity(
         machines.append(machine)
     session.commit()
     return machines
+
+
+def book(session, order, factory_company_id: int, status: str):
+    """A booking with the rows it hangs on (run, planned operation, firm quote), made
+    directly, for the first operation of the order."""
+    from market.models.matching import Booking, MatchingRun, PlannedOperation, Quote
+
+    machine = seed_capacity(session, factory_company_id, days=1)[0]
+    run = MatchingRun()
+    session.add(run)
+    session.flush()
+    op = order.operations[0]
+    start = order.created_at + timedelta(days=1)
+    planned = PlannedOperation(run_id=run.id, order_id=order.id, operation_id=op.id,
+                               machine_id=machine.id, plant_id=machine.plant_id, start=start,
+                               end=start + timedelta(hours=2), cost=10_000)
+    quote = Quote(order_id=order.id, run_id=run.id, production_cost=10_000, platform_fee=800,
+                  price=10_800, delivery_date=start + timedelta(days=2),
+                  expires_at=start)
+    session.add_all([planned, quote])
+    session.flush()
+    booking = Booking(quote_id=quote.id, order_id=order.id, operation_id=op.id,
+                      planned_operation_id=planned.id, company_id=factory_company_id,
+                      machine_id=machine.id, start=planned.start, end=planned.end,
+                      amount=10_000, status=status, respond_by=start)
+    session.add(booking)
+    session.commit()
+    return booking

@@ -17,6 +17,7 @@ from tests.orders_fixtures import (
     PNG,
     STEP,
     STL_ASCII,
+    book,
     order_input,
     stl_binary,
     tiny_pdf,
@@ -234,43 +235,13 @@ def test_outsiders_get_404_for_files(app, client, session, buyer_user, order, ro
     assert anonymous.get(f"/api/v1/orders/{order.id}").status_code == 404
 
 
-def _book(session, order, factory_company_id: int, status: str):
-    """The rows a booking hangs on (run, planned operation, firm quote), made directly."""
-    from datetime import timedelta
-
-    from market.models.matching import Booking, MatchingRun, PlannedOperation, Quote
-    from tests.orders_fixtures import seed_capacity
-
-    machine = seed_capacity(session, factory_company_id, days=1)[0]
-    run = MatchingRun()
-    session.add(run)
-    session.flush()
-    op = order.operations[0]
-    start = order.created_at + timedelta(days=1)
-    planned = PlannedOperation(run_id=run.id, order_id=order.id, operation_id=op.id,
-                               machine_id=machine.id, plant_id=machine.plant_id, start=start,
-                               end=start + timedelta(hours=2), cost=10_000)
-    quote = Quote(order_id=order.id, run_id=run.id, production_cost=10_000, platform_fee=800,
-                  price=10_800, delivery_date=start + timedelta(days=2),
-                  expires_at=start)
-    session.add_all([planned, quote])
-    session.flush()
-    booking = Booking(quote_id=quote.id, order_id=order.id, operation_id=op.id,
-                      planned_operation_id=planned.id, company_id=factory_company_id,
-                      machine_id=machine.id, start=planned.start, end=planned.end,
-                      amount=10_000, status=status, respond_by=start)
-    session.add(booking)
-    session.commit()
-    return booking
-
-
 def test_booked_factory_reads_the_order_and_its_files(app, client, session, buyer_user, order,
                                                       root):
     row = put(session, buyer_user, order, PNG, "x.png", root)
     booked = make_account(app, "factory")
     declined = make_account(app, "factory")
-    _book(session, order, booked.company_id, "accepted")
-    _book(session, order, declined.company_id, "declined")
+    book(session, order, booked.company_id, "accepted")
+    book(session, order, declined.company_id, "declined")
     reader = user(session, booked)
     assert orders.can_read_order(reader, order)
     assert not orders.can_edit_order(reader, order)

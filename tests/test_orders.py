@@ -447,3 +447,23 @@ def test_cancelling_a_quoted_order_releases_the_held_capacity(app, session, buye
     assert session.get(Quote, quote.id).status == "declined"
     window = session.get(CapacityWindow, held.id)
     assert window.status == "published" and window.planned_operation_id is None
+
+
+def test_order_page_shows_firm_quotes_bookings_and_schedule(session, buyer_user,
+                                                            buyer_client):
+    from tests.orders_fixtures import book
+
+    factory = make_account(buyer_client.application, "factory")
+    order = orders.create_draft(session, buyer_user, order_input())
+    html = buyer_client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'id="quotes"' not in html and "order-gantt" not in html
+    booking = book(session, order, factory.company_id, "accepted")
+    html = buyer_client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'id="quotes"' in html and f"/quotes/{booking.quote_id}" in html
+    assert 'id="bookings"' in html
+    assert 'id="order-gantt"' in html and "<svg" in html
+    # the booked factory reads the order, but the buyer's deals are not its business
+    from tests.conftest import login
+    factory_page = login(buyer_client.application.test_client(), factory)
+    html = factory_page.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'id="quotes"' not in html and "Cancel order" not in html

@@ -32,12 +32,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlmodel import col, select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Optional
 
 from market.extensions import db
-from market.models import Attachment, Company, Material, Order, OrderStatus, Process
+from market.models import Attachment, Company, Material, Order, OrderStatus, Plant, Process
 from market.services import attachments, orders, quotes, taxonomy
 from market.services.errors import ServiceError
 from market.templating import localized
@@ -56,6 +57,17 @@ EVENT_LABELS = {
     "created": _l("Draft created"), "updated": _l("Draft edited"),
     "submitted": _l("Submitted"), "cancelled": _l("Cancelled"),
     "attachment_added": _l("File attached"), "instant_quote": _l("Instant quote"),
+    # written by the matching, bookings and payments services
+    "quoted": _l("Firm quote offered"), "quote_accepted": _l("Quote accepted"),
+    "quote_declined": _l("Quote declined"), "quote_expired": _l("Quote expired"),
+    "bookings_proposed": _l("Bookings proposed to the factories"),
+    "booking_accepted": _l("A factory accepted its booking"),
+    "booking_declined": _l("A factory declined its booking"),
+    "scheduled": _l("Scheduled"), "in_production": _l("In production"),
+    "shipped": _l("Shipped"), "delivered": _l("Delivered"), "closed": _l("Closed"),
+    "disputed": _l("Dispute opened"), "dispute_resolved": _l("Dispute resolved"),
+    "payment_opened": _l("Payment requested"), "payment_received": _l("Payment received"),
+    "refunded": _l("Refunded"),
 }
 # A due date entered as a day means the end of that working day, in the buyer's zone.
 DUE_TIME = time(18, 0)
@@ -395,9 +407,37 @@ def _readable_or_404(order_id: int) -> Order:
         abort(404)
 
 
+def _deals(order: Order) -> dict[str, Any]:
+    """Firm quotes, bookings and the production schedule, for the buyer's company and
+    operators (a booked factory follows its own bookings pages)."""
+    user = current_user
+    if not (user.is_authenticated and (user.is_operator or user.company_id == order.company_id)):
+        return {"deal_quotes": [], "deal_bookings": [], "chart": None}
+    from market.models.matching import LIVE_BOOKING_STATES, PlannedOperation, Quote
+    from market.services import bookings, gantt
+
+    deal_quotes = bookings.list_quotes(db.session, user._get_current_object(), order.id)
+    deal_bookings = bookings.bookings_of_order(db.session, order.id)
+    live = [b for b in deal_bookings if b.status in LIVE_BOOKING_STATES]
+    chart = None
+    if live:
+        ops = list(db.session.exec(select(PlannedOperation).where(
+            col(PlannedOperation.id).in_([b.planned_operation_id for b in live]))))
+        names = {i.process.code: localized(i.process) for i in taxonomy.processes(db.session)}
+        labels = {op.id: f"{op.seq}. {names.get(op.process_code, op.process_code)}"
+                  for op in order.operations}
+        plant_names = {p.id: p.name for p in db.session.exec(
+            select(Plant).where(col(Plant.id).in_({op.plant_id for op in ops} or {0})))}
+        quote = db.session.get(Quote, live[0].quote_id)
+        chart = gantt.order_chart(ops, labels, plant_names,  # type: ignore[arg-type]
+                                  quote.delivery_date if quote else None, _local_zone())
+    return {"deal_quotes": deal_quotes, "deal_bookings": deal_bookings, "chart": chart}
+
+
 def _render_show(order: Order, status: int = 200):
     return render_template(
         "orders/show.html", order=order, events=orders.events(db.session, order),
+        **_deals(order),
         files=attachments.list_for(db.session, order),
         offered=orders.is_offered(db.session, order),
         company=db.session.get(Company, order.company_id),
