@@ -597,13 +597,20 @@ def on_delivery_confirmed(session: Session, order: Order,
     return release_payouts(session, order, "delivered", config=config)
 
 
-def _destination(session: Session, payout: Payout) -> str:
+def _destination(session: Session, payout: Payout, cfg: PaymentSettings) -> str:
     account = session.exec(select(PayoutAccount).where(
         PayoutAccount.company_id == payout.company_id)).first()
     if account is None:
         return ""
     if payout.gateway == "stripe":
-        return account.stripe_account_id or ""
+        if account.stripe_account_id and not account.stripe_ready:
+            # The account.updated webhook may be late or lost: ask Stripe directly.
+            try:
+                account = refresh_stripe_account(session, account.stripe_account_id, cfg)
+            except GatewayError:
+                session.rollback()
+                return ""
+        return (account.stripe_account_id or "") if account and account.stripe_ready else ""
     if account.bank_ready:
         return f"{account.bank_name} / {account.account_holder} / {account.account_number}"
     return ""
@@ -625,7 +632,7 @@ def send_payout(session: Session, payout_id: int,
         raise NotFound("Payout not found.")
     if payout.status != PayoutStatus.pending:
         return payout
-    destination = _destination(session, payout)
+    destination = _destination(session, payout, cfg)
     if not destination:
         payout.last_error = "Waiting for the factory to set up its payout account."
         session.add(payout)
