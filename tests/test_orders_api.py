@@ -202,3 +202,21 @@ def test_due_date_in_other_offsets_is_stored_in_utc(client, headers):
     due = future(20).astimezone().isoformat()
     body = client.post("/api/v1/orders", json=api_body(due_date=due), headers=headers).json
     assert body["due_date"].endswith(("+00:00", "Z"))
+
+
+def test_get_order_shows_bookings_and_quotes(app, client, session, headers, buyer):
+    from market.models import Order as OrderRow
+    from tests.orders_fixtures import book
+
+    order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
+    factory = make_account(app, "factory")
+    booking = book(session, session.get(OrderRow, order_id), factory.company_id, "accepted")
+    body = client.get(f"/api/v1/orders/{order_id}", headers=headers).json
+    assert body["quotes"][0]["id"] == booking.quote_id
+    assert body["quotes"][0]["price"] == 10_800
+    assert body["operations"][0]["bookings"][0]["status"] == "accepted"
+    assert body["operations"][1]["bookings"] == []
+    assert body["payments"] == []
+    # the booked factory reads the order, not the buyer's deals
+    seen = client.get(f"/api/v1/orders/{order_id}", headers=api_token(client, factory)).json
+    assert seen["id"] == order_id and seen["quotes"] == []

@@ -62,8 +62,9 @@ class OperationOut(BaseModel):
     minutes_per_unit: float
     tolerance_mm: float | None
     notes: str
-    bookings: list[dict] = Field(default_factory=list,
-                                 description="Bookings on factories' machines (none yet)")
+    bookings: list[dict] = Field(
+        default_factory=list,
+        description="Bookings on factories' machines: {id, status, start, end, respond_by}")
 
 
 class AttachmentOut(BaseModel):
@@ -102,8 +103,12 @@ class OrderOut(BaseModel):
     cancel_reason: str
     operations: list[OperationOut]
     attachments: list[AttachmentOut]
-    quotes: list[dict] = Field(default_factory=list, description="Firm quotes (none yet)")
-    payments: list[dict] = Field(default_factory=list, description="Payments (none yet)")
+    quotes: list[dict] = Field(
+        default_factory=list,
+        description="Firm quotes, newest first (details: GET /orders/{id}/quotes)")
+    payments: list[dict] = Field(default_factory=list,
+                                 description="Escrow payments: {id, status, amount, currency, "
+                                             "gateway}")
     events: list[EventOut] = Field(default_factory=list, description="The order's timeline")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request, url_for
+from sqlmodel import col, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.api.core import ApiError, current_api_user, page_body, pagination, route
@@ -43,8 +44,39 @@ def attachment_out(row: Attachment) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+def _deals(order: Order) -> tuple[dict[int, list[dict[str, Any]]], list[Any], list[Any]]:
+    """Bookings per operation, firm quotes and payments: the buyer's company and operators
+    see them (a booked factory follows its own bookings)."""
+    from market.models.matching import Booking, Quote
+    from market.models.payments import Payment
+
+    user = _reader()
+    if user is None or not (user.is_operator or user.company_id == order.company_id):
+        return {}, [], []
+    session = db.session
+    per_op: dict[int, list[dict[str, Any]]] = {}
+    for b in session.exec(select(Booking).where(Booking.order_id == order.id)
+                          .order_by(col(Booking.start))):
+        per_op.setdefault(b.operation_id, []).append(
+            {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
+             "respond_by": b.respond_by})
+    quotes_ = [
+        {"id": q.id, "status": q.status, "price": q.price, "currency": q.currency,
+         "production_cost": q.production_cost, "platform_fee": q.platform_fee,
+         "delivery_date": q.delivery_date, "plants": q.plants, "expires_at": q.expires_at}
+        for q in session.exec(select(Quote).where(Quote.order_id == order.id)
+                              .order_by(col(Quote.created_at).desc()))]
+    payments = [
+        {"id": p.id, "status": p.status, "amount": p.amount, "currency": p.currency,
+         "gateway": p.gateway}
+        for p in session.exec(select(Payment).where(Payment.order_id == order.id)
+                              .order_by(col(Payment.id)))]
+    return per_op, quotes_, payments
+
+
 def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
     session = db.session
+    bookings_of, quotes_, payments = _deals(order)
     body = {
         "id": order.id, "title": order.title, "description": order.description,
         "quantity": order.quantity, "due_date": order.due_date,
@@ -58,10 +90,12 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
         "operations": [
             {"id": op.id, "seq": op.seq, "process": op.process_code,
              "material": op.material_code, "minutes_per_unit": op.minutes_per_unit,
-             "tolerance_mm": op.tolerance_mm, "notes": op.notes, "bookings": []}
+             "tolerance_mm": op.tolerance_mm, "notes": op.notes,
+             "bookings": bookings_of.get(op.id, [])}
             for op in order.operations
         ],
         "attachments": [attachment_out(a) for a in attachments.list_for(session, order)],
+        "quotes": quotes_, "payments": payments,
         "events": [{"at": e.at, "kind": e.kind, "details": e.details}
                    for e in orders.events(session, order)] if with_events else [],
     }

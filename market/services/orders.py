@@ -519,7 +519,21 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
         audit.record(session, actor.id, "order.cancelled", order, order.company_id,
                      previous=previous, reason=reason, released_minutes=released)
         session.commit()
+    _refund_escrow(session, order)
     return order
+
+
+def _refund_escrow(session: Session, order: Order) -> None:
+    """The payments seam, after the cancellation is committed: a payment still waiting for
+    money is cancelled and money in escrow goes back. Orders that can be cancelled have
+    no payments today, so this is a guard for tomorrow's lifecycle, not a normal path."""
+    from market.models.payments import Payment
+
+    if session.exec(select(Payment.id).where(Payment.order_id == order.id)).first() is None:
+        return
+    from market.services.payments import on_order_cancelled
+
+    on_order_cancelled(session, order)
 
 
 def _withdraw_offered_quotes(session: Session, order: Order) -> int:
