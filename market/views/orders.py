@@ -434,10 +434,21 @@ def _deals(order: Order) -> dict[str, Any]:
     return {"deal_quotes": deal_quotes, "deal_bookings": deal_bookings, "chart": chart}
 
 
+def _payment_url(order: Order) -> str | None:
+    """The buyer's payment page once a quote is accepted (when the payments area is
+    installed: the link appears with it)."""
+    if ("payments.pay" not in current_app.view_functions or not current_user.is_authenticated
+            or current_user.company_id != order.company_id
+            or order.status in (OrderStatus.draft, OrderStatus.open, OrderStatus.quoted,
+                                OrderStatus.cancelled)):
+        return None
+    return url_for("payments.pay", order_id=order.id)
+
+
 def _render_show(order: Order, status: int = 200):
     return render_template(
         "orders/show.html", order=order, events=orders.events(db.session, order),
-        **_deals(order),
+        **_deals(order), payment_url=_payment_url(order),
         files=attachments.list_for(db.session, order),
         offered=orders.is_offered(db.session, order),
         company=db.session.get(Company, order.company_id),
