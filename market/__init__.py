@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from market import api, security, templating
     from market.views import auth, deals, errors, factory, main, operator, orders
+    from market.views import payments as payments_views
 
     security.init_app(app)
     templating.init_app(app)
@@ -51,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(factory.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(deals.bp)
+    app.register_blueprint(payments_views.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
 

@@ -8,9 +8,11 @@ from market.extensions import db, login_manager
 from market.services import accounts
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'self'; object-src 'none'"
+    "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self' https://api.stripe.com; "
+    "frame-src https://js.stripe.com https://hooks.stripe.com; "
+    "form-action 'self' https://connect.stripe.com; "
+    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 
 

@@ -523,3 +523,75 @@ def _account(people, role, app):
 
     user = people[role]
     return Account(user.id, user.company_id, user.email)
+
+
+# --- pages --------------------------------------------------------------------------------
+
+EN = {"Accept-Language": "en"}
+
+
+def test_payment_pages(app, session, people, seam):
+    from tests.conftest import login
+
+    order, quote = make_quote(session, people)
+    buyer = login(app.test_client(), _account(people, "buyer", app))
+    op = login(app.test_client(), _account(people, "operator", app))
+    mill = login(app.test_client(), people["accounts"]["mill"])
+
+    empty = buyer.get(f"/orders/{order.id}/payment", headers=EN)
+    assert empty.status_code == 200 and "nothing to pay" in empty.text
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    page = buyer.get(f"/orders/{order.id}/payment", headers=EN).text
+    payment = session.exec(select(Payment)).one()
+    assert "Pay by bank transfer" in page and payment.reference in page
+    assert "Test Bank" not in page  # the app's own bank settings, not the test constant
+    assert "js.stripe.com" not in page
+    assert mill.get(f"/orders/{order.id}/payment").status_code == 404
+    assert op.get(f"/orders/{order.id}/payment").status_code == 403
+    assert buyer.get("/operator/payments").status_code == 403
+    assert buyer.get("/factory/payouts").status_code == 403
+
+    waiting = op.get("/operator/payments", headers=EN).text
+    assert payment.reference in waiting and "Mark received" in waiting
+    done = op.post(f"/operator/payments/{payment.id}/mark-received", data={"note": "slip 7"},
+                   headers=EN, follow_redirects=True)
+    assert done.status_code == 200 and "marked received" in done.text
+    again = op.post(f"/operator/payments/{payment.id}/mark-received", headers=EN,
+                    follow_redirects=True)
+    assert "succeeded already" in again.text
+    assert "held in escrow" in buyer.get(f"/orders/{order.id}/payment", headers=EN).text
+
+    ledger_page = op.get(f"/operator/ledger?order_id={order.id}", headers=EN)
+    assert ledger_page.status_code == 200 and "balanced" in ledger_page.text
+    assert f"charge-{payment.id}" in ledger_page.text
+    assert op.get("/operator/ledger?order_id=abc").status_code == 200
+
+    bad = mill.post("/factory/payout-account", data={"bank_name": "", "account_holder": "M",
+                                                     "account_number": "1"}, headers=EN)
+    assert bad.status_code == 422 and "6 to 34" in bad.text
+    saved = mill.post("/factory/payout-account", data={
+        "bank_name": "ICBC", "account_holder": "Mill Co", "account_number": "6222 0000 1111"},
+        headers=EN, follow_redirects=True)
+    assert saved.status_code == 200 and "Bank details saved" in saved.text
+    assert "•••• 1111" in saved.text
+
+    # a dispute from the page, resolved by an operator from the page
+    disputed = buyer.post(f"/orders/{order.id}/dispute", data={"reason": "Scratches"},
+                          headers=EN, follow_redirects=True)
+    assert "Dispute opened" in disputed.text
+    d = session.exec(select(pay.Dispute)).one()
+    bad_amount = op.post(f"/operator/disputes/{d.id}/resolve",
+                         data={"resolution": "refund_part", "amount": "abc"}, headers=EN,
+                         follow_redirects=True)
+    assert "Enter the refund as an amount" in bad_amount.text
+    ok = op.post(f"/operator/disputes/{d.id}/resolve",
+                 data={"resolution": "refund_part", "amount": "10.00"}, headers=EN,
+                 follow_redirects=True)
+    assert "Dispute resolved" in ok.text
+    session.expire_all()
+    assert session.get(Refund, 1).amount == 1_000
+    receipts = buyer.get("/payments/receipts", headers=EN).text
+    assert payment.reference in receipts and "¥10.00" in receipts
+    payouts = mill.get("/factory/payouts", headers=EN).text
+    assert "paid" in payouts and "bank-payout-" in payouts
+    assert_sound(session)

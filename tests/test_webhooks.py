@@ -343,3 +343,37 @@ def test_connect_onboarding_api_and_unready_accounts(client, session, people, se
     assert {p.status for p in session.exec(select(Payout))} == {"paid"}
     assert len(fake.of_type("transfer")) == 2
     assert_sound(session)
+
+
+def test_stripe_pages(app, session, people, seam, fake_stripe, cfg):
+    from tests.conftest import login
+
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    buyer = login(app.test_client(), _account(people, "buyer", app))
+    page = buyer.get(f"/orders/{order.id}/payment", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    payment = session.exec(select(Payment)).one()
+    assert f'data-client-secret="{payment.client_secret}"' in page.text
+    assert 'data-publishable-key="pk_test_fake"' in page.text
+    assert "https://js.stripe.com/v3/" in page.text
+    assert "https://js.stripe.com" in page.headers["Content-Security-Policy"]
+    fake_stripe.succeed(payment.provider_id)
+    # back from Stripe.js: we ask Stripe, not the query string
+    back = buyer.get(f"/orders/{order.id}/payment/return", headers={"Accept-Language": "en"},
+                     follow_redirects=True)
+    assert "Payment received" in back.text
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "succeeded"
+
+    mill = login(app.test_client(), people["accounts"]["mill"])
+    start = mill.post("/factory/payout-account/stripe")
+    assert start.status_code == 302
+    assert start.headers["Location"].startswith("https://connect.stripe.test/setup/")
+    fake_stripe.activate(pay.payout_account(session, people["mill"].company_id)
+                         .stripe_account_id)
+    assert mill.get("/factory/payout-account/stripe/return").status_code == 302
+    session.expire_all()
+    assert pay.payout_account(session, people["mill"].company_id).stripe_ready
+    assert "is ready" in mill.get("/factory/payout-account",
+                                  headers={"Accept-Language": "en"}).text
