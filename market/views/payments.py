@@ -44,6 +44,10 @@ LABELS = {
     "paid": _l("paid"),
     "held": _l("held"),
     "open": _l("open"),
+    "payout_pending": _l("due"),
+    "payout_held": _l("held by a dispute"),
+    "payout_paid": _l("paid"),
+    "payout_failed": _l("failed"),
     "resolved": _l("resolved"),
     "manual": _l("bank transfer"),
     "stripe": _l("card (Stripe)"),
@@ -257,8 +261,19 @@ def operator_ledger():
                "balanced": sum(acc.values()) == 0}
               for (oid, cur), acc in sorted(per_order.items(), reverse=True)]
     entries = ledger.entries(db.session, order_id) if order_id else []
+    # Factory accounts are named by company id in the ledger; people read company names.
+    companies = {c.id: c.name for c in db.session.exec(select(Company))}
+    names = {}
+    for account in {a for accts in overall.values() for a in accts} | {
+            e.account for e in entries}:
+        label = pay_label(account)
+        if account.startswith("factory_payable:"):
+            cid = account.split(":", 1)[1]
+            if cid.isdigit() and int(cid) in companies:
+                label = _("Owed to %(name)s", name=companies[int(cid)])
+        names[account] = label
     return render_template("payments/ledger.html", overall=overall, orders=orders,
-                           entries=entries, order_id=order_id,
+                           entries=entries, order_id=order_id, names=names,
                            balanced=ledger.is_balanced(db.session))
 
 

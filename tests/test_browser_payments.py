@@ -1,0 +1,200 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_browser are parameters here)
+"""Browser, manual gateway: the buyer accepts a quote and sees bank-transfer instructions,
+an operator marks the transfer received, two factories accept and do their bookings, the
+last one ships, the buyer confirms delivery, and each factory sees its payout."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from market.models import MatchingRun, Order, Payout, PlannedOperation, Quote, User, utcnow
+from market.services import bookings, ledger, orders
+from market.services import payments as pay
+from market.services.matching_runs import platform_fee
+from tests.conftest import PASSWORD, make_account
+from tests.orders_fixtures import order_input, seed_capacity
+from tests.test_browser import browser, live_app, page, server, shot  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, server, email: str) -> None:  # noqa: F811
+    page.context.clear_cookies()
+    page.goto(server.url + "/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/(dashboard|operator/companies)$"))
+
+
+@pytest.fixture
+def wired(monkeypatch):
+    """The seams as the lead will wire them: acceptance opens the escrow payment, delivery
+    confirmation releases the payouts."""
+    monkeypatch.setattr(bookings, "after_acceptance", pay.after_acceptance)
+    original = bookings.confirm_delivery
+
+    def confirm_then_pay(session, actor, order_id):  # type: ignore[no-untyped-def]
+        order = original(session, actor, order_id)
+        pay.on_delivery_confirmed(session, order)
+        return order
+
+    monkeypatch.setattr(bookings, "confirm_delivery", confirm_then_pay)
+
+
+def _deal(app) -> dict:
+    """Two factories (milling, then anodizing), a buyer's order with a firm quote whose legs
+    go to each factory (built directly: no solver in a browser test)."""
+    from market.extensions import db
+
+    mill = make_account(app, "factory", "mill@example.com")
+    anod = make_account(app, "factory", "anodizer@example.com")
+    make_account(app, "buyer", "buyer@example.com")
+    make_account(app, "operator", "ops@example.com")
+    with app.app_context():
+        s = db.session
+        machines = [seed_capacity(s, mill.company_id, processes=(("cnc_milling", ["al6061"]),),
+                                  days=2)[0],
+                    seed_capacity(s, anod.company_id, processes=(("anodizing", []),),
+                                  days=2)[0]]
+        buyer = s.exec(select(User).where(User.email == "buyer@example.com")).one()
+        order = orders.create_draft(s, buyer, order_input(title="Gimbal bracket"))
+        orders.submit(s, buyer, order.id)
+        run = MatchingRun(status="approved", order_ids=[order.id])
+        s.add(run)
+        s.flush()
+        start = utcnow() + timedelta(days=1)
+        costs = (12_345, 6_789)
+        for op, machine, cost in zip(order.operations, machines, costs, strict=True):
+            s.add(PlannedOperation(run_id=run.id, order_id=order.id, operation_id=op.id,
+                                   machine_id=machine.id, plant_id=machine.plant_id,
+                                   start=start, end=start + timedelta(hours=2), cost=cost))
+            start += timedelta(hours=3)
+        fee = platform_fee(sum(costs), 800)
+        quote = Quote(order_id=order.id, run_id=run.id, production_cost=sum(costs),
+                      platform_fee=fee, price=sum(costs) + fee,
+                      delivery_date=start + timedelta(days=2), plants=2,
+                      expires_at=utcnow() + timedelta(hours=72))
+        s.add(quote)
+        order.status = "quoted"
+        s.add(order)
+        s.commit()
+        return {"order_id": order.id, "quote_id": quote.id, "price": quote.price}
+
+
+def _work_bookings(page, server, email: str, ship: bool = False) -> None:
+    sign_in(page, server, email)
+    page.goto(server.url + "/factory/bookings")
+    links = page.locator("table a[href*='/factory/bookings/']")
+    urls = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(urls) == 1
+    page.goto(server.url + urls[0])
+    if page.get_by_role("button", name="Accept booking").count():
+        page.get_by_role("button", name="Accept booking").click()
+        page.get_by_text("Booking accepted.").wait_for()
+        return
+    page.get_by_role("button", name="Mark started").click()
+    page.get_by_role("button", name="Mark done").click()
+    page.get_by_role("button", name="Mark done").wait_for(state="detached")
+    if ship:
+        page.get_by_label("Shipment (carrier, tracking number)").fill("SF Express 1234")
+        page.get_by_role("button", name="Record shipment").click()
+        page.get_by_text("Shipment recorded").wait_for()
+
+
+def _bank_details(page, server, email: str, bank: str, number: str) -> None:
+    sign_in(page, server, email)
+    page.goto(server.url + "/factory/payout-account")
+    page.get_by_label("Bank and branch").fill(bank)
+    page.get_by_label("Account holder").fill(email.split("@")[0].title() + " Co")
+    page.get_by_label("Account number").fill(number)
+    page.get_by_role("button", name="Save bank details").click()
+    page.get_by_text("Bank details saved.").wait_for()
+
+
+def test_manual_payment_loop_pays_each_factory(page, server, live_app, wired):  # noqa: F811
+    from market.extensions import db
+
+    deal = _deal(live_app)
+    order_id = deal["order_id"]
+
+    # the buyer accepts and is asked to pay into escrow by bank transfer
+    sign_in(page, server, "buyer@example.com")
+    page.goto(f"{server.url}/quotes/{deal['quote_id']}")
+    page.get_by_role("button", name="Accept quote").click()
+    page.locator(".flash-success").wait_for()
+    page.goto(f"{server.url}/orders/{order_id}")
+    page.get_by_role("link", name="Pay into escrow").click()
+    page.wait_for_url(re.compile(rf".*/orders/{order_id}/payment$"))
+    instructions = page.get_by_label("Bank transfer instructions")
+    reference = instructions.locator(".reference").inner_text()
+    assert re.fullmatch(rf"YZ-{order_id}-\d+", reference)
+    assert "¥206.65" in instructions.inner_text()  # 191.34 + 8% fee (15.31) in yuan
+    shot(page, "60-pay-bank-instructions")
+
+    # one factory enters its bank details before any work; the other only at the end
+    _bank_details(page, server, "mill@example.com", "ICBC Suzhou Industrial Park",
+                  "6222 0212 3456 7890")
+    page.goto(server.url + "/factory/bookings")
+    assert page.locator("table a[href*='/factory/bookings/']").count() == 0  # not paid yet
+
+    # the operator sees the transfer arrive and marks it received
+    sign_in(page, server, "ops@example.com")
+    page.goto(server.url + "/operator/payments")
+    page.get_by_label("Bank slip note").fill("CMB 88231")
+    shot(page, "61-operator-mark-received")
+    page.get_by_role("button", name=f"Mark {reference} received").click()
+    page.get_by_text(f"Payment {reference} marked received").wait_for()
+
+    # both factories accept, do their work, the anodizer ships
+    _work_bookings(page, server, "mill@example.com")
+    _work_bookings(page, server, "anodizer@example.com")
+    _work_bookings(page, server, "mill@example.com")
+    _work_bookings(page, server, "anodizer@example.com", ship=True)
+
+    # the buyer confirms delivery: payouts are released
+    sign_in(page, server, "buyer@example.com")
+    page.goto(f"{server.url}/orders/{order_id}")
+    page.get_by_role("button", name="Confirm delivery").click()
+    page.get_by_text("Delivery confirmed").wait_for()
+    page.goto(f"{server.url}/orders/{order_id}/payment")
+    page.get_by_role("heading", name="Paid out").wait_for()
+    page.goto(server.url + "/payments/receipts")
+    assert reference in page.locator("table").inner_text()
+    shot(page, "62-buyer-receipts")
+
+    sign_in(page, server, "mill@example.com")
+    page.goto(server.url + "/factory/payouts")
+    row = page.locator("table tbody tr").first
+    assert "¥123.45" in row.inner_text() and "paid" in row.inner_text()
+    shot(page, "63-mill-payouts")
+
+    # the anodizer had no bank details: its payout waits, then goes out when it enters them
+    sign_in(page, server, "anodizer@example.com")
+    page.goto(server.url + "/factory/payouts")
+    assert "waiting for the factory" in page.locator("table tbody tr").first.inner_text().lower()
+    assert page.get_by_text("Enter your bank details so we can pay you.").is_visible()
+    shot(page, "64-anodizer-payout-waiting")
+    _bank_details(page, server, "anodizer@example.com", "Bank of China Kunshan",
+                  "6216 6100 0000 4321")
+    row = page.locator("table tbody tr").first
+    assert "¥67.89" in row.inner_text() and "paid" in row.inner_text()
+    shot(page, "65-anodizer-payouts")
+
+    sign_in(page, server, "ops@example.com")
+    page.goto(f"{server.url}/operator/ledger?order_id={order_id}")
+    page.get_by_text("balanced", exact=True).wait_for()
+    shot(page, "66-operator-ledger")
+
+    with live_app.app_context():
+        s = db.session
+        assert s.get(Order, order_id).status == "delivered"
+        payouts = s.exec(select(Payout)).all()
+        assert sorted(p.amount for p in payouts) == [6_789, 12_345]
+        assert {p.status for p in payouts} == {"paid"}
+        assert ledger.is_balanced(s)
+        assert ledger.balances(s, order_id)["CNY"]["escrow"] == 0
