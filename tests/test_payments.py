@@ -486,9 +486,13 @@ def test_payments_api(app, client, session, people, seam):
                        headers=buyer_h).status_code == 200
     pay.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL)
     mine = client.get("/api/v1/payouts", headers=mill_h).json
-    assert [(p["amount"], p["status"], p["currency"]) for p in mine] == [(12_345, "paid", "CNY")]
-    assert client.get("/api/v1/payouts", headers=buyer_h).json == []
-    assert len(client.get("/api/v1/payouts", headers=op_h).json) == 2
+    assert [(p["amount"], p["status"], p["currency"]) for p in mine["items"]] == [
+        (12_345, "paid", "CNY")]
+    assert mine["total"] == 1 and mine["page"] == 1
+    assert client.get("/api/v1/payouts", headers=buyer_h).json["items"] == []
+    everyone = client.get("/api/v1/payouts?per_page=1&page=2", headers=op_h).json
+    assert everyone["total"] == 2 and len(everyone["items"]) == 1
+    assert client.get("/api/v1/payouts?page=x", headers=op_h).status_code == 400
     assert client.get(f"/api/v1/payments/{body['id']}", headers=buyer_h).json[
         "status"] == "settled"
     # webhooks are not configured with the manual gateway: a clear 400

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from market.api.core import ApiError, current_api_user, route
+from market.api.core import ApiError, current_api_user, page_body, pagination, route
 from market.api.payment_schemas import (
     DisputeIn,
     DisputeOut,
@@ -82,10 +82,14 @@ def get_payment(payment_id: int) -> dict[str, Any]:
     return payment_out(svc.get_payment(db.session, current_api_user(), payment_id))
 
 
-@route("GET", "/payouts", summary="My factory's payouts (operators: all)", response=PayoutOut,
-       tag="payments")
-def list_payouts() -> list[dict[str, Any]]:
-    return [payout_out(p) for p in svc.payouts_for(db.session, current_api_user())]
+@route("GET", "/payouts", summary="My factory's payouts, newest first (operators: all)",
+       response=PayoutOut, tag="payments", query={"page": "page number", "per_page": "1-200"})
+def list_payouts() -> dict[str, Any]:
+    page, per_page = pagination()
+    user = current_api_user()
+    rows = svc.payouts_for(db.session, user, page, per_page)
+    return page_body([payout_out(p) for p in rows], page, per_page,
+                     svc.count_payouts(db.session, user))
 
 
 @route("GET", "/ledger", summary="Ledger balances and entries, overall or for one order",

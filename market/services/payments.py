@@ -52,7 +52,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from market import payments as gateways
 from market.models import (
@@ -591,7 +591,9 @@ def release_payouts(session: Session, order: Order, reason: str = "delivered",
 def on_delivery_confirmed(session: Session, order: Order,
                           config: PaymentSettings | None = None) -> list[Payout]:
     """Seam for bookings.confirm_delivery (call after it commits): pay each factory."""
-    session.refresh(order)
+    order = session.get(Order, order.id, populate_existing=True)  # type: ignore[assignment]
+    if order is None:
+        raise NotFound("Order not found.")
     if order.status not in (OrderStatus.delivered, OrderStatus.closed):
         raise Conflict(f"The order is {order.status}; payouts wait for delivery.")
     return release_payouts(session, order, "delivered", config=config)
@@ -1051,13 +1053,24 @@ def _apply_event(session: Session, kind: str, obj: dict, cfg: PaymentSettings) -
 
 # --- reading ------------------------------------------------------------------------------
 
-def payouts_for(session: Session, actor: User) -> list[Payout]:
+def payouts_for(session: Session, actor: User, page: int = 1,
+                per_page: int = 200) -> list[Payout]:
     query = select(Payout)
     if not actor.is_operator:
         if actor.company is None or not actor.company.is_factory:
             return []
         query = query.where(Payout.company_id == actor.company_id)
-    return list(session.exec(query.order_by(col(Payout.id).desc())))
+    return list(session.exec(query.order_by(col(Payout.id).desc())
+                             .offset((page - 1) * per_page).limit(per_page)))
+
+
+def count_payouts(session: Session, actor: User) -> int:
+    query = select(func.count()).select_from(Payout)
+    if not actor.is_operator:
+        if actor.company is None or not actor.company.is_factory:
+            return 0
+        query = query.where(Payout.company_id == actor.company_id)
+    return int(session.exec(query).one())
 
 
 def receipts_for(session: Session, actor: User) -> list[tuple[Payment, list[Refund]]]:
