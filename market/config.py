@@ -89,6 +89,8 @@ class Config:
         c.strip().upper() for c in os.environ.get("SUPPORTED_CURRENCIES", "CNY").split(",")
         if c.strip())
     PAYOUT_AFTER_SHIPMENT_DAYS = _int("PAYOUT_AFTER_SHIPMENT_DAYS", 14)
+    # an accepted quote keeps its capacity booked this long while the payment is awaited
+    PAYMENT_DUE_HOURS = _int("PAYMENT_DUE_HOURS", 72)
     PLATFORM_BANK_NAME = os.environ.get("PLATFORM_BANK_NAME", "China Merchants Bank, Shanghai")
     PLATFORM_BANK_HOLDER = os.environ.get("PLATFORM_BANK_HOLDER", "Yunzao Escrow Account")
     PLATFORM_BANK_ACCOUNT = os.environ.get("PLATFORM_BANK_ACCOUNT", "6225 8800 0000 0000")

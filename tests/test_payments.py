@@ -391,6 +391,40 @@ def test_payouts_a_set_number_of_days_after_shipment(session, people, seam):
     assert_sound(session)
 
 
+def test_unpaid_quotes_give_their_capacity_back(session, people, seam):
+    from market.models import CapacityWindow
+
+    order, quote = make_quote(session, people)
+    # hold the planned time as approval would, so acceptance books it
+    for po in session.exec(select(PlannedOperation)).all():
+        w = session.exec(select(CapacityWindow).where(
+            CapacityWindow.machine_id == po.machine_id)).first()
+        session.add(CapacityWindow(machine_id=po.machine_id, start=w.end + timedelta(days=9),
+                                   end=w.end + timedelta(days=9, hours=2), status="held",
+                                   planned_operation_id=po.id))
+    session.commit()
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    payment = session.exec(select(Payment)).one()
+    booked = session.exec(select(CapacityWindow).where(CapacityWindow.status == "booked")).all()
+    assert len(booked) == 2
+    assert pay.housekeeping(session, utcnow() + timedelta(hours=71), MANUAL)["expired"] == 0
+    later = utcnow() + timedelta(hours=73)
+    assert pay.housekeeping(session, later, MANUAL)["expired"] == 1
+    assert pay.housekeeping(session, later, MANUAL)["expired"] == 0
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "cancelled"
+    assert session.get(Quote, quote.id).status == "expired"
+    assert session.get(Order, order.id).status == "open"
+    assert session.exec(select(CapacityWindow).where(
+        CapacityWindow.status == "booked")).all() == []
+    # the transfer arrives after all: recorded and sent straight back, no bookings
+    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "refunded"
+    assert bookings.bookings_of_order(session, order.id) == []
+    assert_sound(session)
+
+
 # --- money arithmetic ---------------------------------------------------------------------
 
 def test_allocate_is_exact_and_fair():

@@ -31,6 +31,7 @@ class PaymentSettings:
     stripe_max_network_retries: int = 2
     supported_currencies: tuple[str, ...] = ("CNY",)
     payout_after_shipment_days: int = 14
+    payment_due_hours: int = 72
     bank_name: str = ""
     bank_holder: str = ""
     bank_account: str = ""
@@ -53,6 +54,7 @@ class PaymentSettings:
             stripe_max_network_retries=int(config.get("STRIPE_MAX_NETWORK_RETRIES") or 0),
             supported_currencies=tuple(c.strip().upper() for c in currencies),
             payout_after_shipment_days=int(config.get("PAYOUT_AFTER_SHIPMENT_DAYS") or 0),
+            payment_due_hours=int(config.get("PAYMENT_DUE_HOURS") or 0),
             bank_name=config.get("PLATFORM_BANK_NAME") or "",
             bank_holder=config.get("PLATFORM_BANK_HOLDER") or "",
             bank_account=config.get("PLATFORM_BANK_ACCOUNT") or "",

@@ -69,6 +69,7 @@ from market.models import (
     Payout,
     PayoutAccount,
     PayoutStatus,
+    PlannedOperation,
     Quote,
     QuoteStatus,
     Refund,
@@ -805,6 +806,41 @@ def disputes(session: Session, status: str | None = "open") -> list[Dispute]:
 
 # --- time-based work ----------------------------------------------------------------------
 
+def expire_unpaid(session: Session, payment_id: int, now: datetime | None = None) -> bool:
+    """A payment not received in time: the quote's booked capacity goes back to the
+    factories, the quote expires and the order returns to matching. Money arriving later
+    is refunded (apply_success sees the quote is no longer accepted)."""
+    from market.services import bookings
+
+    now = now or utcnow()
+    with _lock(session):
+        payment = _locked(session, Payment, payment_id)
+        if payment is None or payment.status not in LIVE_PAYMENT:
+            session.rollback()
+            return False
+        quote = _locked(session, Quote, payment.quote_id)
+        order = _locked(session, Order, payment.order_id)
+        payment.status, payment.updated_at = PaymentStatus.cancelled.value, now
+        payment.last_error = "Not received in time."
+        session.add(payment)
+        has_bookings = session.exec(select(Booking.id).where(
+            Booking.quote_id == payment.quote_id)).first() is not None
+        if (quote is not None and quote.status == QuoteStatus.accepted and not has_bookings
+                and order is not None and order.status == OrderStatus.accepted):
+            planned = session.exec(select(PlannedOperation.id).where(
+                PlannedOperation.run_id == quote.run_id,
+                PlannedOperation.order_id == quote.order_id)).all()
+            bookings.release(session, list(planned))  # type: ignore[arg-type]
+            quote.status, quote.decided_at = QuoteStatus.expired.value, now
+            order.status, order.updated_at = OrderStatus.open.value, now
+            session.add_all([quote, order])
+            order_event(session, order, None, "payment_overdue", payment_id=payment.id,
+                        note="The order goes back to matching.")
+        audit.record(session, None, "payment.expired", payment, payment.company_id)
+        session.commit()
+    return True
+
+
 def _shipped_at(session: Session, order_id: int) -> datetime | None:
     return session.exec(select(OrderEvent.at).where(
         OrderEvent.order_id == order_id, OrderEvent.kind == "shipped")
@@ -814,13 +850,14 @@ def _shipped_at(session: Session, order_id: int) -> datetime | None:
 def housekeeping(session: Session, now: datetime | None = None,
                  config: PaymentSettings | None = None) -> dict[str, int]:
     """Periodic work (market/jobs): release payouts PAYOUT_AFTER_SHIPMENT_DAYS after
-    shipment when the buyer neither confirmed nor disputed; refund payments of withdrawn
-    quotes; retry pending transfers and refunds; ask Stripe about payments whose webhook
-    may have been lost. Each step is idempotent, so running it twice is harmless."""
+    shipment when the buyer neither confirmed nor disputed; give back the capacity of quotes
+    not paid within PAYMENT_DUE_HOURS; refund payments of withdrawn quotes; retry pending
+    transfers and refunds; ask Stripe about payments whose webhook may have been lost.
+    Each step is idempotent, so running it twice is harmless."""
     cfg = _cfg(config)
     now = now or utcnow()
     counts = {"released": 0, "refunded": 0, "payouts_retried": 0, "refunds_retried": 0,
-              "synced": 0}
+              "synced": 0, "expired": 0}
     if cfg.payout_after_shipment_days > 0:
         due = now - timedelta(days=cfg.payout_after_shipment_days)
         shipped = session.exec(select(Order).join(Payment, col(Payment.order_id) == Order.id)
@@ -832,6 +869,23 @@ def housekeeping(session: Session, now: datetime | None = None,
                     session, order, f"{cfg.payout_after_shipment_days} days after shipment",
                     now, cfg):
                 counts["released"] += 1
+    if cfg.payment_due_hours > 0:
+        if cfg.gateway_name == "stripe":
+            # a webhook may be late: ask Stripe before giving the capacity away
+            for payment_id in session.exec(select(Payment.id).where(
+                    Payment.gateway == "stripe", col(Payment.provider_id).is_not(None),
+                    col(Payment.status).in_([s.value for s in LIVE_PAYMENT]),
+                    col(Payment.created_at) <= now - timedelta(
+                        hours=cfg.payment_due_hours))).all():
+                try:
+                    sync_payment(session, payment_id, cfg)  # type: ignore[arg-type]
+                except ServiceError:
+                    session.rollback()
+        for payment_id in session.exec(select(Payment.id).where(
+                col(Payment.status).in_([s.value for s in LIVE_PAYMENT]),
+                col(Payment.created_at) <= now - timedelta(hours=cfg.payment_due_hours))).all():
+            if expire_unpaid(session, payment_id, now):  # type: ignore[arg-type]
+                counts["expired"] += 1
     orphans = session.exec(select(Payment).join(Quote, col(Quote.id) == Payment.quote_id).where(
         Payment.status == PaymentStatus.succeeded.value,
         col(Quote.status).in_([QuoteStatus.withdrawn.value, QuoteStatus.expired.value,
