@@ -30,7 +30,9 @@ def _settings() -> PaymentSettings:
 
 
 def payment_out(payment: Payment, cfg: PaymentSettings | None = None) -> dict[str, Any]:
+    """The client secret completes a card payment, so only the paying company sees it."""
     cfg = cfg or _settings()
+    payer = current_api_user().company_id == payment.company_id
     body: dict[str, Any] = {
         "id": payment.id, "order_id": payment.order_id, "quote_id": payment.quote_id,
         "amount": payment.amount, "platform_fee": payment.platform_fee,
@@ -39,7 +41,7 @@ def payment_out(payment: Payment, cfg: PaymentSettings | None = None) -> dict[st
         "last_error": payment.last_error, "created_at": payment.created_at,
         "succeeded_at": payment.succeeded_at,
     }
-    if payment.gateway == "stripe" and payment.status in svc.LIVE_PAYMENT:
+    if payer and payment.gateway == "stripe" and payment.status in svc.LIVE_PAYMENT:
         body["client_secret"] = payment.client_secret or None
         body["publishable_key"] = cfg.stripe_publishable_key or None
     if payment.gateway == "manual":
