@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_skeleton
 from flask import Flask, current_app
 from flask_babel import format_datetime, get_locale
 
@@ -24,6 +25,14 @@ def localized(obj: Any, attr: str = "name") -> str:
         if value:
             return value
     return getattr(obj, f"{attr}_en", None) or getattr(obj, attr, "") or ""
+
+
+def skeleton(value: date | datetime | None, pattern: str = "MMMd") -> str:
+    """A date in the reader's locale from a CLDR skeleton ("MMMEd" -> "Mon, Dec 7" or
+    "12月7日周一"), so field order follows the language."""
+    if value is None:
+        return "—"
+    return format_skeleton(pattern, value, locale=str(get_locale() or "zh"))
 
 
 def when(value: datetime | None, fmt: str = "medium") -> str:
@@ -47,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["skeleton"] = skeleton
     app.jinja_env.filters["label"] = label
 
     @app.context_processor

@@ -117,7 +117,7 @@ def test_csv_import_page(factory_client, session, world):
             b"Chang'an plant,Lathe 2,cnc_turning,al6061,9000\n")
     response = factory_client.post("/factory/import", data={"file": (io.BytesIO(good), "g.csv")},
                                    content_type="multipart/form-data", headers=EN)
-    assert response.status_code == 200 and "1 machines created" in response.text
+    assert response.status_code == 200 and "1 machine created" in response.text
 
 
 def test_utilisation_page(factory_client, world):
