@@ -129,8 +129,8 @@ def test_operator_verifies_with_htmx(page, server, live_app):
     shot(page, "05-operator-companies")
     page.evaluate("window.__marker = 1")  # survives only if the page does not reload
     row.get_by_role("button", name="Verify").click()
-    page.wait_for_function(
-        f"document.querySelector('#company-{factory.company_id}').innerText.includes('verified')")
+    # a locator wait, not wait_for_function: string evaluation trips the page's CSP
+    row.locator(".badge-verified").wait_for()
     assert page.evaluate("window.__marker") == 1
     shot(page, "06-operator-verified")
 

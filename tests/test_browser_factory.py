@@ -38,7 +38,7 @@ def test_factory_publishes_capacity(page, server, live_app):  # noqa: F811
     page.get_by_label("Kind").fill("3-axis machining centre")
     page.get_by_label("Process").select_option("cnc_milling")
     # choosing the process narrows the materials through htmx
-    page.wait_for_function("document.querySelectorAll('#materials-0 option').length > 3")
+    page.locator("#materials-0 option").nth(3).wait_for(state="attached")
     page.get_by_label("Materials").select_option(["al6061", "al7075"])
     page.get_by_label("Rate per hour (¥)").fill("150")
     shot(page, "20-factory-add-machine")
