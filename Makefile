@@ -27,8 +27,12 @@ install-test: $(VENV)/.installed-test
 translations: install
 	$(BIN)/pybabel compile -d market/translations
 
+# Service errors are extracted from their raise sites and translated where shown.
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k N_ -k ValidationError -k Conflict -k NotFound \
+	-k PermissionDenied -k AuthenticationFailed
+
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o market/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) -o market/translations/messages.pot .
 	$(BIN)/pybabel update -i market/translations/messages.pot -d market/translations
 
 migrate: install

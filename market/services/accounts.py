@@ -26,6 +26,7 @@ from market.models import (
 )
 from market.services import audit
 from market.services.errors import (
+    N_,
     AuthenticationFailed,
     Conflict,
     NotFound,
@@ -111,15 +112,15 @@ class Registration:
 def validate_registration(data: Registration) -> dict[str, str]:
     fields: dict[str, str] = {}
     if not data.company_name.strip():
-        fields["company_name"] = "Enter the company's name."
+        fields["company_name"] = N_("Enter the company's name.")
     elif len(data.company_name) > 200:
-        fields["company_name"] = "At most 200 characters."
+        fields["company_name"] = N_("At most 200 characters.")
     if data.company_kind not in {k.value for k in CompanyKind}:
-        fields["company_kind"] = "Choose buyer, factory or both."
+        fields["company_kind"] = N_("Choose buyer, factory or both.")
     if not re.fullmatch(r"[A-Za-z]{2}", data.country or ""):
-        fields["country"] = "Use a two-letter country code such as CN."
+        fields["country"] = N_("Use a two-letter country code such as CN.")
     if len(data.city) > 120:
-        fields["city"] = "At most 120 characters."
+        fields["city"] = N_("At most 120 characters.")
     try:
         email = normalise_email(data.email)
     except ValidationError as exc:
@@ -139,7 +140,7 @@ def register(session: Session, data: Registration) -> User:
     email = normalise_email(data.email)
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict(
-            "An account with this email already exists.", {"email": "Already registered."}
+            "An account with this email already exists.", {"email": N_("Already registered.")}
         )
     company = Company(
         slug=_unique_slug(session, data.company_name),
@@ -166,7 +167,7 @@ def register(session: Session, data: Registration) -> User:
         # Two registrations racing for one email: the unique index decides.
         session.rollback()
         raise Conflict(
-            "An account with this email already exists.", {"email": "Already registered."}
+            "An account with this email already exists.", {"email": N_("Already registered.")}
         ) from None
     return user
 
@@ -268,11 +269,11 @@ def set_company_status(
     if not actor.is_operator:
         raise PermissionDenied("Only platform operators can verify or suspend companies.")
     if status not in {s.value for s in CompanyStatus}:
-        raise ValidationError(f"Unknown status {status!r}.", {"status": "Unknown status."})
+        raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
     company = get_company(session, company_id)
     if status == CompanyStatus.suspended and not reason.strip():
         raise ValidationError(
-            "Give a reason for the suspension.", {"reason": "Required when suspending."}
+            "Give a reason for the suspension.", {"reason": N_("Required when suspending.")}
         )
     previous = company.status
     company.status = status
@@ -311,7 +312,7 @@ def update_company_profile(
             try:
                 number = float(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                fields[key] = "Enter a number."
+                fields[key] = N_("Enter a number.")
                 continue
             limit = 90 if key == "lat" else 180
             if not -limit <= number <= limit:
@@ -321,7 +322,7 @@ def update_company_profile(
         else:
             text = "" if value is None else str(value).strip()
             if key == "name" and not text:
-                fields[key] = "Enter the company's name."
+                fields[key] = N_("Enter the company's name.")
             clean[key] = text or (None if key == "name_zh" else "")
     if fields:
         raise ValidationError("Please correct the highlighted fields.", fields)

@@ -28,7 +28,7 @@ from market.models import (
     utcnow,
 )
 from market.services import audit
-from market.services.errors import Conflict, NotFound, ValidationError
+from market.services.errors import N_, Conflict, NotFound, ValidationError
 from market.services.matching_runs import _lock, order_event
 
 RESPONSE_HOURS = 48
@@ -248,7 +248,7 @@ def list_bookings(session: Session, actor: User, status: str | None = None) -> l
         query = query.where(Booking.company_id == actor.company_id)
     if status:
         if status not in {s.value for s in BookingStatus}:
-            raise ValidationError(f"Unknown status {status!r}.", {"status": "Unknown status."})
+            raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
         query = query.where(Booking.status == status)
     return list(session.exec(query.order_by(col(Booking.start))))
 
@@ -329,7 +329,7 @@ def _decline(session: Session, actor: User | None, booking: Booking, reason: str
 
 def decline_booking(session: Session, actor: User, booking_id: int, reason: str) -> Booking:
     if not reason or not reason.strip():
-        raise ValidationError("Tell the buyer why you decline.", {"reason": "Required."})
+        raise ValidationError("Tell the buyer why you decline.", {"reason": N_("Required.")})
     with _lock(session):
         booking = get_booking(session, actor, booking_id, lock=True)
         if booking.status not in (BookingStatus.proposed, BookingStatus.accepted):
@@ -342,7 +342,7 @@ def decline_booking(session: Session, actor: User, booking_id: int, reason: str)
 def report_progress(session: Session, actor: User, booking_id: int, status: str,
                     note: str = "", qc: str = "") -> Booking:
     if status not in ("started", "done"):
-        raise ValidationError("Progress is 'started' or 'done'.", {"status": "started or done"})
+        raise ValidationError("Progress is 'started' or 'done'.", {"status": N_("started or done")})
     booking = get_booking(session, actor, booking_id, lock=True)
     now = utcnow()
     order = session.get(Order, booking.order_id)

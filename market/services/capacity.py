@@ -35,7 +35,7 @@ from market.models import (
     utcnow,
 )
 from market.services import audit
-from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.services.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
 
 MAX_WINDOW = timedelta(days=31)
 MAX_RULE_DAYS = 366
@@ -99,7 +99,7 @@ def _number(value: object, name: str, lo: float, hi: float, fields: dict[str, st
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        fields[name] = "Enter a number."
+        fields[name] = N_("Enter a number.")
         return 0.0
     if not lo <= number <= hi:
         fields[name] = f"Must be between {lo:g} and {hi:g}."
@@ -110,16 +110,16 @@ def _check_timezone(name: str, fields: dict[str, str]) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        fields["timezone"] = "Unknown time zone; use an IANA name such as Asia/Shanghai."
+        fields["timezone"] = N_("Unknown time zone; use an IANA name such as Asia/Shanghai.")
 
 
 def _plant_fields(data: PlantInput) -> tuple[dict[str, object], dict[str, str]]:
     fields: dict[str, str] = {}
     name = (data.name or "").strip()
     if not name:
-        fields["name"] = "Enter the plant's name."
+        fields["name"] = N_("Enter the plant's name.")
     elif len(name) > 120:
-        fields["name"] = "At most 120 characters."
+        fields["name"] = N_("At most 120 characters.")
     lat = _number(data.lat, "lat", -90, 90, fields)
     lon = _number(data.lon, "lon", -180, 180, fields)
     _check_timezone(data.timezone or "", fields)
@@ -201,7 +201,7 @@ def _int(value: object, name: str, fields: dict[str, str], lo: int = 0,
             raise ValueError
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except (TypeError, ValueError):
-        fields[name] = "Enter a whole number."
+        fields[name] = N_("Enter a whole number.")
         return 0
     if not lo <= number <= hi:
         fields[name] = f"Must be between {lo} and {hi}."
@@ -213,7 +213,7 @@ def _capabilities(session: Session, items: Sequence[CapabilityInput],
     allowed = _process_materials(session)
     caps: list[Capability] = []
     if not items:
-        fields["capabilities"] = "Add at least one capability (a process the machine can do)."
+        fields["capabilities"] = N_("Add at least one capability (a process the machine can do).")
     seen: set[str] = set()
     for i, item in enumerate(items):
         prefix = f"capabilities.{i}."
@@ -256,12 +256,12 @@ def create_machine(session: Session, actor: User, data: MachineInput) -> Machine
         plant = get_plant(session, actor, int(data.plant_id))
     except (TypeError, ValueError, NotFound):
         raise ValidationError(
-            "Choose one of your plants.", {"plant_id": "Unknown plant."}
+            "Choose one of your plants.", {"plant_id": N_("Unknown plant.")}
         ) from None
     _require_writer(actor, plant.company_id)
     name = (data.name or "").strip()
     if not name or len(name) > 120:
-        fields["name"] = "Enter a name of at most 120 characters."
+        fields["name"] = N_("Enter a name of at most 120 characters.")
     caps = _capabilities(session, data.capabilities, fields)
     if fields:
         raise ValidationError("Please correct the highlighted fields.", fields)
@@ -288,7 +288,7 @@ def update_machine(session: Session, actor: User, machine_id: int, name: str | N
     before = {"name": machine.name, "kind": machine.kind, "capabilities": _cap_snapshot(machine)}
     if name is not None:
         if not name.strip() or len(name.strip()) > 120:
-            fields["name"] = "Enter a name of at most 120 characters."
+            fields["name"] = N_("Enter a name of at most 120 characters.")
         machine.name = name.strip()
     if kind is not None:
         machine.kind = kind.strip()[:120]
@@ -429,11 +429,11 @@ def _publish(session: Session, machine: Machine, start: datetime, end: datetime,
 def _check_span(start: datetime, end: datetime, allow_past: bool = False) -> None:
     fields: dict[str, str] = {}
     if end <= start:
-        fields["end"] = "The end must be after the start."
+        fields["end"] = N_("The end must be after the start.")
     elif end - start > MAX_WINDOW:
-        fields["end"] = "A window can be at most 31 days long; use a shift rule for more."
+        fields["end"] = N_("A window can be at most 31 days long; use a shift rule for more.")
     if not allow_past and end <= utcnow():
-        fields["end"] = "The window is entirely in the past."
+        fields["end"] = N_("The window is entirely in the past.")
     if fields:
         raise ValidationError("This window cannot be published.", fields)
 
@@ -470,7 +470,7 @@ def withdraw(session: Session, actor: User, machine_id: int, start: datetime,
     _require_writer(actor, plant.company_id)  # type: ignore[union-attr]
     start, end = _aware(start, "start"), _aware(end, "end")
     if end <= start:
-        raise ValidationError("The end must be after the start.", {"end": "Before the start."})
+        raise ValidationError("The end must be after the start.", {"end": N_("Before the start.")})
     minutes = 0
     kept: list[CapacityWindow] = []
     for w in _live_windows(session, machine.id, start, end):  # type: ignore[arg-type]
@@ -594,7 +594,7 @@ def _parse_date(value: date | str, name: str, fields: dict[str, str]) -> date | 
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        fields[name] = "Use a date like 2026-12-01."
+        fields[name] = N_("Use a date like 2026-12-01.")
         return None
 
 
@@ -646,14 +646,14 @@ def add_shift_rule(session: Session, actor: User, machine_id: int,
     except (TypeError, ValueError):
         weekdays = []
     if not weekdays or any(d < 0 or d > 6 for d in weekdays):
-        fields["weekdays"] = "Choose at least one weekday (0 = Monday ... 6 = Sunday)."
+        fields["weekdays"] = N_("Choose at least one weekday (0 = Monday ... 6 = Sunday).")
     for name in ("start_time", "end_time"):
         if _parse_clock(getattr(data, name)) is None:
-            fields[name] = "Use a time like 08:00 (24:00 for midnight at the end)."
+            fields[name] = N_("Use a time like 08:00 (24:00 for midnight at the end).")
     if data.start_time == data.end_time and "start_time" not in fields:
-        fields["end_time"] = "A shift needs a length; for 24 hours use 00:00 to 24:00."
+        fields["end_time"] = N_("A shift needs a length; for 24 hours use 00:00 to 24:00.")
     if data.start_time == "24:00":
-        fields["start_time"] = "A shift cannot start at 24:00; use 00:00."
+        fields["start_time"] = N_("A shift cannot start at 24:00; use 00:00.")
     valid_from = _parse_date(data.valid_from, "valid_from", fields)
     valid_until = _parse_date(data.valid_until, "valid_until", fields)
     holidays: list[date] = []
@@ -663,9 +663,9 @@ def add_shift_rule(session: Session, actor: User, machine_id: int,
             holidays.append(parsed)
     if valid_from and valid_until:
         if valid_until < valid_from:
-            fields["valid_until"] = "The last day is before the first day."
+            fields["valid_until"] = N_("The last day is before the first day.")
         elif (valid_until - valid_from).days >= MAX_RULE_DAYS:
-            fields["valid_until"] = "A rule can cover at most one year."
+            fields["valid_until"] = N_("A rule can cover at most one year.")
     if fields:
         raise ValidationError("Please correct the shift rule.", fields)
     assert valid_from and valid_until
@@ -675,7 +675,7 @@ def add_shift_rule(session: Session, actor: User, machine_id: int,
     spans = [(max(a, now.replace(second=0, microsecond=0)), b) for a, b in spans if b > now]
     if not spans:
         raise ValidationError("This rule gives no future shifts.",
-                              {"valid_until": "All its shifts are in the past or on holidays."})
+                              {"valid_until": N_("All its shifts are in the past or on holidays.")})
     rule = CapacityRule(machine_id=machine.id, weekdays=weekdays,  # type: ignore[arg-type]
                         start_time=data.start_time, end_time=data.end_time,
                         valid_from=valid_from, valid_until=valid_until,
@@ -866,14 +866,14 @@ def search_capacity(session: Session, viewer: User, process: str, material: str 
     (published) hours inside [start, end)."""
     fields: dict[str, str] = {}
     if not process:
-        fields["process"] = "Choose a process."
+        fields["process"] = N_("Choose a process.")
     start, end = _aware(start, "from"), _aware(end, "to")
     if end <= start:
-        fields["to"] = "The end of the range must be after its start."
+        fields["to"] = N_("The end of the range must be after its start.")
     elif end - start > timedelta(days=180):
-        fields["to"] = "Search at most 180 days at a time."
+        fields["to"] = N_("Search at most 180 days at a time.")
     if min_hours < 0:
-        fields["min_hours"] = "Must be zero or more."
+        fields["min_hours"] = N_("Must be zero or more.")
     if fields:
         raise ValidationError("Please correct the search.", fields)
     rows = session.exec(

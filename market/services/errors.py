@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def N_(text: str) -> str:
+    """Mark a message for translation where it is written; it is translated where shown."""
+    return text
+
+
 class ServiceError(Exception):
     code = "error"
     status = 400
@@ -11,6 +16,19 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+
+    @property
+    def localized(self) -> str:
+        """The message in the reader's language (views only: needs a request context)."""
+        from flask_babel import gettext
+
+        return gettext(self.message)
+
+    @property
+    def localized_fields(self) -> dict[str, str]:
+        from flask_babel import gettext
+
+        return {name: gettext(text) for name, text in self.fields.items()}
 
 
 class ValidationError(ServiceError):

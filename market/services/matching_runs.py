@@ -35,7 +35,7 @@ from market.models import (
 )
 from market.services import audit
 from market.services.capacity import occupy
-from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.services.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
 from market.services.planning import DEFAULT_TRANSPORT, build_problem
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def set_transport(session: Session, actor: User, values: dict[str, Any]) -> dict
         try:
             number = float(raw) if key == "speed_kmh" else int(str(raw).strip())
         except (TypeError, ValueError):
-            fields[key] = "Enter a number." if key == "speed_kmh" else "Enter a whole number."
+            fields[key] = N_("Enter a number.") if key == "speed_kmh" else "Enter a whole number."
             continue
         if not lo <= number <= hi:
             fields[key] = f"Must be between {lo} and {hi}."
@@ -110,7 +110,7 @@ def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30
         limit = -1
     if not MIN_TIME_LIMIT <= limit <= MAX_TIME_LIMIT:
         raise ValidationError("The time limit must be 1 to 600 seconds.",
-                              {"time_limit_seconds": "1 to 600 seconds."})
+                              {"time_limit_seconds": N_("1 to 600 seconds.")})
     ids = sorted({int(i) for i in order_ids or []})
     if ids:
         found = session.exec(select(Order.id, Order.status).where(col(Order.id).in_(ids))).all()

@@ -49,8 +49,8 @@ def register():
             db.session.rollback()
             for field_name, message in exc.fields.items():
                 if field_name in form:
-                    form[field_name].errors = [*form[field_name].errors, message]
-            flash(exc.message, "error")
+                    form[field_name].errors = [*form[field_name].errors, _(message)]
+            flash(exc.localized, "error")
         else:
             login_user(user)
             flash(_("Welcome to Yunzao. An operator will verify your company shortly; "
@@ -78,7 +78,7 @@ def login():
                 db.session, form.email.data or "", form.password.data or ""
             )
         except AuthenticationFailed as exc:
-            flash(exc.message, "error")
+            flash(exc.localized, "error")
             status = 401
         else:
             login_user(user, remember=bool(form.remember.data))

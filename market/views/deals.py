@@ -70,7 +70,7 @@ def accept(quote_id: int):
         bookings.accept_quote(db.session, current_user._get_current_object(), quote_id)
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
     else:
         flash(_("Quote accepted. The factories now confirm their bookings."), "success")
     return redirect(url_for("deals.quote", quote_id=quote_id))
@@ -85,7 +85,7 @@ def decline(quote_id: int):
                                request.form.get("reason", ""))
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
     else:
         flash(_("Quote declined. The capacity was released."), "info")
     return redirect(url_for("deals.quote", quote_id=quote_id))
@@ -100,7 +100,7 @@ def confirm_delivery(order_id: int):
         abort(404)
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
     else:
         flash(_("Delivery confirmed. Thank you."), "success")
     order = db.session.get(Order, order_id)

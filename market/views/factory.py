@@ -131,10 +131,10 @@ def create_plant():
             city=form.get("city", "")))
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
         plants = capacity.list_plants(db.session, _actor())
         return render_template("factory/index.html", plants=plants, counts={},
-                               timezones=capacity.timezones(), errors=exc.fields,
+                               timezones=capacity.timezones(), errors=exc.localized_fields,
                                form=form), exc.status
     flash(_("Plant %(name)s added.", name=plant.name), "success")
     return redirect(url_for("factory.plant", plant_id=plant.id))
@@ -162,7 +162,7 @@ def update_plant(plant_id: int):
             city=form.get("city", "")))
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message + " " + "; ".join(exc.fields.values()), "error")
+        flash(exc.localized + " " + "; ".join(exc.localized_fields.values()), "error")
     else:
         flash(_("Plant saved."), "success")
     return redirect(url_for("factory.plant", plant_id=plant_id))
@@ -181,10 +181,10 @@ def create_machine(plant_id: int):
             capabilities=_capability_rows(form)))
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
         return render_template("factory/plant.html", plant=row, **_calendar_context(row),
                                processes=taxonomy.processes(db.session),
-                               timezones=capacity.timezones(), errors=exc.fields,
+                               timezones=capacity.timezones(), errors=exc.localized_fields,
                                form=form), exc.status
     flash(_("Machine %(name)s added. Now publish its idle time.", name=machine.name), "success")
     return redirect(url_for("factory.machine", machine_id=machine.id))
@@ -220,8 +220,8 @@ def update_machine(machine_id: int):
                                 kind=form.get("kind"), capabilities=_capability_rows(form))
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
-        return _machine_page(_machine_or_404(machine_id), exc.fields, form, exc.status)
+        flash(exc.localized, "error")
+        return _machine_page(_machine_or_404(machine_id), exc.localized_fields, form, exc.status)
     flash(_("Machine saved. The previous settings are kept in the history."), "success")
     return redirect(url_for("factory.machine", machine_id=machine_id))
 
@@ -249,8 +249,8 @@ def add_shift_rule(machine_id: int):
         _rule, added = capacity.add_shift_rule(db.session, _actor(), row.id, rule_input)
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
-        return _machine_page(_machine_or_404(machine_id), exc.fields, form, exc.status)
+        flash(exc.localized, "error")
+        return _machine_page(_machine_or_404(machine_id), exc.localized_fields, form, exc.status)
     flash(_("Shift rule saved: %(hours)s hours of idle time published.",
             hours=round(added / 60, 1)), "success")
     return redirect(url_for("factory.machine", machine_id=machine_id))
@@ -318,7 +318,7 @@ def add_window(plant_id: int):
                        if result.created else _("That time was already published."))
         except ServiceError as exc:
             db.session.rollback()
-            message = exc.message + " " + " ".join(exc.fields.values())
+            message = exc.localized + " " + " ".join(exc.localized_fields.values())
             status = exc.status
     if _is_htmx():
         return render_template("factory/_calendar.html", plant=row, message=message,
@@ -342,7 +342,7 @@ def withdraw_window(window_id: int):
         message = _("Withdrew %(hours)s hours.", hours=round(result.withdrawn_minutes / 60, 1))
     except ServiceError as exc:
         db.session.rollback()
-        message, status = exc.message, exc.status
+        message, status = exc.localized, exc.status
     back = request.form.get("back")
     if _is_htmx() and back == "calendar":
         plant_row = db.session.get(Plant, machine_row.plant_id)
@@ -373,7 +373,7 @@ def import_csv():
                 errors, status = exc.errors, 422
             except ServiceError as exc:
                 db.session.rollback()
-                errors, status = [(0, exc.message)], exc.status
+                errors, status = [(0, exc.localized)], exc.status
     return render_template("factory/import.html", errors=errors, report=report,
                            columns=capacity.CSV_COLUMNS), status
 
@@ -470,7 +470,7 @@ def booking_action(booking_id: int, action: str):
             bookings.ship(db.session, _actor(), row.id, form.get("note", ""))  # type: ignore[arg-type]
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message + (" " + " ".join(exc.fields.values()) if exc.fields else ""),
+        flash(exc.localized + (" " + " ".join(exc.localized_fields.values()) if exc.fields else ""),
               "error")
     else:
         flash(messages[action], "success")
@@ -486,7 +486,7 @@ def settings():
             accounts.set_auto_accept(db.session, _actor(), request.form.get("auto_accept") == "1")
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(exc.localized, "error")
         else:
             flash(_("Settings saved."), "success")
         return redirect(url_for("factory.settings"))

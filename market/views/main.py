@@ -72,8 +72,8 @@ def company_profile():
             db.session.rollback()
             for name, message in exc.fields.items():
                 if name in form:
-                    form[name].errors = [*form[name].errors, message]
-            flash(exc.message, "error")
+                    form[name].errors = [*form[name].errors, _(message)]
+            flash(exc.localized, "error")
             status = exc.status
         else:
             flash(_("Company profile saved."), "success")
@@ -136,7 +136,7 @@ def capacity_search():
                     db.session, current_user._get_current_object(), values["process"],
                     values["material"] or None, start, end, min_hours)
             except ServiceError as exc:
-                errors = exc.fields
+                errors = exc.localized_fields
     template = ("main/_capacity_results.html" if request.headers.get("HX-Request")
                 else "main/capacity.html")
     return render_template(template, hits=hits, errors=errors, values=values,

@@ -90,7 +90,7 @@ def set_status(company_id: int, status: str):
         db.session.rollback()
         if exc.status == 404:
             abort(404)
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
         return redirect(url_for("operator.company", company_id=company_id))
     if request.headers.get("HX-Request"):
         return render_template("operator/_company_row.html", c=row, form=StatusForm())
@@ -136,7 +136,7 @@ def start_run():
                                       ids if scope == "selected" else None)
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message + " " + " ".join(exc.fields.values()), "error")
+        flash(exc.localized + " " + " ".join(exc.localized_fields.values()), "error")
         return redirect(url_for("operator.runs"))
     dispatch("run_matching", run_id=run.id)
     flash(_("Matching run #%(id)s started.", id=run.id), "success")
@@ -240,7 +240,7 @@ def approve_run(run_id: int):
         db.session.rollback()
         if exc.status == 404:
             abort(404)
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
         return redirect(url_for("operator.run", run_id=run_id))
     flash(ngettext("%(num)d order approved: the buyer has a firm quote.",
                    "%(num)d orders approved: the buyers have firm quotes.",
@@ -261,7 +261,7 @@ def reject_run(run_id: int):
         db.session.rollback()
         if exc.status == 404:
             abort(404)
-        flash(exc.message, "error")
+        flash(exc.localized, "error")
     else:
         flash(_("Proposal rejected. Nothing was held."), "info")
     return redirect(url_for("operator.run", run_id=run_id))
@@ -278,8 +278,8 @@ def settings():
                                         dict(request.form))
         except ServiceError as exc:
             db.session.rollback()
-            errors, status = exc.fields, exc.status
-            flash(exc.message, "error")
+            errors, status = exc.localized_fields, exc.status
+            flash(exc.localized, "error")
         else:
             flash(_("Transport settings saved; the next matching run uses them."), "success")
             return redirect(url_for("operator.settings"))
