@@ -1,0 +1,132 @@
+"""Browser: the marketplace loop. The factory publishes capacity, the buyer submits an order,
+the operator runs matching and approves, the buyer accepts the quote, the factory accepts its
+bookings, and the order shows as scheduled with its Gantt."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from market.models import User
+from market.services import capacity, orders
+from tests.conftest import PASSWORD, make_account
+from tests.orders_fixtures import order_input
+from tests.test_browser import browser, page, server, shot  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    from sqlmodel import SQLModel
+
+    from market import create_app
+    from market.db import make_engine
+    from market.extensions import db
+    from seed.loader import load_taxonomy
+
+    url = f"sqlite:///{tmp_path / 'loop.sqlite'}"
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    app = create_app({"TESTING": True, "SECRET_KEY": "loop", "DATABASE_URL": url,
+                      "RATELIMIT_ENABLED": False, "JOBS_MODE": "thread", "SOLVER_WORKERS": 1})
+    with app.app_context():
+        load_taxonomy(db.session)
+    return app
+
+
+def sign_in(page, server, email: str) -> None:  # noqa: F811
+    page.context.clear_cookies()
+    page.goto(server.url + "/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/(dashboard|operator/companies)$"))
+
+
+def test_marketplace_loop(page, server, live_app):  # noqa: F811
+    from market.extensions import db
+
+    make_account(live_app, "factory", "works@example.com")
+    make_account(live_app, "buyer", "buyer@example.com")
+    make_account(live_app, "operator", "ops@example.com")
+    with live_app.app_context():
+        factory = db.session.exec(
+            select(User).where(User.email == "works@example.com")).one()
+        plant = capacity.create_plant(db.session, factory, capacity.PlantInput(
+            name="Kunshan plant", lat=31.38, lon=120.98, city="Kunshan"))
+        for process in ("cnc_milling", "anodizing"):
+            capacity.create_machine(db.session, factory, capacity.MachineInput(
+                plant_id=plant.id, name=f"{process} cell", capabilities=[
+                    capacity.CapabilityInput(process=process, rate_per_hour=12000,
+                                             setup_minutes=30)]))
+        buyer = db.session.exec(
+            select(User).where(User.email == "buyer@example.com")).one()
+        order = orders.create_draft(db.session, buyer, order_input(
+            title="Gimbal bracket", quantity=50))
+        order_id, plant_id = order.id, plant.id
+
+    # the factory publishes idle time for the next days in its calendar
+    sign_in(page, server, "works@example.com")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    page.goto(f"{server.url}/factory/plants/{plant_id}?week={tomorrow}")
+    for machine in ("cnc_milling cell", "anodizing cell"):
+        for d in range(3):
+            page.get_by_label("Machine", exact=True).select_option(label=machine)
+            page.get_by_label("Day").fill((tomorrow + timedelta(days=d)).isoformat())
+            page.get_by_label("From", exact=True).fill("08:00")
+            page.get_by_label("To", exact=True).fill("20:00")
+            page.get_by_role("button", name="Publish idle time").click()
+            page.get_by_text("Published 12.0 hours").wait_for()
+    shot(page, "30-loop-factory-calendar")
+
+    # the buyer submits the order
+    sign_in(page, server, "buyer@example.com")
+    page.goto(f"{server.url}/orders/{order_id}")
+    page.get_by_role("button", name="Submit order").click()
+    page.get_by_text("open", exact=True).first.wait_for()
+
+    # the operator runs matching and approves
+    sign_in(page, server, "ops@example.com")
+    page.get_by_role("link", name="Matching").click()
+    page.get_by_label("Time limit (s)").fill("3")
+    page.get_by_role("button", name="Start matching").click()
+    page.get_by_role("button", name="Approve all").wait_for(timeout=60_000)
+    shot(page, "31-loop-run")
+    page.get_by_role("button", name="Gantt").first.click()
+    page.locator("#order-gantt svg").wait_for()
+    page.locator("#plant-gantt svg").wait_for()
+    shot(page, "32-loop-run-gantt")
+    page.get_by_role("button", name="Approve all").click()
+    page.get_by_text("1 order approved").wait_for()
+
+    # the buyer accepts the quote
+    sign_in(page, server, "buyer@example.com")
+    page.goto(f"{server.url}/orders/{order_id}")
+    page.locator("#quotes a").first.click()
+    shot(page, "33-loop-quote")
+    page.get_by_role("button", name="Accept quote").click()
+    page.get_by_text("Quote accepted. The factories now confirm their bookings.").wait_for()
+
+    # the factory accepts its bookings
+    sign_in(page, server, "works@example.com")
+    page.get_by_role("link", name="Bookings").click()
+    links = page.locator("table a[href*='/factory/bookings/']")
+    urls = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(urls) == 2
+    for url in urls:
+        page.goto(server.url + url)
+        page.get_by_role("button", name="Accept booking").click()
+        page.get_by_text("Booking accepted.").wait_for()
+    shot(page, "34-loop-booking")
+
+    # the buyer sees the order scheduled, with its Gantt
+    sign_in(page, server, "buyer@example.com")
+    page.goto(f"{server.url}/orders/{order_id}")
+    assert page.get_by_text("scheduled", exact=True).first.is_visible()
+    page.locator("#order-gantt svg").wait_for()
+    shot(page, "35-loop-order-scheduled")
