@@ -81,6 +81,7 @@ from market.models import (
 from market.payments import GatewayError, GatewayUnavailable, PaymentSettings
 from market.services import audit, ledger
 from market.services.errors import (
+    N_,
     Conflict,
     NotFound,
     PermissionDenied,
@@ -138,7 +139,7 @@ def open_payment(session: Session, quote: Quote, order: Order, actor: User | Non
     cfg = _cfg(config)
     check_currency(quote.currency, cfg)
     if quote.price <= 0:
-        raise ValidationError("A quote with no price cannot be paid.")
+        raise ValidationError(N_("A quote with no price cannot be paid."))
     now = now or utcnow()
     payment = Payment(
         order_id=order.id, quote_id=quote.id, company_id=order.company_id,  # type: ignore[arg-type]
@@ -171,7 +172,7 @@ def payment_for_order(session: Session, order_id: int) -> Payment | None:
 def _buyer_order(session: Session, actor: User, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None or not (actor.is_operator or actor.company_id == order.company_id):
-        raise NotFound("Order not found.")
+        raise NotFound(N_("Order not found."))
     return order
 
 
@@ -189,7 +190,7 @@ def start_payment(session: Session, actor: User, order_id: int,
     cfg = _cfg(config)
     order = _buyer_order(session, actor, order_id)
     if actor.is_operator:
-        raise PermissionDenied("Only the buyer pays for an order.")
+        raise PermissionDenied(N_("Only the buyer pays for an order."))
     quote = _accepted_quote(session, order)
     payment = None
     if quote is not None:
@@ -223,12 +224,12 @@ def _create_intent(session: Session, payment: Payment, cfg: PaymentSettings) -> 
         _note_error(session, Payment, payment.id, exc.message)  # type: ignore[arg-type]
         if exc.transient:
             raise PaymentProviderUnavailable(
-                "The payment provider did not answer. Nothing was charged twice; "
-                "please try again in a moment.") from None
+                N_("The payment provider did not answer. Nothing was charged twice; "
+                "please try again in a moment.")) from None
         raise Conflict(exc.message) from None
     if intent.amount != payment.amount or intent.currency != payment.currency:
         # Same key, different payment: never let the buyer pay the wrong amount.
-        raise Conflict("The provider's payment does not match this order's price.")
+        raise Conflict(N_("The provider's payment does not match this order's price."))
     with _lock(session):
         row = _locked(session, Payment, payment.id)  # type: ignore[arg-type]
         if row.provider_id is None:
@@ -254,7 +255,7 @@ def sync_payment(session: Session, payment_id: int,
     cfg = _cfg(config)
     payment = session.get(Payment, payment_id)
     if payment is None:
-        raise NotFound("Payment not found.")
+        raise NotFound(N_("Payment not found."))
     if payment.gateway != "stripe" or not payment.provider_id:
         return payment
     try:
@@ -262,7 +263,7 @@ def sync_payment(session: Session, payment_id: int,
     except GatewayError as exc:
         if exc.transient:
             raise PaymentProviderUnavailable(
-                "The payment provider did not answer; please try again.") from None
+                N_("The payment provider did not answer; please try again.")) from None
         raise Conflict(exc.message) from None
     return _apply_intent(session, payment_id, intent, cfg)
 
@@ -299,7 +300,7 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
     with _lock(session):
         payment = _locked(session, Payment, payment_id)
         if payment is None:
-            raise NotFound("Payment not found.")
+            raise NotFound(N_("Payment not found."))
         if payment.status not in (*LIVE_PAYMENT, PaymentStatus.cancelled):
             session.rollback()
             return False
@@ -342,18 +343,18 @@ def mark_received(session: Session, actor: User, payment_id: int, amount: int | 
                   note: str = "", config: PaymentSettings | None = None) -> Payment:
     """An operator confirms that the bank transfer arrived (manual gateway)."""
     if not actor.is_operator:
-        raise PermissionDenied("Only platform operators confirm bank transfers.")
+        raise PermissionDenied(N_("Only platform operators confirm bank transfers."))
     payment = session.get(Payment, payment_id)
     if payment is None:
-        raise NotFound("Payment not found.")
+        raise NotFound(N_("Payment not found."))
     if payment.gateway != "manual":
-        raise Conflict("Card payments are confirmed by Stripe, not by hand.")
+        raise Conflict(N_("Card payments are confirmed by Stripe, not by hand."))
     if payment.status not in (*LIVE_PAYMENT, PaymentStatus.cancelled):
         raise Conflict(f"This payment is {payment.status} already.")
     if amount is not None and amount != payment.amount:
         raise ValidationError(
-            "The amount received differs from the amount due; contact the buyer and mark it "
-            "received when the full amount has arrived.",
+            N_("The amount received differs from the amount due; contact the buyer and mark it "
+            "received when the full amount has arrived."),
             {"amount": f"Due: {payment.amount} {payment.currency} (minor units)."})
     apply_success(session, payment_id, actor, config=config, note=note.strip()[:200])
     session.expire_all()
@@ -366,7 +367,7 @@ def _queue_refund(session: Session, payment: Payment, amount: int, reason: str) 
     """Commit to returning `amount` (the caller holds the payment's lock and commits)."""
     if amount <= 0 or amount > payment.amount - payment.refunded_amount:
         raise ValidationError(
-            "A refund must be more than zero and at most what is still held.",
+            N_("A refund must be more than zero and at most what is still held."),
             {"amount": f"1 to {payment.amount - payment.refunded_amount}"})
     number = session.exec(select(Refund.id).where(
         Refund.payment_id == payment.id)).all()
@@ -388,7 +389,7 @@ def execute_refund(session: Session, refund_id: int,
     cfg = _cfg(config)
     refund = session.get(Refund, refund_id)
     if refund is None:
-        raise NotFound("Refund not found.")
+        raise NotFound(N_("Refund not found."))
     if refund.status != RefundStatus.pending:
         return refund
     payment = session.get(Payment, refund.payment_id)
@@ -525,7 +526,7 @@ def _release(session: Session, payment: Payment, reason: str, now: datetime) -> 
     legs = _factory_legs(session, payment)
     gross_total = sum(g for g, _ids in legs.values())
     if gross_total > payment.amount:
-        raise Conflict("The bookings add up to more than was paid; an operator must look.")
+        raise Conflict(N_("The bookings add up to more than was paid; an operator must look."))
     weights = {f"f{c}": g for c, (g, _ids) in legs.items()}
     weights["platform"] = payment.amount - gross_total
     refund_shares = allocate(payment.refunded_amount, weights)
@@ -594,7 +595,7 @@ def on_delivery_confirmed(session: Session, order: Order,
     """Seam for bookings.confirm_delivery (call after it commits): pay each factory."""
     order = session.get(Order, order.id, populate_existing=True)  # type: ignore[assignment]
     if order is None:
-        raise NotFound("Order not found.")
+        raise NotFound(N_("Order not found."))
     if order.status not in (OrderStatus.delivered, OrderStatus.closed):
         raise Conflict(f"The order is {order.status}; payouts wait for delivery.")
     return release_payouts(session, order, "delivered", config=config)
@@ -632,7 +633,7 @@ def send_payout(session: Session, payout_id: int,
     cfg = _cfg(config)
     payout = session.get(Payout, payout_id)
     if payout is None:
-        raise NotFound("Payout not found.")
+        raise NotFound(N_("Payout not found."))
     if payout.status != PayoutStatus.pending:
         return payout
     destination = _destination(session, payout, cfg)
@@ -691,11 +692,11 @@ def retry_payout(session: Session, actor: User, payout_id: int,
                  config: PaymentSettings | None = None) -> Payout:
     """An operator retries a failed payout (after the factory fixed its account)."""
     if not actor.is_operator:
-        raise PermissionDenied("Only platform operators retry payouts.")
+        raise PermissionDenied(N_("Only platform operators retry payouts."))
     with _lock(session):
         payout = _locked(session, Payout, payout_id)
         if payout is None:
-            raise NotFound("Payout not found.")
+            raise NotFound(N_("Payout not found."))
         if payout.status == PayoutStatus.failed:
             payout.status = PayoutStatus.pending.value
             session.add(payout)
@@ -713,21 +714,21 @@ def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> D
     """The buyer disputes an order: the escrow stays put until an operator resolves it."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Tell us what went wrong.", {"reason": "Required."})
+        raise ValidationError(N_("Tell us what went wrong."), {"reason": N_("Required.")})
     with _lock(session):
         order = _locked(session, Order, order_id)
         if order is None or actor.company_id != order.company_id:
-            raise NotFound("Order not found.")
+            raise NotFound(N_("Order not found."))
         if order.status not in DISPUTABLE:
             raise Conflict(f"An order that is {order.status} cannot be disputed.")
         payment = session.exec(select(Payment).where(
             Payment.order_id == order_id, Payment.status == PaymentStatus.succeeded.value)
             .order_by(col(Payment.id).desc())).first()
         if payment is None:
-            raise Conflict("Nothing of this order is held in escrow; the money has been "
-                           "paid out already or was never received. Contact the platform.")
+            raise Conflict(N_("Nothing of this order is held in escrow; the money has been "
+                           "paid out already or was never received. Contact the platform."))
         if _open_dispute(session, order_id) is not None:
-            raise Conflict("This order is disputed already.")
+            raise Conflict(N_("This order is disputed already."))
         dispute = Dispute(order_id=order_id, payment_id=payment.id, reason=reason[:2000],  # type: ignore[arg-type]
                           previous_order_status=order.status, opened_by_id=actor.id)
         order.status, order.updated_at = OrderStatus.disputed.value, utcnow()
@@ -749,26 +750,26 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
     """An operator ends a dispute: refund everything, refund part (the rest goes to the
     factories and the platform in proportion), or release everything. The order closes."""
     if not actor.is_operator:
-        raise PermissionDenied("Only platform operators resolve disputes.")
+        raise PermissionDenied(N_("Only platform operators resolve disputes."))
     if resolution not in RESOLUTIONS:
-        raise ValidationError("Choose refund_all, refund_part or release.",
-                              {"resolution": "refund_all | refund_part | release"})
+        raise ValidationError(N_("Choose refund_all, refund_part or release."),
+                              {"resolution": N_("refund_all | refund_part | release")})
     if resolution == "refund_part" and (type(amount) is not int or amount <= 0):
-        raise ValidationError("A partial refund needs an amount in minor units.",
-                              {"amount": "A whole number of minor units, more than zero."})
+        raise ValidationError(N_("A partial refund needs an amount in minor units."),
+                              {"amount": N_("A whole number of minor units, more than zero.")})
     refund_ids: list[int] = []
     with _lock(session):
         dispute = _locked(session, Dispute, dispute_id)
         if dispute is None:
-            raise NotFound("Dispute not found.")
+            raise NotFound(N_("Dispute not found."))
         if dispute.status != DisputeStatus.open:
-            raise Conflict("This dispute is resolved already.")
+            raise Conflict(N_("This dispute is resolved already."))
         payment = _locked(session, Payment, dispute.payment_id)
         order = _locked(session, Order, dispute.order_id)
         now = utcnow()
         held = payment.amount - payment.refunded_amount
         if resolution == "refund_part" and amount >= held:  # type: ignore[operator]
-            raise ValidationError("A partial refund is less than what is held; use refund_all.",
+            raise ValidationError(N_("A partial refund is less than what is held; use refund_all."),
                                   {"amount": f"1 to {held - 1}"})
         made: list[Payout] = []
         if resolution == "refund_all":
@@ -924,7 +925,7 @@ def payout_account(session: Session, company_id: int) -> PayoutAccount | None:
 def _factory_company(actor: User) -> Company:
     company = actor.company
     if company is None or not company.is_factory:
-        raise PermissionDenied("Only factories have payout accounts.")
+        raise PermissionDenied(N_("Only factories have payout accounts."))
     return company
 
 
@@ -941,7 +942,7 @@ def save_bank_details(session: Session, actor: User, bank_name: str, account_hol
     if not (number.isalnum() and 6 <= len(number) <= 34):
         fields["account_number"] = "6 to 34 letters or digits."
     if fields:
-        raise ValidationError("Please correct the bank details.", fields)
+        raise ValidationError(N_("Please correct the bank details."), fields)
     with _lock(session):
         account = payout_account(session, company.id) or PayoutAccount(company_id=company.id)  # type: ignore[arg-type]
         account.bank_name, account.account_holder = bank_name[:200], account_holder[:200]
@@ -964,7 +965,7 @@ def stripe_onboarding_link(session: Session, actor: User, refresh_url: str, retu
     cfg = _cfg(config)
     company = _factory_company(actor)
     if cfg.gateway_name != "stripe":
-        raise Conflict("Stripe is not configured; enter bank details instead.")
+        raise Conflict(N_("Stripe is not configured; enter bank details instead."))
     gateway = gateways.gateway("stripe", cfg)
     account = payout_account(session, company.id)  # type: ignore[arg-type]
     try:
@@ -984,7 +985,8 @@ def stripe_onboarding_link(session: Session, actor: User, refresh_url: str, retu
         return gateway.account_link(account.stripe_account_id, refresh_url, return_url)  # type: ignore[arg-type]
     except GatewayError as exc:
         if exc.transient:
-            raise PaymentProviderUnavailable("Stripe did not answer; please try again.") from None
+            raise PaymentProviderUnavailable(
+                N_("Stripe did not answer; please try again.")) from None
         raise Conflict(exc.message) from None
 
 
@@ -1012,7 +1014,7 @@ def handle_webhook(session: Session, payload: bytes, signature: str | None,
     so the order in which events arrive does not matter."""
     cfg = _cfg(config)
     if not cfg.stripe_webhook_secret:
-        raise BadWebhook("Stripe webhooks are not configured here.")
+        raise BadWebhook(N_("Stripe webhooks are not configured here."))
     import stripe
 
     from market.payments.stripe_gateway import construct_event
@@ -1020,10 +1022,10 @@ def handle_webhook(session: Session, payload: bytes, signature: str | None,
     try:
         event = construct_event(payload, signature or "", cfg.stripe_webhook_secret)
     except (ValueError, stripe.SignatureVerificationError):
-        raise BadWebhook("The Stripe signature does not match this body.") from None
+        raise BadWebhook(N_("The Stripe signature does not match this body.")) from None
     event_id, kind = str(event.get("id") or ""), str(event.get("type") or "")
     if not event_id or not kind:
-        raise BadWebhook("An event needs an id and a type.")
+        raise BadWebhook(N_("An event needs an id and a type."))
     with _lock(session):
         row = session.exec(select(WebhookEvent).where(WebhookEvent.event_id == event_id)
                            .with_for_update()).first()
@@ -1045,7 +1047,7 @@ def handle_webhook(session: Session, payload: bytes, signature: str | None,
     except (GatewayUnavailable, PaymentProviderUnavailable):
         session.rollback()
         raise PaymentProviderUnavailable(
-            "Stripe did not answer while applying this event; deliver it again.") from None
+            N_("Stripe did not answer while applying this event; deliver it again.")) from None
     with _lock(session):
         row = _locked(session, WebhookEvent, row.id)  # type: ignore[arg-type]
         if row.processed_at is None:
@@ -1147,5 +1149,5 @@ def pending_manual(session: Session) -> list[Payment]:
 def get_payment(session: Session, actor: User, payment_id: int) -> Payment:
     payment = session.get(Payment, payment_id)
     if payment is None or not (actor.is_operator or actor.company_id == payment.company_id):
-        raise NotFound("Payment not found.")
+        raise NotFound(N_("Payment not found."))
     return payment

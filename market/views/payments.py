@@ -92,9 +92,9 @@ def operator_required(view):  # type: ignore[no-untyped-def]
 
 def _fail(exc: ServiceError) -> None:
     db.session.rollback()
-    message = exc.message
+    message = exc.localized
     if exc.fields:
-        message += " " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        message += " " + "; ".join(f"{k}: {v}" for k, v in exc.localized_fields.items())
     flash(message, "error")
 
 
@@ -311,8 +311,8 @@ def payout_account():
                                   form["account_number"])
         except ServiceError as exc:
             db.session.rollback()
-            errors = exc.fields
-            flash(exc.message, "error")
+            errors = exc.localized_fields
+            flash(exc.localized, "error")
         else:
             flash(_("Bank details saved."), "success")
             return redirect(url_for("payments.payouts"))
