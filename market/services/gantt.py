@@ -47,10 +47,11 @@ class Chart:
     row_h: int = ROW_H
     bar_h: int = BAR_H
     axis_h: int = AXIS_H
+    plot_w: int = PLOT_W
 
     @property
     def width(self) -> int:
-        return LABEL_W + PLOT_W + 10
+        return self.label_w + self.plot_w + 10
 
     @property
     def height(self) -> int:
@@ -62,15 +63,16 @@ def color_for(order_id: int) -> str:
 
 
 class _Scale:
-    def __init__(self, t0: datetime, t1: datetime) -> None:
+    def __init__(self, t0: datetime, t1: datetime, plot_w: int = PLOT_W) -> None:
         self.t0 = t0
+        self.plot_w = plot_w
         self.span = max(60.0, (t1 - t0).total_seconds())
 
     def x(self, t: datetime) -> float:
-        return LABEL_W + PLOT_W * (t - self.t0).total_seconds() / self.span
+        return LABEL_W + self.plot_w * (t - self.t0).total_seconds() / self.span
 
     def w(self, a: datetime, b: datetime) -> float:
-        return max(2.0, PLOT_W * (b - a).total_seconds() / self.span)
+        return max(2.0, self.plot_w * (b - a).total_seconds() / self.span)
 
 
 def _ticks(scale: _Scale, t0: datetime, t1: datetime, tz) -> list[tuple[float, str]]:  # type: ignore[no-untyped-def]
@@ -82,7 +84,8 @@ def _ticks(scale: _Scale, t0: datetime, t1: datetime, tz) -> list[tuple[float, s
     ticks = []
     t = first
     while t <= t1.astimezone(tz):
-        if t >= local:
+        # a label needs ~70 px: none that would be cut off at the right edge
+        if t >= local and scale.x(t) <= LABEL_W + scale.plot_w - 70:
             fmt = "%m-%d %H:%M" if step < timedelta(days=1) else "%m-%d"
             ticks.append((scale.x(t), t.strftime(fmt)))
         t += step
@@ -111,17 +114,18 @@ def plant_chart(machines: list[tuple[int, str]], ops: list, tz) -> Chart:  # typ
 
 
 def order_chart(ops: list, labels: dict[int, str], plant_names: dict[int, str],
-                completion: datetime | None, tz) -> Chart:  # type: ignore[no-untyped-def]
+                completion: datetime | None, tz, plot_w: int = 560) -> Chart:  # type: ignore[no-untyped-def]
     """One row per operation in sequence; dashed legs where the work moves between plants,
     and to the buyer after the last operation."""
     ops = sorted(ops, key=lambda o: o.start)
+    # narrower than a plant chart: it sits in the order page's main column
     chart = Chart(rows=[labels.get(o.operation_id, str(o.operation_id)) for o in ops]
-                  + ([""] if completion else []))
+                  + ([""] if completion else []), plot_w=plot_w)
     if not ops:
         return chart
     t0 = min(o.start for o in ops)
     t1 = max([o.end for o in ops] + ([completion] if completion else []))
-    scale = _Scale(t0, t1)
+    scale = _Scale(t0, t1, plot_w)
     plants = sorted({o.plant_id for o in ops})
     for i, o in enumerate(ops):
         y = AXIS_H + i * ROW_H + (ROW_H - BAR_H) / 2
