@@ -377,3 +377,31 @@ def test_stripe_pages(app, session, people, seam, fake_stripe, cfg):
     assert pay.payout_account(session, people["mill"].company_id).stripe_ready
     assert "is ready" in mill.get("/factory/payout-account",
                                   headers={"Accept-Language": "en"}).text
+
+
+def test_dispute_part_refund_through_stripe(client, session, people, seam, fake_stripe, cfg):
+    fake = fake_stripe
+    order, quote, payment = paid_with_stripe(client, session, people, fake, cfg)
+    onboard(session, fake, people["mill"], cfg)
+    onboard(session, fake, people["anod"], cfg)
+    deliver_all(client, fake.events)
+    run_to_shipment(session, people, order)
+    dispute = pay.open_dispute(session, people["buyer"], order.id, "Two parts scratched")
+    # held: nothing moves while the dispute is open
+    assert pay.housekeeping(session, config=cfg)["released"] == 0
+    assert fake.calls("/v1/transfers") == [] and fake.calls("/v1/refunds") == []
+    pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part", amount=2_001,
+                        config=cfg)
+    [refund] = fake.calls("/v1/refunds")
+    assert refund.params["amount"] == "2001"
+    assert refund.idempotency_key == f"refund-{payment.id}-1"
+    transfers = fake.calls("/v1/transfers")
+    assert len(transfers) == 2
+    payouts = session.exec(select(Payout)).all()
+    assert sum(int(t.params["amount"]) for t in transfers) == sum(p.amount for p in payouts)
+    assert sum(p.refund_share for p in payouts) < 2_001  # the platform's share took the rest
+    deliver_all(client, fake.events * 2)
+    bal = ledger.balances(session, order.id)["CNY"]
+    assert bal["escrow"] == 0 and bal["refunds"] == 2_001
+    assert bal["platform_fee"] + bal["factory_paid"] + bal["refunds"] == quote.price
+    assert_sound(session)
