@@ -439,7 +439,9 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
     repaired = 0
     rate = DTIME_PER_SECOND_CALENDAR if run.light_presolve else DTIME_PER_SECOND
     budget = run.dtime_used + max(0.0, run.time_limit * (1 - DECOMPOSE_SHARE)) * rate
-    while run.left() > 0.3 and (run.dtime_used < budget or not run.deterministic):
+    max_steps = max(1, int(run.time_limit * (1 - DECOMPOSE_SHARE) / (LNS_SECONDS * 1.2)))
+    while run.left() > 0.3 and (not run.deterministic
+                                or (run.dtime_used < budget and it < max_steps)):
         it += 1
         by_machine: dict[int, list[int]] = {}
         for (j, _k), (mi, _s, _e) in best_pl.items():
@@ -523,7 +525,11 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
     # shrink when it runs out of time
     frac = {"window": 0.25, "machines": 0.25, "jobs": 0.25}
     build_s = solve_s = 0.0
-    while run.left() > 0.2 and (run.dtime_used < budget or not run.deterministic):
+    # deterministic mode: also a step count from the caller's seconds, so that per-step
+    # overhead (model building, presolve) cannot push the loop onto the wall clock
+    max_steps = int(run.time_limit * (1 - FIRST_SHARE_SHOP) / (SHOP_LNS_SECONDS * 0.5))
+    while run.left() > 0.2 and (not run.deterministic
+                                or (run.dtime_used < budget and it < max_steps)):
         it += 1
         kind = kinds[it % 3]
         f = frac[kind] * run.rng.uniform(0.8, 1.2)

@@ -66,8 +66,8 @@ def test_decomposition_path_gives_valid_plan(monkeypatch: pytest.MonkeyPatch) ->
 def test_same_seed_and_workers_give_the_same_plan() -> None:
     # big enough that the whole model is not solved to optimality and LNS steps run
     d = generate(40, 6, seed=5)
-    a = solve(d, time_limit=4, workers=2, seed=1)
-    b = solve(d, time_limit=4, workers=2, seed=1)
+    a = solve(d, time_limit=5, workers=2, seed=1)
+    b = solve(d, time_limit=5, workers=2, seed=1)
     assert a.stats.get("lns_iterations", 0) >= 1
     assert a.to_dict()["assignments"] == b.to_dict()["assignments"]
     assert a.to_dict()["unserved"] == b.to_dict()["unserved"]
