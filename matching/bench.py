@@ -200,7 +200,7 @@ def _booked_plan(target_ops: int, seed: int) -> tuple[dict[str, Any], Any]:
     """A generated instance with a greedy plan of about target_ops operations."""
     from matching.generate import generate
 
-    d = generate(max(50, target_ops * 2 // 5), 250, days=28, seed=seed)
+    d = generate(max(50, target_ops * 21 // 50), 250, days=28, seed=seed)
     p = Problem.from_dict(d)
     plan = greedy_plan(p)
     return d, plan
