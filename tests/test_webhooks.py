@@ -405,3 +405,21 @@ def test_dispute_part_refund_through_stripe(client, session, people, seam, fake_
     assert bal["escrow"] == 0 and bal["refunds"] == 2_001
     assert bal["platform_fee"] + bal["factory_paid"] + bal["refunds"] == quote.price
     assert_sound(session)
+
+
+def test_an_event_stripe_then_refuses_to_explain_is_stored_not_retried(
+        client, session, people, seam, fake_stripe, cfg):
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    payment = session.exec(select(Payment)).one()
+    payment.provider_id = "pi_from_elsewhere"  # Stripe answers 404 for it
+    session.add(payment)
+    session.commit()
+    event = {"id": "evt_orphan", "object": "event", "type": "payment_intent.succeeded",
+             "created": int(time.time()), "data": {"object": {"id": "pi_from_elsewhere"}}}
+    response = deliver(client, event)
+    assert response.status_code == 200 and response.json["result"].startswith("error:")
+    assert deliver(client, event).status_code == 200
+    session.expire_all()
+    assert session.get(Payment, payment.id).status == "pending"
+    assert ledger.entries(session) == []

@@ -1048,6 +1048,11 @@ def handle_webhook(session: Session, payload: bytes, signature: str | None,
         session.rollback()
         raise PaymentProviderUnavailable(
             N_("Stripe did not answer while applying this event; deliver it again.")) from None
+    except (ServiceError, GatewayError) as exc:
+        # Permanent (Stripe refused the lookup, say): stored with the reason for an
+        # operator; redelivering would only fail the same way.
+        session.rollback()
+        result = f"error: {exc.message}"
     with _lock(session):
         row = _locked(session, WebhookEvent, row.id)  # type: ignore[arg-type]
         if row.processed_at is None:
