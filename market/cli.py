@@ -126,12 +126,14 @@ def matching_run(time_limit: int | None, if_needed: bool) -> None:
 @matching_cli.command("housekeeping")
 def housekeeping() -> None:
     """Expire quotes and unanswered bookings; reap runs whose worker died."""
-    from market.services import bookings, matching_runs
+    from market.services import bookings, matching_runs, payments
 
     expired = bookings.expire_overdue(db.session)
     reaped = matching_runs.reap(db.session)
+    money = payments.housekeeping(db.session)
     click.echo(f"Expired {expired['quotes']} quotes and {expired['bookings']} bookings; "
-               f"retried {len(reaped['retried'])} and failed {len(reaped['failed'])} runs.")
+               f"retried {len(reaped['retried'])} and failed {len(reaped['failed'])} runs; "
+               f"payments: " + ", ".join(f"{k} {v}" for k, v in money.items()) + ".")
 
 
 def init_app(app: Flask) -> None:

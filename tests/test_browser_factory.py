@@ -26,7 +26,8 @@ def sign_in(page, server, email: str) -> None:  # noqa: F811
 def test_factory_publishes_capacity(page, server, live_app):  # noqa: F811
     make_account(live_app, "factory", "plant.manager@example.com")
     sign_in(page, server, "plant.manager@example.com")
-    page.get_by_role("link", name="Plants & capacity").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Plants & capacity").click()
     page.get_by_label("Plant name").fill("Chang'an plant")
     page.get_by_label("City").fill("Dongguan")
     page.get_by_label("Latitude").fill("22.80")

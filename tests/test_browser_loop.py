@@ -110,11 +110,17 @@ def test_marketplace_loop(page, server, live_app):  # noqa: F811
     page.locator("#quotes a").first.click()
     shot(page, "33-loop-quote")
     page.get_by_role("button", name="Accept quote").click()
-    page.get_by_text("Quote accepted. The factories now confirm their bookings.").wait_for()
+    page.get_by_text("Quote accepted. Pay the price into escrow").wait_for()
+    shot(page, "34-loop-payment-instructions")
+
+    # the bank transfer arrives: an operator marks it received
+    sign_in(page, server, "ops@example.com")
+    page.get_by_role("link", name="Payments").click()
+    page.get_by_role("button", name=re.compile(r"Mark YZ-\d+-\d+ received")).first.click()
 
     # the factory accepts its bookings
     sign_in(page, server, "works@example.com")
-    page.get_by_role("link", name="Bookings").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Bookings").click()
     links = page.locator("table a[href*='/factory/bookings/']")
     urls = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert len(urls) == 2
@@ -122,11 +128,11 @@ def test_marketplace_loop(page, server, live_app):  # noqa: F811
         page.goto(server.url + url)
         page.get_by_role("button", name="Accept booking").click()
         page.get_by_text("Booking accepted.").wait_for()
-    shot(page, "34-loop-booking")
+    shot(page, "35-loop-booking")
 
     # the buyer sees the order scheduled, with its Gantt
     sign_in(page, server, "buyer@example.com")
     page.goto(f"{server.url}/orders/{order_id}")
     assert page.get_by_text("scheduled", exact=True).first.is_visible()
     page.locator("#order-gantt svg").wait_for()
-    shot(page, "35-loop-order-scheduled")
+    shot(page, "36-loop-order-scheduled")

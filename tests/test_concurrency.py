@@ -17,6 +17,7 @@ from market.models import (
     MatchingRun,
     Order,
     OrderOperation,
+    Payment,
     PlannedOperation,
     RunOrder,
     User,
@@ -103,5 +104,7 @@ def test_concurrent_approvals_and_acceptances(app, client, session, contested):
             lambda _: call(f"{server.url}/api/v1/quotes/{quote_id}/accept", token), range(N)))
         assert sorted(set(codes)) == [200, 409] and codes.count(200) == 1, codes
     session.expire_all()
-    assert len(session.exec(select(Booking).where(Booking.order_id == order_id)).all()) == 1
+    # one acceptance, so one escrow payment; no booking until the money arrives
+    assert len(session.exec(select(Payment).where(Payment.order_id == order_id)).all()) == 1
+    assert session.exec(select(Booking).where(Booking.order_id == order_id)).all() == []
     no_overlap(session, contested["machine"])

@@ -11,7 +11,7 @@ from sqlmodel import select
 from market.models import Booking, MatchingRun, Order, Quote, User
 from market.services import orders
 from tests.conftest import login, make_account
-from tests.orders_fixtures import order_input, seed_capacity
+from tests.orders_fixtures import order_input, pay, seed_capacity
 
 EN = {"Accept-Language": "en"}
 
@@ -31,7 +31,7 @@ def loop(session, taxonomy, factory, buyer, operator):
 
 
 def test_operator_runs_reviews_and_the_loop_closes(app, session, loop, operator_client,
-                                                   buyer_client, factory_client):
+                                                   buyer_client, factory_client, operator):
     page = operator_client.get("/operator/runs", headers=EN)
     assert page.status_code == 200 and "All 1 open order of verified buyers" in page.text
     started = operator_client.post("/operator/runs", data={"time_limit_seconds": "2",
@@ -59,9 +59,11 @@ def test_operator_runs_reviews_and_the_loop_closes(app, session, loop, operator_
     quote = session.exec(select(Quote)).one()
     page = buyer_client.get(f"/quotes/{quote.id}", headers=EN).text
     assert "Accept quote" in page and "¥" in page
-    assert buyer_client.post(f"/quotes/{quote.id}/accept").status_code == 302
+    accepted = buyer_client.post(f"/quotes/{quote.id}/accept")
+    assert accepted.status_code == 302 and accepted.location.endswith(f"/orders/{loop}/payment")
     session.expire_all()
     assert session.get(Order, loop).status == "accepted"
+    pay(session, operator.user_id, loop)
 
     listing = factory_client.get("/factory/bookings?status=proposed", headers=EN).text
     bookings_ = session.exec(select(Booking).order_by(Booking.start)).all()
@@ -83,12 +85,13 @@ def test_operator_runs_reviews_and_the_loop_closes(app, session, loop, operator_
 
 
 def test_decline_from_the_page_needs_a_reason(app, session, loop, operator_client,
-                                              buyer_client, factory_client):
+                                              buyer_client, factory_client, operator):
     operator_client.post("/operator/runs", data={"time_limit_seconds": "2", "scope": "all"})
     run = session.exec(select(MatchingRun)).one()
     operator_client.post(f"/operator/runs/{run.id}/approve", data={"order_ids": [str(loop)]})
     quote = session.exec(select(Quote)).one()
     buyer_client.post(f"/quotes/{quote.id}/accept")
+    pay(session, operator.user_id, loop)
     booking = session.exec(select(Booking)).first()
     page = factory_client.post(f"/factory/bookings/{booking.id}/decline", data={"reason": ""},
                                headers=EN, follow_redirects=True)

@@ -25,6 +25,17 @@ def loop(client, session, taxonomy, factory, buyer, operator):
             "buyer": api_token(client, buyer), "factory": api_token(client, factory)}
 
 
+def pay_via_api(client, loop) -> None:
+    """The buyer asks what to pay (bank transfer with the manual gateway); an operator
+    marks it received."""
+    payment = client.post(f"/api/v1/orders/{loop['order_id']}/payment", headers=loop["buyer"])
+    assert payment.status_code in (200, 201), payment.json
+    assert payment.json["instructions"] and payment.json["amount"] > 0
+    received = client.post(f"/api/v1/payments/{payment.json['id']}/mark-received",
+                           headers=loop["op"])
+    assert received.status_code == 200, received.json
+
+
 def test_loop_through_the_api(client, loop):
     started = client.post("/api/v1/matching-runs", json={"time_limit_seconds": 2},
                           headers=loop["op"])
@@ -42,7 +53,9 @@ def test_loop_through_the_api(client, loop):
     quotes = client.get(f"/api/v1/orders/{loop['order_id']}/quotes", headers=loop["buyer"]).json
     assert quotes[0]["price"] == quotes[0]["production_cost"] + quotes[0]["platform_fee"]
     accepted = client.post(f"/api/v1/quotes/{quotes[0]['id']}/accept", headers=loop["buyer"])
-    assert accepted.status_code == 200 and len(accepted.json) == 2
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
+    assert client.get("/api/v1/bookings", headers=loop["factory"]).json == []  # not paid yet
+    pay_via_api(client, loop)
 
     mine = client.get("/api/v1/bookings?status=proposed", headers=loop["factory"]).json
     assert len(mine) == 2
@@ -75,6 +88,7 @@ def test_who_may_do_what(client, loop, app):
     assert client.post(f"/api/v1/quotes/{quote_id}/accept",
                        headers=other_buyer).status_code == 404
     client.post(f"/api/v1/quotes/{quote_id}/accept", headers=loop["buyer"])
+    pay_via_api(client, loop)
     rival = api_token(client, make_account(app, "factory"))
     assert client.get("/api/v1/bookings", headers=rival).json == []
     booking_id = client.get("/api/v1/bookings", headers=loop["factory"]).json[0]["id"]
@@ -108,6 +122,7 @@ def test_decline_with_reason_puts_the_order_back(client, loop):
     quote_id = client.get(f"/api/v1/orders/{loop['order_id']}/quotes",
                           headers=loop["buyer"]).json[0]["id"]
     client.post(f"/api/v1/quotes/{quote_id}/accept", headers=loop["buyer"])
+    pay_via_api(client, loop)
     booking_id = client.get("/api/v1/bookings", headers=loop["factory"]).json[0]["id"]
     no_reason = client.post(f"/api/v1/bookings/{booking_id}/decline", headers=loop["factory"])
     assert no_reason.status_code == 422

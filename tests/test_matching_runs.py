@@ -21,7 +21,7 @@ from market.models import (
 )
 from market.services import bookings, matching_runs, orders
 from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from tests.orders_fixtures import order_input, seed_capacity
+from tests.orders_fixtures import order_input, pay, seed_capacity
 
 
 @pytest.fixture
@@ -38,6 +38,12 @@ def market(session, taxonomy, app, factory, buyer, operator):
     orders.submit(session, b, order.id)
     return {"factory": session.get(User, factory.user_id), "buyer": b,
             "operator": session.get(User, operator.user_id), "order": order}
+
+
+def accept_and_pay(session, market, quote_id: int) -> list[Booking]:
+    assert bookings.accept_quote(session, market["buyer"], quote_id) == []
+    pay(session, market["operator"].id, market["order"].id)
+    return bookings.bookings_of_order(session, market["order"].id)
 
 
 def run_now(app, session, operator_user, **kwargs) -> MatchingRun:
@@ -103,10 +109,14 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     held = windows(session, "held")
     assert held and all(w.planned_operation_id for w in held)
 
-    made = bookings.accept_quote(session, market["buyer"], quote.id)
-    assert len(made) == 2 and {b.status for b in made} == {"proposed"}
+    assert bookings.accept_quote(session, market["buyer"], quote.id) == []
+    # the capacity is the buyer's now, but the factories see nothing until the money arrives
     assert windows(session, "held") == [] and len(windows(session, "booked")) == len(held)
     assert session.get(Order, market["order"].id).status == "accepted"
+    assert bookings.bookings_of_order(session, market["order"].id) == []
+    pay(session, market["operator"].id, market["order"].id)
+    made = bookings.bookings_of_order(session, market["order"].id)
+    assert len(made) == 2 and {b.status for b in made} == {"proposed"}
 
     factory = market["factory"]
     assert {b.id for b in bookings.list_bookings(session, factory)} == {b.id for b in made}
@@ -127,6 +137,17 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     bookings.confirm_delivery(session, market["buyer"], market["order"].id)
     session.expire_all()
     assert session.get(Order, market["order"].id).status == "delivered"
+    from market.models import Payout
+    from market.services import ledger
+
+    payouts = session.exec(select(Payout)).all()
+    assert [p.company_id for p in payouts] == [factory.company_id]
+    # the factory is paid for its machine time; the platform keeps its fee and the freight it
+    # arranges (transport between plants and delivery), so the price splits to the cent
+    outcome = session.exec(select(RunOrder)).one()
+    assert payouts[0].amount == sum(b.amount for b in made)
+    assert quote.price == payouts[0].amount + outcome.transport_cost + quote.platform_fee
+    assert ledger.is_balanced(session, market["order"].id)
     kinds = [e.kind for e in orders.events(session, session.get(Order, market["order"].id))]
     for kind in ("quoted", "quote_accepted", "scheduled", "shipped", "delivered"):
         assert kind in kinds
@@ -135,7 +156,7 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
 def test_factory_decline_releases_everything(app, session, market):
     run = run_now(app, session, market["operator"])
     quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
-    made = bookings.accept_quote(session, market["buyer"], quote.id)
+    made = accept_and_pay(session, market, quote.id)
     published_before = sum(w.minutes for w in windows(session, "published"))
     with pytest.raises(ValidationError):
         bookings.decline_booking(session, market["factory"], made[0].id, "  ")
@@ -161,7 +182,7 @@ def test_auto_accepting_factory_schedules_at_once(app, session, market):
     session.commit()
     run = run_now(app, session, market["operator"])
     quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
-    bookings.accept_quote(session, market["buyer"], quote.id)
+    accept_and_pay(session, market, quote.id)
     session.expire_all()
     assert session.get(Order, market["order"].id).status == "scheduled"
 
@@ -181,7 +202,7 @@ def test_quote_expiry_releases_holds(app, session, market):
 def test_missed_booking_deadline_releases(app, session, market):
     run = run_now(app, session, market["operator"])
     quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
-    bookings.accept_quote(session, market["buyer"], quote.id)
+    accept_and_pay(session, market, quote.id)
     counts = bookings.expire_overdue(session, utcnow() + timedelta(hours=49))
     assert counts["bookings"] == 1  # the first declines; its sibling is cancelled with it
     session.expire_all()
@@ -227,7 +248,7 @@ def test_bookings_are_private(app, session, market):
 
     run = run_now(app, session, market["operator"])
     quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
-    made = bookings.accept_quote(session, market["buyer"], quote.id)
+    made = accept_and_pay(session, market, quote.id)
     rival = session.get(User, make_account(app, "factory").user_id)
     assert bookings.list_bookings(session, rival) == []
     with pytest.raises(NotFound):

@@ -143,11 +143,12 @@ def order_quotes(order_id: int) -> list[dict[str, Any]]:
 
 
 @route("POST", "/quotes/<int:quote_id>/accept",
-       summary="Accept a firm quote: its capacity is booked and proposed to the factories",
-       response=BookingOut, tag="orders")
-def accept_quote(quote_id: int) -> list[dict[str, Any]]:
-    return [booking_out(b) for b in bookings.accept_quote(db.session, current_api_user(),
-                                                          quote_id)]
+       summary="Accept a firm quote: its capacity is booked for you and an escrow payment "
+               "opens (POST /orders/{id}/payment); the factories are booked once it is paid",
+       response=QuoteOut, tag="orders")
+def accept_quote(quote_id: int) -> dict[str, Any]:
+    bookings.accept_quote(db.session, current_api_user(), quote_id)
+    return quote_out(db.session.get(Quote, quote_id))  # type: ignore[arg-type]
 
 
 @route("POST", "/quotes/<int:quote_id>/decline", summary="Decline a firm quote",

@@ -26,11 +26,12 @@ def run_matching(app: Flask, run_id: int) -> None:
 def housekeeping(app: Flask) -> None:
     """Expire quotes and unanswered bookings, and reap runs whose worker died."""
     from market.extensions import db
-    from market.services import bookings, matching_runs
+    from market.services import bookings, matching_runs, payments
 
     with app.app_context():
         bookings.expire_overdue(db.session)
         matching_runs.reap(db.session)
+        payments.housekeeping(db.session)
 
 
 @task

@@ -103,9 +103,9 @@ def list_quotes(session: Session, actor: User, order_id: int) -> list[Quote]:
 
 def accept_quote(session: Session, actor: User, quote_id: int,
                  now: datetime | None = None) -> list[Booking]:
-    """The buyer accepts: held time becomes booked for this order, and the order is
-    accepted. Then `after_acceptance` runs: by default the bookings are proposed to the
-    factories at once; with payments it waits for the escrow payment."""
+    """The buyer accepts: held time becomes booked for this order, the order is accepted
+    and its escrow payment is opened. The factories' bookings are proposed when the money
+    arrives (payments.apply_success), so none are returned here."""
     now = now or utcnow()
     with _lock(session):
         quote, order = _buyer_quote(session, actor, quote_id)
@@ -133,19 +133,11 @@ def accept_quote(session: Session, actor: User, quote_id: int,
         order_event(session, order, actor, "quote_accepted", quote_id=quote.id,
                     price=quote.price)
         audit.record(session, actor.id, "quote.accepted", quote, order.company_id)
-        made = after_acceptance(session, quote, order, actor, now)
+        from market.services import payments
+
+        payments.open_payment(session, quote, order, actor, now)
         session.commit()
-    return made
-
-
-def _propose_now(session: Session, quote: Quote, order: Order, actor: User | None,
-                 now: datetime) -> list[Booking]:
-    return propose_bookings(session, quote, order, actor, now)
-
-
-# The step between acceptance and the factories' bookings; the payments module replaces it
-# with "open an escrow payment, propose on success".
-after_acceptance = _propose_now
+    return []
 
 
 def propose_bookings(session: Session, quote: Quote, order: Order, actor: User | None,
@@ -224,8 +216,11 @@ def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, i
             if booking.status == BookingStatus.proposed:  # may be cancelled by a sibling
                 _decline(session, None, booking, "No answer before the deadline.", now)
                 counts["bookings"] += 1
+        withdrawn = [b.quote_id for b in overdue]
         if counts["quotes"] or counts["bookings"]:
             session.commit()
+    for quote_id in set(withdrawn):
+        _settle_withdrawn(session, quote_id)
     return counts
 
 
@@ -336,7 +331,18 @@ def decline_booking(session: Session, actor: User, booking_id: int, reason: str)
             raise Conflict(f"This booking is {booking.status} and cannot be declined.")
         _decline(session, actor, booking, reason.strip(), utcnow())
         session.commit()
+    _settle_withdrawn(session, booking.quote_id)
     return booking
+
+
+def _settle_withdrawn(session: Session, quote_id: int) -> None:
+    """Give the buyer's money back for a withdrawn quote (after the decline is committed:
+    a refund may call the payment provider, which must not hold the booking transaction)."""
+    from market.services import payments
+
+    quote = session.get(Quote, quote_id)
+    if quote is not None and quote.status == QuoteStatus.withdrawn:
+        payments.on_quote_withdrawn(session, quote)
 
 
 def report_progress(session: Session, actor: User, booking_id: int, status: str,
@@ -408,6 +414,11 @@ def confirm_delivery(session: Session, actor: User, order_id: int) -> Order:
     order_event(session, order, actor, "delivered")
     audit.record(session, actor.id, "order.delivered", order, order.company_id)
     session.commit()
+    from market.services import payments
+
+    # each factory is paid for its legs now; a provider outage leaves pending payouts that
+    # housekeeping retries
+    payments.on_delivery_confirmed(session, order)
     return order
 
 

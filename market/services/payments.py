@@ -315,7 +315,8 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
                     legs=[(ledger.BUYER_CASH, -payment.amount), (ledger.ESCROW, payment.amount)],
                     memo=f"payment {payment.id} {payment.gateway} {note}".strip())
         order = _locked(session, Order, payment.order_id)
-        quote = session.get(Quote, payment.quote_id)
+        # fresh from the database: a long-lived session may hold the quote as it was offered
+        quote = session.get(Quote, payment.quote_id, populate_existing=True)
         order_event(session, order, actor, "payment_received", payment_id=payment.id,
                     amount=payment.amount, currency=payment.currency)
         audit.record(session, actor.id if actor else None, "payment.received", payment,

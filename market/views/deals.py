@@ -72,7 +72,9 @@ def accept(quote_id: int):
         db.session.rollback()
         flash(exc.localized, "error")
     else:
-        flash(_("Quote accepted. The factories now confirm their bookings."), "success")
+        flash(_("Quote accepted. Pay the price into escrow; the factories are booked as soon "
+                "as the payment arrives."), "success")
+        return redirect(url_for("payments.pay", order_id=order.id))
     return redirect(url_for("deals.quote", quote_id=quote_id))
 
 
