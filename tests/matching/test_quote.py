@@ -92,3 +92,13 @@ def test_quote_respects_release_and_bookings() -> None:
     p2, plan2 = _as_plan_for_new_order(prob, plan, new, q)
     assert_valid(p2, plan2)
     assert q.placements[0].start >= 900
+
+
+def test_package_level_api() -> None:
+    import matching
+
+    prob = _base()
+    plan = matching.solve(prob, time_limit=2)
+    q = matching.quote(prob, plan, order("n9", [("anodizing", None, 1)]))
+    assert isinstance(q, matching.Quote) and q.ok
+    assert q.to_dict()["placements"][0]["machine"] == "m3"
