@@ -12,8 +12,7 @@ import pytest
 from sqlmodel import select
 
 from market.models import MatchingRun, Order, Payout, PlannedOperation, Quote, User, utcnow
-from market.services import bookings, ledger, orders
-from market.services import payments as pay
+from market.services import ledger, orders
 from market.services.matching_runs import platform_fee
 from tests.conftest import PASSWORD, make_account
 from tests.orders_fixtures import order_input, seed_capacity
@@ -32,18 +31,9 @@ def sign_in(page, server, email: str) -> None:  # noqa: F811
 
 
 @pytest.fixture
-def wired(monkeypatch):
-    """The seams as the lead will wire them: acceptance opens the escrow payment, delivery
-    confirmation releases the payouts."""
-    monkeypatch.setattr(bookings, "after_acceptance", pay.after_acceptance)
-    original = bookings.confirm_delivery
-
-    def confirm_then_pay(session, actor, order_id):  # type: ignore[no-untyped-def]
-        order = original(session, actor, order_id)
-        pay.on_delivery_confirmed(session, order)
-        return order
-
-    monkeypatch.setattr(bookings, "confirm_delivery", confirm_then_pay)
+def wired():
+    """Acceptance opens the escrow payment and delivery confirmation releases the payouts:
+    the default flow of market.services.bookings."""
 
 
 def _deal(app) -> dict:

@@ -297,3 +297,34 @@ def test_cli_runs_matching_and_housekeeping(app, session, market):
     assert "Nothing to match" in result.output
     result = runner.invoke(args=["matching", "housekeeping"])
     assert result.exit_code == 0 and "Expired 0 quotes" in result.output
+
+
+def test_cancel_before_production_refunds_and_releases(app, session, market):
+    from market.models import Payment
+
+    run = run_now(app, session, market["operator"])
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    made = accept_and_pay(session, market, quote.id)
+    bookings.accept_booking(session, market["factory"], made[0].id)
+    orders.cancel(session, market["buyer"], market["order"].id, "Design changed")
+    session.expire_all()
+    assert session.get(Order, market["order"].id).status == "cancelled"
+    assert windows(session, "booked") == [] and windows(session, "held") == []
+    assert {b.status for b in bookings.bookings_of_order(session, market["order"].id)} == {
+        "cancelled"}
+    payment = session.exec(select(Payment)).one()
+    assert payment.status == "refunded" and payment.refunded_amount == payment.amount
+    from market.services import ledger
+
+    assert ledger.is_balanced(session, market["order"].id)
+
+
+def test_no_cancel_once_production_started(app, session, market):
+    run = run_now(app, session, market["operator"])
+    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    made = accept_and_pay(session, market, quote.id)
+    for b in made:
+        bookings.accept_booking(session, market["factory"], b.id)
+    bookings.report_progress(session, market["factory"], made[0].id, "started")
+    with pytest.raises(Conflict, match="in production"):
+        orders.cancel(session, market["buyer"], market["order"].id)

@@ -84,6 +84,13 @@ def paid_with_stripe(client, session, people, fake, cfg):
 
 # --- the happy path, then every event again ------------------------------------------------
 
+def released(session, order) -> list[Payout]:
+    """The payouts confirm_delivery released, fresh from the database."""
+    session.expire_all()
+    return list(session.exec(select(Payout).where(Payout.order_id == order.id)
+                             .order_by(Payout.id)))
+
+
 def test_stripe_loop_and_replayed_events(client, session, people, seam, fake_stripe, cfg):  # noqa: F811
     fake = fake_stripe
     order, quote = make_quote(session, people)
@@ -111,8 +118,8 @@ def test_stripe_loop_and_replayed_events(client, session, people, seam, fake_str
     assert all(a.stripe_ready for a in session.exec(select(PayoutAccount)))
 
     run_to_shipment(session, people, order)
-    bookings.confirm_delivery(session, people["buyer"], order.id)
-    payouts = pay.on_delivery_confirmed(session, session.get(Order, order.id), cfg)
+    bookings.confirm_delivery(session, people["buyer"], order.id, payments_config=cfg)
+    payouts = released(session, order)
     assert {p.status for p in payouts} == {"paid"}
     transfers = {c.params["destination"]: c for c in fake.calls("/v1/transfers")}
     assert set(transfers) == {mill, anod}
@@ -267,9 +274,9 @@ def test_fault_transferring_to_a_factory(client, session, people, seam, fake_str
     onboard(session, fake, people["mill"], cfg)
     onboard(session, fake, people["anod"], cfg)
     run_to_shipment(session, people, order)
-    bookings.confirm_delivery(session, people["buyer"], order.id)
     fake.fault("/v1/transfers", mode)
-    payouts = pay.on_delivery_confirmed(session, session.get(Order, order.id), cfg)
+    bookings.confirm_delivery(session, people["buyer"], order.id, payments_config=cfg)
+    payouts = released(session, order)
     assert sorted(p.status for p in payouts) == ["paid", "pending"]
     stuck = next(p for p in payouts if p.status == "pending")
     assert stuck.last_error and stuck.provider_transfer_id is None
@@ -329,10 +336,10 @@ def test_connect_onboarding_api_and_unready_accounts(client, session, people, se
     fake = fake_stripe
     order, quote, payment = paid_with_stripe(client, session, people, fake, cfg)
     run_to_shipment(session, people, order)
-    bookings.confirm_delivery(session, people["buyer"], order.id)
-    # neither factory has finished onboarding: the payouts wait, no transfer is tried
     pay.stripe_onboarding_link(session, people["mill"], "http://t/r", "http://t/b", cfg)
-    payouts = pay.on_delivery_confirmed(session, session.get(Order, order.id), cfg)
+    bookings.confirm_delivery(session, people["buyer"], order.id, payments_config=cfg)
+    # neither factory has finished onboarding: the payouts wait, no transfer is tried
+    payouts = released(session, order)
     assert {p.status for p in payouts} == {"pending"}
     assert fake.calls("/v1/transfers") == []
     # onboarding finished, but its webhook is lost: housekeeping asks Stripe and pays

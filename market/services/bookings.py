@@ -322,6 +322,24 @@ def _decline(session: Session, actor: User | None, booking: Booking, reason: str
                  booking.company_id, reason=reason[:500], order_id=booking.order_id)
 
 
+def cancel_accepted(session: Session, order: Order) -> int:
+    """The buyer cancels before production: the accepted quote is withdrawn, its bookings
+    cancelled and their time released. Returns the minutes released; the caller commits."""
+    quote_ids = session.exec(select(Quote.id).where(
+        Quote.order_id == order.id, Quote.status == QuoteStatus.accepted.value)).all()
+    released = 0
+    for quote_id in quote_ids:
+        quote = session.get(Quote, quote_id)
+        for b in session.exec(select(Booking).where(Booking.quote_id == quote_id)).all():
+            if b.status in (BookingStatus.proposed, BookingStatus.accepted):
+                b.status = BookingStatus.cancelled.value
+                session.add(b)
+        released += release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[arg-type, misc]
+        quote.status = QuoteStatus.withdrawn.value  # type: ignore[union-attr]
+        session.add(quote)
+    return released
+
+
 def decline_booking(session: Session, actor: User, booking_id: int, reason: str) -> Booking:
     if not reason or not reason.strip():
         raise ValidationError("Tell the buyer why you decline.", {"reason": N_("Required.")})
@@ -403,7 +421,8 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
     return order
 
 
-def confirm_delivery(session: Session, actor: User, order_id: int) -> Order:
+def confirm_delivery(session: Session, actor: User, order_id: int,
+                     payments_config: object | None = None) -> Order:
     order = session.get(Order, order_id, with_for_update=True)
     if order is None or actor.company_id != order.company_id:
         raise NotFound("Order not found.")
@@ -418,7 +437,7 @@ def confirm_delivery(session: Session, actor: User, order_id: int) -> Order:
 
     # each factory is paid for its legs now; a provider outage leaves pending payouts that
     # housekeeping retries
-    payments.on_delivery_confirmed(session, order)
+    payments.on_delivery_confirmed(session, order, payments_config)  # type: ignore[arg-type]
     return order
 
 

@@ -51,8 +51,9 @@ TRANSITIONS: dict[str, set[str]] = {
     S.draft: {S.open, S.cancelled},
     S.open: {S.quoted, S.cancelled},
     S.quoted: {S.accepted, S.open, S.cancelled},  # back to open when the quote expires
-    S.accepted: {S.scheduled, S.open, S.disputed},  # open again when a factory declines
-    S.scheduled: {S.in_production, S.disputed},
+    # open again when a factory declines; cancelled (refunded in full) before production
+    S.accepted: {S.scheduled, S.open, S.disputed, S.cancelled},
+    S.scheduled: {S.in_production, S.disputed, S.cancelled},
     S.in_production: {S.shipped, S.disputed},
     S.shipped: {S.delivered, S.disputed},
     S.delivered: {S.closed, S.disputed},
@@ -63,8 +64,6 @@ TRANSITIONS: dict[str, set[str]] = {
 
 # Why a move is refused, in words for the buyer (status -> reason), per action.
 _CANCEL_REFUSED = {
-    S.accepted: "The order has been accepted and paid; it can no longer be cancelled. "
-                "Open a dispute if something is wrong.",
     S.cancelled: "The order is already cancelled.",
     S.closed: "The order is closed; it can no longer be cancelled.",
 }
@@ -498,13 +497,15 @@ def submit(session: Session, actor: User, order_id: int, now: datetime | None = 
 
 
 def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Order:
-    """Cancel a draft, or an open or quoted order while nothing has been accepted."""
+    """Cancel an order before production starts: a quote on offer is declined, an accepted
+    one's bookings are cancelled and all held or booked time released, and money in escrow
+    is refunded in full (after the commit: a refund may call the payment provider)."""
     order = get_order(session, actor, order_id)
     if not (can_edit_order(actor, order) or actor.is_operator):
         raise PermissionDenied("Only the buyer's company can cancel this order.")
     reason = "".join(ch for ch in (reason or "") if ch.isprintable()).strip()[:500]
     refused = dict(_CANCEL_REFUSED)
-    for status in (S.scheduled, S.in_production, S.shipped, S.delivered, S.disputed):
+    for status in (S.in_production, S.shipped, S.delivered, S.disputed):
         refused[status] = (f"The order is {status.replace('_', ' ')}; it can no longer be "
                            "cancelled. Open a dispute if something is wrong.")
     from market.services.matching_runs import _lock  # the writers' lock of the bookings
@@ -512,6 +513,10 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
     with _lock(session):
         previous = _move(order, OrderStatus.cancelled, refused)
         released = _withdraw_offered_quotes(session, order) if previous == S.quoted else 0
+        if previous in (S.accepted, S.scheduled):
+            from market.services.bookings import cancel_accepted
+
+            released += cancel_accepted(session, order)
         order.cancelled_at = utcnow()
         order.cancel_reason = reason
         session.add(order)
@@ -524,9 +529,8 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
 
 
 def _refund_escrow(session: Session, order: Order) -> None:
-    """The payments seam, after the cancellation is committed: a payment still waiting for
-    money is cancelled and money in escrow goes back. Orders that can be cancelled have
-    no payments today, so this is a guard for tomorrow's lifecycle, not a normal path."""
+    """After the cancellation is committed: a payment still waiting for money is cancelled
+    and money in escrow goes back in full."""
     from market.models.payments import Payment
 
     if session.exec(select(Payment.id).where(Payment.order_id == order.id)).first() is None:

@@ -2,8 +2,8 @@
 
 The flow
 --------
-1. The buyer accepts a quote. `after_acceptance` (the seam in market.services.bookings)
-   records a `Payment` for the quote's price, with no network call, inside the acceptance
+1. The buyer accepts a quote. `bookings.accept_quote` calls `open_payment`, which records a
+   `Payment` for the quote's price, with no network call, inside the acceptance
    transaction. Bookings are *not* proposed yet.
 2. The buyer pays: `start_payment` creates the Stripe PaymentIntent (idempotency key
    `payment-<quote id>`, `transfer_group` `order-<order id>`), or shows bank-transfer
@@ -153,14 +153,6 @@ def open_payment(session: Session, quote: Quote, order: Order, actor: User | Non
     order_event(session, order, actor, "payment_opened", payment_id=payment.id,
                 amount=payment.amount, currency=payment.currency, gateway=payment.gateway)
     return payment
-
-
-def after_acceptance(session: Session, quote: Quote, order: Order, actor: User | None,
-                     now: datetime) -> list[Booking]:
-    """Seam for `bookings.after_acceptance`: open the escrow payment; the bookings are
-    proposed when the money arrives, so nothing is returned now."""
-    open_payment(session, quote, order, actor, now)
-    return []
 
 
 def payment_for_order(session: Session, order_id: int) -> Payment | None:
