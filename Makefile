@@ -53,7 +53,7 @@ lint: install-test
 
 # Needs PostgreSQL on 127.0.0.1:5432 for the capacity search benchmark.
 bench: install-test
-	$(BIN)/python -m matching bench all --write docs/benchmarks.md
+	$(BIN)/python -m matching bench all --parallel --write docs/benchmarks.md
 	$(BIN)/python -m market.bench capacity --write docs/benchmarks.md
 	$(BIN)/python -m market.bench quote --windows 50000 --queries 100 --write docs/benchmarks.md
 
