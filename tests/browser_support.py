@@ -36,3 +36,35 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.thread.join(timeout=5)
+
+
+def make_live_app(tmp_path: Path, **config):  # type: ignore[no-untyped-def]
+    """An app on a fresh SQLite file with the taxonomy loaded, for a live server."""
+    from sqlmodel import SQLModel
+
+    from market import create_app
+    from market.db import make_engine
+    from market.extensions import db
+    from seed.loader import load_taxonomy
+
+    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    app = create_app({"TESTING": True, "SECRET_KEY": "browser", "DATABASE_URL": url,
+                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True, **config})
+    with app.app_context():
+        load_taxonomy(db.session)
+    return app
+
+
+def sign_in(page, server, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the login form, starting from a clean cookie jar."""
+    import re
+
+    page.context.clear_cookies()
+    page.goto(server.url + "/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/(dashboard|operator/companies)$"))

@@ -10,9 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from market import create_app
-from market.db import make_engine
-from tests.browser_support import ARTIFACTS, CHROMIUM_ARGS, LiveServer, chromium_path
+from tests.browser_support import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    LiveServer,
+    chromium_path,
+    make_live_app,
+)
 from tests.conftest import PASSWORD, make_account, missing
 
 pytestmark = pytest.mark.browser
@@ -36,20 +40,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def live_app(tmp_path):
-    from sqlmodel import SQLModel
-
-    from market.extensions import db
-    from seed.loader import load_taxonomy
-
-    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
-    engine = make_engine(url)
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
-    app = create_app({"TESTING": True, "SECRET_KEY": "browser", "DATABASE_URL": url,
-                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True})
-    with app.app_context():
-        load_taxonomy(db.session)
-    return app
+    return make_live_app(tmp_path)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.browser_support import sign_in as browser_sign_in
 from tests.capacity_fixtures import future_monday
 from tests.conftest import PASSWORD, make_account
 from tests.test_browser import browser, live_app, page, server, shot  # noqa: F401
@@ -16,11 +17,7 @@ pytestmark = pytest.mark.browser
 
 
 def sign_in(page, server, email: str) -> None:  # noqa: F811
-    page.goto(server.url + "/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/dashboard$"))
+    browser_sign_in(page, server, email, PASSWORD)
 
 
 def test_factory_publishes_capacity(page, server, live_app):  # noqa: F811

@@ -12,6 +12,8 @@ from sqlmodel import select
 
 from market.models import User
 from market.services import capacity, orders
+from tests.browser_support import make_live_app
+from tests.browser_support import sign_in as browser_sign_in
 from tests.conftest import PASSWORD, make_account
 from tests.orders_fixtures import order_input
 from tests.test_browser import browser, page, server, shot  # noqa: F401
@@ -21,31 +23,11 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def live_app(tmp_path):
-    from sqlmodel import SQLModel
-
-    from market import create_app
-    from market.db import make_engine
-    from market.extensions import db
-    from seed.loader import load_taxonomy
-
-    url = f"sqlite:///{tmp_path / 'loop.sqlite'}"
-    engine = make_engine(url)
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
-    app = create_app({"TESTING": True, "SECRET_KEY": "loop", "DATABASE_URL": url,
-                      "RATELIMIT_ENABLED": False, "JOBS_MODE": "thread", "SOLVER_WORKERS": 1})
-    with app.app_context():
-        load_taxonomy(db.session)
-    return app
+    return make_live_app(tmp_path, JOBS_MODE="thread", SOLVER_WORKERS=1)
 
 
 def sign_in(page, server, email: str) -> None:  # noqa: F811
-    page.context.clear_cookies()
-    page.goto(server.url + "/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/(dashboard|operator/companies)$"))
+    browser_sign_in(page, server, email, PASSWORD)
 
 
 def test_marketplace_loop(page, server, live_app):  # noqa: F811

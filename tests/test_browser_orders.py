@@ -10,9 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from market import create_app
-from market.db import make_engine
-from tests.browser_support import LiveServer
+from tests.browser_support import LiveServer, make_live_app
 from tests.conftest import PASSWORD, make_account
 from tests.orders_fixtures import seed_capacity, tiny_pdf
 from tests.test_browser import SHOTS, browser  # noqa: F401  (the module-scoped chromium)
@@ -37,21 +35,7 @@ def settled(page) -> None:
 
 @pytest.fixture
 def live_app(tmp_path):
-    from sqlmodel import SQLModel
-
-    from market.extensions import db
-    from seed.loader import load_taxonomy
-
-    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
-    engine = make_engine(url)
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
-    app = create_app({"TESTING": True, "SECRET_KEY": "browser", "DATABASE_URL": url,
-                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True,
-                      "ATTACHMENT_DIR": str(tmp_path / "attachments")})
-    with app.app_context():
-        load_taxonomy(db.session)
-    return app
+    return make_live_app(tmp_path, ATTACHMENT_DIR=str(tmp_path / "attachments"))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from sqlmodel import select
 from market.models import MatchingRun, Order, Payout, PlannedOperation, Quote, User, utcnow
 from market.services import ledger, orders
 from market.services.matching_runs import platform_fee
+from tests.browser_support import sign_in as browser_sign_in
 from tests.conftest import PASSWORD, make_account
 from tests.orders_fixtures import order_input, seed_capacity
 from tests.test_browser import browser, live_app, page, server, shot  # noqa: F401
@@ -22,13 +23,7 @@ pytestmark = pytest.mark.browser
 
 
 def sign_in(page, server, email: str) -> None:  # noqa: F811
-    page.context.clear_cookies()
-    page.goto(server.url + "/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/(dashboard|operator/companies)$"))
-
+    browser_sign_in(page, server, email, PASSWORD)
 
 @pytest.fixture
 def wired():

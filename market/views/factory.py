@@ -108,46 +108,52 @@ def _capability_rows(form) -> list[capacity.CapabilityInput]:  # type: ignore[no
 
 # --- overview and plants ------------------------------------------------------------------
 
+def _index_page(errors: dict, form, status: int = 200):  # type: ignore[no-untyped-def]
+    plants = capacity.list_plants(db.session, _actor())
+    counts: dict[int, int] = {}
+    for m in capacity.list_machines(db.session, _actor()):
+        counts[m.plant_id] = counts.get(m.plant_id, 0) + 1
+    return render_template("factory/index.html", plants=plants, counts=counts,
+                           timezones=capacity.timezones(), errors=errors, form=form), status
+
+
+def _plant_input(form) -> capacity.PlantInput:  # type: ignore[no-untyped-def]
+    return capacity.PlantInput(
+        name=form.get("name", ""), lat=form.get("lat"), lon=form.get("lon"),
+        timezone=form.get("timezone", "Asia/Shanghai"), address=form.get("address", ""),
+        city=form.get("city", ""))
+
+
 @bp.get("/")
 @factory_required
 def index():
-    plants = capacity.list_plants(db.session, _actor())
-    machines = capacity.list_machines(db.session, _actor())
-    counts: dict[int, int] = {}
-    for m in machines:
-        counts[m.plant_id] = counts.get(m.plant_id, 0) + 1
-    return render_template("factory/index.html", plants=plants, counts=counts,
-                           timezones=capacity.timezones(), errors={}, form={})
+    return _index_page({}, {})
 
 
 @bp.post("/plants")
 @factory_required
 def create_plant():
-    form = request.form
     try:
-        plant = capacity.create_plant(db.session, _actor(), capacity.PlantInput(
-            name=form.get("name", ""), lat=form.get("lat"), lon=form.get("lon"),
-            timezone=form.get("timezone", "Asia/Shanghai"), address=form.get("address", ""),
-            city=form.get("city", "")))
+        plant = capacity.create_plant(db.session, _actor(), _plant_input(request.form))
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.localized, "error")
-        plants = capacity.list_plants(db.session, _actor())
-        return render_template("factory/index.html", plants=plants, counts={},
-                               timezones=capacity.timezones(), errors=exc.localized_fields,
-                               form=form), exc.status
+        return _index_page(exc.localized_fields, request.form, exc.status)
     flash(_("Plant %(name)s added.", name=plant.name), "success")
     return redirect(url_for("factory.plant", plant_id=plant.id))
+
+
+def _plant_page(row: Plant, errors: dict, form, status: int = 200):  # type: ignore[no-untyped-def]
+    return render_template("factory/plant.html", plant=row,
+                           **_calendar_context(row, request.args.get("week")),
+                           processes=taxonomy.processes(db.session),
+                           timezones=capacity.timezones(), errors=errors, form=form), status
 
 
 @bp.get("/plants/<int:plant_id>")
 @factory_required
 def plant(plant_id: int):
-    row = _plant_or_404(plant_id)
-    return render_template("factory/plant.html", plant=row,
-                           **_calendar_context(row, request.args.get("week")),
-                           processes=taxonomy.processes(db.session),
-                           timezones=capacity.timezones(), errors={}, form={})
+    return _plant_page(_plant_or_404(plant_id), {}, {})
 
 
 @bp.post("/plants/<int:plant_id>")
@@ -156,10 +162,7 @@ def update_plant(plant_id: int):
     row = _plant_or_404(plant_id)
     form = request.form
     try:
-        capacity.update_plant(db.session, _actor(), row.id, capacity.PlantInput(  # type: ignore[arg-type]
-            name=form.get("name", ""), lat=form.get("lat"), lon=form.get("lon"),
-            timezone=form.get("timezone", ""), address=form.get("address", ""),
-            city=form.get("city", "")))
+        capacity.update_plant(db.session, _actor(), row.id, _plant_input(form))  # type: ignore[arg-type]
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.localized + " " + "; ".join(exc.localized_fields.values()), "error")
@@ -182,10 +185,7 @@ def create_machine(plant_id: int):
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.localized, "error")
-        return render_template("factory/plant.html", plant=row, **_calendar_context(row),
-                               processes=taxonomy.processes(db.session),
-                               timezones=capacity.timezones(), errors=exc.localized_fields,
-                               form=form), exc.status
+        return _plant_page(row, exc.localized_fields, form, exc.status)
     flash(_("Machine %(name)s added. Now publish its idle time.", name=machine.name), "success")
     return redirect(url_for("factory.machine", machine_id=machine.id))
 
