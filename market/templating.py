@@ -39,6 +39,20 @@ def when(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt) if value else "—"
 
 
+def process_name(code: str) -> str:
+    """A process's name in the reader's language; the table is read once per request."""
+    from flask import g
+    from sqlmodel import select
+
+    from market.extensions import db
+    from market.models import Process
+
+    if "process_names" not in g:
+        g.process_names = {p.code: p for p in db.session.exec(select(Process))}
+    process = g.process_names.get(code)
+    return localized(process) if process else code
+
+
 def material_name(code: str) -> str:
     """A material's name in the reader's language; the table is read once per request."""
     from flask import g
@@ -63,6 +77,7 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         return {
             "material_name": material_name,
+            "process_name": process_name,
             "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
             "languages": current_app.config["LANGUAGES"],
             "htmx_src": "vendor/htmx-2.0.11.min.js",

@@ -11,6 +11,7 @@ from market.extensions import db
 from market.models import Order, PlannedOperation, Plant
 from market.services import bookings
 from market.services.errors import NotFound, ServiceError
+from market.templating import process_name
 
 bp = Blueprint("deals", __name__)
 
@@ -31,7 +32,8 @@ def order_deals_context(order: Order) -> dict:
         ops = [po for po in db.session.exec(select(PlannedOperation).where(
             PlannedOperation.run_id == live.run_id, PlannedOperation.order_id == order.id))]
         operations = matching_runs.operations_of(db.session, [order.id])  # type: ignore[list-item]
-        labels = {op_id: f"{op.seq}. {op.process_code}" for op_id, op in operations.items()}
+        labels = {op_id: f"{op.seq}. {process_name(op.process_code)}"
+              for op_id, op in operations.items()}
         plants = {p.id: p.city or p.name for p in db.session.exec(
             select(Plant).where(Plant.id.in_({po.plant_id for po in ops} or {0})))}  # type: ignore[union-attr]
         chart = gantt.order_chart(ops, labels, plants, live.delivery_date,

@@ -65,12 +65,13 @@ def _is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _week_start(raw: str | None) -> date:
+def _week_start(raw: str | None, tz: ZoneInfo) -> date:
+    """The first day shown: the day asked for, else today in the plant's zone (a rolling
+    seven days ahead is what a planner looks at; past days hold nothing to publish)."""
     try:
-        day = date.fromisoformat(raw) if raw else datetime.now(UTC).date()
+        return date.fromisoformat(raw) if raw else datetime.now(tz).date()
     except ValueError:
-        day = datetime.now(UTC).date()
-    return day - timedelta(days=day.weekday())
+        return datetime.now(tz).date()
 
 
 def _local(day_text: str, clock: str, tz: str) -> datetime:
@@ -260,7 +261,7 @@ def add_shift_rule(machine_id: int):
 
 def _calendar_context(plant_row: Plant, week: str | None = None) -> dict:
     tz = ZoneInfo(plant_row.timezone)
-    monday = _week_start(week)
+    monday = _week_start(week, tz)
     days = [monday + timedelta(days=i) for i in range(7)]
     start = datetime.combine(monday, time(0), tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(0), tz).astimezone(UTC)

@@ -31,6 +31,7 @@ from market.models import CompanyStatus, Machine, Plant, RunOrder
 from market.services import accounts, audit, bookings, gantt, matching_runs
 from market.services import orders as orders_service
 from market.services.errors import ServiceError
+from market.templating import process_name
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 
@@ -204,7 +205,8 @@ def order_gantt(run_id: int, order_id: int):
     if outcome is None:
         abort(404)
     operations = matching_runs.operations_of(db.session, [order_id])
-    labels = {op_id: f"{op.seq}. {op.process_code}" for op_id, op in operations.items()}
+    labels = {op_id: f"{op.seq}. {process_name(op.process_code)}"
+              for op_id, op in operations.items()}
     plant_names = {p.id: p.name for p in db.session.exec(
         select(Plant).where(col(Plant.id).in_({po.plant_id for po in ops} or {0})))}
     chart = gantt.order_chart(ops, labels, plant_names, outcome.completion, _tz())  # type: ignore[arg-type]
