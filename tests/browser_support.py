@@ -67,4 +67,4 @@ def sign_in(page, server, email: str, password: str) -> None:  # type: ignore[no
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/(dashboard|operator/companies)$"))
+    page.wait_for_url(re.compile(r".*/(dashboard|operator/)$"))

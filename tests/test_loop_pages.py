@@ -82,6 +82,10 @@ def test_operator_runs_reviews_and_the_loop_closes(app, session, loop, operator_
     assert buyer_client.post(f"/orders/{loop}/confirm-delivery").status_code == 302
     session.expire_all()
     assert session.get(Order, loop).status == "delivered"
+    overview = operator_client.get("/operator/", headers=EN)
+    assert overview.status_code == 200 and "Market overview" in overview.text
+    assert "(1 of 1)" in overview.text  # fill rate and on-time delivery
+    assert buyer_client.get("/operator/").status_code == 403
 
 
 def test_decline_from_the_page_needs_a_reason(app, session, loop, operator_client,

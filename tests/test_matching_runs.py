@@ -148,6 +148,14 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     assert payouts[0].amount == sum(b.amount for b in made)
     assert quote.price == payouts[0].amount + outcome.transport_cost + quote.platform_fee
     assert ledger.is_balanced(session, market["order"].id)
+    from market.services import market_health
+
+    h = market_health.health(session)
+    assert (h.submitted_30d, h.quoted_30d, h.fill_rate) == (1, 1, 1.0)
+    assert h.delivered == 1 and h.on_time_rate == 1.0  # delivered well before the due date
+    assert h.orders == {"delivered": 1} and h.utilisation is not None
+    assert h.money["CNY"]["platform_fee"] == quote.platform_fee
+    assert h.money["CNY"]["freight_payable"] == outcome.transport_cost
     kinds = [e.kind for e in orders.events(session, session.get(Order, market["order"].id))]
     for kind in ("quoted", "quote_accepted", "scheduled", "shipped", "delivered"):
         assert kind in kinds

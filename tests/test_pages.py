@@ -103,7 +103,7 @@ def test_dashboard_fits_the_kind(factory_client, buyer_client, app):
 
 def test_operator_lands_on_companies(operator_client):
     response = operator_client.get("/dashboard")
-    assert response.status_code == 302 and response.location.endswith("/operator/companies")
+    assert response.status_code == 302 and response.location.endswith("/operator/")
 
 
 def test_edit_company_profile(buyer_client, session, buyer):

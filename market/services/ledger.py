@@ -24,6 +24,9 @@ from market.models import LedgerEntry
 BUYER_CASH = "buyer_cash"
 ESCROW = "escrow"
 PLATFORM_FEE = "platform_fee"
+# The freight between plants and to the buyer is in the price; the platform books the
+# carriers, so it is owed to them, not earned.
+FREIGHT = "freight_payable"
 FACTORY_PAID = "factory_paid"
 REFUNDS = "refunds"
 

@@ -521,11 +521,15 @@ def _release(session: Session, payment: Payment, reason: str, now: datetime) -> 
     if gross_total > payment.amount:
         raise Conflict(N_("The bookings add up to more than was paid; an operator must look."))
     weights = {f"f{c}": g for c, (g, _ids) in legs.items()}
-    weights["platform"] = payment.amount - gross_total
+    platform = payment.amount - gross_total
+    weights["fee"] = min(platform, max(0, payment.platform_fee))
+    weights["freight"] = platform - weights["fee"]
     refund_shares = allocate(payment.refunded_amount, weights)
     held = payment.amount - payment.refunded_amount
-    fee_kept = weights["platform"] - refund_shares["platform"]
-    made, legs_out = [], [(ledger.PLATFORM_FEE, fee_kept)]
+    made: list[Payout] = []
+    legs_out = [(account, weights[key] - refund_shares[key])
+                for account, key in ((ledger.PLATFORM_FEE, "fee"), (ledger.FREIGHT, "freight"))
+                if weights[key] - refund_shares[key]]
     for company_id, (gross, ids) in sorted(legs.items()):
         share = refund_shares[f"f{company_id}"]
         payout = Payout(order_id=payment.order_id, payment_id=payment.id,  # type: ignore[arg-type]

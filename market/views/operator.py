@@ -47,6 +47,15 @@ def operator_required(view):
     return wrapped
 
 
+@bp.get("/")
+@operator_required
+def overview():
+    from market.services import market_health
+
+    bookings.expire_overdue(db.session)
+    return render_template("operator/overview.html", h=market_health.health(db.session))
+
+
 @bp.get("/companies")
 @operator_required
 def companies():
