@@ -11,35 +11,8 @@ from market.extensions import db
 from market.models import Order, PlannedOperation, Plant
 from market.services import bookings
 from market.services.errors import NotFound, ServiceError
-from market.templating import process_name
 
 bp = Blueprint("deals", __name__)
-
-
-def order_deals_context(order: Order) -> dict:
-    """What the order page shows of the deal: quotes, bookings, and the Gantt of the plan
-    the buyer accepted (or is offered)."""
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-
-    from market.services import gantt, matching_runs
-
-    quotes = bookings.list_quotes(db.session, current_user._get_current_object(), order.id)  # type: ignore[arg-type]
-    live = next((q for q in quotes if q.status in ("accepted", "offered")), None)
-    chart = None
-    if live is not None:
-        ops = [po for po in db.session.exec(select(PlannedOperation).where(
-            PlannedOperation.run_id == live.run_id, PlannedOperation.order_id == order.id))]
-        operations = matching_runs.operations_of(db.session, [order.id])  # type: ignore[list-item]
-        labels = {op_id: f"{op.seq}. {process_name(op.process_code)}"
-              for op_id, op in operations.items()}
-        plants = {p.id: p.city or p.name for p in db.session.exec(
-            select(Plant).where(Plant.id.in_({po.plant_id for po in ops} or {0})))}  # type: ignore[union-attr]
-        chart = gantt.order_chart(ops, labels, plants, live.delivery_date,
-                                  ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
-    return {"deal_quotes": quotes, "deal_bookings": bookings.bookings_of_order(
-        db.session, order.id), "deal_chart": chart}  # type: ignore[arg-type]
 
 
 def _quote_or_404(quote_id: int):
