@@ -29,7 +29,7 @@ from market.models import (
 )
 from market.services import audit
 from market.services.errors import N_, Conflict, NotFound, ValidationError
-from market.services.matching_runs import _lock, order_event
+from market.services.matching_runs import order_event, write_lock
 
 RESPONSE_HOURS = 48
 
@@ -107,7 +107,7 @@ def accept_quote(session: Session, actor: User, quote_id: int,
     and its escrow payment is opened. The factories' bookings are proposed when the money
     arrives (payments.apply_success), so none are returned here."""
     now = now or utcnow()
-    with _lock(session):
+    with write_lock(session):
         quote, order = _buyer_quote(session, actor, quote_id)
         if actor.is_operator:
             raise Conflict("Only the buyer accepts a quote.")
@@ -171,7 +171,7 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
 
 
 def decline_quote(session: Session, actor: User, quote_id: int, reason: str = "") -> Quote:
-    with _lock(session):
+    with write_lock(session):
         quote, order = _buyer_quote(session, actor, quote_id)
         if actor.is_operator:
             raise Conflict("Only the buyer declines a quote.")
@@ -204,7 +204,7 @@ def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, i
     declined. Cheap when nothing is due, so pages may call it."""
     now = now or utcnow()
     counts = {"quotes": 0, "bookings": 0}
-    with _lock(session):
+    with write_lock(session):
         for quote in session.exec(select(Quote).where(
                 Quote.status == QuoteStatus.offered.value,
                 col(Quote.expires_at) <= now)).all():
@@ -273,7 +273,7 @@ def _current_quote_id(session: Session, order: Order) -> int | None:
 
 
 def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
-    with _lock(session):
+    with write_lock(session):
         booking = get_booking(session, actor, booking_id, lock=True)
         if booking.status == BookingStatus.accepted:
             return booking
@@ -343,7 +343,7 @@ def cancel_accepted(session: Session, order: Order) -> int:
 def decline_booking(session: Session, actor: User, booking_id: int, reason: str) -> Booking:
     if not reason or not reason.strip():
         raise ValidationError("Tell the buyer why you decline.", {"reason": N_("Required.")})
-    with _lock(session):
+    with write_lock(session):
         booking = get_booking(session, actor, booking_id, lock=True)
         if booking.status not in (BookingStatus.proposed, BookingStatus.accepted):
             raise Conflict(f"This booking is {booking.status} and cannot be declined.")

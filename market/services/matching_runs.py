@@ -394,7 +394,10 @@ class ApprovalReport:
     quotes: list[Quote] = field(default_factory=list)
 
 
-def _lock(session: Session):  # type: ignore[no-untyped-def]
+def write_lock(session: Session):  # type: ignore[no-untyped-def]
+    """The lock that approvals, acceptances, declines and payments take around their
+    read-check-write: a process lock on SQLite, nothing on PostgreSQL (row locks and the
+    exclusion constraint do the work there)."""
     import contextlib
 
     if session.get_bind().dialect.name == "sqlite":
@@ -407,7 +410,7 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
     """Hold the planned intervals of the chosen served orders and offer firm quotes. Each
     order is all or nothing: if any of its intervals no longer fits, it is reported."""
     _require_operator(actor)
-    with _lock(session):
+    with write_lock(session):
         run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
         if run is None:
             raise NotFound("Matching run not found.")

@@ -508,9 +508,9 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
     for status in (S.in_production, S.shipped, S.delivered, S.disputed):
         refused[status] = (f"The order is {status.replace('_', ' ')}; it can no longer be "
                            "cancelled. Open a dispute if something is wrong.")
-    from market.services.matching_runs import _lock  # the writers' lock of the bookings
+    from market.services.matching_runs import write_lock  # the writers' lock of the bookings
 
-    with _lock(session):
+    with write_lock(session):
         previous = _move(order, OrderStatus.cancelled, refused)
         released = _withdraw_offered_quotes(session, order) if previous == S.quoted else 0
         if previous in (S.accepted, S.scheduled):

@@ -88,7 +88,7 @@ from market.services.errors import (
     ServiceError,
     ValidationError,
 )
-from market.services.matching_runs import _lock, order_event
+from market.services.matching_runs import order_event, write_lock
 
 
 class PaymentProviderUnavailable(ServiceError):
@@ -193,7 +193,7 @@ def start_payment(session: Session, actor: User, order_id: int,
             if latest is not None:
                 return latest
             raise Conflict(f"The order is {order.status}; there is nothing to pay now.")
-        with _lock(session):
+        with write_lock(session):
             payment = open_payment(session, quote, order, actor, config=cfg)
             session.commit()
     if payment.status not in LIVE_PAYMENT or payment.gateway != "stripe":
@@ -222,7 +222,7 @@ def _create_intent(session: Session, payment: Payment, cfg: PaymentSettings) -> 
     if intent.amount != payment.amount or intent.currency != payment.currency:
         # Same key, different payment: never let the buyer pay the wrong amount.
         raise Conflict(N_("The provider's payment does not match this order's price."))
-    with _lock(session):
+    with write_lock(session):
         row = _locked(session, Payment, payment.id)  # type: ignore[arg-type]
         if row.provider_id is None:
             row.provider_id, row.client_secret = intent.provider_id, intent.client_secret
@@ -265,14 +265,14 @@ def _apply_intent(session: Session, payment_id: int, intent: gateways.IntentResu
     if intent.status == "succeeded":
         apply_success(session, payment_id, None, config=cfg)
     elif intent.status == "cancelled":
-        with _lock(session):
+        with write_lock(session):
             row = _locked(session, Payment, payment_id)
             if row.status in LIVE_PAYMENT:
                 row.status, row.updated_at = PaymentStatus.cancelled.value, utcnow()
                 session.add(row)
             session.commit()
     elif intent.error:
-        with _lock(session):
+        with write_lock(session):
             row = _locked(session, Payment, payment_id)
             if row.status in LIVE_PAYMENT and row.last_error != intent.error:
                 row.last_error = intent.error[:1000]
@@ -289,7 +289,7 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
     status is checked under a lock); False when it had been applied already."""
     now = now or utcnow()
     refund_needed = False
-    with _lock(session):
+    with write_lock(session):
         payment = _locked(session, Payment, payment_id)
         if payment is None:
             raise NotFound(N_("Payment not found."))
@@ -397,7 +397,7 @@ def execute_refund(session: Session, refund_id: int,
             metadata={"refund_id": str(refund.id), "payment_id": str(payment.id),
                       "order_id": str(payment.order_id)})
     except GatewayError as exc:
-        with _lock(session):
+        with write_lock(session):
             row = _locked(session, Refund, refund_id)
             row.last_error = exc.message[:1000]
             if not exc.transient and row.status == RefundStatus.pending:
@@ -411,7 +411,7 @@ def execute_refund(session: Session, refund_id: int,
 
 
 def mark_refund_succeeded(session: Session, refund_id: int, provider_id: str) -> bool:
-    with _lock(session):
+    with write_lock(session):
         refund = _locked(session, Refund, refund_id)
         if refund is None or refund.status == RefundStatus.succeeded:
             session.rollback()
@@ -433,7 +433,7 @@ def mark_refund_succeeded(session: Session, refund_id: int, provider_id: str) ->
 def refund_remaining(session: Session, payment_id: int, reason: str,
                      config: PaymentSettings | None = None) -> Refund | None:
     """Refund everything of a payment still in escrow (cancellation, withdrawn quote)."""
-    with _lock(session):
+    with write_lock(session):
         payment = _locked(session, Payment, payment_id)
         if payment is None or payment.status != PaymentStatus.succeeded:
             session.rollback()
@@ -451,7 +451,7 @@ def on_order_cancelled(session: Session, order: Order,
     made = []
     for payment in session.exec(select(Payment).where(Payment.order_id == order.id)).all():
         if payment.status in LIVE_PAYMENT:
-            with _lock(session):
+            with write_lock(session):
                 row = _locked(session, Payment, payment.id)  # type: ignore[arg-type]
                 if row.status in LIVE_PAYMENT:
                     row.status, row.updated_at = PaymentStatus.cancelled.value, utcnow()
@@ -472,7 +472,7 @@ def on_quote_withdrawn(session: Session, quote: Quote,
     if payment is None:
         return None
     if payment.status in LIVE_PAYMENT:
-        with _lock(session):
+        with write_lock(session):
             row = _locked(session, Payment, payment.id)  # type: ignore[arg-type]
             if row.status in LIVE_PAYMENT:
                 row.status = PaymentStatus.cancelled.value
@@ -567,7 +567,7 @@ def release_payouts(session: Session, order: Order, reason: str = "delivered",
     """Release the escrow of an order's paid quote to its factories (once) and send the
     transfers. Nothing happens while a dispute is open."""
     now = now or utcnow()
-    with _lock(session):
+    with write_lock(session):
         payment = session.exec(select(Payment).where(
             Payment.order_id == order.id,
             Payment.status == PaymentStatus.succeeded.value)
@@ -651,7 +651,7 @@ def send_payout(session: Session, payout_id: int,
             metadata={"payout_id": str(payout.id), "order_id": str(payout.order_id),
                       "company_id": str(payout.company_id)})
     except GatewayError as exc:
-        with _lock(session):
+        with write_lock(session):
             row = _locked(session, Payout, payout_id)
             row.last_error = exc.message[:1000]
             if not exc.transient and row.status == PayoutStatus.pending:
@@ -665,7 +665,7 @@ def send_payout(session: Session, payout_id: int,
 
 
 def mark_payout_paid(session: Session, payout_id: int, transfer_id: str) -> bool:
-    with _lock(session):
+    with write_lock(session):
         payout = _locked(session, Payout, payout_id)
         if payout is None or payout.status == PayoutStatus.paid:
             session.rollback()
@@ -690,7 +690,7 @@ def retry_payout(session: Session, actor: User, payout_id: int,
     """An operator retries a failed payout (after the factory fixed its account)."""
     if not actor.is_operator:
         raise PermissionDenied(N_("Only platform operators retry payouts."))
-    with _lock(session):
+    with write_lock(session):
         payout = _locked(session, Payout, payout_id)
         if payout is None:
             raise NotFound(N_("Payout not found."))
@@ -712,7 +712,7 @@ def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> D
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(N_("Tell us what went wrong."), {"reason": N_("Required.")})
-    with _lock(session):
+    with write_lock(session):
         order = _locked(session, Order, order_id)
         if order is None or actor.company_id != order.company_id:
             raise NotFound(N_("Order not found."))
@@ -755,7 +755,7 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
         raise ValidationError(N_("A partial refund needs an amount in minor units."),
                               {"amount": N_("A whole number of minor units, more than zero.")})
     refund_ids: list[int] = []
-    with _lock(session):
+    with write_lock(session):
         dispute = _locked(session, Dispute, dispute_id)
         if dispute is None:
             raise NotFound(N_("Dispute not found."))
@@ -811,7 +811,7 @@ def expire_unpaid(session: Session, payment_id: int, now: datetime | None = None
     from market.services import bookings
 
     now = now or utcnow()
-    with _lock(session):
+    with write_lock(session):
         payment = _locked(session, Payment, payment_id)
         if payment is None or payment.status not in LIVE_PAYMENT:
             session.rollback()
@@ -940,7 +940,7 @@ def save_bank_details(session: Session, actor: User, bank_name: str, account_hol
         fields["account_number"] = "6 to 34 letters or digits."
     if fields:
         raise ValidationError(N_("Please correct the bank details."), fields)
-    with _lock(session):
+    with write_lock(session):
         account = payout_account(session, company.id) or PayoutAccount(company_id=company.id)  # type: ignore[arg-type]
         account.bank_name, account.account_holder = bank_name[:200], account_holder[:200]
         account.account_number, account.updated_at = number, utcnow()
@@ -971,7 +971,7 @@ def stripe_onboarding_link(session: Session, actor: User, refresh_url: str, retu
                 email=actor.email, country=company.country or "CN",
                 idempotency_key=f"account-{company.id}",
                 metadata={"company_id": str(company.id)})
-            with _lock(session):
+            with write_lock(session):
                 account = payout_account(session, company.id) or PayoutAccount(  # type: ignore[arg-type]
                     company_id=company.id)  # type: ignore[arg-type]
                 account.stripe_account_id, account.updated_at = account_id, utcnow()
@@ -1023,7 +1023,7 @@ def handle_webhook(session: Session, payload: bytes, signature: str | None,
     event_id, kind = str(event.get("id") or ""), str(event.get("type") or "")
     if not event_id or not kind:
         raise BadWebhook(N_("An event needs an id and a type."))
-    with _lock(session):
+    with write_lock(session):
         row = session.exec(select(WebhookEvent).where(WebhookEvent.event_id == event_id)
                            .with_for_update()).first()
         if row is None:
@@ -1050,7 +1050,7 @@ def handle_webhook(session: Session, payload: bytes, signature: str | None,
         # operator; redelivering would only fail the same way.
         session.rollback()
         result = f"error: {exc.message}"
-    with _lock(session):
+    with write_lock(session):
         row = _locked(session, WebhookEvent, row.id)  # type: ignore[arg-type]
         if row.processed_at is None:
             row.processed_at, row.result = utcnow(), result[:300]
