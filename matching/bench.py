@@ -39,10 +39,11 @@ FJSP_METHOD = (
     "operation's start, NoOverlap per machine) with that start as a complete hint for 25% "
     "of the time; the rest is our LNS: each step keeps the other operations on their "
     "machine and in their machine order and frees a time window, a quarter of the machines "
-    "or a quarter of the jobs (sizes adapt), re-solved for up to 1 s with the incumbent as "
-    "hint, equal makespans accepted. Cumulative relaxations over machine groups exist in "
-    "the model builder but are left out of the search here: they tightened bounds and slowed "
-    "the search for solutions in our trials.")
+    "or a quarter of the jobs (sizes adapt), re-solved for up to 1 s (0.5 s in `--parallel` "
+    "mode, where every operation's end is also capped by the incumbent's makespan minus the "
+    "least work after it) with the incumbent as hint, equal makespans accepted. Cumulative "
+    "relaxations over machine groups exist in the model builder but are left out of the "
+    "search here: they tightened bounds and slowed the search for solutions in our trials.")
 MARKET_METHOD = (
     "How: pre-checks (eligibility, each order alone through its chain with bookings and "
     "handling time) give reasons and time bounds; three greedy orders (due date, penalty per "

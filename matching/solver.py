@@ -57,6 +57,9 @@ REPAIR_EVERY = 4  # LNS steps between greedy re-insertion passes of unserved ord
 LNS_SECONDS = 2.0
 FIRST_SHARE_SHOP = 0.25  # makespan shops: share of the time for the whole model first
 SHOP_LNS_SECONDS = 1.0  # per shop LNS step
+# parallel mode (not repeatable anyway): shorter steps, ends capped by the incumbent
+SHOP_LNS_SECONDS_PARALLEL = 0.5
+SHOP_TIGHT_HORIZON = True
 
 CHOSEN_UNSERVED = ("chosen unserved: serving it with the capacity left costs more than its "
                    "unserved penalty")
@@ -286,7 +289,8 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         # Redundant cumulatives tighten the bound but slow the search for solutions: keep
         # them out of the first solve (the relaxation bound is computed separately).
         built = build_model(p, run.legs, run.cals, run.bounds, candidates,
-                            _fixed_spans(p), forced, redundant=not shop)
+                            _fixed_spans(p), forced, redundant=not shop,
+                            bands=_shop_bands(run, candidates, best_obj) if shop else None)
         run.stats["build_seconds"] = round(time.monotonic() - run.t0, 3)
         share = 1.0 if not lns else (FIRST_SHARE_SHOP if shop else 0.5)
         # seconds from the caller's limit, not from the clock: repeatable budgets
@@ -331,6 +335,21 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
     run.stats["workers"] = workers
     run.stats["seed"] = seed
     return run.plan(best_pl, best_un, status, bound)
+
+
+def _shop_bands(run: _Run, candidates: list[int],
+                best_obj: int) -> dict[tuple[int, int], tuple[int, int]] | None:
+    """Makespan shops in parallel mode: no better plan ends an operation later than the
+    incumbent's makespan minus the least work after it, so the horizon shrinks to that."""
+    if run.deterministic or not SHOP_TIGHT_HORIZON:
+        return None
+    H = run.p.horizon_minutes
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for j in candidates:
+        for k in range(len(run.p.orders[j].operations)):
+            tail = H - run.bounds.lend[(j, k)]
+            out[(j, k)] = (run.bounds.est[(j, k)], best_obj - tail)
+    return out
 
 
 def _band(run: _Run, placements: Placements, key: tuple[int, int]) -> tuple[int, int] | None:
@@ -549,7 +568,8 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
                          else {o.m for o in p.options(*key)}) for key in keys}
         tb = time.monotonic()
         built = build_model(p, run.legs, run.cals, run.bounds, candidates, _fixed_spans(p),
-                            forced, allowed=allowed, redundant=False)
+                            forced, allowed=allowed, redundant=False,
+                            bands=_shop_bands(run, candidates, best_obj))
         build_s += time.monotonic() - tb
         # keep the machine order of the fixed operations
         by_m: dict[int, list[tuple[int, tuple[int, int]]]] = {}
@@ -562,7 +582,8 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
                 built.model.add(built.start[b] >= built.end[a])
         built.model.add(built.makespan <= best_obj)
         hint(built, p, run.legs, best_pl, set())
-        solver = _params(SHOP_LNS_SECONDS, run.workers, run.seed + it, run.deterministic,
+        step_s = SHOP_LNS_SECONDS if run.deterministic else SHOP_LNS_SECONDS_PARALLEL
+        solver = _params(step_s, run.workers, run.seed + it, run.deterministic,
                          run.log, wall_cap=run.left())
         # neighbourhood models are re-built every step: a light presolve pays off
         solver.parameters.cp_model_probing_level = 0
