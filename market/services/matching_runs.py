@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, func, select
 
 from market.models import (
-    CapacityWindow,
     Machine,
     MatchingRun,
     Order,
@@ -298,6 +297,7 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
         select(Machine.id, Machine.plant_id).where(
             col(Machine.id).in_(list(index.machine_ids.values()) or [0])))}
     planned_minutes = 0
+    op_cost: dict[str, int] = {}  # machine cost per order key
     for a in plan["assignments"]:
         order_key, seq = a["operation"].rsplit("-", 1)
         order = by_key[order_key]
@@ -307,20 +307,13 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
         option = next(o for o in p.options(j, k) if o.m == mi)
         machine_id = index.machine_ids[a["machine"]]
         planned_minutes += option.duration
+        op_cost[order_key] = op_cost.get(order_key, 0) + option.cost
         session.add(PlannedOperation(
             run_id=run_id, order_id=order.id, operation_id=ops[(order.id, int(seq))].id,  # type: ignore[arg-type]
             machine_id=machine_id, plant_id=plant_of[machine_id], start=index.at(a["start"]),
             end=index.at(a["end"]), cost=option.cost))
     served = {o["order"]: o for o in plan["orders"]}
     unserved = {u["order"]: u["reason"] for u in plan["unserved"]}
-    op_cost: dict[str, int] = {}
-    for a in plan["assignments"]:
-        order_key = a["operation"].rsplit("-", 1)[0]
-        j = p.order_index[order_key]
-        k = next(i for i, op in enumerate(p.orders[j].operations) if op.id == a["operation"])
-        mi = p.machine_index[a["machine"]]
-        cost = next(o.cost for o in p.options(j, k) if o.m == mi)
-        op_cost[order_key] = op_cost.get(order_key, 0) + cost
     for key, order in by_key.items():
         if key in served:
             outcome = served[key]
@@ -518,10 +511,3 @@ def operations_of(session: Session, order_ids: list[int]) -> dict[int, OrderOper
         return {}
     return {op.id: op for op in session.exec(  # type: ignore[misc]
         select(OrderOperation).where(col(OrderOperation.order_id).in_(order_ids)))}
-
-
-def held_segments(session: Session, planned_ids: list[int]) -> list[CapacityWindow]:
-    if not planned_ids:
-        return []
-    return list(session.exec(select(CapacityWindow).where(
-        col(CapacityWindow.planned_operation_id).in_(planned_ids))))
