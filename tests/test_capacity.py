@@ -341,3 +341,16 @@ def test_exclusion_constraint_on_postgres(session, world):
     session.add(CapacityWindow(machine_id=machine.id, start=h(base, 4), end=h(base, 10),
                                status="withdrawn"))
     session.commit()  # withdrawn history may overlap
+
+
+def test_minutes_by_status_clips_to_the_range(session, world):
+    actor, _plant, machine = world
+    base = future_monday()
+    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
+    capacity.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.booked)
+    session.commit()
+    assert capacity.minutes_by_status(session, base, h(base, 8)) == {
+        "published": 360, "booked": 120}
+    # a range cutting through windows counts only the part inside it
+    assert capacity.minutes_by_status(session, h(base, 3), h(base, 5)) == {
+        "published": 60, "booked": 60}

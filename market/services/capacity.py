@@ -906,30 +906,45 @@ def search_capacity(session: Session, viewer: User, process: str, material: str 
     return hits[:limit]
 
 
-def free_minutes_by_machine(session: Session, machine_ids: list[int], start: datetime,
-                            end: datetime) -> dict[int, int]:
-    """Published minutes per machine clipped to [start, end), summed in the database."""
+def _clipped_seconds(session: Session, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    """SQL for the seconds of a window inside [start, end), on either database."""
     from sqlalchemy import func, literal
 
     w = CapacityWindow.__table__.c  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        lo = func.greatest(w.start, literal(start))
-        hi = func.least(w.end, literal(end))
-        seconds = func.extract("epoch", hi - lo)
-    else:  # SQLite stores naive UTC text; julianday works on it
-        naive_start = start.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-        naive_end = end.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-        lo = func.max(w.start, naive_start)
-        hi = func.min(w.end, naive_end)
-        seconds = (func.julianday(hi) - func.julianday(lo)) * 86400.0
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", func.least(w.end, literal(end))
+                            - func.greatest(w.start, literal(start)))
+    # SQLite stores naive UTC text; julianday works on it
+    naive_start = start.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    naive_end = end.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    return (func.julianday(func.min(w.end, naive_end))
+            - func.julianday(func.max(w.start, naive_start))) * 86400.0
+
+
+def free_minutes_by_machine(session: Session, machine_ids: list[int], start: datetime,
+                            end: datetime) -> dict[int, int]:
+    """Published minutes per machine clipped to [start, end), summed in the database."""
+    from sqlalchemy import func
+
+    w = CapacityWindow.__table__.c  # type: ignore[attr-defined]
     query = (
-        select(w.machine_id, func.sum(seconds))
+        select(w.machine_id, func.sum(_clipped_seconds(session, start, end)))
         .where(w.machine_id.in_(machine_ids), w.status == WindowStatus.published.value,
                w.end > start, w.start < end)
         .group_by(w.machine_id)
     )
     return {mid: int(round(float(total or 0) / 60)) for mid, total in session.exec(query)}  # type: ignore[call-overload]
+
+
+def minutes_by_status(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+    """Minutes of every window status inside [start, end), summed in the database."""
+    from sqlalchemy import func
+
+    w = CapacityWindow.__table__.c  # type: ignore[attr-defined]
+    query = (select(w.status, func.sum(_clipped_seconds(session, start, end)))
+             .where(w.end > start, w.start < end).group_by(w.status))
+    return {status: int(round(float(total or 0) / 60))
+            for status, total in session.exec(query)}  # type: ignore[call-overload]
 
 
 @dataclass

@@ -10,7 +10,6 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from market.models import (
-    CapacityWindow,
     Company,
     LedgerEntry,
     MatchingRun,
@@ -19,7 +18,7 @@ from market.models import (
     Quote,
     utcnow,
 )
-from market.services import ledger
+from market.services import capacity, ledger
 
 
 @dataclass
@@ -49,21 +48,6 @@ class Health:
                 if self.offered_minutes_28d else None)
 
 
-def _minutes(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
-    """(offered, held or booked) minutes of live windows inside [start, end)."""
-    rows = session.exec(select(CapacityWindow.start, CapacityWindow.end, CapacityWindow.status)
-                        .where(CapacityWindow.status != "withdrawn",
-                               col(CapacityWindow.end) > start,
-                               col(CapacityWindow.start) < end)).all()
-    offered = busy = 0
-    for a, b, status in rows:
-        minutes = int((min(b, end) - max(a, start)).total_seconds() // 60)
-        offered += minutes
-        if status != "published":
-            busy += minutes
-    return offered, busy
-
-
 def health(session: Session, now: datetime | None = None) -> Health:
     now = now or utcnow()
     h = Health()
@@ -85,7 +69,9 @@ def health(session: Session, now: datetime | None = None) -> Health:
         select(func.count(), func.sum(case((delivered_at.c.at <= Order.due_date, 1), else_=0)))
         .select_from(delivered_at).join(Order, col(Order.id) == delivered_at.c.order_id)).one()
     h.delivered, h.delivered_on_time = int(total or 0), int(on_time or 0)
-    h.offered_minutes_28d, h.busy_minutes_28d = _minutes(session, now, now + timedelta(days=28))
+    minutes = capacity.minutes_by_status(session, now, now + timedelta(days=28))
+    h.busy_minutes_28d = minutes.get("held", 0) + minutes.get("booked", 0)
+    h.offered_minutes_28d = h.busy_minutes_28d + minutes.get("published", 0)
     if session.exec(select(LedgerEntry.id)).first() is not None:
         h.money = ledger.balances(session)
     h.last_run = session.exec(select(MatchingRun).order_by(col(MatchingRun.id).desc())).first()
