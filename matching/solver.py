@@ -60,6 +60,12 @@ SHOP_LNS_SECONDS = 1.0  # per shop LNS step
 # parallel mode (not repeatable anyway): shorter steps, ends capped by the incumbent
 SHOP_LNS_SECONDS_PARALLEL = 0.5
 SHOP_TIGHT_HORIZON = True
+# pure shops (FJSP): a short whole-model solve (proves the easy ones, gives the bound), then
+# rounds of tabu search and CP-SAT LNS
+PURE_FIRST_SHARE = 0.15
+HYBRID_ROUNDS = 2
+TS_SHARE = 0.5  # of each round
+TS_ITERS_PER_SECOND = 25_000  # per thread, deterministic mode (~55% of mk10's rate)
 
 CHOSEN_UNSERVED = ("chosen unserved: serving it with the capacity left costs more than its "
                    "unserved penalty")
@@ -286,13 +292,15 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         status = "OPTIMAL"
     elif not large:
         shop = p.objective == "makespan" and set(candidates) <= forced
+        pure = shop and _is_pure_shop(run, candidates, forced)
         # Redundant cumulatives tighten the bound but slow the search for solutions: keep
         # them out of the first solve (the relaxation bound is computed separately).
         built = build_model(p, run.legs, run.cals, run.bounds, candidates,
                             _fixed_spans(p), forced, redundant=not shop,
                             bands=_shop_bands(run, candidates, best_obj) if shop else None)
         run.stats["build_seconds"] = round(time.monotonic() - run.t0, 3)
-        share = 1.0 if not lns else (FIRST_SHARE_SHOP if shop else 0.5)
+        share = 1.0 if not lns else (PURE_FIRST_SHARE if pure else
+                                     FIRST_SHARE_SHOP if shop else 0.5)
         # seconds from the caller's limit, not from the clock: repeatable budgets
         st, solver, pl, un = run.run_model(built, time_limit * share, best_pl,
                                            set(best_un))
@@ -323,9 +331,12 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
             best_pl, best_un, best_obj = r_pl, r_un, r_obj
     if status != "OPTIMAL" and lns and run.left() > 0.5 and candidates:
         if p.objective == "makespan" and set(candidates) <= forced and not large:
-            best_pl, best_obj, lns_bound = _lns_shop(run, candidates, best_pl, best_obj)
-            if bound is not None and lns_bound is not None:
-                bound = max(bound, lns_bound)
+            if _is_pure_shop(run, candidates, forced):
+                best_pl, best_obj = _hybrid_shop(run, candidates, best_pl, best_obj, bound)
+            else:
+                best_pl, best_obj, lns_bound = _lns_shop(run, candidates, best_pl, best_obj)
+                if bound is not None and lns_bound is not None:
+                    bound = max(bound, lns_bound)
         else:
             best_pl, best_un, best_obj = _lns(run, candidates, forced, g_un, best_pl, best_un,
                                               best_obj, large)
@@ -524,7 +535,8 @@ def _lns(run: _Run, candidates: list[int], forced: set[int], g_un: dict[int, str
 
 
 def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
-              best_obj: int) -> tuple[Placements, int, int | None]:
+              best_obj: int, seconds: float | None = None
+              ) -> tuple[Placements, int, int | None]:
     """Makespan LNS for shops where every order is served (the FJSP case).
 
     Each step keeps most operations on their machine and in their machine order, and frees
@@ -535,7 +547,11 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
     """
     p = run.p
     keys = [(j, k) for j in candidates for k in range(len(p.orders[j].operations))]
-    budget = run.dtime_used + run.time_limit * (1 - FIRST_SHARE_SHOP) * DTIME_PER_SECOND
+    if seconds is None:
+        seconds = run.time_limit * (1 - FIRST_SHARE_SHOP)
+    budget = run.dtime_used + seconds * DTIME_PER_SECOND
+    # wall clock: this call's share (twice it in deterministic mode, as a safety net only)
+    stop = min(run.deadline, time.monotonic() + seconds * (2 if run.deterministic else 1))
     it = improved = 0
     bound: int | None = None
     forced = set(candidates)
@@ -546,9 +562,10 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
     build_s = solve_s = 0.0
     # deterministic mode: also a step count from the caller's seconds, so that per-step
     # overhead (model building, presolve) cannot push the loop onto the wall clock
-    max_steps = int(run.time_limit * (1 - FIRST_SHARE_SHOP) / (SHOP_LNS_SECONDS * 0.5))
-    while run.left() > 0.2 and (not run.deterministic
-                                or (run.dtime_used < budget and it < max_steps)):
+    max_steps = int(seconds / (SHOP_LNS_SECONDS * 0.5))
+    while stop - time.monotonic() > 0.2 and (not run.deterministic
+                                             or (run.dtime_used < budget
+                                                 and it < max_steps)):
         it += 1
         kind = kinds[it % 3]
         f = frac[kind] * run.rng.uniform(0.8, 1.2)
@@ -584,7 +601,7 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
         hint(built, p, run.legs, best_pl, set())
         step_s = SHOP_LNS_SECONDS if run.deterministic else SHOP_LNS_SECONDS_PARALLEL
         solver = _params(step_s, run.workers, run.seed + it, run.deterministic,
-                         run.log, wall_cap=run.left())
+                         run.log, wall_cap=stop - time.monotonic())
         # neighbourhood models are re-built every step: a light presolve pays off
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.symmetry_level = 0
@@ -604,11 +621,52 @@ def _lns_shop(run: _Run, candidates: list[int], best_pl: Placements,
             improved += 1
         if obj <= best_obj:
             best_pl, best_obj = pl, obj
-    run.stats["lns_iterations"] = it
-    run.stats["lns_improvements"] = improved
-    run.stats["lns_build_seconds"] = round(build_s, 2)
-    run.stats["lns_solve_seconds"] = round(solve_s, 2)
+    st = run.stats  # accumulated: the hybrid search calls this more than once
+    st["lns_iterations"] = st.get("lns_iterations", 0) + it
+    st["lns_improvements"] = st.get("lns_improvements", 0) + improved
+    st["lns_build_seconds"] = round(st.get("lns_build_seconds", 0) + build_s, 2)
+    st["lns_solve_seconds"] = round(st.get("lns_solve_seconds", 0) + solve_s, 2)
     return best_pl, best_obj, bound
+
+
+def _is_pure_shop(run: _Run, candidates: list[int], forced: set[int]) -> bool:
+    # imported here: numba's import costs half a second that cost problems never need
+    from matching.shop import is_pure_shop
+
+    return is_pure_shop(run.p, candidates, forced, run.legs)
+
+
+def _hybrid_shop(run: _Run, candidates: list[int], best_pl: Placements, best_obj: int,
+                 bound: int | None) -> tuple[Placements, int]:
+    """Pure shops: rounds of tabu search (fast moves across plateaus) then CP-SAT LNS
+    (re-optimises whole regions) from the tabu search's best."""
+    from matching.shop import tabu_search
+
+    total = run.time_limit * (1 - PURE_FIRST_SHARE)  # the caller's seconds: repeatable
+    per_round = total / HYBRID_ROUNDS
+    ts_iters = 0
+    for r in range(HYBRID_ROUNDS):
+        if bound is not None and best_obj <= bound:
+            break
+        ts_s = per_round * TS_SHARE
+        iters = int(ts_s * TS_ITERS_PER_SECOND) if run.deterministic else None
+        wall = min(ts_s * (2 if run.deterministic else 1), run.left() - 0.1)
+        if wall <= 0:
+            break
+        pl, _obj, its = tabu_search(run.p, candidates, best_pl, seconds=wall,
+                                    iterations=iters, seed=run.seed + 7919 * r,
+                                    threads=run.workers)
+        ts_iters += its
+        obj = run.objective(pl, {})
+        if obj <= best_obj:
+            best_pl, best_obj = pl, obj
+        run.stats[f"tabu_round{r + 1}_objective"] = best_obj
+        lns_s = min(per_round * (1 - TS_SHARE), run.left() - 0.1)
+        if lns_s > 0.3 and (bound is None or best_obj > bound):
+            best_pl, best_obj, _b = _lns_shop(run, candidates, best_pl, best_obj, lns_s)
+        run.stats[f"lns_round{r + 1}_objective"] = best_obj
+    run.stats["tabu_iterations"] = ts_iters
+    return best_pl, best_obj
 
 
 def _repair(run: _Run, best_pl: Placements, best_un: dict[int, str],
