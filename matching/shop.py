@@ -217,7 +217,7 @@ def _search(iters, seed, jp, js, rel, dur, assign, mprev, mnext, mfirst, d,
         it += 1
         cur = _heads(jp, js, mprev, mnext, d, rel, r, topo, indeg, queue)
         _tails(js, mnext, d, q, topo)
-        if it - st[3] > stall:
+        if cur < 0 or it - st[3] > stall:  # (moves are checked: a cycle is not expected)
             # restart from the best plan with a few random acyclic moves
             for i in range(n):
                 assign[i] = best_assign[i]
@@ -289,9 +289,9 @@ def _search(iters, seed, jp, js, rel, dur, assign, mprev, mnext, mfirst, d,
                         ok = False
                     # acyclic for sure: u cannot follow v's job successor, w cannot
                     # precede v's job predecessor
-                    if ok and u >= 0 and jsr >= 0 and r[u] >= jsr:
+                    if ok and u >= 0 and jsr >= 0 and (u == js[v] or r[u] >= jsr):
                         ok = False
-                    if ok and w >= 0 and jpr >= 0 and r[w] + d[w] <= jpr:
+                    if ok and w >= 0 and jpr >= 0 and (w == jp[v] or r[w] + d[w] <= jpr):
                         ok = False
                     if ok:
                         hm = 0
