@@ -25,6 +25,7 @@ class Timeline:
         self.cal = cal
         self.starts: list[int] = []
         self.ends: list[int] = []
+        self.steps = 0  # candidate starts looked at by earliest(): a repeatable work measure
 
     def copy(self) -> Timeline:
         t = Timeline(self.cal)
@@ -51,6 +52,7 @@ class Timeline:
         cal = self.cal
         s = cal.next_start(max(0, t))
         while s is not None:
+            self.steps += 1
             e = cal.end_of(s, d)
             if e is None or (latest_end is not None and e > latest_end):
                 return None
@@ -133,6 +135,71 @@ def insert_order(problem: Problem, legs: Legs, timelines: list[Timeline], order:
     return Insertion(placed, completion, lateness, cost)
 
 
+LABELS_PER_PLANT = 4  # label insertion: (cost, end) labels kept per plant and operation
+LABELS_MAX = 32  # ... and in all
+LABEL_SEARCHES = 600  # slot searches per operation: fewer labels when it has many machines
+
+
+def insert_order_labels(problem: Problem, legs: Legs, timelines: list[Timeline], order: Order,
+                        options: list[list[Option]], work: list[int] | None = None
+                        ) -> Insertion | None:
+    """Place one order's chain by a label search: after each operation keep, per plant, the
+    (cost so far, end) pairs that no other dominates, so that a cheap early choice cannot
+    lead into a dead end later (insert_order's weakness on tight calendars). Cost objective
+    only; nothing is committed. `work` (one counter) adds the slot searches and the
+    candidate starts they looked at."""
+    # label: (cost so far, end, plant, placements so far)
+    labels: list[tuple[int, int, str | None, tuple]] = [(0, order.release, None, ())]
+    searches = 0
+    for k, opts in enumerate(options):
+        by_plant: dict[str, list[tuple[int, int, str | None, tuple]]] = {}
+        for cost, end, plant, placed in labels:
+            for opt in opts:
+                pl = problem.plant_of(opt.m)
+                tmin, tcost = legs.between(plant, pl) if plant is not None else (0, 0)
+                tl = timelines[opt.m]
+                before = tl.steps
+                got = tl.earliest(end + tmin, opt.duration)
+                searches += 1 + tl.steps - before
+                if got is None:
+                    continue
+                s, e = got
+                by_plant.setdefault(pl, []).append((cost + opt.cost + tcost, e, pl,
+                                                    placed + ((opt.m, s, e),)))
+        labels = []
+        for ls in by_plant.values():
+            ls.sort(key=lambda x: (x[0], x[1]))
+            front = []
+            for lab in ls:  # Pareto front: each kept label ends earlier than the cheaper ones
+                if not front or lab[1] < front[-1][1]:
+                    front.append(lab)
+            if len(front) > LABELS_PER_PLANT:  # the cheapest few and the earliest
+                front = front[:LABELS_PER_PLANT - 1] + [front[-1]]
+            labels += front
+        nxt = len(options[k + 1]) if k + 1 < len(options) else 1
+        cap = max(6, min(LABELS_MAX, LABEL_SEARCHES // max(1, nxt)))
+        if len(labels) > cap:
+            labels.sort(key=lambda x: (x[0], x[1]))
+            early = sorted(labels[cap - 3:], key=lambda x: (x[1], x[0]))[:3]
+            labels = labels[:cap - 3] + early
+        if not labels:
+            if work is not None:
+                work[0] += searches
+            return None
+    if work is not None:
+        work[0] += searches
+    best: Insertion | None = None
+    rate = int(order.late_penalty_per_minute)
+    for cost, end, plant, placed in labels:
+        dmin, dcost = legs.delivery(plant, order) if plant is not None else (0, 0)
+        completion = end + dmin
+        late = 0 if order.due is None else max(0, completion - order.due)
+        total = cost + dcost + rate * late
+        if best is None or (total, completion) < (best.cost, best.completion):
+            best = Insertion(list(placed), completion, late, total)
+    return best
+
+
 def _outcome(problem: Problem, legs: Legs, order: Order, options: list[list[Option]],
              placed: list[tuple[int, int, int]]) -> tuple[int, int, int]:
     cost = 0
@@ -159,8 +226,10 @@ def edd_sequence(problem: Problem) -> list[int]:
 def greedy(problem: Problem, legs: Legs | None = None,
            prechecked: dict[int, str] | None = None,
            sequence: list[int] | None = None,
-           timelines: list[Timeline] | None = None) -> tuple[Placements, dict[int, str]]:
-    """Due-date dispatch. Returns placements and {order index: reason} for unserved orders."""
+           timelines: list[Timeline] | None = None,
+           labels: bool = False) -> tuple[Placements, dict[int, str]]:
+    """Due-date dispatch. Returns placements and {order index: reason} for unserved orders.
+    labels=True places each order by insert_order_labels (cost objective; slower, better)."""
     legs = legs or Legs(problem)
     tls = timelines if timelines is not None else make_timelines(problem)
     prechecked = prechecked or {}
@@ -172,7 +241,11 @@ def greedy(problem: Problem, legs: Legs | None = None,
             continue
         order = problem.orders[j]
         options = [problem.options(j, k) for k in range(len(order.operations))]
-        ins = insert_order(problem, legs, tls, order, options, problem.objective, commit=False)
+        if labels and problem.objective != "makespan":
+            ins = insert_order_labels(problem, legs, tls, order, options)
+        else:
+            ins = insert_order(problem, legs, tls, order, options, problem.objective,
+                               commit=False)
         if ins is None:
             unserved[j] = "not enough capacity left before the horizon end"
             continue
@@ -186,8 +259,8 @@ def greedy(problem: Problem, legs: Legs | None = None,
     return placements, unserved
 
 
-__all__ = ["Timeline", "greedy", "insert_order", "make_timelines", "make_calendars",
-           "edd_sequence", "order_outcome"]
+__all__ = ["Timeline", "greedy", "insert_order", "insert_order_labels", "make_timelines",
+           "make_calendars", "edd_sequence", "order_outcome"]
 
 
 def dispatch_ops(problem: Problem, legs: Legs | None = None,

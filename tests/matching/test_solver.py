@@ -56,11 +56,28 @@ def test_decomposition_path_gives_valid_plan(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(solver_mod, "WHOLE_MODEL_PIECES", 10)
     monkeypatch.setattr(solver_mod, "BATCH_PIECES", 400)
     d = generate(20, 5, seed=4)
+    d["objective"] = "makespan"  # due-date batches: the makespan path of large instances
     plan = solve(d, time_limit=4, workers=1, seed=0)
     out = assert_valid(d, plan)
-    assert plan.stats.get("decomposition")
+    assert plan.stats.get("decomposition") == "due-date batches"
     assert plan.stats.get("batches", 0) >= 2
     assert out["objective"] <= greedy_plan(Problem.from_dict(d)).objective
+
+
+def test_large_cost_instance_ruin_and_recreate(monkeypatch: pytest.MonkeyPatch) -> None:
+    # too large for the whole model: label-insertion start, ruin-and-recreate, CP-SAT LNS
+    monkeypatch.setattr(solver_mod, "WHOLE_MODEL_PIECES", 10)
+    d = generate(60, 6, seed=4)
+    p = Problem.from_dict(d)
+    g = greedy_plan(p)
+    plan = solve(d, time_limit=4, workers=1, seed=0)
+    out = assert_valid(d, plan)
+    assert plan.stats["decomposition"].startswith("orders one by one")
+    assert plan.stats.get("rr_iterations", 0) > 10
+    assert out["objective"] <= plan.stats["start_objective"] <= g.objective
+    assert len(out["orders"]) >= len(g.orders)
+    for u in out["unserved"]:  # reasons come from the final plan, not from the baseline
+        assert u["reason"] and not u["reason"].startswith("not enough capacity left")
 
 
 def test_same_seed_and_workers_give_the_same_plan() -> None:

@@ -1,0 +1,52 @@
+"""Order insertion: the plain greedy's dead end and the label insertion that avoids it."""
+
+from __future__ import annotations
+
+from matching.geo import Legs
+from matching.greedy import greedy, insert_order, insert_order_labels, make_timelines
+from matching.problem import Problem
+from matching.result import build_plan, order_outcome
+from tests.matching.conftest import assert_valid, machine, order, problem
+
+
+def _trap() -> dict:
+    # Milling is cheapest on m_cheap, but m_cheap opens late; the only anodizing line
+    # closes at minute 300. Cheapest-first milling leaves no time to anodize; milling on
+    # the dearer, earlier machine of the same plant serves the order.
+    return problem(
+        [machine("m_cheap", "p1", "cnc_milling", rate=3000, windows=[[240, 2000]]),
+         machine("m_dear", "p1", "cnc_milling", rate=9000, windows=[[0, 2000]]),
+         machine("anod", "p1", "anodizing", rate=6000, windows=[[0, 300]])],
+        [order("o1", [("cnc_milling", None, 6.0), ("anodizing", None, 6.0)],
+               penalty=10**8)],
+        horizon=2000)
+
+
+def test_label_insertion_avoids_the_greedy_dead_end() -> None:
+    d = _trap()
+    p = Problem.from_dict(d)
+    legs = Legs(p)
+    opts = [p.options(0, k) for k in range(2)]
+    assert insert_order(p, legs, make_timelines(p), p.orders[0], opts, "cost") is None
+    ins = insert_order_labels(p, legs, make_timelines(p), p.orders[0], opts)
+    assert ins is not None
+    assert [p.machines[mi].id for mi, _s, _e in ins.placed] == ["m_dear", "anod"]
+    assert ins.cost == order_outcome(p, legs, 0, ins.placed)[2]
+    plain = greedy(p, legs)
+    labelled = greedy(p, legs, labels=True)
+    assert 0 in plain[1] and not labelled[1]
+    assert_valid(d, build_plan(p, labelled[0], labelled[1], "FEASIBLE", None, {}, legs))
+
+
+def test_label_insertion_prefers_the_cheapest_chain_when_both_fit() -> None:
+    d = _trap()
+    d["machines"][2]["windows"] = [[0, 2000]]  # anodizing open all along: no trap
+    p = Problem.from_dict(d)
+    legs = Legs(p)
+    opts = [p.options(0, k) for k in range(2)]
+    work = [0]
+    ins = insert_order_labels(p, legs, make_timelines(p), p.orders[0], opts, work)
+    assert ins is not None and p.machines[ins.placed[0][0]].id == "m_cheap"
+    greedy_ins = insert_order(p, legs, make_timelines(p), p.orders[0], opts, "cost")
+    assert greedy_ins is not None and ins.cost == greedy_ins.cost
+    assert work[0] >= 4  # two milling machines, then anodizing after each label
