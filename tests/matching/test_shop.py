@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching.bench import fjsp_root
 from matching.fjsp import load_fjs, parse_fjs
@@ -154,3 +156,35 @@ def test_solve_uses_the_tabu_search_on_pure_shops() -> None:
     assert plan.stats.get("tabu_iterations", 0) > 0
     assert out["objective"] <= plan.stats["start_objective"]
     assert out["objective"] <= 62  # CP-SAT alone got 63 in 20 s (docs/benchmarks.md)
+
+
+@st.composite
+def shops(draw) -> dict:
+    """Random pure shops: 1-4 machines, 1-5 jobs of 1-4 operations, durations 0-9 (zero
+    included), releases, each operation on a random non-empty set of machines."""
+    n_m = draw(st.integers(1, 4))
+    lines = []
+    for _j in range(draw(st.integers(1, 5))):
+        ops = []
+        for _k in range(draw(st.integers(1, 4))):
+            ms = draw(st.lists(st.integers(1, n_m), min_size=1, max_size=n_m, unique=True))
+            ops.append(f"{len(ms)} " + " ".join(f"{m} {draw(st.integers(0, 9))}" for m in ms))
+        lines.append(f"{len(ops)} " + "  ".join(ops))
+    d = parse_fjs(f"{len(lines)} {n_m}\n" + "\n".join(lines) + "\n")
+    for o in d["orders"]:
+        o["release"] = draw(st.integers(0, 6))
+    d["horizon"]["minutes"] += 6
+    for m in d["machines"]:
+        m["windows"] = [[0, d["horizon"]["minutes"]]]
+    return d
+
+
+@settings(max_examples=60, deadline=None)
+@given(shops(), st.integers(0, 3))
+def test_tabu_search_plans_are_always_valid_and_never_worse(d: dict, seed: int) -> None:
+    p, cands, pl = _start(d)
+    assert is_pure_shop(p, cands, set(cands), Legs(p))
+    start = _plan(p, pl)["objective"]
+    got, makespan, _ = tabu_search(p, cands, pl, iterations=300, seed=seed, slice_iters=100)
+    out = assert_valid(d, build_plan(p, got, {}, "FEASIBLE", None, {}, Legs(p)))
+    assert out["objective"] == makespan <= start
