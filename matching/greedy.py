@@ -34,11 +34,15 @@ class Timeline:
         return t
 
     def add(self, s: int, e: int) -> None:
+        if e <= s:
+            return  # zero-length work holds nothing (and would break the sorted ends)
         i = bisect_left(self.starts, s)
         self.starts.insert(i, s)
         self.ends.insert(i, e)
 
     def remove(self, s: int, e: int) -> None:
+        if e <= s:
+            return
         i = bisect_left(self.starts, s)
         while i < len(self.starts) and self.starts[i] == s:
             if self.ends[i] == e:
@@ -51,6 +55,8 @@ class Timeline:
         """Earliest [s, e) with s >= t, s in a window, work d, and free of held spans."""
         cal = self.cal
         s = cal.next_start(max(0, t))
+        if d <= 0:  # an empty span holds nothing: any instant in a window will do
+            return None if s is None or (latest_end is not None and s > latest_end) else (s, s)
         while s is not None:
             self.steps += 1
             e = cal.end_of(s, d)
@@ -58,7 +64,7 @@ class Timeline:
                 return None
             # Spans are disjoint and sorted by start, so also sorted by end.
             i = bisect_right(self.ends, s)
-            if i < len(self.starts) and self.starts[i] < max(e, s + 1):
+            if i < len(self.starts) and self.starts[i] < e:
                 s = cal.next_start(self.ends[i])
                 continue
             return s, e

@@ -50,3 +50,20 @@ def test_label_insertion_prefers_the_cheapest_chain_when_both_fit() -> None:
     greedy_ins = insert_order(p, legs, make_timelines(p), p.orders[0], opts, "cost")
     assert greedy_ins is not None and ins.cost == greedy_ins.cost
     assert work[0] >= 4  # two milling machines, then anodizing after each label
+
+
+def test_zero_length_work_never_lets_two_operations_share_a_machine() -> None:
+    # found by the tabu search's property test: a zero-minute operation placed first at
+    # minute 0 made the timeline's ends unsorted, and two 1-minute operations both got 0
+    from matching.fjsp import parse_fjs
+    from matching.greedy import dispatch_ops
+
+    d = parse_fjs("3 1\n1 1 1 0\n1 1 1 1\n1 1 1 1\n")
+    p = Problem.from_dict(d)
+    tl = make_timelines(p)[0]
+    tl.add(0, 0)
+    tl.add(0, 1)
+    assert tl.earliest(0, 1) == (1, 2)
+    pl, un = dispatch_ops(p, Legs(p))
+    assert not un
+    assert_valid(d, build_plan(p, pl, un, "FEASIBLE", None, {}, Legs(p)))
