@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 
 __all__ = ["ShopSearch", "is_pure_shop", "tabu_search"]
 
-TOP_K = 6  # moves evaluated exactly per iteration
+TOP_K = 3  # moves evaluated exactly per iteration
 STALL = 3000  # iterations without a new best before a restart from the best
 KICK_MOVES = 4  # random moves of a restart
 

@@ -71,7 +71,7 @@ SHOP_LNS_SECONDS_PARALLEL = 0.5
 SHOP_TIGHT_HORIZON = True
 # pure shops (FJSP): a short whole-model solve (proves the easy ones, gives the bound), then
 # rounds of tabu search and CP-SAT LNS
-PURE_FIRST_SHARE = 0.15
+PURE_FIRST_SHARE = 0.05
 HYBRID_ROUNDS = 2
 TS_SHARE = 0.5  # of each round
 TS_ITERS_PER_SECOND = 25_000  # per thread, deterministic mode (~55% of mk10's rate)
@@ -386,7 +386,11 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 rest *= 1 - RR_SHARE
             best_pl, best_un, best_obj = _lns(run, candidates, forced, g_un, best_pl, best_un,
                                               best_obj, large, rest)
-    if p.objective != "makespan" and best_un:
+    if p.objective != "makespan" and any(j not in run.reasons for j in best_un):
+        # a last re-insertion pass (LNS steps may have opened holes), then honest reasons
+        r_pl, r_un, r_obj = _repair(run, best_pl, best_un, forced)
+        if r_obj < best_obj:
+            best_pl, best_un, best_obj = r_pl, r_un, r_obj
         best_un = _explain_unserved(run, best_pl, best_un)
     if bound is not None and bound >= best_obj:
         status, bound = "OPTIMAL", best_obj
