@@ -1,4 +1,6 @@
-"""solve(): pre-checks, greedy hint, CP-SAT, large-neighbourhood search, decomposition.
+"""solve(): pre-checks, greedy and label-insertion starts, CP-SAT, large-neighbourhood search
+(ruin and recreate and CP-SAT LNS for cost; tabu search and CP-SAT LNS for pure shops),
+decomposition.
 
 Repeatability (deterministic=True, the default): every CP-SAT call runs one search thread
 with `random_seed` and a deterministic-time limit derived from the caller's seconds (never
@@ -472,10 +474,7 @@ def _decompose(run: _Run, candidates: list[int], forced: set[int], g_un: dict[in
         for j in batch:
             order = p.orders[j]
             opts = [p.options(j, k) for k in range(len(order.operations))]
-            if p.objective == "makespan":
-                ins = insert_order(p, run.legs, tls, order, opts, p.objective, commit=False)
-            else:
-                ins = insert_order_labels(p, run.legs, tls, order, opts)
+            ins = insert_order(p, run.legs, tls, order, opts, p.objective, commit=False)
             if ins is None or (p.objective != "makespan"
                                and ins.cost > int(order.unserved_penalty)
                                and j not in forced):
