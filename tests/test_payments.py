@@ -633,3 +633,39 @@ def test_payment_pages(app, session, people, seam):
     payouts = mill.get("/factory/payouts", headers=EN).text
     assert "paid" in payouts and "bank-payout-" in payouts
     assert_sound(session)
+
+
+class _FailingGateway:
+    """A provider that refuses every refund and transfer with the given error."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def refund(self, **_kw):
+        raise self.exc
+
+    def transfer(self, **_kw):
+        raise self.exc
+
+
+@pytest.mark.parametrize("transient, status", [(True, "pending"), (False, "failed")])
+def test_provider_errors_on_refunds_and_payouts(session, people, seam, monkeypatch,
+                                                 transient, status):
+    # a timeout leaves the row pending for the retry; a refusal ends it; both keep the message
+    from market import payments as gateways
+    from market.payments import GatewayError, GatewayUnavailable
+
+    exc = GatewayUnavailable("timed out") if transient else GatewayError("account closed")
+    order, quote, payment = paid_order(session, people)
+    bank_details(session, people)
+    run_to_shipment(session, people, order)
+    monkeypatch.setattr(gateways, "gateway", lambda _name, _cfg: _FailingGateway(exc))
+    bookings.confirm_delivery(session, people["buyer"], order.id)  # releases the payouts
+    session.expire_all()
+    payouts = session.exec(select(Payout).where(Payout.order_id == order.id)).all()
+    assert [(p.status, p.last_error) for p in payouts] == [(status, exc.message)] * 2
+    refund = pay._queue_refund(session, session.get(Payment, payment.id), 100, "goodwill")
+    session.commit()
+    got = pay.execute_refund(session, refund.id, MANUAL)
+    assert (got.status, got.last_error) == (status, exc.message)
+    assert_sound(session)

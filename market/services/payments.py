@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -126,6 +127,20 @@ def check_currency(currency: str, config: PaymentSettings | None = None) -> None
 
 def _locked(session: Session, model: type, ident: int):  # type: ignore[no-untyped-def]
     return session.get(model, ident, with_for_update=True, populate_existing=True)
+
+
+def _record_gateway_failure(session: Session, model: type, ident: int, exc: GatewayError,
+                            pending: Enum, failed: Enum):  # type: ignore[no-untyped-def]
+    """Keep the provider's message on a refund or payout; a permanent failure ends a pending
+    row, a transient one leaves it pending for the retry."""
+    with write_lock(session):
+        row = _locked(session, model, ident)
+        row.last_error = exc.message[:1000]
+        if not exc.transient and row.status == pending:
+            row.status = failed.value
+        session.add(row)
+        session.commit()
+    return row
 
 
 # --- opening a payment --------------------------------------------------------------------
@@ -397,14 +412,8 @@ def execute_refund(session: Session, refund_id: int,
             metadata={"refund_id": str(refund.id), "payment_id": str(payment.id),
                       "order_id": str(payment.order_id)})
     except GatewayError as exc:
-        with write_lock(session):
-            row = _locked(session, Refund, refund_id)
-            row.last_error = exc.message[:1000]
-            if not exc.transient and row.status == RefundStatus.pending:
-                row.status = RefundStatus.failed.value
-            session.add(row)
-            session.commit()
-        return row
+        return _record_gateway_failure(session, Refund, refund_id, exc, RefundStatus.pending,
+                                       RefundStatus.failed)
     mark_refund_succeeded(session, refund_id, provider_id)
     session.expire_all()
     return session.get(Refund, refund_id)  # type: ignore[return-value]
@@ -651,14 +660,8 @@ def send_payout(session: Session, payout_id: int,
             metadata={"payout_id": str(payout.id), "order_id": str(payout.order_id),
                       "company_id": str(payout.company_id)})
     except GatewayError as exc:
-        with write_lock(session):
-            row = _locked(session, Payout, payout_id)
-            row.last_error = exc.message[:1000]
-            if not exc.transient and row.status == PayoutStatus.pending:
-                row.status = PayoutStatus.failed.value
-            session.add(row)
-            session.commit()
-        return row
+        return _record_gateway_failure(session, Payout, payout_id, exc, PayoutStatus.pending,
+                                       PayoutStatus.failed)
     mark_payout_paid(session, payout_id, transfer_id)
     session.expire_all()
     return session.get(Payout, payout_id)  # type: ignore[return-value]
