@@ -23,8 +23,9 @@ from pathlib import Path
 from sqlalchemy import insert, text
 from sqlmodel import Session, SQLModel
 
-import market.models as m
-from market.db import make_engine
+from market.accounts.models import Company, User
+from market.capacity.models import Capability, CapacityWindow, Machine, Plant
+from market.core.db import make_engine
 
 ADMIN_URL = os.environ.get("YUNZAO_BENCH_PG_ADMIN_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -60,12 +61,12 @@ def fill(session: Session, machines: int, windows: int, seed: int,
     processes = [(p["code"], p["materials"]) for p in taxonomy.PROCESSES]
     companies = max(1, machines // 10)
     conn = session.connection()
-    conn.execute(insert(m.Company), [
+    conn.execute(insert(Company), [
         {"id": i + 1, "slug": f"bench-{i}", "name": f"Bench factory {i}", "kind": "factory",
          "status": "verified", "country": "CN", "city": "Suzhou", "address": "",
          "description": "", "website": "", "phone": "", "status_reason": "",
          "created_at": start} for i in range(companies)])
-    conn.execute(insert(m.Plant), [
+    conn.execute(insert(Plant), [
         {"id": i + 1, "company_id": i + 1, "name": f"Plant {i}", "address": "", "city": "",
          "lat": 22 + rng.random() * 10, "lon": 110 + rng.random() * 10,
          "timezone": "Asia/Shanghai", "created_at": start} for i in range(companies)])
@@ -78,8 +79,8 @@ def fill(session: Session, machines: int, windows: int, seed: int,
             cap_rows.append({"machine_id": i + 1, "process_code": code, "materials": chosen,
                              "rate_per_hour": rng.randint(5000, 30000), "setup_minutes": 30,
                              "speed": 1.0})
-    conn.execute(insert(m.Machine), machine_rows)
-    conn.execute(insert(m.Capability), cap_rows)
+    conn.execute(insert(Machine), machine_rows)
+    conn.execute(insert(Capability), cap_rows)
     per_machine = windows // machines
     batch: list[dict] = []
     for i in range(machines):
@@ -95,10 +96,10 @@ def fill(session: Session, machines: int, windows: int, seed: int,
                 made += 1
             day += 1
         if len(batch) >= 20000:
-            conn.execute(insert(m.CapacityWindow), batch)
+            conn.execute(insert(CapacityWindow), batch)
             batch = []
     if batch:
-        conn.execute(insert(m.CapacityWindow), batch)
+        conn.execute(insert(CapacityWindow), batch)
     session.commit()
     for table in ("company", "plant", "machine", "capability", "capacity_window"):
         conn = session.connection()
@@ -111,7 +112,7 @@ def fill(session: Session, machines: int, windows: int, seed: int,
 
 def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
                    seed: int) -> str:
-    from market.services import capacity
+    from market.capacity import service as capacity
 
     name = None
     if url is None:
@@ -124,7 +125,7 @@ def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
         with Session(engine) as session:
             processes = fill(session, machines, windows, seed, start)
             fill_seconds = time.perf_counter() - t0
-            viewer = m.User(id=0, email="bench@example.com", password_hash="x",
+            viewer = User(id=0, email="bench@example.com", password_hash="x",
                             role="operator")
             rng = random.Random(seed + 1)
             span_days = windows // machines // 2
@@ -173,7 +174,8 @@ def bench_quote_http(url: str | None, machines: int, windows: int, queries: int,
     """POST /api/v1/orders/{id}/instant-quote through the whole Flask stack (routing, auth,
     validation, the planning bridge, the engine, JSON), with the book full of bookings."""
     from market import create_app
-    from market.services import accounts, orders
+    from market.accounts import service as accounts
+    from market.orders import service as orders
 
     name = None
     if url is None:

@@ -10,10 +10,10 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from market.accounts import service as accounts
 from market.config import BASE_DIR
-from market.extensions import db
-from market.services import accounts
-from market.services.errors import ServiceError
+from market.core.errors import ServiceError
+from market.core.extensions import db
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
@@ -100,9 +100,9 @@ matching_cli = AppGroup("matching", help="Matching runs and housekeeping.")
 @click.option("--if-needed", is_flag=True, help="only when orders wait and no run is active")
 def matching_run(time_limit: int | None, if_needed: bool) -> None:
     """Run matching now, in this process (cron-friendly without Celery)."""
-    from market.jobs.tasks import worker_name
-    from market.models import MatchingRun
-    from market.services import matching_runs
+    from market.core.jobs.tasks import worker_name
+    from market.runs import service as matching_runs
+    from market.runs.models import MatchingRun
 
     limit = time_limit or current_app.config["MATCHING_TIME_LIMIT"]
     if if_needed:
@@ -126,7 +126,9 @@ def matching_run(time_limit: int | None, if_needed: bool) -> None:
 @matching_cli.command("housekeeping")
 def housekeeping() -> None:
     """Expire quotes and unanswered bookings; reap runs whose worker died."""
-    from market.services import bookings, matching_runs, payments
+    from market.deals import service as bookings
+    from market.payments import service as payments
+    from market.runs import service as matching_runs
 
     expired = bookings.expire_overdue(db.session)
     reaped = matching_runs.reap(db.session)

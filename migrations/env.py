@@ -7,14 +7,15 @@ from logging.config import fileConfig
 from alembic import context
 from sqlmodel import SQLModel
 
-import market.models  # noqa: F401  (registers every table)
+from market import load_models
 from market.config import Config
-from market.db import make_engine
+from market.core.db import make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
+load_models()
 target_metadata = SQLModel.metadata
 
 

@@ -9,21 +9,11 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from market.models import (
-    Capability,
-    Company,
-    CompanyStatus,
-    Machine,
-    Material,
-    Plant,
-    Process,
-    ProcessFamily,
-    ProcessMaterial,
-    User,
-    UserRole,
-    utcnow,
-)
-from market.services.accounts import hash_password
+from market.accounts.models import Company, CompanyStatus, User, UserRole
+from market.accounts.service import hash_password
+from market.capacity.models import Capability, Machine, Plant
+from market.catalog.models import Material, Process, ProcessFamily, ProcessMaterial
+from market.core.models import utcnow
 from seed import demo_world, taxonomy
 
 
@@ -135,7 +125,7 @@ def load_capacity(session: Session, summary: Summary, weeks: int = 4,
     """Plants and machines of the demo factories, and idle time for the coming weeks: day
     shifts on weekdays, a late shift on some machines, part of it already booked elsewhere.
     Publishing is a union, so seeding again on the same day adds nothing."""
-    from market.services.capacity import _publish, expand_shifts
+    from market.capacity.service import _publish, expand_shifts
 
     rng = random.Random(2026)
     today = today or utcnow().date()

@@ -43,8 +43,8 @@ def make_live_app(tmp_path: Path, **config):  # type: ignore[no-untyped-def]
     from sqlmodel import SQLModel
 
     from market import create_app
-    from market.db import make_engine
-    from market.extensions import db
+    from market.core.db import make_engine
+    from market.core.extensions import db
     from seed.loader import load_taxonomy
 
     url = f"sqlite:///{tmp_path / 'browser.sqlite'}"

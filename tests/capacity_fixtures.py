@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from market.models import User
-from market.services import capacity
+from market.accounts.models import User
+from market.capacity import service as capacity
 
 
 def future_monday(weeks: int = 1) -> datetime:

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from market import create_app
-from market.db import make_engine
-from market.services import accounts
+from market.accounts import service as accounts
+from market.core.db import make_engine
 
 STRICT = os.environ.get("YUNZAO_TEST_STRICT") == "1"
 PG_ADMIN_URL = os.environ.get(
@@ -177,7 +177,7 @@ def taxonomy(app):
     from seed.loader import load_taxonomy
 
     with app.app_context():
-        from market.extensions import db
+        from market.core.extensions import db
 
         load_taxonomy(db.session)
 
@@ -191,8 +191,8 @@ class Account:
 
 
 def make_account(app, kind: str, email: str | None = None, verified: bool = True) -> Account:
-    from market.extensions import db
-    from market.models import CompanyStatus
+    from market.accounts.models import CompanyStatus
+    from market.core.extensions import db
 
     email = email or f"{kind}-{uuid.uuid4().hex[:6]}@example.com"
     with app.app_context():

@@ -9,16 +9,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from market.models import (
-    Capability,
-    CapacityWindow,
-    Company,
-    CompanyStatus,
-    Machine,
-    Plant,
-    User,
-)
-from market.services import orders
+from market.accounts.models import Company, CompanyStatus, User
+from market.capacity.models import Capability, CapacityWindow, Machine, Plant
+from market.orders import service as orders
 
 SHANGHAI = (31.23, 121.47)
 
@@ -145,7 +138,8 @@ def seed_capacity(
 def book(session, order, factory_company_id: int, status: str):
     """A booking with the rows it hangs on (run, planned operation, firm quote), made
     directly, for the first operation of the order."""
-    from market.models.matching import Booking, MatchingRun, PlannedOperation, Quote
+    from market.deals.models import Booking, Quote
+    from market.runs.models import MatchingRun, PlannedOperation
 
     machine = seed_capacity(session, factory_company_id, days=1)[0]
     run = MatchingRun()
@@ -173,7 +167,7 @@ def book(session, order, factory_company_id: int, status: str):
 def pay(session: Session, operator_user_id: int, order_id: int) -> None:
     """The buyer's bank transfer arrives and an operator marks it received (manual gateway):
     the factories' bookings are proposed."""
-    from market.services import payments
+    from market.payments import service as payments
 
     session.expire_all()
     operator = session.get(User, operator_user_id)

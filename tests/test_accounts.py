@@ -7,15 +7,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from market.models import ApiToken, AuditEvent, Company, User, utcnow
-from market.services import accounts
-from market.services.errors import (
+from market.accounts import service as accounts
+from market.accounts.models import ApiToken, Company, User
+from market.core.audit import AuditEvent
+from market.core.errors import (
     AuthenticationFailed,
     Conflict,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
+from market.core.models import utcnow
 from tests.conftest import PASSWORD
 
 
@@ -118,7 +120,7 @@ def test_operator_verifies_and_suspends_with_audit(session):
 
 
 def accounts_audit(session, company_id):
-    from market.services import audit
+    from market.core import audit
 
     return audit.recent(session, company_id=company_id)
 

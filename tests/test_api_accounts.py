@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from market.models import Company, User
+from market.accounts.models import Company, User
 from tests.conftest import PASSWORD, api_token
 
 REGISTER = {"email": "li@example.com", "password": PASSWORD, "company_name": "Li Robotics",

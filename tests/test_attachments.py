@@ -7,9 +7,10 @@ import io
 import pytest
 from sqlmodel import func, select
 
-from market.models import Attachment
-from market.services import attachments, orders
-from market.services.errors import Conflict, NotFound, ValidationError
+from market.core.errors import Conflict, NotFound, ValidationError
+from market.orders import attachments
+from market.orders import service as orders
+from market.orders.models import Attachment
 from tests.conftest import api_token, login, make_account
 from tests.orders_fixtures import (
     DXF,

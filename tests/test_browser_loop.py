@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from market.models import User
-from market.services import capacity, orders
+from market.accounts.models import User
+from market.capacity import service as capacity
+from market.orders import service as orders
 from tests.browser_support import make_live_app
 from tests.browser_support import sign_in as browser_sign_in
 from tests.conftest import PASSWORD, make_account
@@ -31,7 +32,7 @@ def sign_in(page, server, email: str) -> None:  # noqa: F811
 
 
 def test_marketplace_loop(page, server, live_app):  # noqa: F811
-    from market.extensions import db
+    from market.core.extensions import db
 
     make_account(live_app, "factory", "works@example.com")
     make_account(live_app, "buyer", "buyer@example.com")

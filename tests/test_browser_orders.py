@@ -58,7 +58,7 @@ def page(browser, request, server):  # noqa: F811
 
 
 def test_buyer_composes_uploads_submits_and_gets_a_quote(page, server, live_app, tmp_path):
-    from market.extensions import db
+    from market.core.extensions import db
 
     make_account(live_app, "buyer", "buyer@example.com")
     factory = make_account(live_app, "factory", "factory@example.com")

@@ -11,9 +11,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from market.models import MatchingRun, Order, Payout, PlannedOperation, Quote, User, utcnow
-from market.services import ledger, orders
-from market.services.matching_runs import platform_fee
+from market.accounts.models import User
+from market.core.models import utcnow
+from market.deals.models import Quote
+from market.orders import service as orders
+from market.orders.models import Order
+from market.payments import ledger
+from market.payments.models import Payout
+from market.runs.models import MatchingRun, PlannedOperation
+from market.runs.service import platform_fee
 from tests.browser_support import sign_in as browser_sign_in
 from tests.conftest import PASSWORD, make_account
 from tests.orders_fixtures import order_input, seed_capacity
@@ -28,13 +34,13 @@ def sign_in(page, server, email: str) -> None:  # noqa: F811
 @pytest.fixture
 def wired():
     """Acceptance opens the escrow payment and delivery confirmation releases the payouts:
-    the default flow of market.services.bookings."""
+    the default flow of market.deals.service."""
 
 
 def _deal(app) -> dict:
     """Two factories (milling, then anodizing), a buyer's order with a firm quote whose legs
     go to each factory (built directly: no solver in a browser test)."""
-    from market.extensions import db
+    from market.core.extensions import db
 
     mill = make_account(app, "factory", "mill@example.com")
     anod = make_account(app, "factory", "anodizer@example.com")
@@ -102,7 +108,7 @@ def _bank_details(page, server, email: str, bank: str, number: str) -> None:
 
 
 def test_manual_payment_loop_pays_each_factory(page, server, live_app, wired):  # noqa: F811
-    from market.extensions import db
+    from market.core.extensions import db
 
     deal = _deal(live_app)
     order_id = deal["order_id"]

@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from market.models import AuditEvent, CapacityWindow, Machine, User, WindowStatus
-from market.services import capacity
-from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.accounts.models import User
+from market.capacity import service as capacity
+from market.capacity.models import CapacityWindow, Machine, WindowStatus
+from market.core.audit import AuditEvent
+from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from tests.capacity_fixtures import future_monday, setup_machine
 
 

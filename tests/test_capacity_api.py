@@ -75,8 +75,8 @@ def test_window_errors(client, headers, machine_id):
 
 
 def test_booked_window_delete_is_409(client, headers, machine_id, session):
-    from market.models import CapacityWindow, WindowStatus
-    from market.services import capacity
+    from market.capacity import service as capacity
+    from market.capacity.models import CapacityWindow, WindowStatus
 
     base = future_monday()
     client.post(f"/api/v1/machines/{machine_id}/windows",

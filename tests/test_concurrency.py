@@ -11,18 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from market.models import (
-    Booking,
-    CapacityWindow,
-    MatchingRun,
-    Order,
-    OrderOperation,
-    Payment,
-    PlannedOperation,
-    RunOrder,
-    User,
-)
-from market.services import orders
+from market.accounts.models import User
+from market.capacity.models import CapacityWindow
+from market.deals.models import Booking
+from market.orders import service as orders
+from market.orders.models import Order, OrderOperation
+from market.payments.models import Payment
+from market.runs.models import MatchingRun, PlannedOperation, RunOrder
 from tests.browser_support import LiveServer
 from tests.conftest import api_token, make_account
 from tests.orders_fixtures import order_input, seed_capacity
@@ -48,7 +43,7 @@ def contested(app, client, session, taxonomy, factory, operator):
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
         days=1)
     runs, buyers = [], []
-    from market.models import Machine
+    from market.capacity.models import Machine
 
     plant_id = session.get(Machine, machine.id).plant_id
     for i in range(N):

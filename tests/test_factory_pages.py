@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from market.models import CapacityWindow, Machine, Plant, User
-from market.services import capacity
+from market.accounts.models import User
+from market.capacity import service as capacity
+from market.capacity.models import CapacityWindow, Machine, Plant
 from tests.capacity_fixtures import future_monday, setup_machine
 from tests.conftest import login, make_account
 
@@ -85,7 +86,7 @@ def test_calendar_htmx_add_and_withdraw(factory_client, session, world):
 
 
 def test_calendar_shows_booked_and_refuses_withdraw(factory_client, session, world):
-    from market.models import WindowStatus
+    from market.capacity.models import WindowStatus
 
     actor, plant, machine = world
     base = future_monday()

@@ -15,8 +15,10 @@ import pytest
 from sqlmodel import select
 
 from market import create_app
-from market.models import MatchingRun, PlannedOperation, User
-from market.services import matching_runs, orders
+from market.accounts.models import User
+from market.orders import service as orders
+from market.runs import service as matching_runs
+from market.runs.models import MatchingRun, PlannedOperation
 from tests.conftest import REDIS_TEST_URL, missing, redis_reachable
 from tests.orders_fixtures import order_input, seed_capacity
 
@@ -49,7 +51,7 @@ class Worker:
                "SOLVER_WORKERS": "1", "RATELIMIT_STORAGE_URI": "memory://"}
         # solo pool: the task runs in the worker's own process, so killing it kills the solve
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "market.jobs.worker", "worker", "--pool",
+            [sys.executable, "-m", "celery", "-A", "market.core.jobs.worker", "worker", "--pool",
              "solo", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
@@ -94,7 +96,7 @@ def world(session, taxonomy, factory, buyer, operator):
 
 
 def test_run_on_a_celery_worker(app, session, world, worker):
-    from market.jobs import dispatch
+    from market.core.jobs import dispatch
 
     run = matching_runs.start_run(session, world, 2)
     with app.app_context():
@@ -109,7 +111,7 @@ def test_run_on_a_celery_worker(app, session, world, worker):
 @pytest.mark.parametrize("worker", [20], indirect=True)  # a solve that lasts 20 s
 def test_killed_worker_leaves_nothing_and_the_retry_completes(app, session, world, worker,
                                                               database_url):
-    from market.jobs import dispatch
+    from market.core.jobs import dispatch
 
     run = matching_runs.start_run(session, world, 2)
     with app.app_context():
@@ -136,7 +138,7 @@ def test_killed_worker_leaves_nothing_and_the_retry_completes(app, session, worl
 
 @pytest.mark.parametrize("worker", [20], indirect=True)
 def test_second_death_fails_the_run(app, session, world, worker):
-    from market.jobs import dispatch
+    from market.core.jobs import dispatch
 
     run = matching_runs.start_run(session, world, 2)
     run.attempts = 1  # as if the first attempt had died already

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from market.models import LedgerEntry
-from market.services import ledger
+from market.payments import ledger
+from market.payments.models import LedgerEntry
 
 
 def test_post_balanced_and_read_balances(session):

@@ -8,8 +8,11 @@ import re
 import pytest
 from sqlmodel import select
 
-from market.models import Booking, MatchingRun, Order, Quote, User
-from market.services import orders
+from market.accounts.models import User
+from market.deals.models import Booking, Quote
+from market.orders import service as orders
+from market.orders.models import Order
+from market.runs.models import MatchingRun
 from tests.conftest import login, make_account
 from tests.orders_fixtures import order_input, pay, seed_capacity
 
@@ -124,7 +127,7 @@ def test_pages_are_private(app, session, loop, operator_client, buyer_client):
 
 def test_run_page_polls_while_running(session, loop, operator_client, operator):
     run = MatchingRun(status="running", time_limit_seconds=30)
-    from market.models import utcnow
+    from market.core.models import utcnow
 
     run.started_at = run.heartbeat_at = utcnow()
     session.add(run)
@@ -155,7 +158,7 @@ def test_transport_settings_page(operator_client):
 
 
 def test_auto_accept_setting(factory_client, session, factory):
-    from market.models import Company
+    from market.accounts.models import Company
 
     factory_client.post("/factory/settings", data={"auto_accept": "1"})
     session.expire_all()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from market.models import User
-from market.services import orders
+from market.accounts.models import User
+from market.orders import service as orders
 from tests.conftest import api_token, make_account
 from tests.orders_fixtures import order_input, seed_capacity
 

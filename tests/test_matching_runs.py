@@ -7,20 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from market.models import (
-    Booking,
-    CapacityWindow,
-    Company,
-    MatchingRun,
-    Order,
-    PlannedOperation,
-    Quote,
-    RunOrder,
-    User,
-    utcnow,
-)
-from market.services import bookings, matching_runs, orders
-from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.accounts.models import Company, User
+from market.capacity.models import CapacityWindow
+from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.models import utcnow
+from market.deals import service as bookings
+from market.deals.models import Booking, Quote
+from market.orders import service as orders
+from market.orders.models import Order
+from market.runs import service as matching_runs
+from market.runs.models import MatchingRun, PlannedOperation, RunOrder
 from tests.orders_fixtures import order_input, pay, seed_capacity
 
 
@@ -47,7 +43,7 @@ def accept_and_pay(session, market, quote_id: int) -> list[Booking]:
 
 
 def run_now(app, session, operator_user, **kwargs) -> MatchingRun:
-    from market.jobs import dispatch
+    from market.core.jobs import dispatch
 
     run = matching_runs.start_run(session, operator_user, kwargs.pop("time_limit", 2), **kwargs)
     with app.app_context():
@@ -76,7 +72,7 @@ def test_run_proposes_a_valid_plan(app, session, market):
 
 def test_unserved_order_has_a_reason(app, session, market):
     b = market["buyer"]
-    from market.services.orders import OperationInput
+    from market.orders.service import OperationInput
 
     odd = orders.create_draft(session, b, order_input(
         title="Sewn bag", operations=[OperationInput("sewing", "cotton", 5.0, None, "")]))
@@ -137,8 +133,8 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     bookings.confirm_delivery(session, market["buyer"], market["order"].id)
     session.expire_all()
     assert session.get(Order, market["order"].id).status == "delivered"
-    from market.models import Payout
-    from market.services import ledger
+    from market.payments import ledger
+    from market.payments.models import Payout
 
     payouts = session.exec(select(Payout)).all()
     assert [p.company_id for p in payouts] == [factory.company_id]
@@ -148,7 +144,7 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     assert payouts[0].amount == sum(b.amount for b in made)
     assert quote.price == payouts[0].amount + outcome.transport_cost + quote.platform_fee
     assert ledger.is_balanced(session, market["order"].id)
-    from market.services import market_health
+    from market.overview import service as market_health
 
     h = market_health.health(session)
     assert (h.submitted_30d, h.quoted_30d, h.fill_rate) == (1, 1, 1.0)
@@ -222,7 +218,7 @@ def test_approval_reports_what_no_longer_fits(app, session, market):
     run = run_now(app, session, market["operator"])
     planned = session.exec(select(PlannedOperation)).first()
     # the factory withdraws the time the plan wanted
-    from market.services import capacity
+    from market.capacity import service as capacity
 
     capacity.withdraw(session, market["factory"], planned.machine_id, planned.start,
                       planned.end)
@@ -308,7 +304,7 @@ def test_cli_runs_matching_and_housekeeping(app, session, market):
 
 
 def test_cancel_before_production_refunds_and_releases(app, session, market):
-    from market.models import Payment
+    from market.payments.models import Payment
 
     run = run_now(app, session, market["operator"])
     quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
@@ -322,7 +318,7 @@ def test_cancel_before_production_refunds_and_releases(app, session, market):
         "cancelled"}
     payment = session.exec(select(Payment)).one()
     assert payment.status == "refunded" and payment.refunded_amount == payment.amount
-    from market.services import ledger
+    from market.payments import ledger
 
     assert ledger.is_balanced(session, market["order"].id)
 

@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from market.cli import alembic_config
-from market.db import make_engine
+from market.core.db import make_engine
 from tests.conftest import (
     PG_ADMIN_URL,
     create_database,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-from market.models import Order, OrderEvent, OrderOperation, OrderStatus
-from market.services import orders
-from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.orders import service as orders
+from market.orders.models import Order, OrderEvent, OrderOperation, OrderStatus
 from tests.conftest import make_account
 from tests.orders_fixtures import order_input, user
 
@@ -414,8 +414,9 @@ def test_unverified_buyer_sees_not_offered_notice(app, session, taxonomy):
 
 
 def test_cancelling_a_quoted_order_releases_the_held_capacity(app, session, buyer_user):
-    from market.models import CapacityWindow
-    from market.models.matching import MatchingRun, PlannedOperation, Quote
+    from market.capacity.models import CapacityWindow
+    from market.deals.models import Quote
+    from market.runs.models import MatchingRun, PlannedOperation
     from tests.orders_fixtures import seed_capacity
 
     factory = make_account(app, "factory")

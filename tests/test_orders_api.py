@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from market.models import Order
+from market.orders.models import Order
 from tests.conftest import api_token, make_account
 from tests.orders_fixtures import api_body, future
 
@@ -205,7 +205,7 @@ def test_due_date_in_other_offsets_is_stored_in_utc(client, headers):
 
 
 def test_get_order_shows_bookings_and_quotes(app, client, session, headers, buyer):
-    from market.models import Order as OrderRow
+    from market.orders.models import Order as OrderRow
     from tests.orders_fixtures import book
 
     order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
-from market.models import Company, User
+from market.accounts.models import Company, User
 from tests.conftest import PASSWORD, login, make_account
 
 
@@ -125,7 +125,7 @@ def test_edit_company_profile_bad_coordinates(buyer_client, session, buyer):
 
 
 def test_member_cannot_edit_profile(app, buyer, session):
-    from market.services import accounts
+    from market.accounts import service as accounts
 
     member = User(email="member@example.com", password_hash=accounts.hash_password(PASSWORD),
                   company_id=buyer.company_id, role="member")

@@ -8,24 +8,19 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from market.models import (
-    Booking,
-    MatchingRun,
-    Order,
-    OrderEvent,
-    Payment,
-    Payout,
-    PlannedOperation,
-    Quote,
-    Refund,
-    User,
-    utcnow,
-)
-from market.payments import PaymentSettings
-from market.services import bookings, ledger, orders
-from market.services import payments as pay
-from market.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from market.services.matching_runs import platform_fee
+from market.accounts.models import User
+from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.models import utcnow
+from market.deals import service as bookings
+from market.deals.models import Booking, Quote
+from market.orders import service as orders
+from market.orders.models import Order, OrderEvent
+from market.payments import ledger
+from market.payments import service as pay
+from market.payments.gateways import PaymentSettings
+from market.payments.models import Payment, Payout, Refund
+from market.runs.models import MatchingRun, PlannedOperation
+from market.runs.service import platform_fee
 from tests.conftest import api_token, make_account
 from tests.orders_fixtures import order_input, seed_capacity
 
@@ -223,9 +218,9 @@ def test_other_currencies_are_refused_unless_configured(session, people, seam, m
     assert session.get(Order, order.id).status == "quoted"
     assert session.exec(select(Payment)).all() == []
 
-    import market.payments
+    import market.payments.gateways
 
-    monkeypatch.setattr(market.payments, "settings", lambda: PaymentSettings(
+    monkeypatch.setattr(market.payments.gateways, "settings", lambda: PaymentSettings(
         supported_currencies=("CNY", "USD")))
     bookings.accept_quote(session, people["buyer"], quote.id)
     payment = session.exec(select(Payment)).one()
@@ -391,7 +386,7 @@ def test_payouts_a_set_number_of_days_after_shipment(session, people, seam):
 
 
 def test_unpaid_quotes_give_their_capacity_back(session, people, seam):
-    from market.models import CapacityWindow
+    from market.capacity.models import CapacityWindow
 
     order, quote = make_quote(session, people)
     # hold the planned time as approval would, so acceptance books it
@@ -652,8 +647,8 @@ class _FailingGateway:
 def test_provider_errors_on_refunds_and_payouts(session, people, seam, monkeypatch,
                                                  transient, status):
     # a timeout leaves the row pending for the retry; a refusal ends it; both keep the message
-    from market import payments as gateways
-    from market.payments import GatewayError, GatewayUnavailable
+    from market.payments import gateways
+    from market.payments.gateways import GatewayError, GatewayUnavailable
 
     exc = GatewayUnavailable("timed out") if transient else GatewayError("account closed")
     order, quote, payment = paid_order(session, people)

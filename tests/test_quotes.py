@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from market.models import CapacityWindow, WindowStatus
-from market.services import orders, quotes
-from market.services.errors import Conflict
+from market.capacity.models import CapacityWindow, WindowStatus
+from market.core.errors import Conflict
+from market.orders import service as orders
+from market.runs import instant_quote as quotes
 from tests.conftest import api_token, make_account
 from tests.orders_fixtures import future, order_input, seed_capacity, user
 
@@ -90,7 +91,7 @@ def test_no_factory_offers_the_process(session, buyer_user, factory_company):
 
 def test_unverified_factories_do_not_count(session, buyer_user, factory_company):
     seed_capacity(session, factory_company)
-    from market.models import Company
+    from market.accounts.models import Company
 
     company = session.get(Company, factory_company)
     company.status = "pending"

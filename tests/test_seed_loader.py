@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from market.models import (
-    CapacityWindow,
-    Company,
-    Machine,
-    Material,
-    Plant,
-    Process,
-    ProcessMaterial,
-    User,
-)
+from market.accounts.models import Company, User
+from market.capacity.models import CapacityWindow, Machine, Plant
+from market.catalog.models import Material, Process, ProcessMaterial
 from seed import demo_world, taxonomy
 from seed.loader import load_all
 
@@ -49,7 +42,7 @@ def test_seed_keeps_operator_decisions(session):
 
 
 def test_demo_logins_work(session):
-    from market.services import accounts
+    from market.accounts import service as accounts
 
     summary = load_all(session)
     text = summary.render()

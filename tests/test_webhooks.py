@@ -13,11 +13,14 @@ import time
 import pytest
 from sqlmodel import select
 
-import market.payments
-from market.models import Booking, Order, Payment, Payout, PayoutAccount, Refund, WebhookEvent
-from market.payments import PaymentSettings
-from market.services import bookings, ledger
-from market.services import payments as pay
+import market.payments.gateways
+from market.deals import service as bookings
+from market.deals.models import Booking
+from market.orders.models import Order
+from market.payments import ledger
+from market.payments import service as pay
+from market.payments.gateways import PaymentSettings
+from market.payments.models import Payment, Payout, PayoutAccount, Refund, WebhookEvent
 from tests.conftest import api_token
 from tests.fake_stripe import fake_stripe, sign  # noqa: F401
 from tests.test_payments import (  # noqa: F401
@@ -45,7 +48,7 @@ def app_config(app_config, fake_stripe):  # noqa: F811
 def cfg(app, monkeypatch) -> PaymentSettings:
     """Services called outside a request see the same Stripe settings as the app."""
     settings = PaymentSettings.from_config(app.config)
-    monkeypatch.setattr(market.payments, "settings", lambda: settings)
+    monkeypatch.setattr(market.payments.gateways, "settings", lambda: settings)
     return settings
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import market.models.base
+import market.core.models
 
 
 revision: str = '23a89dc8948e'
@@ -38,8 +38,8 @@ def upgrade() -> None:
     sa.Column('website', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('payout_account_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('verified_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('verified_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.CheckConstraint("kind in ('buyer', 'factory', 'both')", name=op.f('ck_company_kind')),
     sa.CheckConstraint("status in ('pending', 'verified', 'suspended')", name=op.f('ck_company_status')),
@@ -89,8 +89,8 @@ def upgrade() -> None:
     sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('session_version', sa.Integer(), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role in ('member', 'admin', 'operator')", name=op.f('ck_user_account_role')),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_user_account_company_id_company')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
@@ -105,10 +105,10 @@ def upgrade() -> None:
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
@@ -118,7 +118,7 @@ def upgrade() -> None:
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', market.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', market.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_user_id', sa.Integer(), nullable=True),
     sa.Column('company_id', sa.Integer(), nullable=True),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),

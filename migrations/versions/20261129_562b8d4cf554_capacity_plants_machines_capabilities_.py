@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import market.models.base
+import market.core.models
 
 revision: str = '562b8d4cf554'
 down_revision: str | None = '23a89dc8948e'
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('lat', sa.Float(), nullable=False),
     sa.Column('lon', sa.Float(), nullable=False),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('lat between -90 and 90', name=op.f('ck_plant_lat')),
     sa.CheckConstraint('lon between -180 and 180', name=op.f('ck_plant_lon')),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_plant_company_id_company')),
@@ -45,8 +45,8 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('retired_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status in ('active', 'retired')", name=op.f('ck_machine_status')),
     sa.ForeignKeyConstraint(['plant_id'], ['plant.id'], name=op.f('fk_machine_plant_id_plant')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_machine'))
@@ -84,8 +84,8 @@ def upgrade() -> None:
     sa.Column('valid_from', sa.Date(), nullable=False),
     sa.Column('valid_until', sa.Date(), nullable=False),
     sa.Column('holidays', sa.JSON(), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('withdrawn_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['machine_id'], ['machine.id'], name=op.f('fk_capacity_rule_machine_id_machine')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_capacity_rule'))
     )
@@ -96,11 +96,11 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('machine_id', sa.Integer(), nullable=False),
     sa.Column('rule_id', sa.Integer(), nullable=True),
-    sa.Column('start', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('end', market.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('start', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('end', market.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status in ('published', 'held', 'booked', 'withdrawn')", name=op.f('ck_capacity_window_status')),
     sa.CheckConstraint('"end" > start', name=op.f('ck_capacity_window_positive')),
     sa.ForeignKeyConstraint(['machine_id'], ['machine.id'], name=op.f('fk_capacity_window_machine_id_machine')),

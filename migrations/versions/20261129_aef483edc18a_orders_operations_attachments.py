@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import market.models.base
+import market.core.models
 
 
 revision: str = 'aef483edc18a'
@@ -29,17 +29,17 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
-    sa.Column('due_date', market.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_date', market.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('delivery_address', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('delivery_lat', sa.Float(), nullable=False),
     sa.Column('delivery_lon', sa.Float(), nullable=False),
     sa.Column('budget', sa.Integer(), nullable=True),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('submitted_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('cancelled_at', market.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.CheckConstraint("status in ('draft', 'open', 'quoted', 'accepted', 'scheduled', 'in_production', 'shipped', 'delivered', 'closed', 'cancelled', 'disputed')", name=op.f('ck_buyer_order_status')),
     sa.CheckConstraint('budget is null or budget >= 0', name=op.f('ck_buyer_order_budget')),
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
-    sa.Column('created_at', market.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('size > 0', name=op.f('ck_attachment_size')),
     sa.ForeignKeyConstraint(['order_id'], ['buyer_order.id'], name=op.f('fk_attachment_order_id_buyer_order')),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_attachment_uploaded_by_id_user_account')),
@@ -76,7 +76,7 @@ def upgrade() -> None:
     op.create_table('order_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
-    sa.Column('at', market.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', market.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_user_id', sa.Integer(), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),

@@ -1,0 +1,12 @@
+"""Plants, machines and their capabilities, published capacity (shift rules and windows),
+CSV import and capacity search."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from market.capacity import api, pages  # noqa: F401  (api registers its routes)
+
+    app.register_blueprint(pages.bp)

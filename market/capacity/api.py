@@ -1,0 +1,210 @@
+"""Factory capacity in the JSON API: plants, machines, windows, shift rules, search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import request
+
+from market.capacity import service as capacity
+from market.capacity.models import CapacityRule, CapacityWindow, Machine, Plant
+from market.capacity.schemas import (
+    CapacityHitOut,
+    MachineIn,
+    MachineOut,
+    MachinePatch,
+    PlantIn,
+    PlantOut,
+    PublishOut,
+    ShiftRuleIn,
+    ShiftRuleOut,
+    WindowIn,
+    WindowOut,
+    WithdrawOut,
+)
+from market.core.api import ApiError, current_api_user, page_body, pagination, route
+from market.core.extensions import db
+
+CURRENCY = "CNY"
+
+
+def plant_out(plant: Plant) -> dict[str, Any]:
+    return PlantOut.model_validate(plant, from_attributes=True).model_dump(mode="json")
+
+
+def machine_out(machine: Machine) -> dict[str, Any]:
+    return MachineOut(
+        id=machine.id, plant_id=machine.plant_id, name=machine.name, kind=machine.kind,  # type: ignore[arg-type]
+        status=machine.status, currency=CURRENCY,
+        capabilities=[{"process": c.process_code, "materials": c.materials,  # type: ignore[misc]
+                       "rate_per_hour": c.rate_per_hour, "setup_minutes": c.setup_minutes,
+                       "speed": c.speed, "max_part_mm": c.max_part_mm,
+                       "tolerance_mm": c.tolerance_mm} for c in machine.capabilities],
+    ).model_dump(mode="json")
+
+
+def window_out(window: CapacityWindow) -> dict[str, Any]:
+    return WindowOut.model_validate(window, from_attributes=True).model_dump(mode="json")
+
+
+def rule_out(rule: CapacityRule, added: int | None = None) -> dict[str, Any]:
+    data = ShiftRuleOut.model_validate(rule, from_attributes=True)
+    data.added_minutes = added
+    return data.model_dump(mode="json")
+
+
+def _caps(items) -> list[capacity.CapabilityInput]:  # type: ignore[no-untyped-def]
+    return [capacity.CapabilityInput(**item.model_dump()) for item in items]
+
+
+def _when(name: str, required: bool = True) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        if required:
+            raise ApiError(422, "validation_error", f"Give ?{name}= as ISO 8601 with offset.",
+                           {name: "Required."})
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "+"))  # a "+" in a query becomes " "
+    except ValueError:
+        raise ApiError(422, "validation_error", f"{name} is not an ISO 8601 date-time.",
+                       {name: "Use e.g. 2026-12-01T08:00:00+08:00."}) from None
+    if value.tzinfo is None:
+        raise ApiError(422, "validation_error", f"{name} needs a time zone offset.",
+                       {name: "Use e.g. 2026-12-01T08:00:00+08:00."})
+    return value
+
+
+@route("POST", "/plants", summary="Add a plant", body=PlantIn, response=PlantOut, status=201,
+       tag="capacity")
+def create_plant(data: PlantIn) -> dict[str, Any]:
+    plant = capacity.create_plant(db.session, current_api_user(),
+                                  capacity.PlantInput(**data.model_dump()))
+    return plant_out(plant)
+
+
+@route("GET", "/plants", summary="My plants", response=PlantOut, tag="capacity")
+def list_plants() -> dict[str, Any]:
+    rows = capacity.list_plants(db.session, current_api_user())
+    return page_body([plant_out(p) for p in rows], 1, len(rows) or 1, len(rows))
+
+
+@route("POST", "/machines", summary="Add a machine with its capabilities", body=MachineIn,
+       response=MachineOut, status=201, tag="capacity")
+def create_machine(data: MachineIn) -> dict[str, Any]:
+    machine = capacity.create_machine(db.session, current_api_user(), capacity.MachineInput(
+        plant_id=data.plant_id, name=data.name, kind=data.kind,
+        capabilities=_caps(data.capabilities)))
+    return machine_out(machine)
+
+
+@route("GET", "/machines", summary="My machines", response=MachineOut, tag="capacity",
+       query={"plant_id": "only this plant", "include_retired": "1 to include retired",
+              "page": "page number", "per_page": "1-200"})
+def list_machines() -> dict[str, Any]:
+    page, per_page = pagination()
+    plant_id = request.args.get("plant_id", type=int)
+    rows = capacity.list_machines(db.session, current_api_user(), plant_id,
+                                  include_retired=request.args.get("include_retired") == "1")
+    items = rows[(page - 1) * per_page: page * per_page]
+    return page_body([machine_out(m) for m in items], page, per_page, len(rows))
+
+
+@route("GET", "/machines/<int:machine_id>", summary="One machine", response=MachineOut,
+       tag="capacity")
+def get_machine(machine_id: int) -> dict[str, Any]:
+    return machine_out(capacity.get_machine(db.session, current_api_user(), machine_id))
+
+
+@route("PATCH", "/machines/<int:machine_id>", summary="Edit a machine (history is kept)",
+       body=MachinePatch, response=MachineOut, tag="capacity")
+def patch_machine(machine_id: int, data: MachinePatch) -> dict[str, Any]:
+    machine = capacity.update_machine(
+        db.session, current_api_user(), machine_id, name=data.name, kind=data.kind,
+        capabilities=_caps(data.capabilities) if data.capabilities is not None else None)
+    return machine_out(machine)
+
+
+@route("DELETE", "/machines/<int:machine_id>",
+       summary="Retire a machine: its future idle time is withdrawn, history stays",
+       response=MachineOut, tag="capacity")
+def retire_machine(machine_id: int) -> dict[str, Any]:
+    return machine_out(capacity.retire_machine(db.session, current_api_user(), machine_id))
+
+
+@route("POST", "/machines/<int:machine_id>/windows",
+       summary="Publish idle time (idempotent: the same window twice adds nothing)",
+       body=WindowIn, response=PublishOut, status=201, tag="capacity")
+def publish_window(machine_id: int, data: WindowIn):  # type: ignore[no-untyped-def]
+    result = capacity.publish_window(db.session, current_api_user(), machine_id, data.start,
+                                     data.end, source="api")
+    body = PublishOut(created=result.created, added_minutes=result.added_minutes,
+                      windows=[window_out(w) for w in result.windows])  # type: ignore[misc]
+    return body.model_dump(mode="json"), 201 if result.created else 200
+
+
+@route("GET", "/machines/<int:machine_id>/windows", summary="A machine's windows",
+       response=WindowOut, tag="capacity",
+       query={"from": "ISO 8601 with offset", "to": "ISO 8601 with offset"})
+def list_windows(machine_id: int) -> list[dict[str, Any]]:
+    rows = capacity.list_windows(db.session, current_api_user(), machine_id,
+                                 _when("from", False), _when("to", False))
+    return [window_out(w) for w in rows]
+
+
+@route("POST", "/machines/<int:machine_id>/withdraw",
+       summary="Withdraw the idle time of a range; held and booked parts are kept and listed",
+       body=WindowIn, response=WithdrawOut, tag="capacity")
+def withdraw_range(machine_id: int, data: WindowIn) -> dict[str, Any]:
+    result = capacity.withdraw(db.session, current_api_user(), machine_id, data.start, data.end)
+    return {"withdrawn_minutes": result.withdrawn_minutes,
+            "kept": [window_out(w) for w in result.kept]}
+
+
+@route("DELETE", "/windows/<int:window_id>",
+       summary="Withdraw a window (409 when it is held or booked)", response=WithdrawOut,
+       tag="capacity")
+def delete_window(window_id: int) -> dict[str, Any]:
+    result = capacity.withdraw_window(db.session, current_api_user(), window_id)
+    return {"withdrawn_minutes": result.withdrawn_minutes,
+            "kept": [window_out(w) for w in result.kept]}
+
+
+@route("POST", "/machines/<int:machine_id>/shift-rules",
+       summary="Publish recurring shifts, expanded in the plant's time zone", body=ShiftRuleIn,
+       response=ShiftRuleOut, status=201, tag="capacity")
+def add_shift_rule(machine_id: int, data: ShiftRuleIn) -> dict[str, Any]:
+    rule, added = capacity.add_shift_rule(db.session, current_api_user(), machine_id,
+                                          capacity.ShiftRuleInput(**data.model_dump()))
+    return rule_out(rule, added)
+
+
+@route("GET", "/machines/<int:machine_id>/shift-rules", summary="A machine's shift rules",
+       response=ShiftRuleOut, tag="capacity")
+def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
+    return [rule_out(r) for r in capacity.list_rules(db.session, current_api_user(), machine_id)]
+
+
+@route("GET", "/capacity", summary="Search free capacity of verified factories",
+       response=CapacityHitOut, tag="capacity",
+       query={"process": "process code (required)", "material": "material code",
+              "from": "ISO 8601 with offset", "to": "ISO 8601 with offset",
+              "min_hours": "minimum free hours in the range"})
+def search() -> dict[str, Any]:
+    try:
+        min_hours = float(request.args.get("min_hours") or 0)
+    except ValueError:
+        raise ApiError(422, "validation_error", "min_hours must be a number.",
+                       {"min_hours": "Enter a number."}) from None
+    hits = capacity.search_capacity(
+        db.session, current_api_user(), request.args.get("process", ""),
+        request.args.get("material") or None, _when("from"), _when("to"), min_hours)  # type: ignore[arg-type]
+    items = [CapacityHitOut(
+        machine_id=hit.machine.id, machine=hit.machine.name, plant_id=hit.plant.id,  # type: ignore[arg-type]
+        plant=hit.plant.name, city=hit.plant.city, lat=hit.plant.lat, lon=hit.plant.lon,
+        company=hit.company.name, process=hit.capability.process_code,
+        materials=hit.capability.materials, free_hours=hit.free_hours,
+        rate_per_hour=hit.capability.rate_per_hour if hit.show_price else None,
+        currency=CURRENCY).model_dump(mode="json") for hit in hits]
+    return page_body(items, 1, len(items) or 1, len(items))

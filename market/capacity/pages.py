@@ -1,0 +1,499 @@
+"""Factories: plants, machines, capabilities, shift rules, the capacity calendar, CSV import
+and utilisation. Views parse and render; market.capacity.service owns the rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import col, select
+
+from market.accounts import service as accounts
+from market.capacity import service as capacity
+from market.capacity.models import Machine, Plant
+from market.catalog import service as taxonomy
+from market.core.errors import NotFound, ServiceError
+from market.core.extensions import db
+from market.core.money import parse_money
+from market.deals import service as bookings
+from market.orders import attachments as attachments_service
+from market.orders.models import Order, OrderOperation
+from market.runs import service as matching_runs
+
+bp = Blueprint("factory", __name__, url_prefix="/factory")
+
+
+def factory_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        company = current_user.company
+        if company is None or not company.is_factory:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _plant_or_404(plant_id: int) -> Plant:
+    try:
+        return capacity.get_plant(db.session, _actor(), plant_id)
+    except NotFound:
+        abort(404)
+
+
+def _machine_or_404(machine_id: int):
+    try:
+        return capacity.get_machine(db.session, _actor(), machine_id)
+    except NotFound:
+        abort(404)
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _week_start(raw: str | None, tz: ZoneInfo) -> date:
+    """The first day shown: the day asked for, else today in the plant's zone (a rolling
+    seven days ahead is what a planner looks at; past days hold nothing to publish)."""
+    try:
+        return date.fromisoformat(raw) if raw else datetime.now(tz).date()
+    except ValueError:
+        return datetime.now(tz).date()
+
+
+def _local(day_text: str, clock: str, tz: str) -> datetime:
+    """A local date and HH:MM (24:00 allowed) in the plant's zone, as aware UTC."""
+    day = date.fromisoformat(day_text)
+    if clock == "24:00":
+        day, clock = day + timedelta(days=1), "00:00"
+    return datetime.combine(day, time.fromisoformat(clock), ZoneInfo(tz)).astimezone(UTC)
+
+
+def _capability_rows(form) -> list[capacity.CapabilityInput]:  # type: ignore[no-untyped-def]
+    """Capability rows of a machine form: process[], materials-<i>[], rate[], setup[], speed[]."""
+    rows = []
+    processes = form.getlist("process")
+    rates, setups, speeds = form.getlist("rate"), form.getlist("setup"), form.getlist("speed")
+    max_parts, tolerances = form.getlist("max_part_mm"), form.getlist("tolerance_mm")
+    for i, process in enumerate(processes):
+        if not process:
+            continue
+        try:
+            rate: int | str = parse_money(rates[i] if i < len(rates) else "")
+        except ValueError:
+            rate = "invalid"
+        rows.append(capacity.CapabilityInput(
+            process=process,
+            materials=form.getlist(f"materials-{i}"),
+            rate_per_hour=rate,
+            setup_minutes=(setups[i] if i < len(setups) else "0") or "0",
+            speed=(speeds[i] if i < len(speeds) else "1") or "1",
+            max_part_mm=(max_parts[i] if i < len(max_parts) else "") or None,
+            tolerance_mm=(tolerances[i] if i < len(tolerances) else "") or None,
+        ))
+    return rows
+
+
+# --- overview and plants ------------------------------------------------------------------
+
+def _index_page(errors: dict, form, status: int = 200):  # type: ignore[no-untyped-def]
+    plants = capacity.list_plants(db.session, _actor())
+    counts: dict[int, int] = {}
+    for m in capacity.list_machines(db.session, _actor()):
+        counts[m.plant_id] = counts.get(m.plant_id, 0) + 1
+    return render_template("factory/index.html", plants=plants, counts=counts,
+                           timezones=capacity.timezones(), errors=errors, form=form), status
+
+
+def _plant_input(form) -> capacity.PlantInput:  # type: ignore[no-untyped-def]
+    return capacity.PlantInput(
+        name=form.get("name", ""), lat=form.get("lat"), lon=form.get("lon"),
+        timezone=form.get("timezone", "Asia/Shanghai"), address=form.get("address", ""),
+        city=form.get("city", ""))
+
+
+@bp.get("/")
+@factory_required
+def index():
+    return _index_page({}, {})
+
+
+@bp.post("/plants")
+@factory_required
+def create_plant():
+    try:
+        plant = capacity.create_plant(db.session, _actor(), _plant_input(request.form))
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized, "error")
+        return _index_page(exc.localized_fields, request.form, exc.status)
+    flash(_("Plant %(name)s added.", name=plant.name), "success")
+    return redirect(url_for("factory.plant", plant_id=plant.id))
+
+
+def _plant_page(row: Plant, errors: dict, form, status: int = 200):  # type: ignore[no-untyped-def]
+    return render_template("factory/plant.html", plant=row,
+                           **_calendar_context(row, request.args.get("week")),
+                           processes=taxonomy.processes(db.session),
+                           timezones=capacity.timezones(), errors=errors, form=form), status
+
+
+@bp.get("/plants/<int:plant_id>")
+@factory_required
+def plant(plant_id: int):
+    return _plant_page(_plant_or_404(plant_id), {}, {})
+
+
+@bp.post("/plants/<int:plant_id>")
+@factory_required
+def update_plant(plant_id: int):
+    row = _plant_or_404(plant_id)
+    form = request.form
+    try:
+        capacity.update_plant(db.session, _actor(), row.id, _plant_input(form))  # type: ignore[arg-type]
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized + " " + "; ".join(exc.localized_fields.values()), "error")
+    else:
+        flash(_("Plant saved."), "success")
+    return redirect(url_for("factory.plant", plant_id=plant_id))
+
+
+# --- machines -----------------------------------------------------------------------------
+
+@bp.post("/plants/<int:plant_id>/machines")
+@factory_required
+def create_machine(plant_id: int):
+    row = _plant_or_404(plant_id)
+    form = request.form
+    try:
+        machine = capacity.create_machine(db.session, _actor(), capacity.MachineInput(
+            plant_id=row.id, name=form.get("name", ""), kind=form.get("kind", ""),  # type: ignore[arg-type]
+            capabilities=_capability_rows(form)))
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized, "error")
+        return _plant_page(row, exc.localized_fields, form, exc.status)
+    flash(_("Machine %(name)s added. Now publish its idle time.", name=machine.name), "success")
+    return redirect(url_for("factory.machine", machine_id=machine.id))
+
+
+@bp.get("/machines/<int:machine_id>")
+@factory_required
+def machine(machine_id: int):
+    row = _machine_or_404(machine_id)
+    return _machine_page(row, {}, {})
+
+
+def _machine_page(row, errors, form, status: int = 200):  # type: ignore[no-untyped-def]
+    plant_row = db.session.get(Plant, row.plant_id)
+    now = datetime.now(UTC)
+    windows = capacity.list_windows(db.session, _actor(), row.id, now - timedelta(days=1),
+                                    now + timedelta(days=60))
+    rules = capacity.list_rules(db.session, _actor(), row.id)
+    return render_template("factory/machine.html", machine=row, plant=plant_row,
+                           windows=windows, rules=rules, errors=errors, form=form,
+                           processes=taxonomy.processes(db.session),
+                           tz=ZoneInfo(plant_row.timezone),  # type: ignore[union-attr]
+                           today=datetime.now(ZoneInfo(plant_row.timezone)).date()), status  # type: ignore[union-attr]
+
+
+@bp.post("/machines/<int:machine_id>")
+@factory_required
+def update_machine(machine_id: int):
+    row = _machine_or_404(machine_id)
+    form = request.form
+    try:
+        capacity.update_machine(db.session, _actor(), row.id, name=form.get("name"),
+                                kind=form.get("kind"), capabilities=_capability_rows(form))
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized, "error")
+        return _machine_page(_machine_or_404(machine_id), exc.localized_fields, form, exc.status)
+    flash(_("Machine saved. The previous settings are kept in the history."), "success")
+    return redirect(url_for("factory.machine", machine_id=machine_id))
+
+
+@bp.post("/machines/<int:machine_id>/retire")
+@factory_required
+def retire_machine(machine_id: int):
+    row = _machine_or_404(machine_id)
+    capacity.retire_machine(db.session, _actor(), row.id)
+    flash(_("Machine retired. Its future idle time was withdrawn; booked work stays."), "info")
+    return redirect(url_for("factory.plant", plant_id=row.plant_id))
+
+
+@bp.post("/machines/<int:machine_id>/shift-rules")
+@factory_required
+def add_shift_rule(machine_id: int):
+    row = _machine_or_404(machine_id)
+    form = request.form
+    holidays = [d.strip() for d in form.get("holidays", "").replace(",", " ").split() if d]
+    try:
+        rule_input = capacity.ShiftRuleInput(
+            weekdays=form.getlist("weekdays"), start_time=form.get("start_time", ""),
+            end_time=form.get("end_time", ""), valid_from=form.get("valid_from", ""),
+            valid_until=form.get("valid_until", ""), holidays=holidays)
+        _rule, added = capacity.add_shift_rule(db.session, _actor(), row.id, rule_input)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized, "error")
+        return _machine_page(_machine_or_404(machine_id), exc.localized_fields, form, exc.status)
+    flash(_("Shift rule saved: %(hours)s hours of idle time published.",
+            hours=round(added / 60, 1)), "success")
+    return redirect(url_for("factory.machine", machine_id=machine_id))
+
+
+# --- windows and the week calendar --------------------------------------------------------
+
+def _calendar_context(plant_row: Plant, week: str | None = None) -> dict:
+    tz = ZoneInfo(plant_row.timezone)
+    monday = _week_start(week, tz)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    start = datetime.combine(monday, time(0), tz).astimezone(UTC)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tz).astimezone(UTC)
+    machines = [m for m in capacity.list_machines(db.session, _actor(), plant_row.id)]
+    windows = capacity.windows_for_machines(db.session, [m.id for m in machines], start, end)  # type: ignore[misc]
+    cells: dict[tuple[int, date], list[dict]] = {}
+    for m in machines:
+        for w in windows.get(m.id, []):  # type: ignore[arg-type]
+            local_start, local_end = w.start.astimezone(tz), w.end.astimezone(tz)
+            day = local_start.date()
+            last = local_end.date() if local_end.time() != time(0) else (
+                local_end.date() - timedelta(days=1))
+            while day <= last:
+                if monday <= day < monday + timedelta(days=7):
+                    seg_start = max(local_start, datetime.combine(day, time(0), tz))
+                    next_midnight = datetime.combine(day + timedelta(days=1), time(0), tz)
+                    seg_end = min(local_end, next_midnight)
+                    cells.setdefault((m.id, day), []).append({  # type: ignore[arg-type]
+                        "window": w, "from": seg_start.strftime("%H:%M"),
+                        "to": "24:00" if seg_end.time() == time(0) and seg_end > seg_start
+                        else seg_end.strftime("%H:%M")})
+                day += timedelta(days=1)
+    return {"days": days, "monday": monday, "machines": machines, "cells": cells,
+            "prev_week": (monday - timedelta(days=7)).isoformat(),
+            "next_week": (monday + timedelta(days=7)).isoformat(), "tz_name": plant_row.timezone}
+
+
+@bp.get("/plants/<int:plant_id>/calendar")
+@factory_required
+def calendar(plant_id: int):
+    row = _plant_or_404(plant_id)
+    return render_template("factory/_calendar.html", plant=row,
+                           **_calendar_context(row, request.args.get("week")))
+
+
+@bp.post("/plants/<int:plant_id>/windows")
+@factory_required
+def add_window(plant_id: int):
+    row = _plant_or_404(plant_id)
+    form = request.form
+    week = form.get("week")
+    status = 200
+    try:
+        machine_id = int(form.get("machine_id", ""))
+        start = _local(form.get("day", ""), form.get("start_time", ""), row.timezone)
+        end = _local(form.get("day", ""), form.get("end_time", ""), row.timezone)
+        if end <= start:  # a shift like 22:00-06:00 ends the next day
+            end += timedelta(days=1)
+    except ValueError:
+        message, status = _("Choose a machine, a day and times like 08:00."), 422
+    else:
+        try:
+            result = capacity.publish_window(db.session, _actor(), machine_id, start, end)
+            message = (_("Published %(hours)s hours.", hours=round(result.added_minutes / 60, 1))
+                       if result.created else _("That time was already published."))
+        except ServiceError as exc:
+            db.session.rollback()
+            message = exc.localized + " " + " ".join(exc.localized_fields.values())
+            status = exc.status
+    if _is_htmx():
+        return render_template("factory/_calendar.html", plant=row, message=message,
+                               message_error=status != 200,
+                               **_calendar_context(row, week)), status
+    flash(message, "error" if status != 200 else "success")
+    return redirect(url_for("factory.plant", plant_id=plant_id, week=week))
+
+
+@bp.post("/windows/<int:window_id>/withdraw")
+@factory_required
+def withdraw_window(window_id: int):
+    try:
+        window = capacity.get_window(db.session, _actor(), window_id)
+    except NotFound:
+        abort(404)
+    machine_row = capacity.get_machine(db.session, _actor(), window.machine_id)
+    status = 200
+    try:
+        result = capacity.withdraw_window(db.session, _actor(), window_id)
+        message = _("Withdrew %(hours)s hours.", hours=round(result.withdrawn_minutes / 60, 1))
+    except ServiceError as exc:
+        db.session.rollback()
+        message, status = exc.localized, exc.status
+    back = request.form.get("back")
+    if _is_htmx() and back == "calendar":
+        plant_row = db.session.get(Plant, machine_row.plant_id)
+        return render_template("factory/_calendar.html", plant=plant_row, message=message,
+                               message_error=status != 200,
+                               **_calendar_context(plant_row, request.form.get("week"))), status  # type: ignore[arg-type]
+    flash(message, "error" if status != 200 else "success")
+    return redirect(url_for("factory.machine", machine_id=machine_row.id))
+
+
+# --- CSV import and utilisation -----------------------------------------------------------
+
+@bp.route("/import", methods=["GET", "POST"])
+@factory_required
+def import_csv():
+    errors: list[tuple[int, str]] = []
+    report = None
+    status = 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors, status = [(0, _("Choose a CSV file."))], 422
+        else:
+            try:
+                report = capacity.import_csv(db.session, _actor(), upload.read())
+            except capacity.CsvImportError as exc:
+                db.session.rollback()
+                errors, status = exc.errors, 422
+            except ServiceError as exc:
+                db.session.rollback()
+                errors, status = [(0, exc.localized)], exc.status
+    return render_template("factory/import.html", errors=errors, report=report,
+                           columns=capacity.CSV_COLUMNS), status
+
+
+@bp.get("/import/example.csv")
+@factory_required
+def import_example():
+    return Response(capacity.CSV_EXAMPLE, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=yunzao-capacity.csv"})
+
+
+@bp.get("/utilisation")
+@factory_required
+def utilisation():
+    mondays, rows = capacity.utilisation(db.session, _actor(), weeks=8)
+    return render_template("factory/utilisation.html", mondays=mondays, rows=rows)
+
+
+@bp.get("/material-options")
+@login_required
+def material_options():
+    """<option>s of the materials a process works on (the routing and machine editors)."""
+    code = request.args.get("process", "")
+    infos = [i for i in taxonomy.processes(db.session) if i.process.code == code]
+    materials = infos[0].materials if infos else []
+    return render_template("factory/_material_options.html", materials=materials,
+                           any_option=request.args.get("any") == "1")
+
+
+# --- bookings -----------------------------------------------------------------------------
+
+@bp.get("/bookings")
+@factory_required
+def bookings_list():
+    bookings.expire_overdue(db.session)
+    status = request.args.get("status") or None
+    try:
+        rows = bookings.list_bookings(db.session, _actor(), status)
+    except ServiceError:
+        rows, status = bookings.list_bookings(db.session, _actor()), None
+    orders_by_id = {o.id: o for o in db.session.exec(
+        select(Order).where(col(Order.id).in_({b.order_id for b in rows} or {0})))}
+    ops = matching_runs.operations_of(db.session, list(orders_by_id))
+    machines = {m.id: m for m in capacity.list_machines(db.session, _actor(),
+                                                        include_retired=True)}
+    return render_template("factory/bookings.html", bookings=rows, status=status,
+                           orders=orders_by_id, ops=ops, machines=machines)
+
+
+def _booking_or_404(booking_id: int):
+    try:
+        return bookings.get_booking(db.session, _actor(), booking_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/bookings/<int:booking_id>")
+@factory_required
+def booking(booking_id: int):
+    row = _booking_or_404(booking_id)
+    order = db.session.get(Order, row.order_id)
+    op = db.session.get(OrderOperation, row.operation_id)
+    machine_row = db.session.get(Machine, row.machine_id)
+    files = attachments_service.list_for(db.session, order) if (
+        bookings.company_has_booking(db.session, _actor().company_id, row.order_id)) else []
+    return render_template("factory/booking.html", booking=row, order=order, op=op,
+                           machine=machine_row, files=files)
+
+
+@bp.post("/bookings/<int:booking_id>/<action>")
+@factory_required
+def booking_action(booking_id: int, action: str):
+    row = _booking_or_404(booking_id)
+    form = request.form
+    messages = {
+        "accept": _("Booking accepted."),
+        "decline": _("Booking declined; the order goes back to matching."),
+        "start": _("Marked as started."),
+        "done": _("Marked as done."),
+        "ship": _("Shipment recorded; the buyer has been told."),
+    }
+    if action not in messages:
+        abort(404)
+    try:
+        if action == "accept":
+            bookings.accept_booking(db.session, _actor(), row.id)  # type: ignore[arg-type]
+        elif action == "decline":
+            bookings.decline_booking(db.session, _actor(), row.id, form.get("reason", ""))  # type: ignore[arg-type]
+        elif action in ("start", "done"):
+            bookings.report_progress(db.session, _actor(), row.id,  # type: ignore[arg-type]
+                                     "started" if action == "start" else "done",
+                                     form.get("note", ""), form.get("qc", ""))
+        else:
+            bookings.ship(db.session, _actor(), row.id, form.get("note", ""))  # type: ignore[arg-type]
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized + (" " + " ".join(exc.localized_fields.values()) if exc.fields else ""),
+              "error")
+    else:
+        flash(messages[action], "success")
+    return redirect(url_for("factory.booking", booking_id=booking_id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@factory_required
+def settings():
+    company = _actor().company
+    if request.method == "POST":
+        try:
+            accounts.set_auto_accept(db.session, _actor(), request.form.get("auto_accept") == "1")
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.localized, "error")
+        else:
+            flash(_("Settings saved."), "success")
+        return redirect(url_for("factory.settings"))
+    return render_template("factory/settings.html", company=company)

@@ -1,0 +1,11 @@
+"""The process taxonomy: processes, families, materials and which materials a process takes."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from market.catalog.templating import material_name, process_name
+
+    app.jinja_env.globals.update(material_name=material_name, process_name=process_name)

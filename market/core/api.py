@@ -1,0 +1,184 @@
+"""The JSON API's plumbing: one decorator declares a route, its body schema, who may call
+it and what it answers; the same declaration feeds the OpenAPI document."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from market.core.errors import AuthenticationFailed, PermissionDenied, ServiceError
+from market.core.extensions import db, limiter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error_body(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_body(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):
+    db.session.rollback()
+    return error_body(exc.status, exc.code, exc.message, exc.fields)
+
+
+@dataclass
+class Operation:
+    method: str
+    rule: str
+    summary: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: str  # "none" | "user" | "operator"
+    tag: str
+    query: dict[str, str] = field(default_factory=dict)
+
+
+OPERATIONS: list[Operation] = []
+
+
+# Who a bearer token belongs to: set by the accounts domain (core knows no users).
+_token_loader: Callable[[Any, str], Any] | None = None
+
+
+def set_token_loader(loader: Callable[[Any, str], Any]) -> None:
+    """`loader(session, raw_token)` returns the user or raises AuthenticationFailed."""
+    global _token_loader
+    _token_loader = loader
+
+
+def current_api_user() -> Any:
+    """The user of the request's bearer token (an accounts User)."""
+    return g.api_user
+
+
+def _authenticate(required: str) -> None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        if required == "none":
+            return
+        raise ApiError(401, "unauthorized", "Send a bearer token: Authorization: Bearer <token>.")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise ApiError(401, "unauthorized", "Use the Bearer scheme: Authorization: Bearer <token>.")
+    try:
+        assert _token_loader is not None, "accounts.init_app sets the token loader"
+        user = _token_loader(db.session, raw.strip())
+    except AuthenticationFailed as exc:
+        raise ApiError(401, "unauthorized", exc.message) from None
+    g.api_user = user
+    if required == "operator" and not user.is_operator:
+        raise PermissionDenied("Only platform operators may do this.")
+
+
+def _fields_from(exc: PydanticValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "body"
+        message = err["msg"]
+        # pydantic prefixes custom messages with "Value error, "; people need only the rest.
+        message = re.sub(r"^Value error, ", "", message)
+        fields.setdefault(loc, message)
+    return fields
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    if not request.get_data(cache=True):
+        data: Any = {}  # no body at all: the model's defaults, or "field required" messages
+        try:
+            return model.model_validate(data)
+        except PydanticValidationError as exc:
+            raise ApiError(
+                422, "validation_error", "Please correct the listed fields.", _fields_from(exc)
+            ) from None
+    if not request.is_json:
+        raise ApiError(400, "bad_request", "Send a JSON body with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "bad_request", "The body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "The JSON body must be an object.")
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ApiError(
+            422, "validation_error", "Please correct the listed fields.", _fields_from(exc)
+        ) from None
+
+
+def route(
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: str = "user",
+    tag: str = "general",
+    query: dict[str, str] | None = None,
+    limit: Callable[[], str] | str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> Any:
+            _authenticate(auth)
+            if body is not None:
+                kwargs["data"] = parse_body(body)
+            result = fn(**kwargs)
+            if isinstance(result, BaseModel):
+                result = result.model_dump(mode="json")
+            if isinstance(result, dict | list):
+                response_obj = jsonify(result)
+                response_obj.status_code = status
+                return response_obj
+            return result
+
+        OPERATIONS.append(
+            Operation(method, rule, summary, body, response, status, auth, tag, query or {})
+        )
+        # The rate limit wraps everything, so malformed bodies count against it too.
+        view = limiter.limit(limit)(wrapper) if limit is not None else wrapper
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+        return view
+
+    return decorator
+
+
+def pagination() -> tuple[int, int]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
+    except ValueError:
+        raise ApiError(
+            400, "bad_request", "page and per_page must be whole numbers."
+        ) from None
+    return page, per_page
+
+
+def page_body(items: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
+    return {"items": items, "page": page, "per_page": per_page, "total": total}

@@ -1,0 +1,38 @@
+"""Flask extensions, created unbound here and bound in create_app (app factory pattern)."""
+
+from __future__ import annotations
+
+from flask import request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from market.core.db import db
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+babel = Babel()
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+__all__ = ["babel", "csrf", "db", "limiter", "login_manager", "select_locale"]

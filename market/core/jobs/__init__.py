@@ -1,0 +1,78 @@
+"""Background work. One task function per kind of work, run three ways:
+
+- "thread" (the embedded default, `make run`): an in-process thread pool;
+- "celery" (production, REDIS_URL set): Celery workers on Redis, `celery -A market.core.jobs.worker
+  worker`;
+- "sync" (some tests): at once, in the caller's thread.
+
+The database row of the work (a matching run) is the truth about its state, never the queue:
+a task claims its row, heartbeats while it works, and commits its result in one transaction;
+`reap` finds rows left `running` by a process that died."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+TASKS: dict[str, Callable[..., Any]] = {}
+
+
+def task(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Register a task function. It receives the Flask app first, then keyword arguments."""
+    TASKS[fn.__name__] = fn
+    return fn
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+
+    def init_app(self, app: Flask) -> None:
+        mode = app.config.get("JOBS_MODE") or ("celery" if app.config.get("REDIS_URL")
+                                               else "thread")
+        if mode not in ("thread", "celery", "sync"):
+            raise RuntimeError(f"JOBS_MODE must be thread, celery or sync, not {mode!r}")
+        app.config["JOBS_MODE"] = mode
+        app.extensions["yunzao_jobs"] = self
+
+    def dispatch(self, name: str, **kwargs: Any) -> Future | None:
+        from market.core.jobs import tasks  # noqa: F401  (registers the task functions)
+
+        if name not in TASKS:
+            raise KeyError(f"unknown task {name}")
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        mode = app.config["JOBS_MODE"]
+        if mode == "sync":
+            TASKS[name](app, **kwargs)
+            return None
+        if mode == "celery":
+            from market.core.jobs.worker import sender
+
+            sender(app.config["REDIS_URL"]).send_task(f"yunzao.{name}", kwargs=kwargs)
+            return None
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=app.config.get("JOBS_THREADS", 2), thread_name_prefix="yunzao-job")
+        future = self._executor.submit(_run_logged, TASKS[name], app, kwargs)
+        return future
+
+
+def _run_logged(fn: Callable[..., Any], app: Flask, kwargs: dict[str, Any]) -> Any:
+    try:
+        return fn(app, **kwargs)
+    except Exception:  # the task records its own failure; this keeps the pool alive
+        log.exception("background task %s failed", fn.__name__)
+        return None
+
+
+jobs = Jobs()
+
+
+def dispatch(name: str, **kwargs: Any) -> Future | None:
+    return jobs.dispatch(name, **kwargs)

@@ -1,0 +1,71 @@
+"""The Celery application for production workers:
+
+    celery -A market.core.jobs.worker worker --concurrency 2 --loglevel info
+    celery -A market.core.jobs.worker beat  # periodic housekeeping (quotes, deadlines, reaper)
+
+Each registered task function becomes a Celery task `yunzao.<name>`. Messages are acked late
+and a task lost with its worker is not redelivered blindly: the run's row in the database
+decides, through the reaper, whether it is retried or failed."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery
+from flask import Flask
+
+
+@lru_cache(maxsize=4)
+def sender(broker_url: str) -> Celery:
+    """A Celery client for sending tasks by name (the web process registers nothing)."""
+    return Celery("yunzao", broker=broker_url, set_as_current=False)
+
+
+def make_celery(flask_app: Flask) -> Celery:
+    from market.core.jobs import TASKS, tasks  # noqa: F401  (registers the task functions)
+
+    app = Celery("yunzao", broker=flask_app.config.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=False,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        beat_schedule=_schedule(flask_app),
+    )
+    for name, fn in TASKS.items():
+        app.task(name=f"yunzao.{name}")(_bind(fn, flask_app))
+    return app
+
+
+def _schedule(flask_app: Flask) -> dict[str, Any]:
+    schedule: dict[str, Any] = {
+        "housekeeping": {"task": "yunzao.housekeeping", "schedule": 60.0}}
+    every = int(flask_app.config.get("MATCHING_EVERY_MINUTES") or 0)
+    if every > 0:
+        schedule["matching"] = {"task": "yunzao.scheduled_matching", "schedule": every * 60.0}
+    return schedule
+
+
+def _bind(fn: Any, flask_app: Flask) -> Any:
+    def run(**kwargs: Any) -> None:
+        fn(flask_app, **kwargs)
+
+    run.__name__ = fn.__name__
+    return run
+
+
+def _worker_app() -> Celery:
+    from market import create_app
+
+    flask_app = create_app()
+    return make_celery(flask_app)
+
+
+def __getattr__(name: str) -> Any:
+    # `celery -A market.core.jobs.worker` looks up `celery`; build it (and the Flask app) only then.
+    if name == "celery":
+        globals()["celery"] = _worker_app()
+        return globals()["celery"]
+    raise AttributeError(name)

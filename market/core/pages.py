@@ -1,0 +1,78 @@
+"""Error pages that fit the site, JSON errors under /api/."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from market.core.api import error_body
+from market.core.extensions import db
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "validation_error",
+    429: "rate_limited", 500: "server_error",
+}
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Please try again.")),
+        401: (_("Sign in required"), _("Please sign in to continue.")),
+        403: (_("Not allowed"), _("You do not have permission to do this.")),
+        404: (_("Page not found"), _("The page does not exist, or you cannot see it.")),
+        405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
+        413: (_("File too large"), _("The upload is larger than the allowed size.")),
+        429: (_("Too many attempts"), _("Please wait a minute before trying again.")),
+        500: (_("Something went wrong"),
+              _("We could not complete your request. Nothing was saved; please try again.")),
+    }
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(status: int, detail: str | None = None):
+    title, text = _messages().get(status, (_("Error"), _("Something went wrong.")))
+    if _wants_json():
+        return error_body(status, _CODES.get(status, "error"), detail or text)
+    return render_template("errors/error.html", status=status, title=title,
+                           text=detail or text), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        return render_error(400, _("The form expired or was sent from elsewhere. "
+                                   "Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        detail = None
+        if _wants_json() and exc.description and status not in (500,):
+            detail = exc.description
+        if status == 429:
+            detail = None
+        return render_error(status, detail)
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the page must render even with a broken database
+            log.exception("rollback failed")
+        return render_error(500)
+
+    # Keep the handler for InternalServerError so Flask's own 500 path uses our page too.
+    app.register_error_handler(InternalServerError, _http)

@@ -1,0 +1,78 @@
+"""Firm quotes (a price and date from an approved run) and bookings (an approved planned
+operation on a machine, proposed to and then worked by its factory)."""
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from market.core.models import utc_column, utcnow
+
+
+class QuoteStatus(StrEnum):
+    offered = "offered"  # firm, capacity held until it expires
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+    withdrawn = "withdrawn"  # a factory declined a booking: the quote no longer stands
+
+
+class BookingStatus(StrEnum):
+    proposed = "proposed"  # waiting for the factory
+    accepted = "accepted"
+    declined = "declined"
+    in_progress = "in_progress"
+    done = "done"
+    cancelled = "cancelled"
+
+
+LIVE_BOOKING_STATES = (BookingStatus.proposed, BookingStatus.accepted,
+                       BookingStatus.in_progress, BookingStatus.done)
+
+
+class Quote(SQLModel, table=True):
+    """A firm quote from an approved run: the buyer's price and delivery date."""
+
+    __tablename__ = "quote"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="buyer_order.id", index=True)
+    run_id: int = Field(foreign_key="matching_run.id")
+    status: str = Field(default=QuoteStatus.offered.value, max_length=16, index=True)
+    currency: str = Field(default="CNY", max_length=3)
+    production_cost: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    platform_fee: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    price: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    delivery_date: datetime = Field(sa_column=utc_column(False))
+    plants: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    expires_at: datetime = Field(sa_column=utc_column(False, index=True))
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class Booking(SQLModel, table=True):
+    """An approved planned operation on a machine, proposed to (then run by) its factory."""
+
+    __tablename__ = "booking"
+
+    id: int | None = Field(default=None, primary_key=True)
+    quote_id: int = Field(foreign_key="quote.id", index=True)
+    order_id: int = Field(foreign_key="buyer_order.id", index=True)
+    operation_id: int = Field(foreign_key="order_operation.id")
+    planned_operation_id: int = Field(foreign_key="planned_operation.id")
+    company_id: int = Field(foreign_key="company.id", index=True)  # the factory
+    machine_id: int = Field(foreign_key="machine.id", index=True)
+    start: datetime = Field(sa_column=utc_column(False))
+    end: datetime = Field(sa_column=utc_column(False))
+    amount: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))  # to the factory
+    currency: str = Field(default="CNY", max_length=3)
+    status: str = Field(default=BookingStatus.proposed.value, max_length=16, index=True)
+    respond_by: datetime = Field(sa_column=utc_column(False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    responded_at: datetime | None = Field(default=None, sa_column=utc_column())
+    started_at: datetime | None = Field(default=None, sa_column=utc_column())
+    done_at: datetime | None = Field(default=None, sa_column=utc_column())
+    decline_reason: str = Field(default="", max_length=1000)
+    note: str = Field(default="", max_length=2000)
+    qc: str = Field(default="", max_length=2000)

@@ -1,0 +1,435 @@
+"""Firm quotes and bookings: the buyer accepts or declines a quote; accepted, its held time
+becomes bookings proposed to each factory; factories accept or decline them, report progress,
+and ship; the buyer confirms delivery. A decline or a missed deadline releases everything of
+that quote and puts the order back to matching."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from market.accounts.models import Company, User
+from market.capacity.models import CapacityWindow, Plant, WindowStatus
+from market.core import audit
+from market.core.errors import N_, Conflict, NotFound, ValidationError
+from market.core.models import utcnow
+from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus, Quote, QuoteStatus
+from market.orders.models import Order, OrderOperation, OrderStatus
+from market.runs.models import PlannedOperation
+from market.runs.service import order_event, write_lock
+
+RESPONSE_HOURS = 48
+
+
+# --- capacity release ---------------------------------------------------------------------
+
+def release(session: Session, planned_ids: list[int]) -> int:
+    """Give the held or booked time of these planned operations back as idle time, merged
+    with the idle segments it touches. Returns the minutes released."""
+    if not planned_ids:
+        return 0
+    segments = session.exec(select(CapacityWindow).where(
+        col(CapacityWindow.planned_operation_id).in_(planned_ids),
+        col(CapacityWindow.status).in_([WindowStatus.held.value, WindowStatus.booked.value]),
+    )).all()
+    minutes = 0
+    machines: dict[int, list[CapacityWindow]] = defaultdict(list)
+    for seg in segments:
+        minutes += seg.minutes
+        seg.status, seg.planned_operation_id = WindowStatus.published.value, None
+        session.add(seg)
+        machines[seg.machine_id].append(seg)
+    session.flush()
+    for machine_id, segs in machines.items():
+        lo = min(s.start for s in segs)
+        hi = max(s.end for s in segs)
+        neighbours = session.exec(select(CapacityWindow).where(
+            CapacityWindow.machine_id == machine_id,
+            CapacityWindow.status == WindowStatus.published.value,
+            col(CapacityWindow.end) >= lo, col(CapacityWindow.start) <= hi,
+        ).order_by(col(CapacityWindow.start))).all()
+        keep: CapacityWindow | None = None
+        for w in neighbours:
+            if keep is not None and w.start <= keep.end:
+                new_end = max(keep.end, w.end)
+                # delete first: PostgreSQL checks the exclusion constraint per statement
+                session.delete(w)
+                session.flush()
+                keep.end = new_end
+                session.add(keep)
+            else:
+                keep = w
+        session.flush()
+    return minutes
+
+
+def _planned_of_quote(session: Session, quote: Quote) -> list[PlannedOperation]:
+    return list(session.exec(select(PlannedOperation).where(
+        PlannedOperation.run_id == quote.run_id, PlannedOperation.order_id == quote.order_id)))
+
+
+# --- quotes -------------------------------------------------------------------------------
+
+def _buyer_quote(session: Session, actor: User, quote_id: int) -> tuple[Quote, Order]:
+    quote = session.get(Quote, quote_id, with_for_update=True)
+    order = session.get(Order, quote.order_id) if quote else None
+    if quote is None or order is None or not (
+            actor.is_operator or actor.company_id == order.company_id):
+        raise NotFound("Quote not found.")
+    return quote, order
+
+
+def list_quotes(session: Session, actor: User, order_id: int) -> list[Quote]:
+    order = session.get(Order, order_id)
+    if order is None or not (actor.is_operator or actor.company_id == order.company_id):
+        raise NotFound("Order not found.")
+    expire_overdue(session)
+    return list(session.exec(select(Quote).where(Quote.order_id == order_id)
+                             .order_by(col(Quote.created_at).desc())))
+
+
+def accept_quote(session: Session, actor: User, quote_id: int,
+                 now: datetime | None = None) -> list[Booking]:
+    """The buyer accepts: held time becomes booked for this order, the order is accepted
+    and its escrow payment is opened. The factories' bookings are proposed when the money
+    arrives (payments.apply_success), so none are returned here."""
+    now = now or utcnow()
+    with write_lock(session):
+        quote, order = _buyer_quote(session, actor, quote_id)
+        if actor.is_operator:
+            raise Conflict("Only the buyer accepts a quote.")
+        if quote.status == QuoteStatus.offered and quote.expires_at <= now:
+            _expire_quote(session, quote, order, now)
+            session.commit()
+            raise Conflict("This quote has expired and its capacity was released; the order "
+                           "goes back to matching.")
+        if quote.status != QuoteStatus.offered:
+            raise Conflict(f"This quote is {quote.status} and can no longer be accepted.")
+        if order.status != OrderStatus.quoted:
+            raise Conflict(f"The order is {order.status}; only a quoted order takes a quote.")
+        planned = _planned_of_quote(session, quote)
+        segments = session.exec(select(CapacityWindow).where(col(
+            CapacityWindow.planned_operation_id).in_([p.id for p in planned]))).all()
+        for seg in segments:
+            seg.status = WindowStatus.booked.value
+            session.add(seg)
+        quote.status, quote.decided_at = QuoteStatus.accepted.value, now
+        order.status, order.updated_at = OrderStatus.accepted.value, now
+        session.add_all([quote, order])
+        session.flush()
+        order_event(session, order, actor, "quote_accepted", quote_id=quote.id,
+                    price=quote.price)
+        audit.record(session, actor.id, "quote.accepted", quote, order.company_id)
+        from market.payments import service as payments
+
+        payments.open_payment(session, quote, order, actor, now)
+        session.commit()
+    return []
+
+
+def propose_bookings(session: Session, quote: Quote, order: Order, actor: User | None,
+                     now: datetime | None = None) -> list[Booking]:
+    """Create the bookings of an accepted quote, one per planned operation, proposed to each
+    factory (accepted at once where the factory accepts automatically). The caller commits."""
+    now = now or utcnow()
+    planned = _planned_of_quote(session, quote)
+    companies = {p.id: p.company_id for p in session.exec(select(Plant).where(
+        col(Plant.id).in_({po.plant_id for po in planned})))}
+    auto = {c.id for c in session.exec(select(Company).where(
+        col(Company.id).in_(set(companies.values())),
+        col(Company.auto_accept_bookings).is_(True)))}
+    made = []
+    for po in planned:
+        company_id = companies[po.plant_id]
+        booking = Booking(
+            quote_id=quote.id, order_id=order.id, operation_id=po.operation_id,  # type: ignore[arg-type]
+            planned_operation_id=po.id, company_id=company_id, machine_id=po.machine_id,  # type: ignore[arg-type]
+            start=po.start, end=po.end, amount=po.cost, currency=quote.currency,
+            respond_by=now + timedelta(hours=RESPONSE_HOURS),
+            status=(BookingStatus.accepted if company_id in auto
+                    else BookingStatus.proposed).value,
+            responded_at=now if company_id in auto else None)
+        session.add(booking)
+        made.append(booking)
+    session.flush()
+    order_event(session, order, actor, "bookings_proposed", bookings=len(made))
+    _maybe_scheduled(session, order, actor)
+    return made
+
+
+def decline_quote(session: Session, actor: User, quote_id: int, reason: str = "") -> Quote:
+    with write_lock(session):
+        quote, order = _buyer_quote(session, actor, quote_id)
+        if actor.is_operator:
+            raise Conflict("Only the buyer declines a quote.")
+        if quote.status != QuoteStatus.offered:
+            raise Conflict(f"This quote is {quote.status} already.")
+        now = utcnow()
+        release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[misc]
+        quote.status, quote.decided_at = QuoteStatus.declined.value, now
+        if order.status == OrderStatus.quoted:
+            order.status = OrderStatus.open.value
+        session.add_all([quote, order])
+        order_event(session, order, actor, "quote_declined", quote_id=quote.id,
+                    reason=reason.strip()[:500])
+        audit.record(session, actor.id, "quote.declined", quote, order.company_id)
+        session.commit()
+    return quote
+
+
+def _expire_quote(session: Session, quote: Quote, order: Order, now: datetime) -> None:
+    release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[misc]
+    quote.status, quote.decided_at = QuoteStatus.expired.value, now
+    if order.status == OrderStatus.quoted:
+        order.status = OrderStatus.open.value
+    session.add_all([quote, order])
+    order_event(session, order, None, "quote_expired", quote_id=quote.id)
+
+
+def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Expired quotes release their holds; bookings unanswered by their deadline count as
+    declined. Cheap when nothing is due, so pages may call it."""
+    now = now or utcnow()
+    counts = {"quotes": 0, "bookings": 0}
+    with write_lock(session):
+        for quote in session.exec(select(Quote).where(
+                Quote.status == QuoteStatus.offered.value,
+                col(Quote.expires_at) <= now)).all():
+            _expire_quote(session, quote, session.get(Order, quote.order_id), now)  # type: ignore[arg-type]
+            counts["quotes"] += 1
+        overdue = session.exec(select(Booking).where(
+            Booking.status == BookingStatus.proposed.value, col(Booking.respond_by) <= now)).all()
+        for booking in overdue:
+            if booking.status == BookingStatus.proposed:  # may be cancelled by a sibling
+                _decline(session, None, booking, "No answer before the deadline.", now)
+                counts["bookings"] += 1
+        withdrawn = [b.quote_id for b in overdue]
+        if counts["quotes"] or counts["bookings"]:
+            session.commit()
+    for quote_id in set(withdrawn):
+        _settle_withdrawn(session, quote_id)
+    return counts
+
+
+# --- bookings -----------------------------------------------------------------------------
+
+def company_has_booking(session: Session, company_id: int | None, order_id: int) -> bool:
+    """Whether a factory has live work on an order (and so may see its drawings)."""
+    if company_id is None:
+        return False
+    return session.exec(select(Booking.id).where(
+        Booking.company_id == company_id, Booking.order_id == order_id,
+        col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).first() is not None
+
+
+def list_bookings(session: Session, actor: User, status: str | None = None) -> list[Booking]:
+    query = select(Booking)
+    if not actor.is_operator:
+        if actor.company is None or not actor.company.is_factory:
+            return []
+        query = query.where(Booking.company_id == actor.company_id)
+    if status:
+        if status not in {s.value for s in BookingStatus}:
+            raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
+        query = query.where(Booking.status == status)
+    return list(session.exec(query.order_by(col(Booking.start))))
+
+
+def get_booking(session: Session, actor: User, booking_id: int,
+                lock: bool = False) -> Booking:
+    booking = session.get(Booking, booking_id, with_for_update=lock)
+    if booking is None or not (actor.is_operator or booking.company_id == actor.company_id):
+        raise NotFound("Booking not found.")
+    return booking
+
+
+def _maybe_scheduled(session: Session, order: Order, actor: User | None) -> None:
+    statuses = [b.status for b in session.exec(select(Booking).where(
+        Booking.order_id == order.id, Booking.quote_id == _current_quote_id(session, order)))]
+    if statuses and all(s == BookingStatus.accepted for s in statuses) and (
+            order.status == OrderStatus.accepted):
+        order.status = OrderStatus.scheduled.value
+        session.add(order)
+        order_event(session, order, actor, "scheduled")
+
+
+def _current_quote_id(session: Session, order: Order) -> int | None:
+    return session.exec(select(Quote.id).where(
+        Quote.order_id == order.id, Quote.status == QuoteStatus.accepted.value)
+        .order_by(col(Quote.id).desc())).first()
+
+
+def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
+    with write_lock(session):
+        booking = get_booking(session, actor, booking_id, lock=True)
+        if booking.status == BookingStatus.accepted:
+            return booking
+        if booking.status != BookingStatus.proposed:
+            raise Conflict(f"This booking is {booking.status} and cannot be accepted.")
+        now = utcnow()
+        if booking.respond_by <= now:
+            _decline(session, actor, booking, "No answer before the deadline.", now)
+            session.commit()
+            raise Conflict("The deadline to accept this booking has passed; it was released.")
+        booking.status, booking.responded_at = BookingStatus.accepted.value, now
+        session.add(booking)
+        session.flush()
+        order = session.get(Order, booking.order_id)
+        order_event(session, order, actor, "booking_accepted", booking_id=booking.id)  # type: ignore[arg-type]
+        _maybe_scheduled(session, order, actor)  # type: ignore[arg-type]
+        audit.record(session, actor.id, "booking.accepted", booking, booking.company_id)
+        session.commit()
+    return booking
+
+
+def _decline(session: Session, actor: User | None, booking: Booking, reason: str,
+             now: datetime) -> None:
+    """Decline one booking: every booking of its quote is cancelled, all their time is
+    released, the quote is withdrawn and the order goes back to matching."""
+    quote = session.get(Quote, booking.quote_id)
+    siblings = session.exec(select(Booking).where(Booking.quote_id == booking.quote_id)).all()
+    for other in siblings:
+        if other.id == booking.id:
+            other.status, other.decline_reason = BookingStatus.declined.value, reason[:1000]
+            other.responded_at = now
+        elif other.status in (BookingStatus.proposed, BookingStatus.accepted):
+            other.status = BookingStatus.cancelled.value
+        session.add(other)
+    release(session, [b.planned_operation_id for b in siblings])
+    if quote is not None:
+        quote.status = QuoteStatus.withdrawn.value
+        session.add(quote)
+    order = session.get(Order, booking.order_id)
+    if order is not None and order.status in (OrderStatus.accepted, OrderStatus.scheduled):
+        order.status = OrderStatus.open.value
+        session.add(order)
+        order_event(session, order, actor, "booking_declined", booking_id=booking.id,
+                    reason=reason[:500], note="The order goes back to matching.")
+    audit.record(session, actor.id if actor else None, "booking.declined", booking,
+                 booking.company_id, reason=reason[:500], order_id=booking.order_id)
+
+
+def cancel_accepted(session: Session, order: Order) -> int:
+    """The buyer cancels before production: the accepted quote is withdrawn, its bookings
+    cancelled and their time released. Returns the minutes released; the caller commits."""
+    quote_ids = session.exec(select(Quote.id).where(
+        Quote.order_id == order.id, Quote.status == QuoteStatus.accepted.value)).all()
+    released = 0
+    for quote_id in quote_ids:
+        quote = session.get(Quote, quote_id)
+        for b in session.exec(select(Booking).where(Booking.quote_id == quote_id)).all():
+            if b.status in (BookingStatus.proposed, BookingStatus.accepted):
+                b.status = BookingStatus.cancelled.value
+                session.add(b)
+        released += release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[arg-type, misc]
+        quote.status = QuoteStatus.withdrawn.value  # type: ignore[union-attr]
+        session.add(quote)
+    return released
+
+
+def decline_booking(session: Session, actor: User, booking_id: int, reason: str) -> Booking:
+    if not reason or not reason.strip():
+        raise ValidationError("Tell the buyer why you decline.", {"reason": N_("Required.")})
+    with write_lock(session):
+        booking = get_booking(session, actor, booking_id, lock=True)
+        if booking.status not in (BookingStatus.proposed, BookingStatus.accepted):
+            raise Conflict(f"This booking is {booking.status} and cannot be declined.")
+        _decline(session, actor, booking, reason.strip(), utcnow())
+        session.commit()
+    _settle_withdrawn(session, booking.quote_id)
+    return booking
+
+
+def _settle_withdrawn(session: Session, quote_id: int) -> None:
+    """Give the buyer's money back for a withdrawn quote (after the decline is committed:
+    a refund may call the payment provider, which must not hold the booking transaction)."""
+    from market.payments import service as payments
+
+    quote = session.get(Quote, quote_id)
+    if quote is not None and quote.status == QuoteStatus.withdrawn:
+        payments.on_quote_withdrawn(session, quote)
+
+
+def report_progress(session: Session, actor: User, booking_id: int, status: str,
+                    note: str = "", qc: str = "") -> Booking:
+    if status not in ("started", "done"):
+        raise ValidationError("Progress is 'started' or 'done'.", {"status": N_("started or done")})
+    booking = get_booking(session, actor, booking_id, lock=True)
+    now = utcnow()
+    order = session.get(Order, booking.order_id)
+    if status == "started":
+        if booking.status != BookingStatus.accepted:
+            raise Conflict(f"Only an accepted booking can start; this one is {booking.status}.")
+        booking.status, booking.started_at = BookingStatus.in_progress.value, now
+        if order is not None and order.status == OrderStatus.scheduled:
+            order.status = OrderStatus.in_production.value
+            session.add(order)
+    else:
+        if booking.status not in (BookingStatus.accepted, BookingStatus.in_progress):
+            raise Conflict(f"Only a started booking can be done; this one is {booking.status}.")
+        if booking.started_at is None:
+            booking.started_at = now
+        booking.status, booking.done_at = BookingStatus.done.value, now
+        if order is not None and order.status == OrderStatus.scheduled:
+            order.status = OrderStatus.in_production.value
+            session.add(order)
+    if note.strip():
+        booking.note = (booking.note + "\n" if booking.note else "") + note.strip()[:1000]
+    if qc.strip():
+        booking.qc = qc.strip()[:2000]
+    session.add(booking)
+    order_event(session, order, actor, f"operation_{status}", booking_id=booking.id,  # type: ignore[arg-type]
+                note=note.strip()[:500])
+    audit.record(session, actor.id, f"booking.{status}", booking, booking.company_id)
+    session.commit()
+    return booking
+
+
+def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Order:
+    """The factory of the last operation records the shipment once every operation is done."""
+    booking = get_booking(session, actor, booking_id, lock=True)
+    order = session.get(Order, booking.order_id, with_for_update=True)
+    assert order is not None
+    bookings = session.exec(select(Booking).where(Booking.quote_id == booking.quote_id)).all()
+    ops = {op.id: op.seq for op in session.exec(select(OrderOperation).where(
+        OrderOperation.order_id == order.id))}
+    last = max(bookings, key=lambda b: ops.get(b.operation_id, 0))
+    if booking.id != last.id:
+        raise Conflict("The shipment is recorded by the factory of the last operation.")
+    if any(b.status != BookingStatus.done for b in bookings):
+        raise Conflict("Every operation must be done before the order ships.")
+    if order.status != OrderStatus.in_production:
+        raise Conflict(f"The order is {order.status}; it cannot ship now.")
+    order.status, order.updated_at = OrderStatus.shipped.value, utcnow()
+    session.add(order)
+    order_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
+    audit.record(session, actor.id, "order.shipped", order, booking.company_id)
+    session.commit()
+    return order
+
+
+def confirm_delivery(session: Session, actor: User, order_id: int,
+                     payments_config: object | None = None) -> Order:
+    order = session.get(Order, order_id, with_for_update=True)
+    if order is None or actor.company_id != order.company_id:
+        raise NotFound("Order not found.")
+    if order.status != OrderStatus.shipped:
+        raise Conflict(f"The order is {order.status}; only a shipped order can be confirmed.")
+    order.status, order.updated_at = OrderStatus.delivered.value, utcnow()
+    session.add(order)
+    order_event(session, order, actor, "delivered")
+    audit.record(session, actor.id, "order.delivered", order, order.company_id)
+    session.commit()
+    from market.payments import service as payments
+
+    # each factory is paid for its legs now; a provider outage leaves pending payouts that
+    # housekeeping retries
+    payments.on_delivery_confirmed(session, order, payments_config)  # type: ignore[arg-type]
+    return order
+
+
+def bookings_of_order(session: Session, order_id: int) -> list[Booking]:
+    return list(session.exec(select(Booking).where(Booking.order_id == order_id)
+                             .order_by(col(Booking.start))))

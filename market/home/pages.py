@@ -1,0 +1,157 @@
+"""Home, dashboard, company profile, language, API tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from market.accounts import service as accounts
+from market.accounts.forms import CompanyForm
+from market.capacity import service as capacity
+from market.catalog import service as taxonomy
+from market.core import audit
+from market.core.errors import ServiceError
+from market.core.extensions import db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    families = taxonomy.families(db.session)
+    return render_template("main/index.html", families=families)
+
+
+@bp.get("/healthz")
+def healthz():
+    db.session.execute(text("select 1"))
+    return {"status": "ok"}
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    user = current_user
+    if user.is_operator:
+        return redirect(url_for("operator.overview"))
+    company = user.company
+    events = audit.recent(db.session, company_id=company.id, limit=10)
+    return render_template("main/dashboard.html", company=company, events=events)
+
+
+@bp.route("/company", methods=["GET", "POST"])
+@login_required
+def company_profile():
+    user = current_user
+    if user.company is None:
+        abort(404)
+    company = user.company
+    form = CompanyForm(obj=company)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.update_company_profile(
+                db.session, user._get_current_object(), company.id,
+                {name: form[name].data for name in accounts.PROFILE_FIELDS + ("lat", "lon")},
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            for name, message in exc.fields.items():
+                if name in form:
+                    form[name].errors = [*form[name].errors, _(message)]
+            flash(exc.localized, "error")
+            status = exc.status
+        else:
+            flash(_("Company profile saved."), "success")
+            return redirect(url_for("main.company_profile"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("main/company.html", form=form, company=company), status
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    user = current_user._get_current_object()
+    new_token = None
+    if request.method == "POST":
+        name = (request.form.get("name") or "").strip()[:120]
+        _row, new_token = accounts.issue_token(
+            db.session, user, name, current_app.config["API_TOKEN_DAYS"]
+        )
+    rows = accounts.list_tokens(db.session, user)
+    return render_template("main/tokens.html", tokens=rows, new_token=new_token)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    try:
+        accounts.revoke_token(db.session, current_user._get_current_object(), token_id)
+    except ServiceError:
+        abort(404)
+    flash(_("Token revoked."), "success")
+    return redirect(url_for("main.tokens"))
+
+
+@bp.get("/capacity")
+@login_required
+def capacity_search():
+    """Anyone signed in looks for free capacity; competitors' prices stay hidden."""
+    args = request.args
+    hits, errors = None, {}
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    today = datetime.now(tz).date()
+    values = {
+        "process": args.get("process", ""), "material": args.get("material", ""),
+        "from": args.get("from") or today.isoformat(),
+        "to": args.get("to") or (today + timedelta(days=14)).isoformat(),
+        "min_hours": args.get("min_hours", "0"),
+    }
+    if values["process"]:
+        try:
+            start = datetime.combine(date.fromisoformat(values["from"]), time(0), tz)
+            end = datetime.combine(date.fromisoformat(values["to"]) + timedelta(days=1),
+                                   time(0), tz)
+            min_hours = float(values["min_hours"] or 0)
+        except ValueError:
+            errors = {"from": _("Use dates like 2026-12-01 and a number of hours.")}
+        else:
+            try:
+                hits = capacity.search_capacity(
+                    db.session, current_user._get_current_object(), values["process"],
+                    values["material"] or None, start, end, min_hours)
+            except ServiceError as exc:
+                errors = exc.localized_fields
+    template = ("main/_capacity_results.html" if request.headers.get("HX-Request")
+                else "main/capacity.html")
+    return render_template(template, hits=hits, errors=errors, values=values,
+                           processes=taxonomy.processes(db.session))
+
+
+@bp.post("/lang/<code>")
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    target = request.form.get("next") or url_for("main.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("main.index")
+    return redirect(target)

@@ -1,0 +1,196 @@
+"""Buyer orders in the JSON API: drafts, submit, cancel, attachments, instant quotes.
+
+Reading an order or a file of another company answers 404, and so does reading without a
+token: an anonymous caller learns nothing about which ids exist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request, url_for
+from sqlmodel import col, select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from market.core.api import ApiError, current_api_user, page_body, pagination, route
+from market.core.extensions import db
+from market.orders import attachments
+from market.orders import service as orders
+from market.orders.models import Attachment, Order
+from market.orders.pages import attachment_root, fee_bps, file_response, upload_limit
+from market.orders.schemas import AttachmentOut, InstantQuoteOut, OrderIn, OrderOut, OrderPage
+from market.runs import instant_quote as quotes
+
+
+def order_input(data: OrderIn) -> orders.OrderInput:
+    return orders.OrderInput(
+        title=data.title, description=data.description, quantity=data.quantity,
+        due_date=data.due_date, delivery_address=data.delivery.address,
+        delivery_lat=data.delivery.lat, delivery_lon=data.delivery.lon, budget=data.budget,
+        currency=data.currency,
+        operations=[orders.OperationInput(op.process, op.material, op.minutes_per_unit,
+                                          op.tolerance_mm, op.notes) for op in data.operations],
+    )
+
+
+def attachment_out(row: Attachment) -> dict[str, Any]:
+    return AttachmentOut(
+        id=row.id, order_id=row.order_id, filename=row.filename, kind=row.kind,  # type: ignore[arg-type]
+        content_type=row.content_type, size=row.size, sha256=row.sha256,
+        created_at=row.created_at, url=url_for("api.get_attachment", attachment_id=row.id),
+    ).model_dump(mode="json")
+
+
+def _deals(order: Order) -> tuple[dict[int, list[dict[str, Any]]], list[Any], list[Any]]:
+    """Bookings per operation, firm quotes and payments: the buyer's company and operators
+    see them (a booked factory follows its own bookings)."""
+    from market.deals.models import Booking, Quote
+    from market.payments.models import Payment
+
+    user = _reader()
+    if user is None or not (user.is_operator or user.company_id == order.company_id):
+        return {}, [], []
+    session = db.session
+    per_op: dict[int, list[dict[str, Any]]] = {}
+    for b in session.exec(select(Booking).where(Booking.order_id == order.id)
+                          .order_by(col(Booking.start))):
+        per_op.setdefault(b.operation_id, []).append(
+            {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
+             "respond_by": b.respond_by})
+    quotes_ = [
+        {"id": q.id, "status": q.status, "price": q.price, "currency": q.currency,
+         "production_cost": q.production_cost, "platform_fee": q.platform_fee,
+         "delivery_date": q.delivery_date, "plants": q.plants, "expires_at": q.expires_at}
+        for q in session.exec(select(Quote).where(Quote.order_id == order.id)
+                              .order_by(col(Quote.created_at).desc()))]
+    payments = [
+        {"id": p.id, "status": p.status, "amount": p.amount, "currency": p.currency,
+         "gateway": p.gateway}
+        for p in session.exec(select(Payment).where(Payment.order_id == order.id)
+                              .order_by(col(Payment.id)))]
+    return per_op, quotes_, payments
+
+
+def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
+    session = db.session
+    bookings_of, quotes_, payments = _deals(order)
+    body = {
+        "id": order.id, "title": order.title, "description": order.description,
+        "quantity": order.quantity, "due_date": order.due_date,
+        "delivery": {"address": order.delivery_address, "lat": order.delivery_lat,
+                     "lon": order.delivery_lon},
+        "budget": order.budget, "currency": order.currency, "status": order.status,
+        "offered": orders.is_offered(session, order),
+        "created_at": order.created_at, "updated_at": order.updated_at,
+        "submitted_at": order.submitted_at, "cancelled_at": order.cancelled_at,
+        "cancel_reason": order.cancel_reason,
+        "operations": [
+            {"id": op.id, "seq": op.seq, "process": op.process_code,
+             "material": op.material_code, "minutes_per_unit": op.minutes_per_unit,
+             "tolerance_mm": op.tolerance_mm, "notes": op.notes,
+             "bookings": bookings_of.get(op.id, [])}
+            for op in order.operations
+        ],
+        "attachments": [attachment_out(a) for a in attachments.list_for(session, order)],
+        "quotes": quotes_, "payments": payments,
+        "events": [{"at": e.at, "kind": e.kind, "details": e.details}
+                   for e in orders.events(session, order)] if with_events else [],
+    }
+    return OrderOut.model_validate(body).model_dump(mode="json")
+
+
+def _reader() -> Any:
+    """The token's user, or None for a call without a token (routes with auth='none')."""
+    return g.get("api_user")
+
+
+@route("POST", "/orders", summary="Create a draft order", body=OrderIn, response=OrderOut,
+       status=201, tag="orders")
+def create_order(data: OrderIn) -> dict[str, Any]:
+    order = orders.create_draft(db.session, current_api_user(), order_input(data))
+    return order_out(order, with_events=True)
+
+
+@route("GET", "/orders", summary="My company's orders (operators: all)", response=OrderPage,
+       tag="orders", query={"status": "draft|open|quoted|...|cancelled", "page": "page number",
+                            "per_page": "1-200"})
+def list_orders() -> dict[str, Any]:
+    page, per_page = pagination()
+    rows, total = orders.list_orders(db.session, current_api_user(),
+                                     request.args.get("status") or None, page, per_page)
+    return page_body([order_out(o) for o in rows], page, per_page, total)
+
+
+@route("GET", "/orders/<int:order_id>",
+       summary="An order: status, operations with their bookings, quotes, payments, timeline",
+       response=OrderOut, auth="none", tag="orders")
+def get_order(order_id: int) -> dict[str, Any]:
+    return order_out(orders.get_order(db.session, _reader(), order_id), with_events=True)
+
+
+@route("PUT", "/orders/<int:order_id>", summary="Replace a draft (same body as POST /orders)",
+       body=OrderIn, response=OrderOut, tag="orders")
+def update_order(order_id: int, data: OrderIn) -> dict[str, Any]:
+    order = orders.update_draft(db.session, current_api_user(), order_id, order_input(data))
+    return order_out(order, with_events=True)
+
+
+@route("POST", "/orders/<int:order_id>/submit", summary="Submit a draft: draft -> open",
+       response=OrderOut, tag="orders")
+def submit_order(order_id: int) -> dict[str, Any]:
+    return order_out(orders.submit(db.session, current_api_user(), order_id), with_events=True)
+
+
+@route("POST", "/orders/<int:order_id>/cancel",
+       summary="Cancel a draft, or an open or quoted order while nothing is accepted; "
+               "optional JSON body {reason}", response=OrderOut, tag="orders")
+def cancel_order(order_id: int) -> dict[str, Any]:
+    reason = ""
+    if request.content_length:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ApiError(400, "bad_request", "Send no body, or a JSON object {\"reason\": ...}.")
+        reason = data.get("reason") or ""
+        if not isinstance(reason, str):
+            raise ApiError(422, "validation_error", "Please correct the listed fields.",
+                           {"reason": "Must be text."})
+    order = orders.cancel(db.session, current_api_user(), order_id, reason)
+    return order_out(order, with_events=True)
+
+
+@route("POST", "/orders/<int:order_id>/attachments",
+       summary="Attach a drawing or model (multipart/form-data, field 'file'; PDF, STEP, STL, "
+               "DXF, PNG, JPEG; type read from the content)",
+       response=AttachmentOut, status=201, tag="orders")
+def upload_attachment(order_id: int) -> dict[str, Any]:
+    user = current_api_user()
+    orders.get_order(db.session, user, order_id)  # 404 before reading a stranger's upload
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise ApiError(400, "bad_request", "Send the file as multipart/form-data, field 'file'.")
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise ApiError(413, "too_large", f"The upload is larger than "
+                                         f"{upload_limit() // (1024 * 1024)} MB.") from None
+    if upload is None:
+        raise ApiError(400, "bad_request", "Send the file in the multipart field 'file'.")
+    row = attachments.store(db.session, user, order_id, upload.filename, upload.stream,
+                            root=attachment_root(), max_bytes=upload_limit())
+    return attachment_out(row)
+
+
+@route("GET", "/attachments/<int:attachment_id>",
+       summary="Download an attachment (the buyer, operators, factories booked on the order)",
+       auth="none", tag="orders")
+def get_attachment(attachment_id: int) -> Any:
+    row, path = attachments.get_for_reading(db.session, _reader(), attachment_id,
+                                            attachment_root())
+    return file_response(row, path)
+
+
+@route("POST", "/orders/<int:order_id>/instant-quote",
+       summary="An indicative price and delivery date against the current book",
+       response=InstantQuoteOut, tag="orders")
+def instant_quote(order_id: int) -> dict[str, Any]:
+    result = quotes.instant_quote(db.session, current_api_user(), order_id,
+                                  fee_bps=fee_bps())
+    return InstantQuoteOut.model_validate(result.as_dict()).model_dump(mode="json")

@@ -1,0 +1,201 @@
+"""Drawings and models attached to orders.
+
+* Files are stored once per content under `<root>/<sha256[:2]>/<sha256[2:]>` (root: the
+  instance folder's `attachments/`, outside the web root), written to a temporary file first
+  and renamed into place, so a half-written upload is never visible.
+* The type is read from the bytes (magic numbers and text markers), never from the name.
+* The displayed name is sanitised: no directories, no control characters, length-capped,
+  and its extension made to match the detected type.
+* Reading goes through `orders.can_read_order`; the URL carries the attachment's id only,
+  and a refused reader gets NotFound, the same answer as for an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import struct
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlmodel import Session, col, select
+
+from market.accounts.models import User
+from market.core import audit
+from market.core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationError
+from market.orders import service as orders
+from market.orders.models import Attachment, Order, OrderStatus
+
+CHUNK = 1024 * 1024
+MAX_NAME = 120
+ACCEPTED = "PDF, STEP, STL, DXF, PNG or JPEG"
+
+# kind -> (content type, extensions the name may keep)
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pdf": ("application/pdf", (".pdf",)),
+    "png": ("image/png", (".png",)),
+    "jpeg": ("image/jpeg", (".jpg", ".jpeg")),
+    "step": ("model/step", (".step", ".stp")),
+    "stl": ("model/stl", (".stl",)),
+    "dxf": ("image/vnd.dxf", (".dxf",)),
+}
+
+
+class TooLarge(ServiceError):
+    code = "too_large"
+    status = 413
+
+
+def detect_kind(head: bytes, size: int, tail: bytes = b"") -> str | None:
+    """The file's type from its first bytes (and its size and last bytes where the format
+    needs them), or None when it is not one of the accepted kinds."""
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    # Binary STL: 80-byte header, uint32 triangle count, 50 bytes a triangle. Checked before
+    # ASCII STL because binary headers often begin with "solid" too.
+    if size >= 84 and len(head) >= 84:
+        (triangles,) = struct.unpack_from("<I", head, 80)
+        if triangles > 0 and size == 84 + 50 * triangles:
+            return "stl"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"ISO-10303-21;"):
+        return "step"
+    if text.startswith(b"solid") and (b"facet" in head or b"endsolid" in tail):
+        return "stl"
+    if head.startswith(b"AutoCAD Binary DXF\r\n\x1a\x00"):
+        return "dxf"
+    # ASCII DXF: group code 0 then SECTION on the next line; the file ends with "0 / EOF".
+    lines = text.splitlines()
+    if len(lines) >= 2 and lines[0].strip() == b"0" and lines[1].strip() == b"SECTION":
+        return "dxf"
+    return None
+
+
+def sanitise_name(name: str | None, kind: str) -> str:
+    """A safe display name: the last path component only, printable characters, no leading
+    dots, at most MAX_NAME characters, with an extension that matches the detected type."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"\s+", " ", text).strip().lstrip(".").strip()
+    text = re.sub(r'[<>:"|?*]', "_", text)  # characters Windows refuses in file names
+    extensions = KINDS[kind][1]
+    stem, dot, ext = text.rpartition(".")
+    if not dot:
+        stem, ext = text, ""
+    if f".{ext.lower()}" not in extensions:
+        stem = text  # keep a misleading extension visible in the stem, add the real one
+        ext = extensions[0].lstrip(".")
+    stem = stem[: MAX_NAME - len(ext) - 1].rstrip() or "file"
+    return f"{stem}.{ext.lower()}"
+
+
+def storage_path(root: Path, sha256: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError("not a SHA-256 hex digest")
+    return root / sha256[:2] / sha256[2:]
+
+
+def store(
+    session: Session,
+    actor: User,
+    order_id: int,
+    filename: str | None,
+    stream: BinaryIO,
+    *,
+    root: Path,
+    max_bytes: int,
+) -> Attachment:
+    """Attach the stream's bytes to the order. Streams to a temporary file while hashing
+    and counting, so a too-large upload stops at the limit instead of filling memory."""
+    order = orders.get_order(session, actor, order_id)
+    if not orders.can_edit_order(actor, order):
+        raise PermissionDenied("Only the buyer's company can attach files to this order.")
+    if order.status in (OrderStatus.cancelled, OrderStatus.closed):
+        raise Conflict(f"The order is {order.status}; no more files can be attached.")
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    tail = b""
+    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", dir=root)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(
+                        f"The file is larger than {max_bytes // (1024 * 1024)} MB.",
+                        {"file": "Too large."})
+                if len(head) < 512:
+                    head += chunk[: 512 - len(head)]
+                tail = (tail + chunk)[-64:]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise ValidationError("The file is empty.", {"file": "Choose a file."})
+        kind = detect_kind(head, size, tail)
+        if kind is None:
+            raise ValidationError(
+                f"This file type is not accepted; upload a {ACCEPTED} file.",
+                {"file": f"Not a {ACCEPTED} file."})
+        sha = digest.hexdigest()
+        existing = session.exec(
+            select(Attachment).where(Attachment.order_id == order.id, Attachment.sha256 == sha)
+        ).first()
+        if existing is not None:
+            return existing  # the same bytes again: idempotent, keep the first name
+        target = storage_path(root, sha)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            tmp.unlink()
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    attachment = Attachment(
+        order_id=order.id, uploaded_by_id=actor.id, sha256=sha, size=size, kind=kind,  # type: ignore[arg-type]
+        content_type=KINDS[kind][0], filename=sanitise_name(filename, kind),
+    )
+    session.add(attachment)
+    session.flush()
+    orders.add_event(session, order, actor, "attachment_added", name=attachment.filename,
+                     size=size, file_type=kind)
+    audit.record(session, actor.id, "attachment.added", attachment, order.company_id,
+                 order_id=order.id, sha256=sha)
+    session.commit()
+    return attachment
+
+
+def list_for(session: Session, order: Order) -> list[Attachment]:
+    return list(session.exec(
+        select(Attachment).where(Attachment.order_id == order.id).order_by(col(Attachment.id))
+    ))
+
+
+def get_for_reading(
+    session: Session, user: object, attachment_id: int, root: Path
+) -> tuple[Attachment, Path]:
+    """The attachment and its file if `user` may read the order; NotFound otherwise."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("File not found.")
+    order = session.get(Order, attachment.order_id)
+    if order is None or not orders.can_read_order(user, order):
+        raise NotFound("File not found.")
+    path = storage_path(root, attachment.sha256)
+    if not path.is_file():
+        raise NotFound("The file's content is missing from storage.")
+    return attachment, path

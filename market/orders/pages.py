@@ -1,0 +1,586 @@
+"""Buyers' orders: the list, the draft editor with its htmx routing editor, the order page
+(timeline, drawings, submit, cancel) and the instant quote.
+
+The routing editor posts the whole form to `routing` on every row action and gets the
+re-rendered rows back, so the server is the only place that knows the rules (which
+materials a process takes, its typical work content). Without JavaScript the same buttons
+submit the form and the editor view applies the action instead of saving."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlmodel import col, select
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Optional
+
+from market.accounts.models import Company
+from market.capacity.models import Plant
+from market.catalog import service as taxonomy
+from market.catalog.models import Material, Process
+from market.core.errors import ServiceError
+from market.core.extensions import db
+from market.core.templating import localized
+from market.orders import attachments
+from market.orders import service as orders
+from market.orders.models import Attachment, Order, OrderStatus
+from market.runs import instant_quote as quotes
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+# Translatable names of order states and timeline entries.
+STATUS_LABELS = {
+    "draft": _l("draft"), "open": _l("open"), "quoted": _l("quoted"),
+    "accepted": _l("accepted"), "scheduled": _l("scheduled"),
+    "in_production": _l("in production"), "shipped": _l("shipped"),
+    "delivered": _l("delivered"), "closed": _l("closed"), "cancelled": _l("cancelled"),
+    "disputed": _l("disputed"),
+}
+EVENT_LABELS = {
+    "created": _l("Draft created"), "updated": _l("Draft edited"),
+    "submitted": _l("Submitted"), "cancelled": _l("Cancelled"),
+    "attachment_added": _l("File attached"), "instant_quote": _l("Instant quote"),
+    # written by the matching, bookings and payments services
+    "quoted": _l("Firm quote offered"), "quote_accepted": _l("Quote accepted"),
+    "quote_declined": _l("Quote declined"), "quote_expired": _l("Quote expired"),
+    "bookings_proposed": _l("Bookings proposed to the factories"),
+    "booking_accepted": _l("A factory accepted its booking"),
+    "booking_declined": _l("A factory declined its booking"),
+    "scheduled": _l("Scheduled"), "in_production": _l("In production"),
+    "shipped": _l("Shipped"), "delivered": _l("Delivered"), "closed": _l("Closed"),
+    "disputed": _l("Dispute opened"), "dispute_resolved": _l("Dispute resolved"),
+    "payment_opened": _l("Payment requested"), "payment_received": _l("Payment received"),
+    "refunded": _l("Refunded"),
+}
+# A due date entered as a day means the end of that working day, in the buyer's zone.
+DUE_TIME = time(18, 0)
+
+
+@bp.app_template_filter("order_status")
+def order_status_label(value: str) -> str:
+    return str(STATUS_LABELS.get(value, value))
+
+
+@bp.app_template_filter("order_event")
+def order_event_label(value: str) -> str:
+    return str(EVENT_LABELS.get(value, value))
+
+
+def attachment_root() -> Path:
+    """Where attachment bytes live: ATTACHMENT_DIR, else <instance>/attachments (outside
+    the static folder, so no URL reaches them except through the authorised views)."""
+    configured = current_app.config.get("ATTACHMENT_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "attachments"
+
+
+def fee_bps() -> int:
+    """The platform fee in basis points (config PLATFORM_FEE_BPS, default 800 = 8%)."""
+    return int(current_app.config.get("PLATFORM_FEE_BPS", quotes.DEFAULT_FEE_BPS))
+
+
+def upload_limit() -> int:
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024)
+
+
+def file_response(row: Attachment, path: Path) -> Any:
+    """Always a download, never rendered by the browser: a drawing must not run as a page."""
+    response = send_file(path, mimetype=row.content_type, as_attachment=True,
+                         download_name=row.filename, conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+class OrderForm(FlaskForm):
+    """The order's own fields; the service checks them (one set of rules for pages and API),
+    so only the shapes are declared here."""
+
+    title = StringField(_l("Title"), render_kw={"maxlength": 200, "required": True})
+    description = TextAreaField(_l("Description"), validators=[Optional()],
+                                render_kw={"maxlength": 4000, "rows": 3})
+    quantity = StringField(_l("Quantity"),
+                           render_kw={"inputmode": "numeric", "required": True})
+    due_date = StringField(_l("Due date"), render_kw={"type": "date", "required": True},
+                           description=_l("Delivered by the end of that day (18:00)."))
+    address = StringField(_l("Delivery address"), render_kw={"maxlength": 300})
+    lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal", "required": True})
+    lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal", "required": True})
+    budget = StringField(_l("Budget (CNY, optional)"), render_kw={"inputmode": "decimal"},
+                         description=_l("What you expect to pay in total, before tax."))
+
+
+# form field -> service field
+FIELD_MAP = {"title": "title", "description": "description", "quantity": "quantity",
+             "due_date": "due_date", "address": "delivery.address", "lat": "delivery.lat",
+             "lon": "delivery.lon", "budget": "budget"}
+
+
+@dataclass
+class Row:
+    """One routing row as the editor shows it (raw text, so bad input survives a round
+    trip unchanged)."""
+
+    process: str = ""
+    material: str = ""
+    minutes: str = ""
+    tolerance: str = ""
+    notes: str = ""
+    suggested: str = ""  # the typical minutes shown when the process was chosen
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}"
+
+
+def rows_from_form() -> list[Row]:
+    form = request.form
+    columns = [form.getlist(f"op-{name}") for name in
+               ("process", "material", "minutes", "tolerance", "notes", "suggested")]
+    count = max((len(c) for c in columns), default=0)
+    return [Row(*[(c[i] if i < len(c) else "").strip() for c in columns])
+            for i in range(min(count, orders.MAX_OPERATIONS + 5))]
+
+
+def rows_from_order(order: Order) -> list[Row]:
+    return [Row(op.process_code, op.material_code or "", _fmt(op.minutes_per_unit),
+                _fmt(op.tolerance_mm), op.notes) for op in order.operations]
+
+
+def rows_from_template(code: str) -> list[Row]:
+    template = orders.routing_template(code)
+    return [Row(o["process"], o.get("material") or "", _fmt(o["minutes_per_unit"]),
+                _fmt(o.get("tolerance_mm")), "", _fmt(o["minutes_per_unit"]))
+            for o in template["operations"]]
+
+
+def apply_action(action: str, rows: list[Row]) -> list[Row]:
+    """The editor's row actions: add, remove:i, up:i, down:i, process:i, template."""
+    name, _sep, arg = action.partition(":")
+    try:
+        i = int(arg) if arg else -1
+    except ValueError:
+        return rows
+    if name == "add" and len(rows) < orders.MAX_OPERATIONS:
+        rows.append(Row())
+    elif name == "remove" and 0 <= i < len(rows):
+        rows.pop(i)
+    elif name == "up" and 0 < i < len(rows):
+        rows[i - 1], rows[i] = rows[i], rows[i - 1]
+    elif name == "down" and 0 <= i < len(rows) - 1:
+        rows[i + 1], rows[i] = rows[i], rows[i + 1]
+    elif name == "process" and 0 <= i < len(rows):
+        row = rows[i]
+        allowed = {m.code for m in orders.materials_for(db.session, row.process)}
+        if row.material not in allowed:
+            row.material = ""
+        typical = orders.suggested_minutes(db.session, row.process)
+        # Replace the work content only while it is still the helper's suggestion: a value
+        # the buyer typed is theirs to keep.
+        if typical is not None and row.minutes in ("", row.suggested):
+            row.minutes = _fmt(typical)
+        row.suggested = _fmt(typical)
+    elif name == "template":
+        code = request.form.get("template") or ""
+        try:
+            rows = rows_from_template(code)
+        except ServiceError:
+            flash(_("Choose a routing template."), "error")
+    return rows
+
+
+def editor_context(rows: list[Row], errors: dict[str, str] | None = None) -> dict[str, Any]:
+    infos = taxonomy.processes(db.session)
+    materials = {m.code: m for m in taxonomy.materials(db.session)}
+    all_codes = list(materials)
+    return {
+        "rows": rows,
+        "row_errors": errors or {},
+        "processes": infos,
+        "families": {f.code: f for f in taxonomy.families(db.session)},
+        "materials": materials,
+        "materials_of": {info.process.code: info.materials or all_codes for info in infos},
+        "templates": orders.routing_templates(),
+        "max_operations": orders.MAX_OPERATIONS,
+    }
+
+
+def _local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+
+
+def _form_input(form: OrderForm, rows: list[Row]) -> orders.OrderInput:
+    """Form text to service input. Only the form-specific parts are read here (a day
+    instead of a timestamp, yuan instead of fen); the rules stay in the service."""
+    due: Any = (form.due_date.data or "").strip()
+    with contextlib.suppress(ValueError):  # unreadable: the service reports it
+        due = datetime.combine(date.fromisoformat(due), DUE_TIME, _local_zone())
+    budget: Any = (form.budget.data or "").replace(",", "").strip()
+    if budget:
+        try:
+            yuan = Decimal(budget)
+            budget = int(yuan * 100) if (yuan * 100) == (yuan * 100).to_integral() else "x"
+        except InvalidOperation:
+            budget = "x"
+    return orders.OrderInput(
+        title=form.title.data, description=form.description.data or "",
+        quantity=form.quantity.data, due_date=due, delivery_address=form.address.data or "",
+        delivery_lat=form.lat.data, delivery_lon=form.lon.data, budget=budget or None,
+        operations=[orders.OperationInput(r.process, r.material or None, r.minutes or None,
+                                          r.tolerance or None, r.notes) for r in rows],
+    )
+
+
+def _fill_form(form: OrderForm, order: Order) -> None:
+    local_due = order.due_date.astimezone(_local_zone())
+    form.title.data = order.title
+    form.description.data = order.description
+    form.quantity.data = str(order.quantity)
+    form.due_date.data = local_due.date().isoformat()
+    form.address.data = order.delivery_address
+    form.lat.data = _fmt(order.delivery_lat)
+    form.lon.data = _fmt(order.delivery_lon)
+    form.budget.data = "" if order.budget is None else f"{Decimal(order.budget) / 100:.2f}"
+
+
+def _form_errors(form: OrderForm, exc: ServiceError) -> dict[str, str]:
+    """Put the service's messages on the form's fields; return the routing's ones."""
+    reverse = {v: k for k, v in FIELD_MAP.items()}
+    rest: dict[str, str] = {}
+    for key, message in exc.fields.items():
+        if key == "budget" and message == "Enter a whole number.":
+            message = _("Enter an amount in yuan, e.g. 15000 or 15000.50.")
+        name = reverse.get(key)
+        if name:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            rest[key] = message
+    return rest
+
+
+def _buyer_required() -> None:
+    company = current_user.company
+    if company is None or not company.is_buyer:
+        abort(403)
+
+
+# --- the list --------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def index():
+    status = request.args.get("status") or None
+    if status not in (None, *[s.value for s in OrderStatus]):
+        status = None
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    user = current_user._get_current_object()
+    rows, total = orders.list_orders(db.session, user, status=status, page=page, per_page=50)
+    counts = orders.status_counts(db.session, user)
+    template = "orders/_list.html" if request.headers.get("HX-Request") else "orders/index.html"
+    return render_template(template, orders=rows, total=total, status=status, counts=counts,
+                           page=page, per_page=50, statuses=list(STATUS_LABELS),
+                           can_post=bool(user.company and user.company.is_buyer),
+                           templates=orders.routing_templates(),
+                           processes={i.process.code: i.process
+                                      for i in taxonomy.processes(db.session)})
+
+
+# --- the editor ------------------------------------------------------------------------
+
+def _editor(order: Order | None):
+    """New and edit share this: GET shows, POST with an action edits the rows, POST without
+    saves."""
+    form = OrderForm()
+    status = 200
+    errors: dict[str, str] = {}
+    if request.method == "GET":
+        if order is not None:
+            _fill_form(form, order)
+            rows = rows_from_order(order)
+        else:
+            company = current_user.company
+            form.lat.data = _fmt(company.lat)
+            form.lon.data = _fmt(company.lon)
+            form.address.data = company.address
+            code = request.args.get("template")
+            try:
+                rows = rows_from_template(code) if code else [Row()]
+            except ServiceError:
+                rows = [Row()]
+    else:
+        rows = rows_from_form()
+        action = request.form.get("action")
+        if action:
+            rows = apply_action(action, rows)
+        elif form.validate_on_submit():
+            data = _form_input(form, rows)
+            try:
+                if order is None:
+                    saved = orders.create_draft(db.session, current_user._get_current_object(),
+                                                data)
+                    flash(_("Draft saved. Attach drawings, then submit it."), "success")
+                else:
+                    saved = orders.update_draft(db.session, current_user._get_current_object(),
+                                                order.id, data)  # type: ignore[arg-type]
+                    flash(_("Draft saved."), "success")
+            except ServiceError as exc:
+                db.session.rollback()
+                if exc.status == 404:
+                    abort(404)
+                errors = _form_errors(form, exc)
+                flash(_(exc.message), "error")
+                status = exc.status
+            else:
+                return redirect(url_for("orders.show", order_id=saved.id))
+        else:
+            status = 400
+    return render_template("orders/edit.html", form=form, order=order, **editor_context(
+        rows, errors)), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    _buyer_required()
+    return _editor(None)
+
+
+@bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(order_id: int):
+    order = _readable_or_404(order_id)
+    if not orders.can_edit_order(current_user, order):
+        abort(403)
+    if order.status != OrderStatus.draft:
+        flash(_("Only drafts can be edited."), "error")
+        return redirect(url_for("orders.show", order_id=order.id))
+    return _editor(order)
+
+
+@bp.post("/routing")
+@login_required
+def routing():
+    """htmx: apply one row action and send the editor's rows back."""
+    rows = apply_action(request.form.get("action") or "", rows_from_form())
+    return render_template("orders/_routing.html", **editor_context(rows))
+
+
+@bp.get("/materials")
+@login_required
+def materials():
+    """The material options a process accepts (for scripts and the API-minded)."""
+    process = request.args.get("process") or ""
+    return {"process": process,
+            "materials": [m.code for m in orders.materials_for(db.session, process)],
+            "minutes_per_unit": orders.suggested_minutes(db.session, process)}
+
+
+# --- the order page --------------------------------------------------------------------
+
+def _readable_or_404(order_id: int) -> Order:
+    """Anonymous visitors, other buyers and unbooked factories all see the same 404."""
+    try:
+        return orders.get_order(db.session, current_user, order_id)
+    except ServiceError:
+        abort(404)
+
+
+def _deals(order: Order) -> dict[str, Any]:
+    """Firm quotes, bookings and the production schedule, for the buyer's company and
+    operators (a booked factory follows its own bookings pages)."""
+    user = current_user
+    if not (user.is_authenticated and (user.is_operator or user.company_id == order.company_id)):
+        return {"deal_quotes": [], "deal_bookings": [], "chart": None}
+    from market.deals import service as bookings
+    from market.deals.models import LIVE_BOOKING_STATES, Quote
+    from market.runs import gantt
+    from market.runs.models import PlannedOperation
+
+    deal_quotes = bookings.list_quotes(db.session, user._get_current_object(), order.id)
+    deal_bookings = bookings.bookings_of_order(db.session, order.id)
+    live = [b for b in deal_bookings if b.status in LIVE_BOOKING_STATES]
+    chart = None
+    if live:
+        ops = list(db.session.exec(select(PlannedOperation).where(
+            col(PlannedOperation.id).in_([b.planned_operation_id for b in live]))))
+        names = {i.process.code: localized(i.process) for i in taxonomy.processes(db.session)}
+        labels = {op.id: f"{op.seq}. {names.get(op.process_code, op.process_code)}"
+                  for op in order.operations}
+        plant_names = {p.id: p.name for p in db.session.exec(
+            select(Plant).where(col(Plant.id).in_({op.plant_id for op in ops} or {0})))}
+        quote = db.session.get(Quote, live[0].quote_id)
+        chart = gantt.order_chart(ops, labels, plant_names,  # type: ignore[arg-type]
+                                  quote.delivery_date if quote else None, _local_zone())
+    return {"deal_quotes": deal_quotes, "deal_bookings": deal_bookings, "chart": chart}
+
+
+def _payment_url(order: Order) -> str | None:
+    """The buyer's payment page once a quote is accepted (when the payments area is
+    installed: the link appears with it)."""
+    if ("payments.pay" not in current_app.view_functions or not current_user.is_authenticated
+            or current_user.company_id != order.company_id
+            or order.status in (OrderStatus.draft, OrderStatus.open, OrderStatus.quoted,
+                                OrderStatus.cancelled)):
+        return None
+    return url_for("payments.pay", order_id=order.id)
+
+
+def _render_show(order: Order, status: int = 200):
+    return render_template(
+        "orders/show.html", order=order, events=orders.events(db.session, order),
+        **_deals(order), payment_url=_payment_url(order),
+        files=attachments.list_for(db.session, order),
+        offered=orders.is_offered(db.session, order),
+        company=db.session.get(Company, order.company_id),
+        can_edit=orders.can_edit_order(current_user, order),
+        processes={i.process.code: i.process for i in taxonomy.processes(db.session)},
+        materials={m.code: m for m in taxonomy.materials(db.session)},
+        upload_mb=upload_limit() // (1024 * 1024), accepted=attachments.ACCEPTED,
+    ), status
+
+
+@bp.get("/<int:order_id>")
+def show(order_id: int):
+    return _render_show(_readable_or_404(order_id))
+
+
+def _act(order_id: int, fn, success: str):
+    try:
+        fn()
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(_(exc.message), "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.post("/<int:order_id>/submit")
+@login_required
+def submit(order_id: int):
+    user = current_user._get_current_object()
+    return _act(order_id, lambda: orders.submit(db.session, user, order_id),
+                _("Order submitted."))
+
+
+@bp.post("/<int:order_id>/cancel")
+@login_required
+def cancel(order_id: int):
+    user = current_user._get_current_object()
+    reason = (request.form.get("reason") or "")[:500]
+    return _act(order_id, lambda: orders.cancel(db.session, user, order_id, reason),
+                _("Order cancelled."))
+
+
+@bp.post("/<int:order_id>/attachments")
+@login_required
+def upload(order_id: int):
+    _readable_or_404(order_id)
+    try:
+        files = [f for f in request.files.getlist("file") if f and f.filename]
+    except RequestEntityTooLarge:
+        abort(413)
+    if not files:
+        flash(_("Choose a file to upload."), "error")
+        return redirect(url_for("orders.show", order_id=order_id))
+    user = current_user._get_current_object()
+    for upload in files:
+        try:
+            row = attachments.store(db.session, user, order_id, upload.filename, upload.stream,
+                                    root=attachment_root(), max_bytes=upload_limit())
+        except ServiceError as exc:
+            db.session.rollback()
+            if exc.status == 404:
+                abort(404)
+            if exc.status == 413:
+                abort(413)
+            flash(_("%(name)s: %(message)s", name=upload.filename, message=_(exc.message)),
+                  "error")
+            return _render_show(orders.get_order(db.session, user, order_id), exc.status)
+        flash(_("Attached %(name)s.", name=row.filename), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.get("/files/<int:attachment_id>")
+def download(attachment_id: int):
+    try:
+        row, path = attachments.get_for_reading(db.session, current_user, attachment_id,
+                                                attachment_root())
+    except ServiceError:
+        abort(404)
+    return file_response(row, path)
+
+
+def quote_reason(result: quotes.QuoteResult | None) -> str | None:
+    """The quote's reason in the reader's language (the API gives the English sentence)."""
+    if result is None or result.reason_code is None:
+        return None
+    params = result.reason_params
+    process = db.session.get(Process, params.get("process") or "")
+    material = db.session.get(Material, params.get("material") or "")
+    names = {"process": localized(process) if process else params.get("process", ""),
+             "material": localized(material) if material else params.get("material", "")}
+    code = result.reason_code
+    if code == "no_process":
+        return _("No factory currently offers %(process)s.", **names)
+    if code == "no_material":
+        return _("No factory currently offers %(process)s for %(material)s.", **names)
+    if code == "no_capacity":
+        return _("Not enough published capacity to make this order before %(date)s; try a "
+                 "later due date or a smaller quantity.",
+                 date=format_date(params["until"], "medium"))
+    if code == "late":
+        return _("Not enough capacity before the due date; the earliest possible delivery is "
+                 "%(date)s.", date=format_datetime(params["earliest"], "medium"))
+    return result.reason
+
+
+@bp.post("/<int:order_id>/quote")
+@login_required
+def quote(order_id: int):
+    """htmx: the instant quote as a fragment (a full page without JavaScript)."""
+    user = current_user._get_current_object()
+    try:
+        result = quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
+        error = None
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        result, error = None, _(exc.message)
+    if request.headers.get("HX-Request"):
+        return render_template("orders/_quote.html", quote=result, error=error,
+                               reason=quote_reason(result))
+    order = _readable_or_404(order_id)
+    return render_template("orders/quote.html", order=order, quote=result, error=error,
+                           reason=quote_reason(result))

@@ -1,0 +1,132 @@
+"""Request and response bodies of the orders part of the API (API.md: field names fixed).
+
+The schemas check types only; the rules (quantity > 0, due date in the future, process and
+material known, ...) live in market.orders.service so pages and API give the same answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from market.core.schemas import Strict
+
+
+class DeliveryIn(Strict):
+    address: str = Field(default="", max_length=300)
+    # strict: JSON true is not the number 1, and "31.2" is not a number
+    lat: float = Field(strict=True, description="Latitude of the delivery place, -90..90")
+    lon: float = Field(strict=True, description="Longitude of the delivery place, -180..180")
+
+
+class OperationIn(Strict):
+    process: str = Field(max_length=40, description="A process code from GET /processes")
+    material: str | None = Field(
+        default=None, max_length=40,
+        description="A material code the process accepts (optional for processes that "
+                    "accept any material)")
+    minutes_per_unit: float | None = Field(
+        default=None, strict=True,
+        description="Work content per unit; omitted: the process's typical value")
+    tolerance_mm: float | None = Field(default=None, strict=True)
+    notes: str = Field(default="", max_length=1000)
+
+
+class OrderIn(Strict):
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    quantity: int = Field(strict=True, description="Whole units, at least 1")
+    due_date: datetime = Field(description="ISO 8601 with offset, in the future")
+    delivery: DeliveryIn
+    budget: int | None = Field(default=None, strict=True,
+                               description="Minor units (fen), at least 0; optional")
+    currency: str = Field(default="CNY", max_length=3)
+    operations: list[OperationIn] = Field(description="The routing, in order; at least one")
+
+
+class CancelIn(Strict):
+    reason: str = Field(default="", max_length=500)
+
+
+class DeliveryOut(BaseModel):
+    address: str
+    lat: float
+    lon: float
+
+
+class OperationOut(BaseModel):
+    id: int
+    seq: int
+    process: str
+    material: str | None
+    minutes_per_unit: float
+    tolerance_mm: float | None
+    notes: str
+    bookings: list[dict] = Field(
+        default_factory=list,
+        description="Bookings on factories' machines: {id, status, start, end, respond_by}")
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    order_id: int
+    filename: str
+    kind: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    url: str = Field(description="Download address (same authorization as the order)")
+
+
+class EventOut(BaseModel):
+    at: datetime
+    kind: str
+    details: dict
+
+
+class OrderOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    quantity: int = Field(strict=True, description="Whole units, at least 1")
+    due_date: datetime
+    delivery: DeliveryOut
+    budget: int | None
+    currency: str
+    status: str
+    offered: bool = Field(description="Open and from a verified buyer: considered by matching")
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str
+    operations: list[OperationOut]
+    attachments: list[AttachmentOut]
+    quotes: list[dict] = Field(
+        default_factory=list,
+        description="Firm quotes, newest first (details: GET /orders/{id}/quotes)")
+    payments: list[dict] = Field(default_factory=list,
+                                 description="Escrow payments: {id, status, amount, currency, "
+                                             "gateway}")
+    events: list[EventOut] = Field(default_factory=list, description="The order's timeline")
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class InstantQuoteOut(BaseModel):
+    price: int | None = Field(description="Minor units, platform fee included; null when no "
+                                          "placement exists")
+    currency: str
+    delivery_date: datetime | None
+    plants: int
+    valid_until: datetime
+    reason: str | None = Field(default=None, description="Why no placement exists")
+    production_cost: int | None = Field(default=None, description="Machines and transport")
+    platform_fee: int | None = None
+    indicative: bool = True

@@ -1,0 +1,306 @@
+"""Platform operators: company vetting."""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from sqlmodel import col, select
+
+from market.accounts import service as accounts
+from market.accounts.forms import StatusForm
+from market.accounts.models import CompanyStatus
+from market.capacity.models import Machine, Plant
+from market.catalog.templating import process_name
+from market.core import audit
+from market.core.errors import ServiceError
+from market.core.extensions import db
+from market.core.jobs import dispatch
+from market.core.labels import label
+from market.deals import service as bookings
+from market.orders import service as orders_service
+from market.runs import gantt
+from market.runs import service as matching_runs
+from market.runs.models import RunOrder
+
+bp = Blueprint("operator", __name__, url_prefix="/operator")
+
+
+def operator_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_operator:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.get("/")
+@operator_required
+def overview():
+    from market.overview import service as market_health
+
+    bookings.expire_overdue(db.session)
+    return render_template("operator/overview.html", h=market_health.health(db.session))
+
+
+@bp.get("/companies")
+@operator_required
+def companies():
+    status = request.args.get("status") or None
+    if status not in (None, *[s.value for s in CompanyStatus]):
+        status = None
+    q = (request.args.get("q") or "").strip() or None
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    rows, total = accounts.list_companies(db.session, status=status, q=q, page=page, per_page=50)
+    template = "operator/_company_rows.html" if request.headers.get("HX-Request") else (
+        "operator/companies.html")
+    return render_template(template, companies=rows, total=total, status=status, q=q or "",
+                           page=page, form=StatusForm())
+
+
+@bp.get("/companies/<int:company_id>")
+@operator_required
+def company(company_id: int):
+    try:
+        row = accounts.get_company(db.session, company_id)
+    except ServiceError:
+        abort(404)
+    events = audit.recent(db.session, company_id=company_id, limit=30)
+    return render_template("operator/company.html", company=row, events=events, form=StatusForm())
+
+
+@bp.post("/companies/<int:company_id>/status/<status>")
+@operator_required
+def set_status(company_id: int, status: str):
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        row = accounts.set_company_status(
+            db.session, current_user._get_current_object(), company_id, status,
+            form.reason.data or "",
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.localized, "error")
+        return redirect(url_for("operator.company", company_id=company_id))
+    if request.headers.get("HX-Request"):
+        return render_template("operator/_company_row.html", c=row, form=StatusForm())
+    flash(_("%(name)s is now %(status)s.", name=row.name, status=label(row.status)), "success")
+    return redirect(url_for("operator.company", company_id=company_id))
+
+
+# --- matching runs ------------------------------------------------------------------------
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _run_or_404(run_id: int):
+    try:
+        return matching_runs.get_run(db.session, current_user._get_current_object(), run_id)
+    except ServiceError:
+        abort(404)
+
+
+@bp.get("/runs")
+@operator_required
+def runs():
+    matching_runs.reap(db.session)
+    bookings.expire_overdue(db.session)
+    rows, total = matching_runs.list_runs(db.session, current_user._get_current_object())
+    open_orders = orders_service.offered_orders(db.session)
+    # declined or unanswered bookings put orders back: operators see them first
+    attention = audit.recent(db.session, limit=10, actions=["booking.declined"])
+    return render_template("operator/runs.html", runs=rows, total=total,
+                           open_orders=open_orders, progress=matching_runs.progress,
+                           attention=attention)
+
+
+@bp.post("/runs")
+@operator_required
+def start_run():
+    ids = request.form.getlist("order_ids", type=int)
+    scope = request.form.get("scope", "all")
+    try:
+        run = matching_runs.start_run(db.session, current_user._get_current_object(),
+                                      request.form.get("time_limit_seconds", 30),
+                                      ids if scope == "selected" else None)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized + " " + " ".join(exc.localized_fields.values()), "error")
+        return redirect(url_for("operator.runs"))
+    dispatch("run_matching", run_id=run.id)
+    flash(_("Matching run #%(id)s started.", id=run.id), "success")
+    return redirect(url_for("operator.run", run_id=run.id))
+
+
+@bp.get("/runs/<int:run_id>")
+@operator_required
+def run(run_id: int):
+    matching_runs.reap(db.session)
+    row = _run_or_404(run_id)
+    if request.headers.get("HX-Request") and request.args.get("part") == "status":
+        if row.status in ("queued", "running"):
+            return render_template("operator/_run_status.html", run=row,
+                                   progress=matching_runs.progress(row))
+        # finished: reload the whole page to show the results
+        response = make_response("", 200)
+        response.headers["HX-Refresh"] = "true"
+        return response
+    outcomes = matching_runs.run_orders(db.session, run_id)
+    planned = matching_runs.planned_operations(db.session, run_id)
+    plants: dict[int, int] = {}
+    for po in planned:
+        plants[po.plant_id] = plants.get(po.plant_id, 0) + 1
+    plant_rows = {p.id: p for p in db.session.exec(
+        select(Plant).where(col(Plant.id).in_(list(plants) or [0])))}
+    return render_template("operator/run.html", run=row, outcomes=outcomes,
+                           progress=matching_runs.progress(row), plants=plants,
+                           plant_rows=plant_rows, tz=_tz(),
+                           first_plant=max(plants, key=plants.get) if plants else None)
+
+
+@bp.get("/runs/<int:run_id>/plants/<int:plant_id>/gantt")
+@operator_required
+def plant_gantt(run_id: int, plant_id: int):
+    _run_or_404(run_id)
+    ops = [po for po in matching_runs.planned_operations(db.session, run_id)
+           if po.plant_id == plant_id]
+    machines = {m.id: m.name for m in db.session.exec(
+        select(Machine).where(Machine.plant_id == plant_id).order_by(col(Machine.name)))}
+    used = sorted({po.machine_id for po in ops}, key=lambda m: machines.get(m, ""))
+    chart = gantt.plant_chart([(m, machines.get(m, str(m))) for m in used], ops, _tz())
+    plant = db.session.get(Plant, plant_id)
+    return render_template("operator/_gantt.html", chart=chart,
+                           title=_("Plant %(name)s", name=plant.name if plant else plant_id))
+
+
+@bp.get("/runs/<int:run_id>/plant-gantt")
+@operator_required
+def plant_gantt_pick(run_id: int):
+    plant_id = request.args.get("plant_id", type=int)
+    if plant_id is None:
+        abort(404)
+    return plant_gantt(run_id, plant_id)
+
+
+@bp.get("/runs/<int:run_id>/orders/<int:order_id>/gantt")
+@operator_required
+def order_gantt(run_id: int, order_id: int):
+    _run_or_404(run_id)
+    ops = [po for po in matching_runs.planned_operations(db.session, run_id)
+           if po.order_id == order_id]
+    outcome = db.session.exec(select(RunOrder).where(RunOrder.run_id == run_id,
+                                                     RunOrder.order_id == order_id)).first()
+    if outcome is None:
+        abort(404)
+    operations = matching_runs.operations_of(db.session, [order_id])
+    labels = {op_id: f"{op.seq}. {process_name(op.process_code)}"
+              for op_id, op in operations.items()}
+    plant_names = {p.id: p.name for p in db.session.exec(
+        select(Plant).where(col(Plant.id).in_({po.plant_id for po in ops} or {0})))}
+    chart = gantt.order_chart(ops, labels, plant_names, outcome.completion, _tz())  # type: ignore[arg-type]
+    return render_template("operator/_gantt.html", chart=chart,
+                           title=_("Order #%(id)s across plants", id=order_id))
+
+
+@bp.get("/runs/<int:run_id>/problem.json")
+@operator_required
+def run_problem(run_id: int):
+    row = _run_or_404(run_id)
+    if row.problem is None:
+        abort(404)
+    return Response(json.dumps(row.problem, ensure_ascii=False), mimetype="application/json",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=yunzao-run-{row.id}-problem.json"})
+
+
+@bp.post("/runs/<int:run_id>/approve")
+@operator_required
+def approve_run(run_id: int):
+    ids = request.form.getlist("order_ids", type=int)
+    everything = request.form.get("all") == "1"
+    if not everything and not ids:
+        flash(_("Choose the orders to approve, or approve all."), "error")
+        return redirect(url_for("operator.run", run_id=run_id))
+    try:
+        report = matching_runs.approve(
+            db.session, current_user._get_current_object(), run_id,
+            None if everything else ids, fee_bps=current_app.config["PLATFORM_FEE_BPS"],
+            quote_hours=current_app.config["QUOTE_VALID_HOURS"])
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.localized, "error")
+        return redirect(url_for("operator.run", run_id=run_id))
+    flash(ngettext("%(num)d order approved: the buyer has a firm quote.",
+                   "%(num)d orders approved: the buyers have firm quotes.",
+                   len(report.approved)), "success")
+    if report.conflicts:
+        flash(_("Not approved because the capacity or the order changed: %(list)s",
+                list="; ".join(f"#{k}: {v}" for k, v in report.conflicts.items())), "error")
+    return redirect(url_for("operator.run", run_id=run_id))
+
+
+@bp.post("/runs/<int:run_id>/reject")
+@operator_required
+def reject_run(run_id: int):
+    try:
+        matching_runs.reject(db.session, current_user._get_current_object(), run_id,
+                             request.form.get("reason", ""))
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.localized, "error")
+    else:
+        flash(_("Proposal rejected. Nothing was held."), "info")
+    return redirect(url_for("operator.run", run_id=run_id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@operator_required
+def settings():
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            matching_runs.set_transport(db.session, current_user._get_current_object(),
+                                        dict(request.form))
+        except ServiceError as exc:
+            db.session.rollback()
+            errors, status = exc.localized_fields, exc.status
+            flash(exc.localized, "error")
+        else:
+            flash(_("Transport settings saved; the next matching run uses them."), "success")
+            return redirect(url_for("operator.settings"))
+    return render_template("operator/settings.html",
+                           values=request.form if errors else
+                           matching_runs.transport_settings(db.session),
+                           errors=errors), status

@@ -1,0 +1,175 @@
+"""The bridge between the marketplace database and the matching engine.
+
+`build_problem` reads verified factories' machines, capabilities, plants and live capacity
+windows into a `yunzao.problem/1` dict (see MATCHING_FORMAT.md). Matching ids are derived
+from database ids (`m12` is machine 12, `p3` plant 3) and `ProblemIndex` maps them back."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from market.accounts.models import Company, CompanyStatus
+from market.capacity.models import (
+    Capability,
+    CapacityWindow,
+    Machine,
+    MachineStatus,
+    Plant,
+    WindowStatus,
+)
+
+# Road freight between plants in China, in CNY fen: ~3 CNY per km plus 200 CNY a pick-up,
+# and half a day's handling (packing, loading, unloading). Operators will be able to edit it.
+DEFAULT_TRANSPORT = {"speed_kmh": 50, "handling_minutes": 240, "cost_per_km": 300,
+                     "fixed_cost": 20000}
+
+
+@dataclass
+class ProblemIndex:
+    start: datetime
+    machine_ids: dict[str, int] = field(default_factory=dict)
+    plant_ids: dict[str, int] = field(default_factory=dict)
+    company_of_plant: dict[str, int] = field(default_factory=dict)
+
+    def at(self, minute: int) -> datetime:
+        """The UTC datetime of a minute of the problem."""
+        return self.start + timedelta(minutes=minute)
+
+    def minute(self, when: datetime) -> int:
+        return int((when - self.start).total_seconds() // 60)
+
+
+def machine_key(machine_id: int) -> str:
+    return f"m{machine_id}"
+
+
+def plant_key(plant_id: int) -> str:
+    return f"p{plant_id}"
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[list[int]]:
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if b <= a:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged
+
+
+def build_problem(
+    session: Session,
+    *,
+    start: datetime,
+    minutes: int,
+    orders: list[dict[str, Any]],
+    currency: str = "CNY",
+    processes: set[str] | None = None,
+    transport: dict[str, Any] | None = None,
+    objective: str = "cost",
+) -> tuple[dict[str, Any], ProblemIndex]:
+    """A matching problem over [start, start + minutes) with the given orders.
+
+    Only verified companies' active machines with time in the horizon take part. Held and
+    booked segments stay inside the machine's windows and are listed as `bookings`, so an
+    operation can neither overlap them nor run across them. `processes` prunes machines that
+    cannot do any of them (the instant quote needs only a handful)."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    start = start.astimezone(UTC)
+    end = start + timedelta(minutes=minutes)
+    index = ProblemIndex(start)
+
+    cap_rows = session.execute(
+        select(Capability.machine_id, Capability.process_code, Capability.materials,
+               Capability.rate_per_hour, Capability.setup_minutes, Capability.speed,
+               Machine.plant_id, Plant.lat, Plant.lon, Plant.company_id)
+        .join(Machine, Machine.id == Capability.machine_id)
+        .join(Plant, Plant.id == Machine.plant_id)
+        .join(Company, Company.id == Plant.company_id)
+        .where(Machine.status == MachineStatus.active.value,
+               Company.status == CompanyStatus.verified.value)
+        .order_by(Capability.machine_id, Capability.id)
+    ).all()
+    capabilities: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    plant_of: dict[int, int] = {}
+    plants: dict[int, tuple[float, float, int]] = {}
+    for row in cap_rows:
+        capabilities[row.machine_id].append({
+            "process": row.process_code, "materials": list(row.materials or []),
+            "rate_per_hour": int(row.rate_per_hour), "setup_minutes": int(row.setup_minutes),
+            "speed": float(row.speed),
+        })
+        plant_of[row.machine_id] = row.plant_id
+        plants[row.plant_id] = (row.lat, row.lon, row.company_id)
+    if processes is not None:
+        capabilities = defaultdict(list, {
+            mid: caps for mid, caps in capabilities.items()
+            if any(c["process"] in processes for c in caps)})
+
+    windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    bookings: list[dict[str, Any]] = []
+    if capabilities:
+        w = CapacityWindow.__table__.c  # type: ignore[attr-defined]
+        rows = session.execute(
+            select(w.machine_id, w.start, w.end, w.status)
+            .where(w.machine_id.in_(list(capabilities)), w.status != WindowStatus.withdrawn.value,
+                   w.end > start, w.start < end)
+        ).all()
+        for machine_id, w_start, w_end, status in rows:
+            # Round inwards to whole minutes: the engine never plans outside real time.
+            a = max(0, math.ceil((_utc(w_start) - start).total_seconds() / 60))
+            b = min(minutes, math.floor((_utc(w_end) - start).total_seconds() / 60))
+            if b <= a:
+                continue
+            windows[machine_id].append((a, b))
+            if status != WindowStatus.published.value:
+                bookings.append({"machine": machine_key(machine_id), "start": a, "end": b})
+
+    machines_out = []
+    used_plants: set[int] = set()
+    for machine_id in sorted(capabilities):
+        spans = _merge(windows.get(machine_id, []))
+        if not spans:
+            continue  # no time in the horizon: nothing to plan on
+        key = machine_key(machine_id)
+        index.machine_ids[key] = machine_id
+        plant_id = plant_of[machine_id]
+        used_plants.add(plant_id)
+        machines_out.append({"id": key, "plant": plant_key(plant_id),
+                             "capabilities": capabilities[machine_id], "windows": spans})
+    plants_out = []
+    for plant_id in sorted(used_plants):
+        lat, lon, company_id = plants[plant_id]
+        key = plant_key(plant_id)
+        index.plant_ids[key] = plant_id
+        index.company_of_plant[key] = company_id
+        plants_out.append({"id": key, "lat": lat, "lon": lon})
+    bookings = [b for b in bookings if b["machine"] in index.machine_ids]
+    bookings.sort(key=lambda b: (b["machine"], b["start"]))
+    problem = {
+        "format": "yunzao.problem/1",
+        "currency": currency,
+        "objective": objective,
+        "horizon": {"start": start.isoformat().replace("+00:00", "Z"), "minutes": minutes},
+        "transport": dict(transport or DEFAULT_TRANSPORT),
+        "plants": plants_out,
+        "machines": machines_out,
+        "bookings": bookings,
+        "orders": orders,
+    }
+    return problem, index
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,504 @@
+"""Matching runs: read the book into a problem, solve it in the background, validate the
+plan, store the proposal; operators approve it (holding capacity and offering firm quotes)
+or reject it. Approval re-checks every interval against the current state in one
+transaction; what no longer fits is reported and not held."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, func, select
+
+from market.accounts.models import User
+from market.capacity.models import Machine, WindowStatus
+from market.capacity.service import occupy
+from market.core import audit
+from market.core.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.models import utcnow
+from market.deals.models import Quote
+from market.orders.models import Order, OrderOperation, OrderStatus
+from market.runs.models import MatchingRun, PlannedOperation, PlatformSetting, RunOrder, RunStatus
+from market.runs.planning import DEFAULT_TRANSPORT, build_problem
+
+log = logging.getLogger(__name__)
+
+MIN_TIME_LIMIT, MAX_TIME_LIMIT = 1, 600
+HEARTBEAT_SECONDS = 5
+STALE_SECONDS = 90  # no heartbeat for this long: the worker is gone
+MAX_ATTEMPTS = 2
+SLACK_DAYS = 14
+MAX_HORIZON_DAYS = 90
+QUOTE_HOURS = 72
+DEFAULT_FEE_BPS = 800
+
+# SQLite has no row locks to speak of: approvals and acceptances in one process (the
+# embedded default) take this lock so their read-check-write cannot interleave. PostgreSQL
+# relies on row locks and the exclusion constraint instead.
+SQLITE_WRITE_LOCK = threading.RLock()
+
+
+def _require_operator(actor: User) -> None:
+    if not actor.is_operator:
+        raise PermissionDenied("Only platform operators run and review matching.")
+
+
+# --- settings -----------------------------------------------------------------------------
+
+def transport_settings(session: Session) -> dict[str, Any]:
+    row = session.get(PlatformSetting, "transport")
+    merged = dict(DEFAULT_TRANSPORT)
+    if row is not None:
+        merged.update(row.value)
+    return merged
+
+
+def set_transport(session: Session, actor: User, values: dict[str, Any]) -> dict[str, Any]:
+    _require_operator(actor)
+    fields: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    limits = {"speed_kmh": (1, 200), "handling_minutes": (0, 10_080), "cost_per_km": (0, 10**6),
+              "fixed_cost": (0, 10**9)}
+    for key, (lo, hi) in limits.items():
+        raw = values.get(key, transport_settings(session)[key])
+        try:
+            number = float(raw) if key == "speed_kmh" else int(str(raw).strip())
+        except (TypeError, ValueError):
+            fields[key] = N_("Enter a number.") if key == "speed_kmh" else "Enter a whole number."
+            continue
+        if not lo <= number <= hi:
+            fields[key] = f"Must be between {lo} and {hi}."
+        clean[key] = number
+    if fields:
+        raise ValidationError("Please correct the transport settings.", fields)
+    row = session.get(PlatformSetting, "transport") or PlatformSetting(key="transport", value={})
+    before = dict(row.value or {})
+    row.value, row.updated_at, row.updated_by_id = clean, utcnow(), actor.id
+    session.add(row)
+    audit.record(session, actor.id, "settings.transport", row, None, before=before, after=clean)
+    session.commit()
+    return clean
+
+
+# --- starting and reading runs ------------------------------------------------------------
+
+def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30,
+              order_ids: list[int] | None = None) -> MatchingRun:
+    """Queue a run. `actor` None is the scheduler (Celery beat or `flask matching run`)."""
+    if actor is not None:
+        _require_operator(actor)
+    try:
+        limit = int(time_limit_seconds)
+    except (TypeError, ValueError):
+        limit = -1
+    if not MIN_TIME_LIMIT <= limit <= MAX_TIME_LIMIT:
+        raise ValidationError("The time limit must be 1 to 600 seconds.",
+                              {"time_limit_seconds": N_("1 to 600 seconds.")})
+    ids = sorted({int(i) for i in order_ids or []})
+    if ids:
+        found = session.exec(select(Order.id, Order.status).where(col(Order.id).in_(ids))).all()
+        known = {i for i, _ in found}
+        not_open = [i for i, status in found if status != OrderStatus.open]
+        missing = [i for i in ids if i not in known]
+        if missing or not_open:
+            raise ValidationError("Only open orders can be matched.", {
+                "order_ids": f"unknown: {missing or '-'}; not open: {not_open or '-'}"})
+    run = MatchingRun(created_by_id=actor.id if actor else None, time_limit_seconds=limit,
+                      order_ids=ids)
+    session.add(run)
+    session.flush()
+    audit.record(session, actor.id if actor else None, "matching_run.started", run, None,
+                 orders=ids or "all open", time_limit=limit)
+    session.commit()
+    return run
+
+
+def scheduled_run(session: Session, time_limit_seconds: int) -> MatchingRun | None:
+    """The periodic run: only when orders wait and no other run is queued or running."""
+    busy = session.exec(select(MatchingRun.id).where(col(MatchingRun.status).in_(
+        [RunStatus.queued.value, RunStatus.running.value]))).first()
+    if busy is not None or not matched_orders(session, MatchingRun()):
+        return None
+    return start_run(session, None, time_limit_seconds)
+
+
+def get_run(session: Session, actor: User, run_id: int) -> MatchingRun:
+    _require_operator(actor)
+    run = session.get(MatchingRun, run_id)
+    if run is None:
+        raise NotFound("Matching run not found.")
+    return run
+
+
+def list_runs(session: Session, actor: User, page: int = 1,
+              per_page: int = 20) -> tuple[list[MatchingRun], int]:
+    _require_operator(actor)
+    total = session.exec(select(func.count()).select_from(MatchingRun)).one()
+    rows = session.exec(select(MatchingRun).order_by(col(MatchingRun.id).desc())
+                        .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), int(total)
+
+
+def progress(run: MatchingRun, now: datetime | None = None) -> int:
+    """Percent of the time limit spent, a fair guide since the engine uses all of it."""
+    if run.status != RunStatus.running or run.started_at is None:
+        return 100 if run.status in (RunStatus.done, RunStatus.approved, RunStatus.rejected,
+                                     RunStatus.failed) else 0
+    elapsed = ((now or utcnow()) - run.started_at).total_seconds()
+    return max(1, min(99, int(100 * elapsed / max(1, run.time_limit_seconds + 5))))
+
+
+def run_orders(session: Session, run_id: int) -> list[tuple[RunOrder, Order]]:
+    return list(session.exec(
+        select(RunOrder, Order).join(Order, col(Order.id) == RunOrder.order_id)
+        .where(RunOrder.run_id == run_id).order_by(col(RunOrder.served).desc(),
+                                                    col(Order.due_date))).all())
+
+
+def planned_operations(session: Session, run_id: int) -> list[PlannedOperation]:
+    return list(session.exec(select(PlannedOperation).where(PlannedOperation.run_id == run_id)
+                             .order_by(col(PlannedOperation.order_id),
+                                       col(PlannedOperation.start))))
+
+
+# --- executing a run (the background task) ------------------------------------------------
+
+def _claim(session: Session, run_id: int, worker: str) -> bool:
+    """Atomically move a queued run to running for this worker."""
+    now = utcnow()
+    result = session.execute(
+        update(MatchingRun)
+        .where(col(MatchingRun.id) == run_id, col(MatchingRun.status) == RunStatus.queued.value)
+        .values(status=RunStatus.running.value, worker=worker, started_at=now,
+                heartbeat_at=now, attempts=MatchingRun.attempts + 1)  # type: ignore[operator]
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _still_mine(session: Session, run_id: int, worker: str) -> bool:
+    run = session.get(MatchingRun, run_id, populate_existing=True)
+    return run is not None and run.status == RunStatus.running and run.worker == worker
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, app: Flask, run_id: int, worker: str) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{run_id}")
+        self.app, self.run_id, self.worker = app, run_id, worker
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        from market.core.extensions import db
+
+        while not self.stopped.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.app.app_context(), db.new_session() as s:
+                    s.execute(update(MatchingRun).where(
+                        col(MatchingRun.id) == self.run_id,
+                        col(MatchingRun.worker) == self.worker,
+                        col(MatchingRun.status) == RunStatus.running.value,
+                    ).values(heartbeat_at=utcnow()))
+                    s.commit()
+            except Exception:  # a missed beat is not fatal; the next one may work
+                log.exception("heartbeat of run %s failed", self.run_id)
+
+
+def horizon_for(orders: list[Order], now: datetime) -> tuple[datetime, int]:
+    start = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    latest = max((o.due_date for o in orders), default=start + timedelta(days=7))
+    end = min(latest + timedelta(days=SLACK_DAYS), start + timedelta(days=MAX_HORIZON_DAYS))
+    end = max(end, start + timedelta(days=7))
+    return start, int((end - start).total_seconds() // 60)
+
+
+def matched_orders(session: Session, run: MatchingRun) -> list[Order]:
+    from market.orders.service import offered_orders
+
+    orders = offered_orders(session)
+    if run.order_ids:
+        wanted = set(run.order_ids)
+        orders = [o for o in orders if o.id in wanted]
+    return orders
+
+
+def execute(app: Flask, run_id: int, worker: str) -> None:
+    """The body of a matching run. Nothing of a failed run is stored but the failure."""
+    from market.core.extensions import db
+    from market.runs.instant_quote import order_to_matching
+    from matching.solver import solve
+    from matching.validate import validate
+
+    with db.new_session() as session:
+        if not _claim(session, run_id, worker):
+            return
+        heartbeat = _Heartbeat(app, run_id, worker)
+        heartbeat.start()
+        try:
+            run = session.get(MatchingRun, run_id)
+            now = utcnow()
+            orders = matched_orders(session, run)  # type: ignore[arg-type]
+            start, minutes = horizon_for(orders, now)
+            problem, index = build_problem(
+                session, start=start, minutes=minutes,
+                orders=[order_to_matching(o, start, now) for o in orders],
+                transport=transport_settings(session))
+            session.rollback()  # release read locks while the engine works
+            plan = solve(problem, time_limit=float(run.time_limit_seconds),  # type: ignore[union-attr]
+                         workers=int(app.config.get("SOLVER_WORKERS", 2)), seed=0).to_dict()
+            # Fault-injection hook for the tests that kill a worker mid-solve: tiny problems
+            # solve in milliseconds, too fast to kill. Zero (off) unless a test sets it.
+            delay = float(app.config.get("TEST_SOLVE_DELAY_SECONDS", 0) or 0)
+            if delay:
+                time.sleep(delay)
+            errors = validate(problem, plan)
+            if errors:
+                raise RuntimeError("the engine's plan failed validation: " + "; ".join(errors[:5]))
+            if not _still_mine(session, run_id, worker):
+                return  # the reaper gave up on us meanwhile: store nothing
+            _store(session, run_id, problem, plan, index, orders)
+        except Exception as exc:  # recorded on the run; the operator sees it
+            session.rollback()
+            log.exception("matching run %s failed", run_id)
+            session.execute(update(MatchingRun).where(
+                col(MatchingRun.id) == run_id, col(MatchingRun.worker) == worker,
+            ).values(status=RunStatus.failed.value, finished_at=utcnow(),
+                     error=f"{type(exc).__name__}: {exc}"[:4000]))
+            session.commit()
+        finally:
+            heartbeat.stopped.set()
+
+
+def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[str, Any],
+           index: Any, orders: list[Order]) -> None:
+    """Write the whole proposal in one transaction."""
+    from matching.problem import as_problem
+
+    run = session.get(MatchingRun, run_id, populate_existing=True)
+    p = as_problem(problem)
+    by_key = {f"o{o.id}": o for o in orders}
+    ops = {(op.order_id, op.seq): op for o in orders for op in o.operations}
+    plant_of = {m_id: pid for m_id, pid in session.exec(
+        select(Machine.id, Machine.plant_id).where(
+            col(Machine.id).in_(list(index.machine_ids.values()) or [0])))}
+    planned_minutes = 0
+    op_cost: dict[str, int] = {}  # machine cost per order key
+    for a in plan["assignments"]:
+        order_key, seq = a["operation"].rsplit("-", 1)
+        order = by_key[order_key]
+        j = p.order_index[order_key]
+        k = next(i for i, op in enumerate(p.orders[j].operations) if op.id == a["operation"])
+        mi = p.machine_index[a["machine"]]
+        option = next(o for o in p.options(j, k) if o.m == mi)
+        machine_id = index.machine_ids[a["machine"]]
+        planned_minutes += option.duration
+        op_cost[order_key] = op_cost.get(order_key, 0) + option.cost
+        session.add(PlannedOperation(
+            run_id=run_id, order_id=order.id, operation_id=ops[(order.id, int(seq))].id,  # type: ignore[arg-type]
+            machine_id=machine_id, plant_id=plant_of[machine_id], start=index.at(a["start"]),
+            end=index.at(a["end"]), cost=option.cost))
+    served = {o["order"]: o for o in plan["orders"]}
+    unserved = {u["order"]: u["reason"] for u in plan["unserved"]}
+    for key, order in by_key.items():
+        if key in served:
+            outcome = served[key]
+            late_penalty = int(p.orders[p.order_index[key]].late_penalty_per_minute) * int(
+                outcome["lateness"])
+            # cost in the plan = machines + transport + delivery + lateness penalty
+            transport = int(outcome["cost"]) - op_cost.get(key, 0) - late_penalty
+            session.add(RunOrder(
+                run_id=run_id, order_id=order.id, served=True,  # type: ignore[arg-type]
+                cost=op_cost.get(key, 0) + transport, transport_cost=transport,
+                completion=index.at(int(outcome["completion"])),
+                lateness_minutes=int(outcome["lateness"])))
+        else:
+            session.add(RunOrder(run_id=run_id, order_id=order.id, served=False,  # type: ignore[arg-type]
+                                 reason=unserved.get(key, "not placed")[:500]))
+    offered = sum(b - a for m in problem["machines"] for a, b in m["windows"]) - sum(
+        b["end"] - b["start"] for b in problem["bookings"])
+    run.problem = problem  # type: ignore[union-attr]
+    run.horizon_start, run.horizon_minutes = index.start, problem["horizon"]["minutes"]  # type: ignore[union-attr]
+    run.plan_status = plan["status"]  # type: ignore[union-attr]
+    run.objective, run.bound = plan["objective"], plan.get("bound")  # type: ignore[union-attr]
+    run.served, run.unserved = len(served), len(by_key) - len(served)  # type: ignore[union-attr]
+    run.utilisation_bp = int(10_000 * planned_minutes / offered) if offered > 0 else None  # type: ignore[union-attr]
+    run.stats = {**plan.get("stats", {}), "machines": len(problem["machines"]),  # type: ignore[union-attr]
+                 "plants": len(problem["plants"]), "orders": len(by_key),
+                 "operations": len(plan["assignments"])}
+    run.status, run.finished_at = RunStatus.done.value, utcnow()  # type: ignore[union-attr]
+    session.add(run)
+    session.commit()
+
+
+def reap(session: Session, now: datetime | None = None,
+         stale_seconds: int | None = None) -> dict[str, list[int]]:
+    """Runs left `running` by a worker that stopped beating: retried once, then failed."""
+    now = now or utcnow()
+    limit = now - timedelta(seconds=stale_seconds if stale_seconds is not None else STALE_SECONDS)
+    stale = session.exec(select(MatchingRun).where(
+        MatchingRun.status == RunStatus.running.value,
+        col(MatchingRun.heartbeat_at) < limit)).all()
+    result: dict[str, list[int]] = {"retried": [], "failed": []}
+    for run in stale:
+        if run.attempts < MAX_ATTEMPTS:
+            run.status, run.worker = RunStatus.queued.value, ""
+            result["retried"].append(run.id)  # type: ignore[arg-type]
+        else:
+            run.status, run.finished_at = RunStatus.failed.value, now
+            run.error = (f"The worker {run.worker} stopped answering during the solve "
+                         f"(attempt {run.attempts}); nothing of the run was stored.")
+            result["failed"].append(run.id)  # type: ignore[arg-type]
+        session.add(run)
+    session.commit()
+    if result["retried"]:
+        from market.core.jobs import dispatch
+
+        for run_id in result["retried"]:
+            dispatch("run_matching", run_id=run_id)
+    return result
+
+
+# --- review -------------------------------------------------------------------------------
+
+def platform_fee(cost: int, bps: int) -> int:
+    """cost * bps / 10,000, rounded half up, in integers."""
+    return 0 if cost <= 0 else (cost * bps + 5_000) // 10_000
+
+
+@dataclass
+class ApprovalReport:
+    approved: list[int] = field(default_factory=list)
+    conflicts: dict[int, str] = field(default_factory=dict)
+    quotes: list[Quote] = field(default_factory=list)
+
+
+def write_lock(session: Session):  # type: ignore[no-untyped-def]
+    """The lock that approvals, acceptances, declines and payments take around their
+    read-check-write: a process lock on SQLite, nothing on PostgreSQL (row locks and the
+    exclusion constraint do the work there)."""
+    import contextlib
+
+    if session.get_bind().dialect.name == "sqlite":
+        return SQLITE_WRITE_LOCK
+    return contextlib.nullcontext()
+
+
+def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | None = None,
+            fee_bps: int = DEFAULT_FEE_BPS, quote_hours: int = QUOTE_HOURS) -> ApprovalReport:
+    """Hold the planned intervals of the chosen served orders and offer firm quotes. Each
+    order is all or nothing: if any of its intervals no longer fits, it is reported."""
+    _require_operator(actor)
+    with write_lock(session):
+        run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
+        if run is None:
+            raise NotFound("Matching run not found.")
+        if run.status not in (RunStatus.done, RunStatus.approved):
+            raise Conflict(f"A run that is {run.status} cannot be approved.")
+        outcomes = session.exec(select(RunOrder).where(RunOrder.run_id == run_id,
+                                                       col(RunOrder.served).is_(True))).all()
+        wanted = set(order_ids) if order_ids else None
+        if wanted is not None:
+            unknown = wanted - {o.order_id for o in outcomes}
+            if unknown:
+                raise ValidationError("Only orders the run served can be approved.",
+                                      {"order_ids": f"not served in this run: {sorted(unknown)}"})
+        report = ApprovalReport()
+        now = utcnow()
+        for outcome in outcomes:
+            if outcome.decision or (wanted is not None and outcome.order_id not in wanted):
+                continue
+            order = session.get(Order, outcome.order_id, with_for_update=True)
+            if order is None or order.status != OrderStatus.open:
+                outcome.decision = "conflict"
+                outcome.decision_note = (f"The order is {order.status if order else 'gone'} "
+                                         "now, no longer open.")
+                report.conflicts[outcome.order_id] = outcome.decision_note
+                session.add(outcome)
+                continue
+            planned = session.exec(select(PlannedOperation).where(
+                PlannedOperation.run_id == run_id,
+                PlannedOperation.order_id == outcome.order_id)).all()
+            nested = session.begin_nested()
+            try:
+                for po in planned:
+                    if session.get(Machine, po.machine_id).status != "active":  # type: ignore[union-attr]
+                        raise Conflict(f"Machine {po.machine_id} has been retired.")
+                    for segment in occupy(session, po.machine_id, po.start, po.end,
+                                          WindowStatus.held):
+                        segment.planned_operation_id = po.id
+                        session.add(segment)
+                session.flush()
+                nested.commit()
+            except (Conflict, IntegrityError, OperationalError) as exc:
+                nested.rollback()
+                note = exc.message if isinstance(exc, Conflict) else (
+                    "Another approval took this capacity first.")
+                outcome.decision, outcome.decision_note = "conflict", note
+                report.conflicts[outcome.order_id] = note
+                session.add(outcome)
+                continue
+            cost = int(outcome.cost or 0)
+            fee = platform_fee(cost, fee_bps)
+            quote = Quote(order_id=order.id, run_id=run_id, currency=order.currency,  # type: ignore[arg-type]
+                          production_cost=cost, platform_fee=fee, price=cost + fee,
+                          delivery_date=outcome.completion,  # type: ignore[arg-type]
+                          plants=len({po.plant_id for po in planned}),
+                          expires_at=now + timedelta(hours=quote_hours))
+            session.add(quote)
+            order.status = OrderStatus.quoted.value
+            order.updated_at = now
+            session.add(order)
+            outcome.decision = "approved"
+            session.add(outcome)
+            session.flush()
+            order_event(session, order, actor, "quoted", quote_id=quote.id, price=quote.price,
+                        delivery_date=quote.delivery_date.isoformat(),
+                        expires_at=quote.expires_at.isoformat())
+            report.approved.append(order.id)  # type: ignore[arg-type]
+            report.quotes.append(quote)
+        run.status = RunStatus.approved.value
+        run.reviewed_by_id, run.reviewed_at = actor.id, now
+        session.add(run)
+        audit.record(session, actor.id, "matching_run.approved", run, None,
+                     approved=report.approved, conflicts=report.conflicts)
+        try:
+            session.commit()
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            raise Conflict(
+                "Capacity changed while approving; nothing was held. Try again.") from None
+    return report
+
+
+def reject(session: Session, actor: User, run_id: int, reason: str = "") -> MatchingRun:
+    _require_operator(actor)
+    run = get_run(session, actor, run_id)
+    if run.status != RunStatus.done:
+        raise Conflict(f"A run that is {run.status} cannot be rejected.")
+    run.status = RunStatus.rejected.value
+    run.reviewed_by_id, run.reviewed_at = actor.id, utcnow()
+    run.error = reason.strip()[:4000]
+    session.add(run)
+    audit.record(session, actor.id, "matching_run.rejected", run, None, reason=run.error)
+    session.commit()
+    return run
+
+
+def order_event(session: Session, order: Order, actor: User | None, kind: str,
+                **details: Any) -> None:
+    from market.orders.service import add_event
+
+    add_event(session, order, actor, kind, **details)
+
+
+def operations_of(session: Session, order_ids: list[int]) -> dict[int, OrderOperation]:
+    if not order_ids:
+        return {}
+    return {op.id: op for op in session.exec(  # type: ignore[misc]
+        select(OrderOperation).where(col(OrderOperation.order_id).in_(order_ids)))}

@@ -1,1 +1,0 @@
-"""Page blueprints, one per area."""
