@@ -6,7 +6,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench install install-test translations extract-messages migrate seed clean
+.PHONY: run test test-random lint bench install install-test translations extract-messages migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,13 @@ run: seed
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Property tests with fresh random draws and more examples (make test repeats its draws).
+test-random: install-test
+	HYPOTHESIS_PROFILE=random $(BIN)/python -m pytest tests/matching $(PYTEST_ARGS)
+
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Needs PostgreSQL on 127.0.0.1:5432 for the capacity search benchmark.
 bench: install-test

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
 from market.accounts.models import Company, User
 from market.capacity.models import Capability, CapacityWindow, Machine, Plant
-from market.core.db import make_engine
+from market.core.db import Session, make_engine
 
 ADMIN_URL = os.environ.get("YUNZAO_BENCH_PG_ADMIN_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -100,7 +100,7 @@ matching_cli = AppGroup("matching", help="Matching runs and housekeeping.")
 @click.option("--if-needed", is_flag=True, help="only when orders wait and no run is active")
 def matching_run(time_limit: int | None, if_needed: bool) -> None:
     """Run matching now, in this process (cron-friendly without Celery)."""
-    from market.core.jobs.tasks import worker_name
+    from market.core.jobs import worker_name
     from market.runs import service as matching_runs
     from market.runs.models import MatchingRun
 
@@ -125,14 +125,11 @@ def matching_run(time_limit: int | None, if_needed: bool) -> None:
 
 @matching_cli.command("housekeeping")
 def housekeeping() -> None:
-    """Expire quotes and unanswered bookings; reap runs whose worker died."""
-    from market.deals import service as bookings
-    from market.payments import service as payments
-    from market.runs import service as matching_runs
+    """Expire quotes and unanswered bookings; reap runs whose worker died; move money."""
+    from market.core.jobs import run_housekeeping
 
-    expired = bookings.expire_overdue(db.session)
-    reaped = matching_runs.reap(db.session)
-    money = payments.housekeeping(db.session)
+    done = run_housekeeping(db.session)
+    expired, reaped, money = done["deals"], done["runs"], done["payments"]
     click.echo(f"Expired {expired['quotes']} quotes and {expired['bookings']} bookings; "
                f"retried {len(reaped['retried'])} and failed {len(reaped['failed'])} runs; "
                f"payments: " + ", ".join(f"{k} {v}" for k, v in money.items()) + ".")

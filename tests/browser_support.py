@@ -42,13 +42,14 @@ def make_live_app(tmp_path: Path, **config):  # type: ignore[no-untyped-def]
     """An app on a fresh SQLite file with the taxonomy loaded, for a live server."""
     from sqlmodel import SQLModel
 
-    from market import create_app
+    from market import create_app, load_models
     from market.core.db import make_engine
     from market.core.extensions import db
     from seed.loader import load_taxonomy
 
     url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
     engine = make_engine(url)
+    load_models()
     SQLModel.metadata.create_all(engine)
     engine.dispose()
     app = create_app({"TESTING": True, "SECRET_KEY": "browser", "DATABASE_URL": url,

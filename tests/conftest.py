@@ -13,12 +13,22 @@ from dataclasses import dataclass
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import settings
 from sqlalchemy import text
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
-from market import create_app
+from market import create_app, load_models
 from market.accounts import service as accounts
-from market.core.db import make_engine
+from market.core.db import Session, make_engine
+
+# Property tests: `make test` and CI draw the same examples every run (a counterexample found
+# is kept as an @example, never left to chance); HYPOTHESIS_PROFILE=random (`make
+# test-random`) searches further with fresh draws.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("random", max_examples=500, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+load_models()  # every table on SQLModel.metadata before a fixture creates the schema
 
 STRICT = os.environ.get("YUNZAO_TEST_STRICT") == "1"
 PG_ADMIN_URL = os.environ.get(

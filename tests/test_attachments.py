@@ -105,7 +105,7 @@ def test_store_by_hash_outside_web_root(session, buyer_user, order, root, app):
     again = put(session, buyer_user, order, pdf, "other.pdf", root)
     assert again.id == row.id
     assert [p for p in root.rglob("*") if p.is_file()] == [path]
-    kinds = [e.kind for e in orders.events(session, order)]
+    kinds = [e.kind for e in orders.timeline(session, order)]
     assert kinds == ["created", "attachment_added"]
 
 

@@ -13,13 +13,13 @@ from sqlmodel import select
 
 from market.accounts.models import User
 from market.core.models import utcnow
+from market.core.money import platform_fee
 from market.deals.models import Quote
 from market.orders import service as orders
 from market.orders.models import Order
 from market.payments import ledger
 from market.payments.models import Payout
 from market.runs.models import MatchingRun, PlannedOperation
-from market.runs.service import platform_fee
 from tests.browser_support import sign_in as browser_sign_in
 from tests.conftest import PASSWORD, make_account
 from tests.orders_fixtures import order_input, seed_capacity

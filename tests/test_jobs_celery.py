@@ -51,7 +51,7 @@ class Worker:
                "SOLVER_WORKERS": "1", "RATELIMIT_STORAGE_URI": "memory://"}
         # solo pool: the task runs in the worker's own process, so killing it kills the solve
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "market.core.jobs.worker", "worker", "--pool",
+            [sys.executable, "-m", "celery", "-A", "market.worker", "worker", "--pool",
              "solo", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 

@@ -11,6 +11,7 @@ from market.accounts.models import Company, User
 from market.capacity.models import CapacityWindow
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
+from market.deals import offers
 from market.deals import service as bookings
 from market.deals.models import Booking, Quote
 from market.orders import service as orders
@@ -94,7 +95,7 @@ def test_only_operators_run_and_bad_parameters(session, market):
 
 def test_approve_accept_book_run_ship_deliver(app, session, market):
     run = run_now(app, session, market["operator"])
-    report = matching_runs.approve(session, market["operator"], run.id)
+    report = offers.approve(session, market["operator"], run.id)
     assert report.approved == [market["order"].id] and not report.conflicts
     quote = report.quotes[0]
     assert quote.price == quote.production_cost + quote.platform_fee
@@ -152,14 +153,14 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     assert h.orders == {"delivered": 1} and h.utilisation is not None
     assert h.money["CNY"]["platform_fee"] == quote.platform_fee
     assert h.money["CNY"]["freight_payable"] == outcome.transport_cost
-    kinds = [e.kind for e in orders.events(session, session.get(Order, market["order"].id))]
+    kinds = [e.kind for e in orders.timeline(session, session.get(Order, market["order"].id))]
     for kind in ("quoted", "quote_accepted", "scheduled", "shipped", "delivered"):
         assert kind in kinds
 
 
 def test_factory_decline_releases_everything(app, session, market):
     run = run_now(app, session, market["operator"])
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     made = accept_and_pay(session, market, quote.id)
     published_before = sum(w.minutes for w in windows(session, "published"))
     with pytest.raises(ValidationError):
@@ -185,7 +186,7 @@ def test_auto_accepting_factory_schedules_at_once(app, session, market):
     session.add(company)
     session.commit()
     run = run_now(app, session, market["operator"])
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     accept_and_pay(session, market, quote.id)
     session.expire_all()
     assert session.get(Order, market["order"].id).status == "scheduled"
@@ -193,7 +194,7 @@ def test_auto_accepting_factory_schedules_at_once(app, session, market):
 
 def test_quote_expiry_releases_holds(app, session, market):
     run = run_now(app, session, market["operator"])
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     later = utcnow() + timedelta(hours=73)
     assert bookings.expire_overdue(session, later) == {"quotes": 1, "bookings": 0}
     session.expire_all()
@@ -205,7 +206,7 @@ def test_quote_expiry_releases_holds(app, session, market):
 
 def test_missed_booking_deadline_releases(app, session, market):
     run = run_now(app, session, market["operator"])
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     accept_and_pay(session, market, quote.id)
     counts = bookings.expire_overdue(session, utcnow() + timedelta(hours=49))
     assert counts["bookings"] == 1  # the first declines; its sibling is cancelled with it
@@ -222,7 +223,7 @@ def test_approval_reports_what_no_longer_fits(app, session, market):
 
     capacity.withdraw(session, market["factory"], planned.machine_id, planned.start,
                       planned.end)
-    report = matching_runs.approve(session, market["operator"], run.id)
+    report = offers.approve(session, market["operator"], run.id)
     assert report.approved == [] and market["order"].id in report.conflicts
     session.expire_all()
     assert windows(session, "held") == []
@@ -233,8 +234,8 @@ def test_approval_reports_what_no_longer_fits(app, session, market):
 def test_two_runs_cannot_hold_the_same_time(app, session, market):
     first = run_now(app, session, market["operator"])
     second = run_now(app, session, market["operator"])
-    assert matching_runs.approve(session, market["operator"], first.id).approved
-    report = matching_runs.approve(session, market["operator"], second.id)
+    assert offers.approve(session, market["operator"], first.id).approved
+    report = offers.approve(session, market["operator"], second.id)
     assert report.approved == [] and report.conflicts  # the order is quoted now
 
 
@@ -242,7 +243,7 @@ def test_reject_and_states(app, session, market):
     run = run_now(app, session, market["operator"])
     matching_runs.reject(session, market["operator"], run.id, "Too late for the buyer")
     with pytest.raises(Conflict):
-        matching_runs.approve(session, market["operator"], run.id)
+        offers.approve(session, market["operator"], run.id)
     with pytest.raises(Conflict):
         matching_runs.reject(session, market["operator"], run.id)
 
@@ -251,7 +252,7 @@ def test_bookings_are_private(app, session, market):
     from tests.conftest import make_account
 
     run = run_now(app, session, market["operator"])
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     made = accept_and_pay(session, market, quote.id)
     rival = session.get(User, make_account(app, "factory").user_id)
     assert bookings.list_bookings(session, rival) == []
@@ -294,7 +295,7 @@ def test_cli_runs_matching_and_housekeeping(app, session, market):
     assert "done, 1 served, 0 unserved" in result.output
     run = session.exec(select(MatchingRun)).one()
     assert run.created_by_id is None  # the scheduler, not a person
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     assert quote.id
     # the only order is quoted now: nothing for a scheduled run to do
     result = runner.invoke(args=["matching", "run", "--if-needed"])
@@ -307,7 +308,7 @@ def test_cancel_before_production_refunds_and_releases(app, session, market):
     from market.payments.models import Payment
 
     run = run_now(app, session, market["operator"])
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     made = accept_and_pay(session, market, quote.id)
     bookings.accept_booking(session, market["factory"], made[0].id)
     orders.cancel(session, market["buyer"], market["order"].id, "Design changed")
@@ -325,7 +326,7 @@ def test_cancel_before_production_refunds_and_releases(app, session, market):
 
 def test_no_cancel_once_production_started(app, session, market):
     run = run_now(app, session, market["operator"])
-    quote = matching_runs.approve(session, market["operator"], run.id).quotes[0]
+    quote = offers.approve(session, market["operator"], run.id).quotes[0]
     made = accept_and_pay(session, market, quote.id)
     for b in made:
         bookings.accept_booking(session, market["factory"], b.id)

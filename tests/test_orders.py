@@ -37,7 +37,7 @@ def test_create_draft_stores_routing_and_timeline(session, buyer_user):
     assert [(op.seq, op.process_code, op.material_code) for op in order.operations] == [
         (1, "cnc_milling", "al6061"), (2, "anodizing", "al6061")]
     assert order.due_date.tzinfo is not None
-    assert [e.kind for e in orders.events(session, order)] == ["created"]
+    assert [e.kind for e in orders.timeline(session, order)] == ["created"]
 
 
 def test_missing_minutes_take_the_typical_value(session, buyer_user):
@@ -127,7 +127,7 @@ def test_unverified_buyer_can_draft_and_submit_but_is_not_offered(app, session, 
     assert order.status == OrderStatus.open
     assert not orders.is_offered(session, order)
     assert orders.offered_orders(session) == []
-    submitted = [e for e in orders.events(session, order) if e.kind == "submitted"][0]
+    submitted = [e for e in orders.timeline(session, order) if e.kind == "submitted"][0]
     assert submitted.details == {"offered": False}
     pending.company.status = "verified"
     session.add(pending.company)
@@ -161,7 +161,7 @@ def test_update_draft_replaces_routing(session, buyer_user):
     assert [op.process_code for op in order.operations] == ["anodizing", "cnc_milling",
                                                             "deburring"]
     assert count(session, OrderOperation) == 3
-    assert [e.kind for e in orders.events(session, order)] == ["created", "updated"]
+    assert [e.kind for e in orders.timeline(session, order)] == ["created", "updated"]
 
 
 def test_bad_update_keeps_the_draft(session, buyer_user):
@@ -187,7 +187,7 @@ def test_transitions(session, buyer_user):
         orders.cancel(session, buyer_user, order.id)
     with pytest.raises(Conflict, match="Only drafts can be submitted"):
         orders.submit(session, buyer_user, order.id)
-    kinds = [e.kind for e in orders.events(session, order)]
+    kinds = [e.kind for e in orders.timeline(session, order)]
     assert kinds == ["created", "submitted", "cancelled"]
 
 

@@ -11,6 +11,7 @@ from sqlmodel import select
 from market.accounts.models import User
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
+from market.core.money import platform_fee
 from market.deals import service as bookings
 from market.deals.models import Booking, Quote
 from market.orders import service as orders
@@ -20,7 +21,6 @@ from market.payments import service as pay
 from market.payments.gateways import PaymentSettings
 from market.payments.models import Payment, Payout, Refund
 from market.runs.models import MatchingRun, PlannedOperation
-from market.runs.service import platform_fee
 from tests.conftest import api_token, make_account
 from tests.orders_fixtures import order_input, seed_capacity
 

@@ -70,7 +70,7 @@ def test_quote_with_capacity(session, buyer_user, factory_company):
     assert result.delivery_date is not None and result.delivery_date <= order.due_date
     assert result.delivery_date.tzinfo is not None
     assert result.valid_until - order.created_at <= timedelta(minutes=16)
-    assert [e.kind for e in orders.events(session, order)][-1] == "instant_quote"
+    assert [e.kind for e in orders.timeline(session, order)][-1] == "instant_quote"
 
 
 def test_no_factory_offers_the_process_for_the_material(session, buyer_user, factory_company):

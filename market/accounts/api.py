@@ -8,14 +8,9 @@ from flask import current_app, request
 
 from market.accounts import service as accounts
 from market.accounts.models import Company, User
-from market.catalog import service as taxonomy
-from market.core.api import ApiError, current_api_user, page_body, pagination, route
-from market.core.errors import AuthenticationFailed
-from market.core.extensions import db
-from market.core.schemas import (
+from market.accounts.schemas import (
     CompanyOut,
     MeOut,
-    ProcessOut,
     RegisterIn,
     RegisterOut,
     TokenIn,
@@ -24,6 +19,9 @@ from market.core.schemas import (
     UserOut,
     VerifyIn,
 )
+from market.core.api import ApiError, current_api_user, page_body, pagination, route
+from market.core.errors import AuthenticationFailed
+from market.core.extensions import db
 
 
 def user_out(user: User) -> dict[str, Any]:
@@ -104,16 +102,3 @@ def verify_company(company_id: int, data: VerifyIn) -> dict[str, Any]:
     return company_out(company)
 
 
-@route("GET", "/processes", summary="The process taxonomy", response=ProcessOut,
-       auth="none", tag="taxonomy")
-def processes() -> list[dict[str, Any]]:
-    return [
-        ProcessOut(
-            code=info.process.code, family=info.process.family_code,
-            name_en=info.process.name_en, name_zh=info.process.name_zh,
-            unit=info.process.unit, materials=info.materials,
-            typical_minutes_per_unit=info.process.typical_minutes_per_unit,
-            typical_setup_minutes=info.process.typical_setup_minutes,
-        ).model_dump()
-        for info in taxonomy.processes(db.session)
-    ]

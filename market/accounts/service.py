@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from market.accounts.models import ApiToken, Company, CompanyKind, CompanyStatus, User, UserRole
 from market.core import audit
+from market.core.db import write_lock
 from market.core.errors import (
     N_,
     AuthenticationFailed,
@@ -374,7 +375,6 @@ def user_for_token(session: Session, raw: str, now: datetime | None = None) -> U
         # Under the writers' lock: on SQLite, many requests with one token would otherwise
         # race the approvals' write transactions for the database lock (seen as a 30 s stall
         # in the 50-request concurrency test). Best effort: a lost update only dates last use.
-        from market.runs.service import write_lock
 
         with write_lock(session):
             token.last_used_at = now

@@ -4,7 +4,6 @@ and utilisation. Views parse and render; market.capacity.service owns the rules.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -18,38 +17,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
-from sqlmodel import col, select
+from flask_login import login_required
 
 from market.accounts import service as accounts
 from market.capacity import service as capacity
-from market.capacity.models import Machine, Plant
+from market.capacity.models import Plant
 from market.catalog import service as taxonomy
 from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
 from market.core.money import parse_money
-from market.deals import service as bookings
-from market.orders import attachments as attachments_service
-from market.orders.models import Order, OrderOperation
-from market.runs import service as matching_runs
+from market.core.pages import actor as _actor
+from market.core.pages import factory_required
 
 bp = Blueprint("factory", __name__, url_prefix="/factory")
-
-
-def factory_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        company = current_user.company
-        if company is None or not company.is_factory:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _plant_or_404(plant_id: int) -> Plant:
@@ -410,77 +390,6 @@ def material_options():
 
 
 # --- bookings -----------------------------------------------------------------------------
-
-@bp.get("/bookings")
-@factory_required
-def bookings_list():
-    bookings.expire_overdue(db.session)
-    status = request.args.get("status") or None
-    try:
-        rows = bookings.list_bookings(db.session, _actor(), status)
-    except ServiceError:
-        rows, status = bookings.list_bookings(db.session, _actor()), None
-    orders_by_id = {o.id: o for o in db.session.exec(
-        select(Order).where(col(Order.id).in_({b.order_id for b in rows} or {0})))}
-    ops = matching_runs.operations_of(db.session, list(orders_by_id))
-    machines = {m.id: m for m in capacity.list_machines(db.session, _actor(),
-                                                        include_retired=True)}
-    return render_template("factory/bookings.html", bookings=rows, status=status,
-                           orders=orders_by_id, ops=ops, machines=machines)
-
-
-def _booking_or_404(booking_id: int):
-    try:
-        return bookings.get_booking(db.session, _actor(), booking_id)
-    except NotFound:
-        abort(404)
-
-
-@bp.get("/bookings/<int:booking_id>")
-@factory_required
-def booking(booking_id: int):
-    row = _booking_or_404(booking_id)
-    order = db.session.get(Order, row.order_id)
-    op = db.session.get(OrderOperation, row.operation_id)
-    machine_row = db.session.get(Machine, row.machine_id)
-    files = attachments_service.list_for(db.session, order) if (
-        bookings.company_has_booking(db.session, _actor().company_id, row.order_id)) else []
-    return render_template("factory/booking.html", booking=row, order=order, op=op,
-                           machine=machine_row, files=files)
-
-
-@bp.post("/bookings/<int:booking_id>/<action>")
-@factory_required
-def booking_action(booking_id: int, action: str):
-    row = _booking_or_404(booking_id)
-    form = request.form
-    messages = {
-        "accept": _("Booking accepted."),
-        "decline": _("Booking declined; the order goes back to matching."),
-        "start": _("Marked as started."),
-        "done": _("Marked as done."),
-        "ship": _("Shipment recorded; the buyer has been told."),
-    }
-    if action not in messages:
-        abort(404)
-    try:
-        if action == "accept":
-            bookings.accept_booking(db.session, _actor(), row.id)  # type: ignore[arg-type]
-        elif action == "decline":
-            bookings.decline_booking(db.session, _actor(), row.id, form.get("reason", ""))  # type: ignore[arg-type]
-        elif action in ("start", "done"):
-            bookings.report_progress(db.session, _actor(), row.id,  # type: ignore[arg-type]
-                                     "started" if action == "start" else "done",
-                                     form.get("note", ""), form.get("qc", ""))
-        else:
-            bookings.ship(db.session, _actor(), row.id, form.get("note", ""))  # type: ignore[arg-type]
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized + (" " + " ".join(exc.localized_fields.values()) if exc.fields else ""),
-              "error")
-    else:
-        flash(messages[action], "success")
-    return redirect(url_for("factory.booking", booking_id=booking_id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -5,13 +5,33 @@ models usable outside Flask (jobs, the seed loader, benchmarks)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, create_engine
+from sqlmodel import Session as _SQLModelSession
+from sqlmodel import create_engine
+
+from market.core import events
+
+
+class Session(_SQLModelSession):
+    """A SQLModel session that sends the domain events queued with `events.publish` once its
+    transaction has committed, and drops them on rollback. Every session of the app is one."""
+
+    sends_events_after_commit = True
+
+    def commit(self) -> None:
+        super().commit()
+        events.send_committed(self)
+
+    def rollback(self) -> None:
+        events.drop_pending(self)
+        super().rollback()
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -70,4 +90,18 @@ class Database:
 
 db = Database()
 
-__all__ = ["db", "make_engine"]
+# SQLite has no row locks to speak of: approvals and acceptances in one process (the
+# embedded default) take this lock so their read-check-write cannot interleave. PostgreSQL
+# relies on row locks and the exclusion constraint instead.
+SQLITE_WRITE_LOCK = threading.RLock()
+
+
+def write_lock(session: Session) -> contextlib.AbstractContextManager[Any]:
+    """The lock that approvals, acceptances, declines and payments take around their
+    read-check-write: a process lock on SQLite, nothing on PostgreSQL (row locks and the
+    exclusion constraint do the work there)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return SQLITE_WRITE_LOCK
+    return contextlib.nullcontext()
+
+__all__ = ["SQLITE_WRITE_LOCK", "Session", "db", "make_engine", "write_lock"]

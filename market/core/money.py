@@ -7,6 +7,22 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€"}
 
 
+# The platform's fee on top of the factories' price, in basis points (config PLATFORM_FEE_BPS).
+DEFAULT_FEE_BPS = 800
+
+
+def platform_fee(cost: int, bps: int = DEFAULT_FEE_BPS) -> int:
+    """cost * bps / 10,000 rounded half up, in integers (no floats near money)."""
+    return 0 if cost <= 0 else (cost * bps + 5_000) // 10_000
+
+
+def fee_bps() -> int:
+    """The configured platform fee in basis points (PLATFORM_FEE_BPS; needs an app context)."""
+    from flask import current_app
+
+    return int(current_app.config.get("PLATFORM_FEE_BPS", DEFAULT_FEE_BPS))
+
+
 def format_money(minor: int | None, currency: str = "CNY") -> str:
     if minor is None:
         return "—"

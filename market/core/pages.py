@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -19,6 +24,37 @@ _CODES = {
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "validation_error",
     429: "rate_limited", 500: "server_error",
 }
+
+
+def local_zone() -> ZoneInfo:
+    """The zone in which people type dates on forms (BABEL_DEFAULT_TIMEZONE)."""
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+
+
+def actor() -> Any:
+    """The signed-in user as a plain object (services take users, not proxies)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def role_required(allowed: Callable[[Any], bool]) -> Callable[[Callable[..., Any]], Any]:
+    """A view decorator: sign-in required, then 403 unless `allowed(user)`."""
+    def decorator(view: Callable[..., Any]) -> Any:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not allowed(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def _is_factory(user: Any) -> bool:
+    return user.company is not None and user.company.is_factory
+
+
+operator_required = role_required(lambda user: user.is_operator)
+factory_required = role_required(_is_factory)
 
 
 def _messages() -> dict[int, tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""Firm quotes and bookings: the buyer accepts a quote, factories accept, work, ship."""
+"""Firm quotes and bookings: operators approve a run's plan into firm quotes, the buyer accepts
+one, factories accept their bookings, work, ship; the buyer confirms delivery."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.deals import pages
+    from market.deals import api, booking_pages, pages, service, tasks  # noqa: F401
 
+    service.connect_receivers()
     app.register_blueprint(pages.bp)
+    app.register_blueprint(booking_pages.bp)

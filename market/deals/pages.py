@@ -2,19 +2,56 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlmodel import select
+from sqlmodel import col, select
 
 from market.capacity.models import Plant
+from market.catalog import service as taxonomy
+from market.core import events
 from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
+from market.core.pages import local_zone, operator_required
+from market.core.templating import localized
+from market.deals import offers
 from market.deals import service as bookings
+from market.deals.models import LIVE_BOOKING_STATES, Quote
 from market.orders.models import Order
+from market.runs import gantt
 from market.runs.models import PlannedOperation
 
 bp = Blueprint("deals", __name__)
+
+
+def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
+    """Receiver of events.order_page: firm quotes, bookings and the production schedule, for
+    the buyer's company and operators (a booked factory follows its own bookings pages)."""
+    user = viewer
+    if not (user.is_authenticated and (user.is_operator or user.company_id == order.company_id)):
+        return {"deal_quotes": [], "deal_bookings": [], "chart": None}
+    deal_quotes = bookings.list_quotes(session, user._get_current_object(), order.id)
+    deal_bookings = bookings.bookings_of_order(session, order.id)
+    live = [b for b in deal_bookings if b.status in LIVE_BOOKING_STATES]
+    chart = None
+    if live:
+        ops = list(session.exec(select(PlannedOperation).where(
+            col(PlannedOperation.id).in_([b.planned_operation_id for b in live]))))
+        names = {i.process.code: localized(i.process) for i in taxonomy.processes(session)}
+        labels = {op.id: f"{op.seq}. {names.get(op.process_code, op.process_code)}"
+                  for op in order.operations}
+        plant_names = {p.id: p.name for p in session.exec(
+            select(Plant).where(col(Plant.id).in_({op.plant_id for op in ops} or {0})))}
+        quote = session.get(Quote, live[0].quote_id)
+        chart = gantt.order_chart(ops, labels, plant_names,  # type: ignore[arg-type]
+                                  quote.delivery_date if quote else None, local_zone())
+    return {"deal_quotes": deal_quotes, "deal_bookings": deal_bookings, "chart": chart}
+
+
+events.order_page.connect(_order_page)
 
 
 def _quote_or_404(quote_id: int):
@@ -85,3 +122,31 @@ def confirm_delivery(order_id: int):
     order = db.session.get(Order, order_id)
     return redirect(url_for("orders.show", order_id=order.id) if order else url_for(
         "main.dashboard"))
+
+
+@bp.post("/operator/runs/<int:run_id>/approve")
+@operator_required
+def approve_run(run_id: int):
+    ids = request.form.getlist("order_ids", type=int)
+    everything = request.form.get("all") == "1"
+    if not everything and not ids:
+        flash(_("Choose the orders to approve, or approve all."), "error")
+        return redirect(url_for("operator.run", run_id=run_id))
+    try:
+        report = offers.approve(
+            db.session, current_user._get_current_object(), run_id,
+            None if everything else ids, fee_bps=current_app.config["PLATFORM_FEE_BPS"],
+            quote_hours=current_app.config["QUOTE_VALID_HOURS"])
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.localized, "error")
+        return redirect(url_for("operator.run", run_id=run_id))
+    flash(ngettext("%(num)d order approved: the buyer has a firm quote.",
+                   "%(num)d orders approved: the buyers have firm quotes.",
+                   len(report.approved)), "success")
+    if report.conflicts:
+        flash(_("Not approved because the capacity or the order changed: %(list)s",
+                list="; ".join(f"#{k}: {v}" for k, v in report.conflicts.items())), "error")
+    return redirect(url_for("operator.run", run_id=run_id))

@@ -12,13 +12,14 @@ from sqlmodel import Session, col, select
 
 from market.accounts.models import Company, User
 from market.capacity.models import CapacityWindow, Plant, WindowStatus
-from market.core import audit
+from market.core import audit, events
+from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus, Quote, QuoteStatus
 from market.orders.models import Order, OrderOperation, OrderStatus
+from market.orders.service import add_event
 from market.runs.models import PlannedOperation
-from market.runs.service import order_event, write_lock
 
 RESPONSE_HOURS = 48
 
@@ -119,12 +120,11 @@ def accept_quote(session: Session, actor: User, quote_id: int,
         order.status, order.updated_at = OrderStatus.accepted.value, now
         session.add_all([quote, order])
         session.flush()
-        order_event(session, order, actor, "quote_accepted", quote_id=quote.id,
+        add_event(session, order, actor, "quote_accepted", quote_id=quote.id,
                     price=quote.price)
         audit.record(session, actor.id, "quote.accepted", quote, order.company_id)
-        from market.payments import service as payments
-
-        payments.open_payment(session, quote, order, actor, now)
+        # the escrow payment is opened in this transaction (payments receives it)
+        events.quote_accepted.send(session, quote=quote, order=order, actor=actor, now=now)
         session.commit()
     return []
 
@@ -154,7 +154,7 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
         session.add(booking)
         made.append(booking)
     session.flush()
-    order_event(session, order, actor, "bookings_proposed", bookings=len(made))
+    add_event(session, order, actor, "bookings_proposed", bookings=len(made))
     _maybe_scheduled(session, order, actor)
     return made
 
@@ -172,7 +172,7 @@ def decline_quote(session: Session, actor: User, quote_id: int, reason: str = ""
         if order.status == OrderStatus.quoted:
             order.status = OrderStatus.open.value
         session.add_all([quote, order])
-        order_event(session, order, actor, "quote_declined", quote_id=quote.id,
+        add_event(session, order, actor, "quote_declined", quote_id=quote.id,
                     reason=reason.strip()[:500])
         audit.record(session, actor.id, "quote.declined", quote, order.company_id)
         session.commit()
@@ -185,7 +185,7 @@ def _expire_quote(session: Session, quote: Quote, order: Order, now: datetime) -
     if order.status == OrderStatus.quoted:
         order.status = OrderStatus.open.value
     session.add_all([quote, order])
-    order_event(session, order, None, "quote_expired", quote_id=quote.id)
+    add_event(session, order, None, "quote_expired", quote_id=quote.id)
 
 
 def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, int]:
@@ -205,11 +205,10 @@ def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, i
             if booking.status == BookingStatus.proposed:  # may be cancelled by a sibling
                 _decline(session, None, booking, "No answer before the deadline.", now)
                 counts["bookings"] += 1
-        withdrawn = [b.quote_id for b in overdue]
+        for quote_id in sorted({b.quote_id for b in overdue}):
+            events.publish(session, events.quote_withdrawn, quote_id=quote_id)
         if counts["quotes"] or counts["bookings"]:
             session.commit()
-    for quote_id in set(withdrawn):
-        _settle_withdrawn(session, quote_id)
     return counts
 
 
@@ -222,6 +221,16 @@ def company_has_booking(session: Session, company_id: int | None, order_id: int)
     return session.exec(select(Booking.id).where(
         Booking.company_id == company_id, Booking.order_id == order_id,
         col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).first() is not None
+
+
+def _grants_order_read(session: Session, order: Order, user: User) -> bool:
+    """Receiver of events.order_readers: a factory with live work on the order may read it."""
+    return company_has_booking(session, user.company_id, order.id)  # type: ignore[arg-type]
+
+
+def connect_receivers() -> None:
+    events.order_cancelling.connect(_on_order_cancelling)
+    events.order_readers.connect(_grants_order_read)
 
 
 def list_bookings(session: Session, actor: User, status: str | None = None) -> list[Booking]:
@@ -252,7 +261,7 @@ def _maybe_scheduled(session: Session, order: Order, actor: User | None) -> None
             order.status == OrderStatus.accepted):
         order.status = OrderStatus.scheduled.value
         session.add(order)
-        order_event(session, order, actor, "scheduled")
+        add_event(session, order, actor, "scheduled")
 
 
 def _current_quote_id(session: Session, order: Order) -> int | None:
@@ -271,13 +280,14 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
         now = utcnow()
         if booking.respond_by <= now:
             _decline(session, actor, booking, "No answer before the deadline.", now)
+            events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
             session.commit()
             raise Conflict("The deadline to accept this booking has passed; it was released.")
         booking.status, booking.responded_at = BookingStatus.accepted.value, now
         session.add(booking)
         session.flush()
         order = session.get(Order, booking.order_id)
-        order_event(session, order, actor, "booking_accepted", booking_id=booking.id)  # type: ignore[arg-type]
+        add_event(session, order, actor, "booking_accepted", booking_id=booking.id)  # type: ignore[arg-type]
         _maybe_scheduled(session, order, actor)  # type: ignore[arg-type]
         audit.record(session, actor.id, "booking.accepted", booking, booking.company_id)
         session.commit()
@@ -305,7 +315,7 @@ def _decline(session: Session, actor: User | None, booking: Booking, reason: str
     if order is not None and order.status in (OrderStatus.accepted, OrderStatus.scheduled):
         order.status = OrderStatus.open.value
         session.add(order)
-        order_event(session, order, actor, "booking_declined", booking_id=booking.id,
+        add_event(session, order, actor, "booking_declined", booking_id=booking.id,
                     reason=reason[:500], note="The order goes back to matching.")
     audit.record(session, actor.id if actor else None, "booking.declined", booking,
                  booking.company_id, reason=reason[:500], order_id=booking.order_id)
@@ -329,6 +339,33 @@ def cancel_accepted(session: Session, order: Order) -> int:
     return released
 
 
+def withdraw_offered_quotes(session: Session, order: Order) -> int:
+    """A quoted order holds capacity for its firm quote: cancelling declines the quote and
+    gives the held time back. Returns the minutes released."""
+    released = 0
+    offered = session.exec(
+        select(Quote).where(Quote.order_id == order.id, Quote.status == QuoteStatus.offered)
+        .with_for_update()
+    ).all()
+    for quote in offered:
+        planned = session.exec(select(PlannedOperation.id).where(
+            PlannedOperation.run_id == quote.run_id, PlannedOperation.order_id == order.id))
+        released += release(session, [pid for pid in planned if pid is not None])
+        quote.status = QuoteStatus.declined.value
+        quote.decided_at = utcnow()
+        session.add(quote)
+    return released
+
+
+def _on_order_cancelling(session: Session, order: Order, previous: str) -> int:
+    """Receiver of events.order_cancelling: give back what the cancelled order holds."""
+    if previous == OrderStatus.quoted:
+        return withdraw_offered_quotes(session, order)
+    if previous in (OrderStatus.accepted, OrderStatus.scheduled):
+        return cancel_accepted(session, order)
+    return 0
+
+
 def decline_booking(session: Session, actor: User, booking_id: int, reason: str) -> Booking:
     if not reason or not reason.strip():
         raise ValidationError("Tell the buyer why you decline.", {"reason": N_("Required.")})
@@ -337,19 +374,11 @@ def decline_booking(session: Session, actor: User, booking_id: int, reason: str)
         if booking.status not in (BookingStatus.proposed, BookingStatus.accepted):
             raise Conflict(f"This booking is {booking.status} and cannot be declined.")
         _decline(session, actor, booking, reason.strip(), utcnow())
+        # the buyer's money goes back after the commit: a refund may call the payment
+        # provider, which must not hold the booking transaction
+        events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
         session.commit()
-    _settle_withdrawn(session, booking.quote_id)
     return booking
-
-
-def _settle_withdrawn(session: Session, quote_id: int) -> None:
-    """Give the buyer's money back for a withdrawn quote (after the decline is committed:
-    a refund may call the payment provider, which must not hold the booking transaction)."""
-    from market.payments import service as payments
-
-    quote = session.get(Quote, quote_id)
-    if quote is not None and quote.status == QuoteStatus.withdrawn:
-        payments.on_quote_withdrawn(session, quote)
 
 
 def report_progress(session: Session, actor: User, booking_id: int, status: str,
@@ -380,7 +409,7 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
     if qc.strip():
         booking.qc = qc.strip()[:2000]
     session.add(booking)
-    order_event(session, order, actor, f"operation_{status}", booking_id=booking.id,  # type: ignore[arg-type]
+    add_event(session, order, actor, f"operation_{status}", booking_id=booking.id,  # type: ignore[arg-type]
                 note=note.strip()[:500])
     audit.record(session, actor.id, f"booking.{status}", booking, booking.company_id)
     session.commit()
@@ -404,7 +433,7 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
         raise Conflict(f"The order is {order.status}; it cannot ship now.")
     order.status, order.updated_at = OrderStatus.shipped.value, utcnow()
     session.add(order)
-    order_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
+    add_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
     audit.record(session, actor.id, "order.shipped", order, booking.company_id)
     session.commit()
     return order
@@ -419,14 +448,13 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
         raise Conflict(f"The order is {order.status}; only a shipped order can be confirmed.")
     order.status, order.updated_at = OrderStatus.delivered.value, utcnow()
     session.add(order)
-    order_event(session, order, actor, "delivered")
+    add_event(session, order, actor, "delivered")
     audit.record(session, actor.id, "order.delivered", order, order.company_id)
+    # each factory is paid for its legs after the commit; a provider outage leaves pending
+    # payouts that housekeeping retries
+    events.publish(session, events.delivery_confirmed, order=order,
+                   payments_config=payments_config)
     session.commit()
-    from market.payments import service as payments
-
-    # each factory is paid for its legs now; a provider outage leaves pending payouts that
-    # housekeeping retries
-    payments.on_delivery_confirmed(session, order, payments_config)  # type: ignore[arg-type]
     return order
 
 

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.home import pages
+    # importing api and tasks registers their routes, tasks and receivers
+    from market.home import pages  # noqa: F401
 
     app.register_blueprint(pages.bp)

@@ -50,7 +50,7 @@ def healthz():
 def dashboard():
     user = current_user
     if user.is_operator:
-        return redirect(url_for("operator.overview"))
+        return redirect(url_for("overview.overview"))
     company = user.company
     events = audit.recent(db.session, company_id=company.id, limit=10)
     return render_template("main/dashboard.html", company=company, events=events)

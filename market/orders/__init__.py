@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.orders import api, pages  # noqa: F401  (api registers its routes)
+    # importing api and tasks registers their routes, tasks and receivers
+    from market.orders import api, pages  # noqa: F401
 
     app.register_blueprint(pages.bp)

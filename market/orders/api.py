@@ -8,17 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request, url_for
-from sqlmodel import col, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from market.core import events
 from market.core.api import ApiError, current_api_user, page_body, pagination, route
 from market.core.extensions import db
 from market.orders import attachments
 from market.orders import service as orders
+from market.orders.files import attachment_root, file_response, upload_limit
 from market.orders.models import Attachment, Order
-from market.orders.pages import attachment_root, fee_bps, file_response, upload_limit
-from market.orders.schemas import AttachmentOut, InstantQuoteOut, OrderIn, OrderOut, OrderPage
-from market.runs import instant_quote as quotes
+from market.orders.schemas import AttachmentOut, OrderIn, OrderOut, OrderPage
 
 
 def order_input(data: OrderIn) -> orders.OrderInput:
@@ -40,39 +39,12 @@ def attachment_out(row: Attachment) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def _deals(order: Order) -> tuple[dict[int, list[dict[str, Any]]], list[Any], list[Any]]:
-    """Bookings per operation, firm quotes and payments: the buyer's company and operators
-    see them (a booked factory follows its own bookings)."""
-    from market.deals.models import Booking, Quote
-    from market.payments.models import Payment
-
-    user = _reader()
-    if user is None or not (user.is_operator or user.company_id == order.company_id):
-        return {}, [], []
-    session = db.session
-    per_op: dict[int, list[dict[str, Any]]] = {}
-    for b in session.exec(select(Booking).where(Booking.order_id == order.id)
-                          .order_by(col(Booking.start))):
-        per_op.setdefault(b.operation_id, []).append(
-            {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
-             "respond_by": b.respond_by})
-    quotes_ = [
-        {"id": q.id, "status": q.status, "price": q.price, "currency": q.currency,
-         "production_cost": q.production_cost, "platform_fee": q.platform_fee,
-         "delivery_date": q.delivery_date, "plants": q.plants, "expires_at": q.expires_at}
-        for q in session.exec(select(Quote).where(Quote.order_id == order.id)
-                              .order_by(col(Quote.created_at).desc()))]
-    payments = [
-        {"id": p.id, "status": p.status, "amount": p.amount, "currency": p.currency,
-         "gateway": p.gateway}
-        for p in session.exec(select(Payment).where(Payment.order_id == order.id)
-                              .order_by(col(Payment.id)))]
-    return per_op, quotes_, payments
-
-
 def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
     session = db.session
-    bookings_of, quotes_, payments = _deals(order)
+    # bookings, quotes and payments come from their domains, each showing what the reader
+    # may see
+    parts = events.collect(events.order_api, session, order=order, viewer=_reader())
+    bookings_of = parts.get("bookings_by_operation", {})
     body = {
         "id": order.id, "title": order.title, "description": order.description,
         "quantity": order.quantity, "due_date": order.due_date,
@@ -91,9 +63,9 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
             for op in order.operations
         ],
         "attachments": [attachment_out(a) for a in attachments.list_for(session, order)],
-        "quotes": quotes_, "payments": payments,
+        "quotes": parts.get("quotes", []), "payments": parts.get("payments", []),
         "events": [{"at": e.at, "kind": e.kind, "details": e.details}
-                   for e in orders.events(session, order)] if with_events else [],
+                   for e in orders.timeline(session, order)] if with_events else [],
     }
     return OrderOut.model_validate(body).model_dump(mode="json")
 
@@ -185,12 +157,3 @@ def get_attachment(attachment_id: int) -> Any:
     row, path = attachments.get_for_reading(db.session, _reader(), attachment_id,
                                             attachment_root())
     return file_response(row, path)
-
-
-@route("POST", "/orders/<int:order_id>/instant-quote",
-       summary="An indicative price and delivery date against the current book",
-       response=InstantQuoteOut, tag="orders")
-def instant_quote(order_id: int) -> dict[str, Any]:
-    result = quotes.instant_quote(db.session, current_api_user(), order_id,
-                                  fee_bps=fee_bps())
-    return InstantQuoteOut.model_validate(result.as_dict()).model_dump(mode="json")

@@ -12,42 +12,35 @@ import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlmodel import col, select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Optional
 
 from market.accounts.models import Company
-from market.capacity.models import Plant
 from market.catalog import service as taxonomy
-from market.catalog.models import Material, Process
+from market.core import events
 from market.core.errors import ServiceError
 from market.core.extensions import db
-from market.core.templating import localized
+from market.core.pages import local_zone
 from market.orders import attachments
 from market.orders import service as orders
-from market.orders.models import Attachment, Order, OrderStatus
-from market.runs import instant_quote as quotes
+from market.orders.files import attachment_root, file_response, upload_limit
+from market.orders.models import Order, OrderStatus
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -87,32 +80,6 @@ def order_status_label(value: str) -> str:
 @bp.app_template_filter("order_event")
 def order_event_label(value: str) -> str:
     return str(EVENT_LABELS.get(value, value))
-
-
-def attachment_root() -> Path:
-    """Where attachment bytes live: ATTACHMENT_DIR, else <instance>/attachments (outside
-    the static folder, so no URL reaches them except through the authorised views)."""
-    configured = current_app.config.get("ATTACHMENT_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "attachments"
-
-
-def fee_bps() -> int:
-    """The platform fee in basis points (config PLATFORM_FEE_BPS, default 800 = 8%)."""
-    return int(current_app.config.get("PLATFORM_FEE_BPS", quotes.DEFAULT_FEE_BPS))
-
-
-def upload_limit() -> int:
-    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024)
-
-
-def file_response(row: Attachment, path: Path) -> Any:
-    """Always a download, never rendered by the browser: a drawing must not run as a page."""
-    response = send_file(path, mimetype=row.content_type, as_attachment=True,
-                         download_name=row.filename, conditional=True, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 class OrderForm(FlaskForm):
@@ -230,16 +197,12 @@ def editor_context(rows: list[Row], errors: dict[str, str] | None = None) -> dic
     }
 
 
-def _local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
-
-
 def _form_input(form: OrderForm, rows: list[Row]) -> orders.OrderInput:
     """Form text to service input. Only the form-specific parts are read here (a day
     instead of a timestamp, yuan instead of fen); the rules stay in the service."""
     due: Any = (form.due_date.data or "").strip()
     with contextlib.suppress(ValueError):  # unreadable: the service reports it
-        due = datetime.combine(date.fromisoformat(due), DUE_TIME, _local_zone())
+        due = datetime.combine(date.fromisoformat(due), DUE_TIME, local_zone())
     budget: Any = (form.budget.data or "").replace(",", "").strip()
     if budget:
         try:
@@ -257,7 +220,7 @@ def _form_input(form: OrderForm, rows: list[Row]) -> orders.OrderInput:
 
 
 def _fill_form(form: OrderForm, order: Order) -> None:
-    local_due = order.due_date.astimezone(_local_zone())
+    local_due = order.due_date.astimezone(local_zone())
     form.title.data = order.title
     form.description.data = order.description
     form.quantity.data = str(order.quantity)
@@ -413,50 +376,12 @@ def _readable_or_404(order_id: int) -> Order:
         abort(404)
 
 
-def _deals(order: Order) -> dict[str, Any]:
-    """Firm quotes, bookings and the production schedule, for the buyer's company and
-    operators (a booked factory follows its own bookings pages)."""
-    user = current_user
-    if not (user.is_authenticated and (user.is_operator or user.company_id == order.company_id)):
-        return {"deal_quotes": [], "deal_bookings": [], "chart": None}
-    from market.deals import service as bookings
-    from market.deals.models import LIVE_BOOKING_STATES, Quote
-    from market.runs import gantt
-    from market.runs.models import PlannedOperation
-
-    deal_quotes = bookings.list_quotes(db.session, user._get_current_object(), order.id)
-    deal_bookings = bookings.bookings_of_order(db.session, order.id)
-    live = [b for b in deal_bookings if b.status in LIVE_BOOKING_STATES]
-    chart = None
-    if live:
-        ops = list(db.session.exec(select(PlannedOperation).where(
-            col(PlannedOperation.id).in_([b.planned_operation_id for b in live]))))
-        names = {i.process.code: localized(i.process) for i in taxonomy.processes(db.session)}
-        labels = {op.id: f"{op.seq}. {names.get(op.process_code, op.process_code)}"
-                  for op in order.operations}
-        plant_names = {p.id: p.name for p in db.session.exec(
-            select(Plant).where(col(Plant.id).in_({op.plant_id for op in ops} or {0})))}
-        quote = db.session.get(Quote, live[0].quote_id)
-        chart = gantt.order_chart(ops, labels, plant_names,  # type: ignore[arg-type]
-                                  quote.delivery_date if quote else None, _local_zone())
-    return {"deal_quotes": deal_quotes, "deal_bookings": deal_bookings, "chart": chart}
-
-
-def _payment_url(order: Order) -> str | None:
-    """The buyer's payment page once a quote is accepted (when the payments area is
-    installed: the link appears with it)."""
-    if ("payments.pay" not in current_app.view_functions or not current_user.is_authenticated
-            or current_user.company_id != order.company_id
-            or order.status in (OrderStatus.draft, OrderStatus.open, OrderStatus.quoted,
-                                OrderStatus.cancelled)):
-        return None
-    return url_for("payments.pay", order_id=order.id)
-
-
 def _render_show(order: Order, status: int = 200):
     return render_template(
-        "orders/show.html", order=order, events=orders.events(db.session, order),
-        **_deals(order), payment_url=_payment_url(order),
+        "orders/show.html", order=order, events=orders.timeline(db.session, order),
+        # quotes, bookings, the schedule and the payment link come from their domains
+        **{"deal_quotes": [], "deal_bookings": [], "chart": None, "payment_url": None,
+           **events.collect(events.order_page, db.session, order=order, viewer=current_user)},
         files=attachments.list_for(db.session, order),
         offered=orders.is_offered(db.session, order),
         company=db.session.get(Company, order.company_id),
@@ -541,46 +466,3 @@ def download(attachment_id: int):
     return file_response(row, path)
 
 
-def quote_reason(result: quotes.QuoteResult | None) -> str | None:
-    """The quote's reason in the reader's language (the API gives the English sentence)."""
-    if result is None or result.reason_code is None:
-        return None
-    params = result.reason_params
-    process = db.session.get(Process, params.get("process") or "")
-    material = db.session.get(Material, params.get("material") or "")
-    names = {"process": localized(process) if process else params.get("process", ""),
-             "material": localized(material) if material else params.get("material", "")}
-    code = result.reason_code
-    if code == "no_process":
-        return _("No factory currently offers %(process)s.", **names)
-    if code == "no_material":
-        return _("No factory currently offers %(process)s for %(material)s.", **names)
-    if code == "no_capacity":
-        return _("Not enough published capacity to make this order before %(date)s; try a "
-                 "later due date or a smaller quantity.",
-                 date=format_date(params["until"], "medium"))
-    if code == "late":
-        return _("Not enough capacity before the due date; the earliest possible delivery is "
-                 "%(date)s.", date=format_datetime(params["earliest"], "medium"))
-    return result.reason
-
-
-@bp.post("/<int:order_id>/quote")
-@login_required
-def quote(order_id: int):
-    """htmx: the instant quote as a fragment (a full page without JavaScript)."""
-    user = current_user._get_current_object()
-    try:
-        result = quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
-        error = None
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        result, error = None, _(exc.message)
-    if request.headers.get("HX-Request"):
-        return render_template("orders/_quote.html", quote=result, error=error,
-                               reason=quote_reason(result))
-    order = _readable_or_404(order_id)
-    return render_template("orders/quote.html", order=order, quote=result, error=error,
-                           reason=quote_reason(result))

@@ -119,14 +119,3 @@ class OrderPage(BaseModel):
     total: int
 
 
-class InstantQuoteOut(BaseModel):
-    price: int | None = Field(description="Minor units, platform fee included; null when no "
-                                          "placement exists")
-    currency: str
-    delivery_date: datetime | None
-    plants: int
-    valid_until: datetime
-    reason: str | None = Field(default=None, description="Why no placement exists")
-    production_cost: int | None = Field(default=None, description="Machines and transport")
-    platform_fee: int | None = None
-    indicative: bool = True

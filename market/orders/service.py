@@ -26,7 +26,8 @@ from sqlmodel import Session, col, func, select
 
 from market.accounts.models import Company, CompanyStatus, User
 from market.catalog.models import Material, Process, ProcessMaterial
-from market.core import audit
+from market.core import audit, events
+from market.core.db import write_lock
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
 from market.orders.models import Order, OrderEvent, OrderOperation, OrderStatus
@@ -63,22 +64,15 @@ _CANCEL_REFUSED = {
 # --- reading and access ------------------------------------------------------------------
 
 def factory_booked_on(user: User, order: Order) -> bool:
-    """True when the user's company has a live booking (proposed, accepted, in progress or
-    done) on one of the order's operations: it needs the drawings to make the part."""
+    """True when another domain grants the user's company read access: the deals domain does
+    for a factory with a live booking (proposed, accepted, in progress or done) on one of the
+    order's operations, which needs the drawings to make the part."""
     if user.company_id is None or user.company_id == order.company_id:
         return False
     session = object_session(order)
     if session is None:
         return False
-    from market.deals.models import LIVE_BOOKING_STATES, Booking
-
-    found = session.exec(
-        select(Booking.id).where(
-            Booking.order_id == order.id, Booking.company_id == user.company_id,
-            col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]),
-        ).limit(1)
-    ).first()
-    return found is not None
+    return events.granted(events.order_readers, session, order=order, user=user)
 
 
 def can_read_order(user: Any, order: Order) -> bool:
@@ -163,7 +157,7 @@ def offered_orders(session: Session) -> list[Order]:
     ))
 
 
-def events(session: Session, order: Order) -> list[OrderEvent]:
+def timeline(session: Session, order: Order) -> list[OrderEvent]:
     return list(session.exec(
         select(OrderEvent).where(OrderEvent.order_id == order.id)
         .order_by(col(OrderEvent.at), col(OrderEvent.id))
@@ -499,58 +493,21 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
     for status in (S.in_production, S.shipped, S.delivered, S.disputed):
         refused[status] = (f"The order is {status.replace('_', ' ')}; it can no longer be "
                            "cancelled. Open a dispute if something is wrong.")
-    from market.runs.service import write_lock  # the writers' lock of the bookings
-
     with write_lock(session):
         previous = _move(order, OrderStatus.cancelled, refused)
-        released = _withdraw_offered_quotes(session, order) if previous == S.quoted else 0
-        if previous in (S.accepted, S.scheduled):
-            from market.deals.service import cancel_accepted
-
-            released += cancel_accepted(session, order)
+        # the deals domain gives back what the order holds (quotes, bookings, capacity)
+        released = sum(int(minutes or 0) for _receiver, minutes in
+                       events.order_cancelling.send(session, order=order, previous=previous))
         order.cancelled_at = utcnow()
         order.cancel_reason = reason
         session.add(order)
         add_event(session, order, actor, "cancelled", reason=reason, previous=previous)
         audit.record(session, actor.id, "order.cancelled", order, order.company_id,
                      previous=previous, reason=reason, released_minutes=released)
+        # money in escrow goes back after the commit (a refund may call the provider)
+        events.publish(session, events.order_cancelled, order=order)
         session.commit()
-    _refund_escrow(session, order)
     return order
-
-
-def _refund_escrow(session: Session, order: Order) -> None:
-    """After the cancellation is committed: a payment still waiting for money is cancelled
-    and money in escrow goes back in full."""
-    from market.payments.models import Payment
-
-    if session.exec(select(Payment.id).where(Payment.order_id == order.id)).first() is None:
-        return
-    from market.payments.service import on_order_cancelled
-
-    on_order_cancelled(session, order)
-
-
-def _withdraw_offered_quotes(session: Session, order: Order) -> int:
-    """A quoted order holds capacity for its firm quote: cancelling declines the quote and
-    gives the held time back. Returns the minutes released."""
-    from market.deals.models import Quote, QuoteStatus
-    from market.deals.service import release
-    from market.runs.models import PlannedOperation
-
-    released = 0
-    offered = session.exec(
-        select(Quote).where(Quote.order_id == order.id, Quote.status == QuoteStatus.offered)
-        .with_for_update()
-    ).all()
-    for quote in offered:
-        planned = session.exec(select(PlannedOperation.id).where(
-            PlannedOperation.run_id == quote.run_id, PlannedOperation.order_id == order.id))
-        released += release(session, [pid for pid in planned if pid is not None])
-        quote.status = QuoteStatus.declined.value
-        quote.decided_at = utcnow()
-        session.add(quote)
-    return released
 
 
 def input_from_order(order: Order) -> OrderInput:
@@ -597,3 +554,10 @@ def materials_for(session: Session, process_code: str) -> list[Material]:
         if linked:
             query = query.where(col(Material.code).in_(linked))
     return list(session.exec(query))
+
+
+def operations_of(session: Session, order_ids: list[int]) -> dict[int, OrderOperation]:
+    if not order_ids:
+        return {}
+    return {op.id: op for op in session.exec(  # type: ignore[misc]
+        select(OrderOperation).where(col(OrderOperation.order_id).in_(order_ids)))}

@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.payments import api, pages  # noqa: F401  (api registers its routes)
+    # importing api and tasks registers their routes, tasks and receivers
+    from market.payments import api, pages, service, tasks  # noqa: F401
 
+    service.connect_receivers()
     app.register_blueprint(pages.bp)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
+from sqlmodel import col, select
 
+from market.core import events
 from market.core.api import ApiError, current_api_user, page_body, pagination, route
 from market.core.extensions import db
+from market.orders.models import Order
 from market.payments import ledger
 from market.payments import service as svc
 from market.payments.gateways import PaymentSettings
@@ -139,3 +142,17 @@ def stripe_webhook() -> dict[str, Any]:
                                _settings())
     return {"received": True, "event_id": event.event_id, "type": event.type,
             "result": event.result}
+
+
+def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
+    """Receiver of events.order_api: the order's payments, for its buyer and operators."""
+    if viewer is None or not (viewer.is_operator or viewer.company_id == order.company_id):
+        return {}
+    return {"payments": [
+        {"id": p.id, "status": p.status, "amount": p.amount, "currency": p.currency,
+         "gateway": p.gateway}
+        for p in session.exec(select(Payment).where(Payment.order_id == order.id)
+                              .order_by(col(Payment.id)))]}
+
+
+events.order_api.connect(_order_api)

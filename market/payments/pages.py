@@ -25,10 +25,11 @@ from flask_login import current_user, login_required
 from sqlmodel import col, select
 
 from market.accounts.models import Company
+from market.core import events
 from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
 from market.core.money import parse_money
-from market.orders.models import Order
+from market.orders.models import Order, OrderStatus
 from market.payments import ledger
 from market.payments import service as svc
 from market.payments.gateways import PaymentSettings
@@ -351,3 +352,17 @@ def stripe_onboarding_return():
         except Exception:  # noqa: BLE001 - the webhook will tell us later; the page must load
             db.session.rollback()
     return redirect(url_for("payments.payouts"))
+
+
+# --- the order page's payment link ----------------------------------------------------------
+
+def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
+    """Receiver of events.order_page: the buyer's payment page once a quote is accepted."""
+    if (not viewer.is_authenticated or viewer.company_id != order.company_id
+            or order.status in (OrderStatus.draft, OrderStatus.open, OrderStatus.quoted,
+                                OrderStatus.cancelled)):
+        return {}
+    return {"payment_url": url_for("payments.pay", order_id=order.id)}
+
+
+events.order_page.connect(_order_page)

@@ -56,7 +56,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import Company, User
-from market.core import audit
+from market.core import audit, events
+from market.core.db import write_lock
 from market.core.errors import (
     N_,
     Conflict,
@@ -68,6 +69,7 @@ from market.core.errors import (
 from market.core.models import utcnow
 from market.deals.models import Booking, BookingStatus, Quote, QuoteStatus
 from market.orders.models import Order, OrderEvent, OrderStatus
+from market.orders.service import add_event
 from market.payments import gateways, ledger
 from market.payments.gateways import GatewayError, GatewayUnavailable, PaymentSettings
 from market.payments.models import (
@@ -83,7 +85,6 @@ from market.payments.models import (
     WebhookEvent,
 )
 from market.runs.models import PlannedOperation
-from market.runs.service import order_event, write_lock
 
 
 class PaymentProviderUnavailable(ServiceError):
@@ -159,7 +160,7 @@ def open_payment(session: Session, quote: Quote, order: Order, actor: User | Non
     session.flush()
     payment.reference = f"YZ-{order.id}-{payment.id}"
     session.add(payment)
-    order_event(session, order, actor, "payment_opened", payment_id=payment.id,
+    add_event(session, order, actor, "payment_opened", payment_id=payment.id,
                 amount=payment.amount, currency=payment.currency, gateway=payment.gateway)
     return payment
 
@@ -318,7 +319,7 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
         order = _locked(session, Order, payment.order_id)
         # fresh from the database: a long-lived session may hold the quote as it was offered
         quote = session.get(Quote, payment.quote_id, populate_existing=True)
-        order_event(session, order, actor, "payment_received", payment_id=payment.id,
+        add_event(session, order, actor, "payment_received", payment_id=payment.id,
                     amount=payment.amount, currency=payment.currency)
         audit.record(session, actor.id if actor else None, "payment.received", payment,
                      payment.company_id, amount=payment.amount, gateway=payment.gateway)
@@ -427,7 +428,7 @@ def mark_refund_succeeded(session: Session, refund_id: int, provider_id: str) ->
                     legs=[(ledger.ESCROW, -refund.amount), (ledger.REFUNDS, refund.amount)],
                     memo=refund.reason[:200])
         order = session.get(Order, refund.order_id)
-        order_event(session, order, None, "refunded", refund_id=refund.id,  # type: ignore[arg-type]
+        add_event(session, order, None, "refunded", refund_id=refund.id,  # type: ignore[arg-type]
                     amount=refund.amount, currency=refund.currency)
         session.commit()
     return True
@@ -553,7 +554,7 @@ def _release(session: Session, payment: Payment, reason: str, now: datetime) -> 
     session.add(payment)
     session.flush()
     order = session.get(Order, payment.order_id)
-    order_event(session, order, None, "payouts_released", payment_id=payment.id,  # type: ignore[arg-type]
+    add_event(session, order, None, "payouts_released", payment_id=payment.id,  # type: ignore[arg-type]
                 reason=reason, payouts=[{"company_id": p.company_id, "amount": p.amount}
                                         for p in made])
     return made
@@ -728,7 +729,7 @@ def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> D
         order.status, order.updated_at = OrderStatus.disputed.value, utcnow()
         session.add_all([dispute, order])
         session.flush()
-        order_event(session, order, actor, "disputed", dispute_id=dispute.id,
+        add_event(session, order, actor, "disputed", dispute_id=dispute.id,
                     reason=reason[:500])
         audit.record(session, actor.id, "order.disputed", order, order.company_id)
         session.commit()
@@ -779,7 +780,7 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
         dispute.note, dispute.resolved_by_id, dispute.resolved_at = note[:2000], actor.id, now
         order.status, order.updated_at = OrderStatus.closed.value, now
         session.add_all([dispute, order])
-        order_event(session, order, actor, "dispute_resolved", dispute_id=dispute.id,
+        add_event(session, order, actor, "dispute_resolved", dispute_id=dispute.id,
                     resolution=resolution, refund=dispute.refund_amount)
         audit.record(session, actor.id, "dispute.resolved", dispute, order.company_id,
                      resolution=resolution, refund=dispute.refund_amount)
@@ -829,7 +830,7 @@ def expire_unpaid(session: Session, payment_id: int, now: datetime | None = None
             quote.status, quote.decided_at = QuoteStatus.expired.value, now
             order.status, order.updated_at = OrderStatus.open.value, now
             session.add_all([quote, order])
-            order_event(session, order, None, "payment_overdue", payment_id=payment.id,
+            add_event(session, order, None, "payment_overdue", payment_id=payment.id,
                         note="The order goes back to matching.")
         audit.record(session, None, "payment.expired", payment, payment.company_id)
         session.commit()
@@ -1150,3 +1151,33 @@ def get_payment(session: Session, actor: User, payment_id: int) -> Payment:
     if payment is None or not (actor.is_operator or actor.company_id == payment.company_id):
         raise NotFound(N_("Payment not found."))
     return payment
+
+
+# --- receivers of the other domains' events (core/events.py) -------------------------------
+
+def _on_quote_accepted(session: Session, quote: Quote, order: Order, actor: User | None,
+                       now: datetime) -> None:
+    open_payment(session, quote, order, actor, now)
+
+
+def _on_order_cancelled(session: Session, order: Order) -> None:
+    if session.exec(select(Payment.id).where(Payment.order_id == order.id)).first() is not None:
+        on_order_cancelled(session, order)
+
+
+def _on_quote_withdrawn(session: Session, quote_id: int) -> None:
+    quote = session.get(Quote, quote_id)
+    if quote is not None and quote.status == QuoteStatus.withdrawn:
+        on_quote_withdrawn(session, quote)
+
+
+def _on_delivery_confirmed(session: Session, order: Order,
+                           payments_config: PaymentSettings | None = None) -> None:
+    on_delivery_confirmed(session, order, payments_config)
+
+
+def connect_receivers() -> None:
+    events.quote_accepted.connect(_on_quote_accepted)
+    events.order_cancelled.connect(_on_order_cancelled)
+    events.quote_withdrawn.connect(_on_quote_withdrawn)
+    events.delivery_confirmed.connect(_on_delivery_confirmed)

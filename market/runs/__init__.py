@@ -1,5 +1,5 @@
 """Matching runs: the one bridge to the engine (the book read into a problem, the plan
-validated and stored), instant quotes, review and approval, Gantt data."""
+validated and stored), instant quotes, review, Gantt data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.runs import api, pages  # noqa: F401  (api registers its routes)
+    # importing api and tasks registers their routes, tasks and receivers
+    from market.runs import api, pages, quote_pages, tasks  # noqa: F401
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(quote_pages.bp)

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, json, request
+from flask import Response, json
 
 from market.core.api import current_api_user, page_body, pagination, route
 from market.core.extensions import db
 from market.core.jobs import dispatch
-from market.deals import service as bookings
-from market.deals.models import Booking, Quote
+from market.core.money import fee_bps
+from market.core.schemas import ReasonIn
+from market.runs import instant_quote as quotes
 from market.runs import service as matching_runs
 from market.runs.models import MatchingRun
 from market.runs.schemas import (
-    ApproveIn,
-    ApproveOut,
-    BookingOut,
-    NoteIn,
-    ProgressIn,
-    QuoteOut,
-    ReasonIn,
+    InstantQuoteOut,
     RunAccepted,
     RunIn,
     RunOut,
@@ -29,12 +24,13 @@ from market.runs.schemas import (
 )
 
 
-def quote_out(quote: Quote) -> dict[str, Any]:
-    return QuoteOut.model_validate(quote, from_attributes=True).model_dump(mode="json")
-
-
-def booking_out(booking: Booking) -> dict[str, Any]:
-    return BookingOut.model_validate(booking, from_attributes=True).model_dump(mode="json")
+@route("POST", "/orders/<int:order_id>/instant-quote",
+       summary="An indicative price and delivery date against the current book",
+       response=InstantQuoteOut, tag="orders")
+def instant_quote(order_id: int) -> dict[str, Any]:
+    result = quotes.instant_quote(db.session, current_api_user(), order_id,
+                                  fee_bps=fee_bps())
+    return InstantQuoteOut.model_validate(result.as_dict()).model_dump(mode="json")
 
 
 def run_out(run: MatchingRun, with_orders: bool = True) -> dict[str, Any]:
@@ -101,24 +97,6 @@ def run_problem(run_id: int) -> Response:
         "Content-Disposition": f"attachment; filename=yunzao-run-{run.id}-problem.json"})
 
 
-@route("POST", "/matching-runs/<int:run_id>/approve",
-       summary="Approve all or some served orders: capacity is held, buyers get firm quotes",
-       body=ApproveIn, response=ApproveOut, auth="operator", tag="matching")
-def approve_run(run_id: int, data: ApproveIn) -> dict[str, Any]:
-    report = matching_runs.approve(
-        db.session, current_api_user(), run_id, data.order_ids,
-        fee_bps=_config("PLATFORM_FEE_BPS"), quote_hours=_config("QUOTE_VALID_HOURS"))
-    return {"approved": report.approved,
-            "conflicts": {str(k): v for k, v in report.conflicts.items()},
-            "quotes": [quote_out(q) for q in report.quotes]}
-
-
-def _config(key: str) -> int:
-    from flask import current_app
-
-    return int(current_app.config[key])
-
-
 @route("POST", "/matching-runs/<int:run_id>/reject", summary="Reject a proposal",
        body=ReasonIn, response=RunOut, auth="operator", tag="matching")
 def reject_run(run_id: int, data: ReasonIn) -> dict[str, Any]:
@@ -138,68 +116,3 @@ def put_transport(data: TransportIn) -> dict[str, Any]:
     return matching_runs.set_transport(db.session, current_api_user(), values)
 
 
-@route("GET", "/orders/<int:order_id>/quotes", summary="An order's firm quotes",
-       response=QuoteOut, tag="orders")
-def order_quotes(order_id: int) -> list[dict[str, Any]]:
-    return [quote_out(q) for q in bookings.list_quotes(db.session, current_api_user(), order_id)]
-
-
-@route("POST", "/quotes/<int:quote_id>/accept",
-       summary="Accept a firm quote: its capacity is booked for you and an escrow payment "
-               "opens (POST /orders/{id}/payment); the factories are booked once it is paid",
-       response=QuoteOut, tag="orders")
-def accept_quote(quote_id: int) -> dict[str, Any]:
-    bookings.accept_quote(db.session, current_api_user(), quote_id)
-    return quote_out(db.session.get(Quote, quote_id))  # type: ignore[arg-type]
-
-
-@route("POST", "/quotes/<int:quote_id>/decline", summary="Decline a firm quote",
-       body=ReasonIn, response=QuoteOut, tag="orders")
-def decline_quote(quote_id: int, data: ReasonIn) -> dict[str, Any]:
-    return quote_out(bookings.decline_quote(db.session, current_api_user(), quote_id,
-                                            data.reason))
-
-
-@route("POST", "/orders/<int:order_id>/confirm-delivery", summary="The buyer confirms delivery",
-       tag="orders")
-def confirm_delivery(order_id: int) -> dict[str, Any]:
-    order = bookings.confirm_delivery(db.session, current_api_user(), order_id)
-    return {"id": order.id, "status": order.status}
-
-
-@route("GET", "/bookings", summary="My factory's bookings", response=BookingOut,
-       tag="bookings", query={"status": "proposed|accepted|declined|in_progress|done|cancelled"})
-def list_bookings() -> list[dict[str, Any]]:
-    bookings.expire_overdue(db.session)
-    return [booking_out(b) for b in bookings.list_bookings(db.session, current_api_user(),
-                                                           request.args.get("status"))]
-
-
-@route("POST", "/bookings/<int:booking_id>/accept", summary="Accept a proposed booking",
-       response=BookingOut, tag="bookings")
-def accept_booking(booking_id: int) -> dict[str, Any]:
-    return booking_out(bookings.accept_booking(db.session, current_api_user(), booking_id))
-
-
-@route("POST", "/bookings/<int:booking_id>/decline",
-       summary="Decline a booking (the order goes back to matching)", body=ReasonIn,
-       response=BookingOut, tag="bookings")
-def decline_booking(booking_id: int, data: ReasonIn) -> dict[str, Any]:
-    return booking_out(bookings.decline_booking(db.session, current_api_user(), booking_id,
-                                                data.reason))
-
-
-@route("POST", "/bookings/<int:booking_id>/progress",
-       summary="Report an operation started or done, with a note and QC", body=ProgressIn,
-       response=BookingOut, tag="bookings")
-def booking_progress(booking_id: int, data: ProgressIn) -> dict[str, Any]:
-    return booking_out(bookings.report_progress(db.session, current_api_user(), booking_id,
-                                                data.status, data.note, data.qc))
-
-
-@route("POST", "/bookings/<int:booking_id>/ship",
-       summary="Record the shipment (factory of the last operation)", body=NoteIn,
-       tag="bookings")
-def ship(booking_id: int, data: NoteIn) -> dict[str, Any]:
-    order = bookings.ship(db.session, current_api_user(), booking_id, data.note)
-    return {"id": order.id, "status": order.status}

@@ -29,10 +29,10 @@ from market.accounts.models import User
 from market.catalog.models import Material, Process
 from market.core.errors import Conflict
 from market.core.models import utcnow
+from market.core.money import DEFAULT_FEE_BPS, platform_fee
 from market.orders import service as orders
 from market.orders.models import Order, OrderStatus
 
-DEFAULT_FEE_BPS = 800
 QUOTE_VALID_MINUTES = 15
 SLACK_DAYS = 14
 MAX_HORIZON_DAYS = 90
@@ -66,13 +66,6 @@ class QuoteResult:
                 "valid_until": self.valid_until, "reason": self.reason,
                 "production_cost": self.production_cost, "platform_fee": self.platform_fee,
                 "indicative": True}
-
-
-def platform_fee(cost: int, bps: int = DEFAULT_FEE_BPS) -> int:
-    """cost * bps / 10000 rounded half up, in integers (no floats near money)."""
-    if cost <= 0:
-        return 0
-    return (cost * bps + 5_000) // 10_000
 
 
 def horizon(order: Order, now: datetime) -> tuple[datetime, int]:

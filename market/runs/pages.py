@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -19,8 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlmodel import col, select
 
 from market.accounts import service as accounts
@@ -31,35 +29,15 @@ from market.catalog.templating import process_name
 from market.core import audit
 from market.core.errors import ServiceError
 from market.core.extensions import db
-from market.core.jobs import dispatch
+from market.core.jobs import catch_up, dispatch
 from market.core.labels import label
-from market.deals import service as bookings
+from market.core.pages import operator_required
 from market.orders import service as orders_service
 from market.runs import gantt
 from market.runs import service as matching_runs
 from market.runs.models import RunOrder
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
-
-
-def operator_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_operator:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-@bp.get("/")
-@operator_required
-def overview():
-    from market.overview import service as market_health
-
-    bookings.expire_overdue(db.session)
-    return render_template("operator/overview.html", h=market_health.health(db.session))
 
 
 @bp.get("/companies")
@@ -131,7 +109,7 @@ def _run_or_404(run_id: int):
 @operator_required
 def runs():
     matching_runs.reap(db.session)
-    bookings.expire_overdue(db.session)
+    catch_up(db.session)  # quotes expired meanwhile put their orders back among the open
     rows, total = matching_runs.list_runs(db.session, current_user._get_current_object())
     open_orders = orders_service.offered_orders(db.session)
     # declined or unanswered bookings put orders back: operators see them first
@@ -219,7 +197,7 @@ def order_gantt(run_id: int, order_id: int):
                                                      RunOrder.order_id == order_id)).first()
     if outcome is None:
         abort(404)
-    operations = matching_runs.operations_of(db.session, [order_id])
+    operations = orders_service.operations_of(db.session, [order_id])
     labels = {op_id: f"{op.seq}. {process_name(op.process_code)}"
               for op_id, op in operations.items()}
     plant_names = {p.id: p.name for p in db.session.exec(
@@ -238,34 +216,6 @@ def run_problem(run_id: int):
     return Response(json.dumps(row.problem, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition":
                              f"attachment; filename=yunzao-run-{row.id}-problem.json"})
-
-
-@bp.post("/runs/<int:run_id>/approve")
-@operator_required
-def approve_run(run_id: int):
-    ids = request.form.getlist("order_ids", type=int)
-    everything = request.form.get("all") == "1"
-    if not everything and not ids:
-        flash(_("Choose the orders to approve, or approve all."), "error")
-        return redirect(url_for("operator.run", run_id=run_id))
-    try:
-        report = matching_runs.approve(
-            db.session, current_user._get_current_object(), run_id,
-            None if everything else ids, fee_bps=current_app.config["PLATFORM_FEE_BPS"],
-            quote_hours=current_app.config["QUOTE_VALID_HOURS"])
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.localized, "error")
-        return redirect(url_for("operator.run", run_id=run_id))
-    flash(ngettext("%(num)d order approved: the buyer has a firm quote.",
-                   "%(num)d orders approved: the buyers have firm quotes.",
-                   len(report.approved)), "success")
-    if report.conflicts:
-        flash(_("Not approved because the capacity or the order changed: %(list)s",
-                list="; ".join(f"#{k}: {v}" for k, v in report.conflicts.items())), "error")
-    return redirect(url_for("operator.run", run_id=run_id))
 
 
 @bp.post("/runs/<int:run_id>/reject")

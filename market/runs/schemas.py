@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -62,62 +62,6 @@ class RunOut(BaseModel):
     orders: list[RunOrderOut] | None = None
 
 
-class ApproveIn(Strict):
-    order_ids: list[int] | None = Field(default=None, max_length=5000)
-
-
-class ReasonIn(Strict):
-    reason: str = Field(default="", max_length=1000)
-
-
-class QuoteOut(BaseModel):
-    id: int
-    order_id: int
-    run_id: int
-    status: str
-    currency: str
-    production_cost: int
-    platform_fee: int
-    price: int
-    delivery_date: datetime
-    plants: int
-    created_at: datetime
-    expires_at: datetime
-
-
-class ApproveOut(BaseModel):
-    approved: list[int]
-    conflicts: dict[str, str]
-    quotes: list[QuoteOut]
-
-
-class BookingOut(BaseModel):
-    id: int
-    order_id: int
-    quote_id: int
-    operation_id: int
-    machine_id: int
-    start: datetime
-    end: datetime
-    amount: int
-    currency: str
-    status: str
-    respond_by: datetime
-    decline_reason: str
-    note: str
-    qc: str
-
-
-class ProgressIn(Strict):
-    status: Literal["started", "done"]
-    note: str = Field(default="", max_length=1000)
-    qc: str = Field(default="", max_length=2000)
-
-
-class NoteIn(Strict):
-    note: str = Field(default="", max_length=1000)
-
-
 class TransportIn(Strict):
     speed_kmh: float | None = Field(default=None, gt=0, le=200)
     handling_minutes: int | None = Field(default=None, ge=0, le=10_080)
@@ -130,3 +74,16 @@ class TransportOut(BaseModel):
     handling_minutes: int
     cost_per_km: int
     fixed_cost: int
+
+
+class InstantQuoteOut(BaseModel):
+    price: int | None = Field(description="Minor units, platform fee included; null when no "
+                                          "placement exists")
+    currency: str
+    delivery_date: datetime | None
+    plants: int
+    valid_until: datetime
+    reason: str | None = Field(default=None, description="Why no placement exists")
+    production_cost: int | None = Field(default=None, description="Machines and transport")
+    platform_fee: int | None = None
+    indicative: bool = True

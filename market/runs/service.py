@@ -8,23 +8,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import User
-from market.capacity.models import Machine, WindowStatus
-from market.capacity.service import occupy
-from market.core import audit
+from market.capacity.models import Machine
+from market.core import audit, events
 from market.core.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
-from market.deals.models import Quote
-from market.orders.models import Order, OrderOperation, OrderStatus
+from market.orders.models import Order, OrderStatus
 from market.runs.models import MatchingRun, PlannedOperation, PlatformSetting, RunOrder, RunStatus
 from market.runs.planning import DEFAULT_TRANSPORT, build_problem
 
@@ -37,15 +33,8 @@ MAX_ATTEMPTS = 2
 SLACK_DAYS = 14
 MAX_HORIZON_DAYS = 90
 QUOTE_HOURS = 72
-DEFAULT_FEE_BPS = 800
 
-# SQLite has no row locks to speak of: approvals and acceptances in one process (the
-# embedded default) take this lock so their read-check-write cannot interleave. PostgreSQL
-# relies on row locks and the exclusion constraint instead.
-SQLITE_WRITE_LOCK = threading.RLock()
-
-
-def _require_operator(actor: User) -> None:
+def require_operator(actor: User) -> None:
     if not actor.is_operator:
         raise PermissionDenied("Only platform operators run and review matching.")
 
@@ -61,7 +50,7 @@ def transport_settings(session: Session) -> dict[str, Any]:
 
 
 def set_transport(session: Session, actor: User, values: dict[str, Any]) -> dict[str, Any]:
-    _require_operator(actor)
+    require_operator(actor)
     fields: dict[str, str] = {}
     clean: dict[str, Any] = {}
     limits = {"speed_kmh": (1, 200), "handling_minutes": (0, 10_080), "cost_per_km": (0, 10**6),
@@ -93,7 +82,7 @@ def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30
               order_ids: list[int] | None = None) -> MatchingRun:
     """Queue a run. `actor` None is the scheduler (Celery beat or `flask matching run`)."""
     if actor is not None:
-        _require_operator(actor)
+        require_operator(actor)
     try:
         limit = int(time_limit_seconds)
     except (TypeError, ValueError):
@@ -130,7 +119,7 @@ def scheduled_run(session: Session, time_limit_seconds: int) -> MatchingRun | No
 
 
 def get_run(session: Session, actor: User, run_id: int) -> MatchingRun:
-    _require_operator(actor)
+    require_operator(actor)
     run = session.get(MatchingRun, run_id)
     if run is None:
         raise NotFound("Matching run not found.")
@@ -139,7 +128,7 @@ def get_run(session: Session, actor: User, run_id: int) -> MatchingRun:
 
 def list_runs(session: Session, actor: User, page: int = 1,
               per_page: int = 20) -> tuple[list[MatchingRun], int]:
-    _require_operator(actor)
+    require_operator(actor)
     total = session.exec(select(func.count()).select_from(MatchingRun)).one()
     rows = session.exec(select(MatchingRun).order_by(col(MatchingRun.id).desc())
                         .offset((page - 1) * per_page).limit(per_page)).all()
@@ -355,129 +344,17 @@ def reap(session: Session, now: datetime | None = None,
                          f"(attempt {run.attempts}); nothing of the run was stored.")
             result["failed"].append(run.id)  # type: ignore[arg-type]
         session.add(run)
+    for run_id in result["retried"]:
+        events.publish(session, events.run_requeued, run_id=run_id)
     session.commit()
-    if result["retried"]:
-        from market.core.jobs import dispatch
-
-        for run_id in result["retried"]:
-            dispatch("run_matching", run_id=run_id)
     return result
 
 
 # --- review -------------------------------------------------------------------------------
 
-def platform_fee(cost: int, bps: int) -> int:
-    """cost * bps / 10,000, rounded half up, in integers."""
-    return 0 if cost <= 0 else (cost * bps + 5_000) // 10_000
-
-
-@dataclass
-class ApprovalReport:
-    approved: list[int] = field(default_factory=list)
-    conflicts: dict[int, str] = field(default_factory=dict)
-    quotes: list[Quote] = field(default_factory=list)
-
-
-def write_lock(session: Session):  # type: ignore[no-untyped-def]
-    """The lock that approvals, acceptances, declines and payments take around their
-    read-check-write: a process lock on SQLite, nothing on PostgreSQL (row locks and the
-    exclusion constraint do the work there)."""
-    import contextlib
-
-    if session.get_bind().dialect.name == "sqlite":
-        return SQLITE_WRITE_LOCK
-    return contextlib.nullcontext()
-
-
-def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | None = None,
-            fee_bps: int = DEFAULT_FEE_BPS, quote_hours: int = QUOTE_HOURS) -> ApprovalReport:
-    """Hold the planned intervals of the chosen served orders and offer firm quotes. Each
-    order is all or nothing: if any of its intervals no longer fits, it is reported."""
-    _require_operator(actor)
-    with write_lock(session):
-        run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
-        if run is None:
-            raise NotFound("Matching run not found.")
-        if run.status not in (RunStatus.done, RunStatus.approved):
-            raise Conflict(f"A run that is {run.status} cannot be approved.")
-        outcomes = session.exec(select(RunOrder).where(RunOrder.run_id == run_id,
-                                                       col(RunOrder.served).is_(True))).all()
-        wanted = set(order_ids) if order_ids else None
-        if wanted is not None:
-            unknown = wanted - {o.order_id for o in outcomes}
-            if unknown:
-                raise ValidationError("Only orders the run served can be approved.",
-                                      {"order_ids": f"not served in this run: {sorted(unknown)}"})
-        report = ApprovalReport()
-        now = utcnow()
-        for outcome in outcomes:
-            if outcome.decision or (wanted is not None and outcome.order_id not in wanted):
-                continue
-            order = session.get(Order, outcome.order_id, with_for_update=True)
-            if order is None or order.status != OrderStatus.open:
-                outcome.decision = "conflict"
-                outcome.decision_note = (f"The order is {order.status if order else 'gone'} "
-                                         "now, no longer open.")
-                report.conflicts[outcome.order_id] = outcome.decision_note
-                session.add(outcome)
-                continue
-            planned = session.exec(select(PlannedOperation).where(
-                PlannedOperation.run_id == run_id,
-                PlannedOperation.order_id == outcome.order_id)).all()
-            nested = session.begin_nested()
-            try:
-                for po in planned:
-                    if session.get(Machine, po.machine_id).status != "active":  # type: ignore[union-attr]
-                        raise Conflict(f"Machine {po.machine_id} has been retired.")
-                    for segment in occupy(session, po.machine_id, po.start, po.end,
-                                          WindowStatus.held):
-                        segment.planned_operation_id = po.id
-                        session.add(segment)
-                session.flush()
-                nested.commit()
-            except (Conflict, IntegrityError, OperationalError) as exc:
-                nested.rollback()
-                note = exc.message if isinstance(exc, Conflict) else (
-                    "Another approval took this capacity first.")
-                outcome.decision, outcome.decision_note = "conflict", note
-                report.conflicts[outcome.order_id] = note
-                session.add(outcome)
-                continue
-            cost = int(outcome.cost or 0)
-            fee = platform_fee(cost, fee_bps)
-            quote = Quote(order_id=order.id, run_id=run_id, currency=order.currency,  # type: ignore[arg-type]
-                          production_cost=cost, platform_fee=fee, price=cost + fee,
-                          delivery_date=outcome.completion,  # type: ignore[arg-type]
-                          plants=len({po.plant_id for po in planned}),
-                          expires_at=now + timedelta(hours=quote_hours))
-            session.add(quote)
-            order.status = OrderStatus.quoted.value
-            order.updated_at = now
-            session.add(order)
-            outcome.decision = "approved"
-            session.add(outcome)
-            session.flush()
-            order_event(session, order, actor, "quoted", quote_id=quote.id, price=quote.price,
-                        delivery_date=quote.delivery_date.isoformat(),
-                        expires_at=quote.expires_at.isoformat())
-            report.approved.append(order.id)  # type: ignore[arg-type]
-            report.quotes.append(quote)
-        run.status = RunStatus.approved.value
-        run.reviewed_by_id, run.reviewed_at = actor.id, now
-        session.add(run)
-        audit.record(session, actor.id, "matching_run.approved", run, None,
-                     approved=report.approved, conflicts=report.conflicts)
-        try:
-            session.commit()
-        except (IntegrityError, OperationalError):
-            session.rollback()
-            raise Conflict(
-                "Capacity changed while approving; nothing was held. Try again.") from None
-    return report
-
 
 def reject(session: Session, actor: User, run_id: int, reason: str = "") -> MatchingRun:
-    _require_operator(actor)
+    require_operator(actor)
     run = get_run(session, actor, run_id)
     if run.status != RunStatus.done:
         raise Conflict(f"A run that is {run.status} cannot be rejected.")
@@ -488,17 +365,3 @@ def reject(session: Session, actor: User, run_id: int, reason: str = "") -> Matc
     audit.record(session, actor.id, "matching_run.rejected", run, None, reason=run.error)
     session.commit()
     return run
-
-
-def order_event(session: Session, order: Order, actor: User | None, kind: str,
-                **details: Any) -> None:
-    from market.orders.service import add_event
-
-    add_event(session, order, actor, kind, **details)
-
-
-def operations_of(session: Session, order_ids: list[int]) -> dict[int, OrderOperation]:
-    if not order_ids:
-        return {}
-    return {op.id: op for op in session.exec(  # type: ignore[misc]
-        select(OrderOperation).where(col(OrderOperation.order_id).in_(order_ids)))}

@@ -1,7 +1,7 @@
 """Background work. One task function per kind of work, run three ways:
 
 - "thread" (the embedded default, `make run`): an in-process thread pool;
-- "celery" (production, REDIS_URL set): Celery workers on Redis, `celery -A market.core.jobs.worker
+- "celery" (production, REDIS_URL set): Celery workers on Redis, `celery -A market.worker
   worker`;
 - "sync" (some tests): at once, in the caller's thread.
 
@@ -12,6 +12,8 @@ a task claims its row, heartbeats while it works, and commits its result in one 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -21,12 +23,55 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 
 TASKS: dict[str, Callable[..., Any]] = {}
+# Housekeeping steps of the domains, run in order every minute by the `housekeeping` task
+# (Celery beat, or the in-process schedule) and by `flask matching housekeeping`.
+HOUSEKEEPING: dict[str, Callable[[Any], Any]] = {}
+# The cheap ones (nothing to do costs one query) also run before pages that show their
+# effects (an expired quote puts its order back among the open ones).
+ON_READ: list[str] = []
 
 
 def task(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Register a task function. It receives the Flask app first, then keyword arguments."""
+    """Register a task function. It receives the Flask app first, then keyword arguments.
+    Domains declare theirs in `<domain>/tasks.py`, imported by their init_app."""
     TASKS[fn.__name__] = fn
     return fn
+
+
+def housekeeping_step(name: str, on_read: bool = False
+                      ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register `fn(session) -> counts` as a housekeeping step named `name`; `on_read`: cheap
+    enough to run before pages that show its effects (`catch_up`)."""
+    def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        HOUSEKEEPING[name] = fn
+        if on_read and name not in ON_READ:
+            ON_READ.append(name)
+        return fn
+    return register
+
+
+def catch_up(session: Any) -> None:
+    """Run the cheap housekeeping steps now, so a page never shows a state that is overdue."""
+    for name in ON_READ:
+        HOUSEKEEPING[name](session)
+
+
+def run_housekeeping(session: Any) -> dict[str, Any]:
+    """Every domain's housekeeping step once, in registration order; their results by name."""
+    return {name: step(session) for name, step in HOUSEKEEPING.items()}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@task
+def housekeeping(app: Flask) -> None:
+    """Expire quotes and unanswered bookings, reap runs whose worker died, move money."""
+    from market.core.extensions import db
+
+    with app.app_context():
+        run_housekeeping(db.session)
 
 
 class Jobs:
@@ -42,8 +87,6 @@ class Jobs:
         app.extensions["yunzao_jobs"] = self
 
     def dispatch(self, name: str, **kwargs: Any) -> Future | None:
-        from market.core.jobs import tasks  # noqa: F401  (registers the task functions)
-
         if name not in TASKS:
             raise KeyError(f"unknown task {name}")
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -52,7 +95,7 @@ class Jobs:
             TASKS[name](app, **kwargs)
             return None
         if mode == "celery":
-            from market.core.jobs.worker import sender
+            from market.core.jobs.celery import sender
 
             sender(app.config["REDIS_URL"]).send_task(f"yunzao.{name}", kwargs=kwargs)
             return None

@@ -1,7 +1,7 @@
-"""The Celery application for production workers:
+"""Celery for production workers (the entry point is `market.worker`):
 
-    celery -A market.core.jobs.worker worker --concurrency 2 --loglevel info
-    celery -A market.core.jobs.worker beat  # periodic housekeeping (quotes, deadlines, reaper)
+    celery -A market.worker worker --concurrency 2 --loglevel info
+    celery -A market.worker beat  # periodic housekeeping (quotes, deadlines, reaper)
 
 Each registered task function becomes a Celery task `yunzao.<name>`. Messages are acked late
 and a task lost with its worker is not redelivered blindly: the run's row in the database
@@ -23,7 +23,7 @@ def sender(broker_url: str) -> Celery:
 
 
 def make_celery(flask_app: Flask) -> Celery:
-    from market.core.jobs import TASKS, tasks  # noqa: F401  (registers the task functions)
+    from market.core.jobs import TASKS  # the domains registered theirs in create_app
 
     app = Celery("yunzao", broker=flask_app.config.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     app.conf.update(
@@ -54,18 +54,3 @@ def _bind(fn: Any, flask_app: Flask) -> Any:
 
     run.__name__ = fn.__name__
     return run
-
-
-def _worker_app() -> Celery:
-    from market import create_app
-
-    flask_app = create_app()
-    return make_celery(flask_app)
-
-
-def __getattr__(name: str) -> Any:
-    # `celery -A market.core.jobs.worker` looks up `celery`; build it (and the Flask app) only then.
-    if name == "celery":
-        globals()["celery"] = _worker_app()
-        return globals()["celery"]
-    raise AttributeError(name)

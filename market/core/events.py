@@ -1,0 +1,110 @@
+"""Domain events: every blinker signal the domains send each other, declared here once.
+
+Two kinds, and the difference matters:
+
+- **After commit** (`publish(session, signal, **details)`): the event is queued on the
+  session and sent only once that session's transaction has committed; a rollback drops it.
+  For side effects that must not hold the transaction or its locks and may fail on their own:
+  refunds and payouts through the payment provider, job dispatch, and (issue "Nobody misses
+  anything") notifications and outbound webhooks.
+- **In the transaction** (`signal.send(session, **details)` directly): a rule of a higher
+  domain that must hold together with the sender's change (money in escrow <-> bookings
+  proposed). Receivers work on the sender's session and never commit; the sender commits.
+  This is how a lower domain reaches a higher one without importing it.
+
+A receiver is connected in its domain's `init_app` (or at import of its module) and gets the
+session as the sender, plus the keyword arguments below. A rule that a domain applies to a
+domain below it is a direct call, never an event.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blinker import Namespace, Signal
+
+log = logging.getLogger(__name__)
+_signals = Namespace()
+PENDING_KEY = "yunzao_pending_events"
+
+# --- after commit ---------------------------------------------------------------------------
+
+order_cancelled = _signals.signal("order-cancelled", doc="""
+An order was cancelled before production (committed). `order`: the Order. Payments cancels a
+payment still waiting for money and refunds money in escrow in full.""")
+
+delivery_confirmed = _signals.signal("delivery-confirmed", doc="""
+The buyer confirmed delivery (committed). `order`: the Order; `payments_config`: the payment
+settings the caller uses (None: the app's). Payments releases each factory's payout.""")
+
+quote_withdrawn = _signals.signal("quote-withdrawn", doc="""
+An accepted quote no longer stands because a factory declined or let a booking lapse
+(committed). `quote_id`. Payments refunds the buyer's money for it.""")
+
+run_requeued = _signals.signal("run-requeued", doc="""
+The reaper put a matching run whose worker died back in the queue (committed). `run_id`.
+The runs domain dispatches the job again.""")
+
+# --- in the transaction -----------------------------------------------------------------------
+
+quote_accepted = _signals.signal("quote-accepted", doc="""
+The buyer accepted a firm quote; its time is booked and the order accepted (not committed
+yet). `quote`, `order`, `actor`, `now`. Payments opens the escrow payment in the same
+transaction, so an accepted quote always has a payment to pay.""")
+
+order_cancelling = _signals.signal("order-cancelling", doc="""
+An order is being cancelled (not committed yet). `order`, `previous` (its status before).
+Receivers give back what the order holds (offered quotes declined, accepted quotes withdrawn,
+bookings cancelled, held or booked time released) and return the minutes they released.""")
+
+order_readers = _signals.signal("order-readers", doc="""
+Asked whether `user` may read `order` beyond its buyer and the operators (not a change).
+A receiver returns True to grant (the deals domain: a factory with live work on the order).""")
+
+
+order_page = _signals.signal("order-page", doc="""
+Collects what other domains show on an order's page (not a change). `order`, `viewer` (the
+signed-in user or an anonymous one). Receivers, in their domain's pages module, return a dict
+of template variables (firm quotes, bookings and the schedule, the payment link) holding only
+what that viewer may see.""")
+
+order_api = _signals.signal("order-api", doc="""
+Collects what other domains add to an order's API body (not a change). `order`, `viewer`
+(the token's user, or None). Receivers, in their api module, return a dict of JSON-ready body
+fields (`quotes`, `payments`, `bookings_by_operation`) holding only what that viewer may see.""")
+
+
+def collect(signal: Signal, sender: Any, **details: Any) -> dict[str, Any]:
+    """Merge the dicts the receivers of a collecting signal (`order_page`, ...) return."""
+    merged: dict[str, Any] = {}
+    for _receiver, part in signal.send(sender, **details):
+        merged.update(part or {})
+    return merged
+
+
+def publish(session: Any, signal: Signal, **details: Any) -> None:
+    """Send `signal` with `details` once `session` commits (dropped on rollback)."""
+    if not getattr(session, "sends_events_after_commit", False):
+        # A plain session would never send it: fail loudly rather than lose the event.
+        raise TypeError("publish() needs a market.core.db.Session")
+    session.info.setdefault(PENDING_KEY, []).append((signal, details))
+
+
+def send_committed(session: Any) -> None:
+    """Send what `publish` queued on `session` (called by Session.commit after the commit)."""
+    while True:
+        pending = session.info.pop(PENDING_KEY, None)
+        if not pending:
+            return
+        for signal, details in pending:
+            signal.send(session, **details)
+
+
+def drop_pending(session: Any) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def granted(signal: Signal, sender: Any, **details: Any) -> bool:
+    """True when any receiver of a question signal (such as `order_readers`) says yes."""
+    return any(answer for _receiver, answer in signal.send(sender, **details))

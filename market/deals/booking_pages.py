@@ -1,0 +1,93 @@
+"""Factories answer and work their bookings: the list, one booking, accept, decline,
+progress and shipment (pages under /factory/bookings)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlmodel import col, select
+
+from market.capacity import service as capacity
+from market.capacity.models import Machine
+from market.core.errors import NotFound, ServiceError
+from market.core.extensions import db
+from market.core.pages import actor as _actor
+from market.core.pages import factory_required
+from market.deals import service as bookings
+from market.orders import attachments as attachments_service
+from market.orders import service as orders
+from market.orders.models import Order, OrderOperation
+
+bp = Blueprint("bookings", __name__, url_prefix="/factory/bookings")
+
+
+@bp.get("")
+@factory_required
+def bookings_list():
+    bookings.expire_overdue(db.session)
+    status = request.args.get("status") or None
+    try:
+        rows = bookings.list_bookings(db.session, _actor(), status)
+    except ServiceError:
+        rows, status = bookings.list_bookings(db.session, _actor()), None
+    orders_by_id = {o.id: o for o in db.session.exec(
+        select(Order).where(col(Order.id).in_({b.order_id for b in rows} or {0})))}
+    ops = orders.operations_of(db.session, list(orders_by_id))
+    machines = {m.id: m for m in capacity.list_machines(db.session, _actor(),
+                                                        include_retired=True)}
+    return render_template("deals/bookings.html", bookings=rows, status=status,
+                           orders=orders_by_id, ops=ops, machines=machines)
+
+
+def _booking_or_404(booking_id: int):
+    try:
+        return bookings.get_booking(db.session, _actor(), booking_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/<int:booking_id>")
+@factory_required
+def booking(booking_id: int):
+    row = _booking_or_404(booking_id)
+    order = db.session.get(Order, row.order_id)
+    op = db.session.get(OrderOperation, row.operation_id)
+    machine_row = db.session.get(Machine, row.machine_id)
+    files = attachments_service.list_for(db.session, order) if (
+        bookings.company_has_booking(db.session, _actor().company_id, row.order_id)) else []
+    return render_template("deals/booking.html", booking=row, order=order, op=op,
+                           machine=machine_row, files=files)
+
+
+@bp.post("/<int:booking_id>/<action>")
+@factory_required
+def booking_action(booking_id: int, action: str):
+    row = _booking_or_404(booking_id)
+    form = request.form
+    messages = {
+        "accept": _("Booking accepted."),
+        "decline": _("Booking declined; the order goes back to matching."),
+        "start": _("Marked as started."),
+        "done": _("Marked as done."),
+        "ship": _("Shipment recorded; the buyer has been told."),
+    }
+    if action not in messages:
+        abort(404)
+    try:
+        if action == "accept":
+            bookings.accept_booking(db.session, _actor(), row.id)  # type: ignore[arg-type]
+        elif action == "decline":
+            bookings.decline_booking(db.session, _actor(), row.id, form.get("reason", ""))  # type: ignore[arg-type]
+        elif action in ("start", "done"):
+            bookings.report_progress(db.session, _actor(), row.id,  # type: ignore[arg-type]
+                                     "started" if action == "start" else "done",
+                                     form.get("note", ""), form.get("qc", ""))
+        else:
+            bookings.ship(db.session, _actor(), row.id, form.get("note", ""))  # type: ignore[arg-type]
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.localized + (" " + " ".join(exc.localized_fields.values()) if exc.fields else ""),
+              "error")
+    else:
+        flash(messages[action], "success")
+    return redirect(url_for("bookings.booking", booking_id=booking_id))

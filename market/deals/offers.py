@@ -1,0 +1,119 @@
+"""Offering firm quotes from a reviewed run: approval holds the planned intervals of the chosen
+served orders and gives each buyer a firm quote (price = production cost + platform fee).
+Each order is all or nothing; what no longer fits is reported and not held."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from market.accounts.models import User
+from market.capacity.models import Machine, WindowStatus
+from market.capacity.service import occupy
+from market.core import audit
+from market.core.db import write_lock
+from market.core.errors import Conflict, NotFound, ValidationError
+from market.core.models import utcnow
+from market.core.money import DEFAULT_FEE_BPS, platform_fee
+from market.deals.models import Quote
+from market.orders.models import Order, OrderStatus
+from market.orders.service import add_event
+from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatus
+from market.runs.service import QUOTE_HOURS, require_operator
+
+
+@dataclass
+class ApprovalReport:
+    approved: list[int] = field(default_factory=list)
+    conflicts: dict[int, str] = field(default_factory=dict)
+    quotes: list[Quote] = field(default_factory=list)
+
+
+def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | None = None,
+            fee_bps: int = DEFAULT_FEE_BPS, quote_hours: int = QUOTE_HOURS) -> ApprovalReport:
+    """Hold the planned intervals of the chosen served orders and offer firm quotes. Each
+    order is all or nothing: if any of its intervals no longer fits, it is reported."""
+    require_operator(actor)
+    with write_lock(session):
+        run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
+        if run is None:
+            raise NotFound("Matching run not found.")
+        if run.status not in (RunStatus.done, RunStatus.approved):
+            raise Conflict(f"A run that is {run.status} cannot be approved.")
+        outcomes = session.exec(select(RunOrder).where(RunOrder.run_id == run_id,
+                                                       col(RunOrder.served).is_(True))).all()
+        wanted = set(order_ids) if order_ids else None
+        if wanted is not None:
+            unknown = wanted - {o.order_id for o in outcomes}
+            if unknown:
+                raise ValidationError("Only orders the run served can be approved.",
+                                      {"order_ids": f"not served in this run: {sorted(unknown)}"})
+        report = ApprovalReport()
+        now = utcnow()
+        for outcome in outcomes:
+            if outcome.decision or (wanted is not None and outcome.order_id not in wanted):
+                continue
+            order = session.get(Order, outcome.order_id, with_for_update=True)
+            if order is None or order.status != OrderStatus.open:
+                outcome.decision = "conflict"
+                outcome.decision_note = (f"The order is {order.status if order else 'gone'} "
+                                         "now, no longer open.")
+                report.conflicts[outcome.order_id] = outcome.decision_note
+                session.add(outcome)
+                continue
+            planned = session.exec(select(PlannedOperation).where(
+                PlannedOperation.run_id == run_id,
+                PlannedOperation.order_id == outcome.order_id)).all()
+            nested = session.begin_nested()
+            try:
+                for po in planned:
+                    if session.get(Machine, po.machine_id).status != "active":  # type: ignore[union-attr]
+                        raise Conflict(f"Machine {po.machine_id} has been retired.")
+                    for segment in occupy(session, po.machine_id, po.start, po.end,
+                                          WindowStatus.held):
+                        segment.planned_operation_id = po.id
+                        session.add(segment)
+                session.flush()
+                nested.commit()
+            except (Conflict, IntegrityError, OperationalError) as exc:
+                nested.rollback()
+                note = exc.message if isinstance(exc, Conflict) else (
+                    "Another approval took this capacity first.")
+                outcome.decision, outcome.decision_note = "conflict", note
+                report.conflicts[outcome.order_id] = note
+                session.add(outcome)
+                continue
+            cost = int(outcome.cost or 0)
+            fee = platform_fee(cost, fee_bps)
+            quote = Quote(order_id=order.id, run_id=run_id, currency=order.currency,  # type: ignore[arg-type]
+                          production_cost=cost, platform_fee=fee, price=cost + fee,
+                          delivery_date=outcome.completion,  # type: ignore[arg-type]
+                          plants=len({po.plant_id for po in planned}),
+                          expires_at=now + timedelta(hours=quote_hours))
+            session.add(quote)
+            order.status = OrderStatus.quoted.value
+            order.updated_at = now
+            session.add(order)
+            outcome.decision = "approved"
+            session.add(outcome)
+            session.flush()
+            add_event(session, order, actor, "quoted", quote_id=quote.id, price=quote.price,
+                        delivery_date=quote.delivery_date.isoformat(),
+                        expires_at=quote.expires_at.isoformat())
+            report.approved.append(order.id)  # type: ignore[arg-type]
+            report.quotes.append(quote)
+        run.status = RunStatus.approved.value
+        run.reviewed_by_id, run.reviewed_at = actor.id, now
+        session.add(run)
+        audit.record(session, actor.id, "matching_run.approved", run, None,
+                     approved=report.approved, conflicts=report.conflicts)
+        try:
+            session.commit()
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            raise Conflict(
+                "Capacity changed while approving; nothing was held. Try again.") from None
+    return report

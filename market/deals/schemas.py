@@ -1,0 +1,62 @@
+"""Bodies of the quote and booking API, and of run approval (which offers the quotes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from market.core.schemas import Strict
+
+
+class ApproveIn(Strict):
+    order_ids: list[int] | None = Field(default=None, max_length=5000)
+
+
+class QuoteOut(BaseModel):
+    id: int
+    order_id: int
+    run_id: int
+    status: str
+    currency: str
+    production_cost: int
+    platform_fee: int
+    price: int
+    delivery_date: datetime
+    plants: int
+    created_at: datetime
+    expires_at: datetime
+
+
+class ApproveOut(BaseModel):
+    approved: list[int]
+    conflicts: dict[str, str]
+    quotes: list[QuoteOut]
+
+
+class BookingOut(BaseModel):
+    id: int
+    order_id: int
+    quote_id: int
+    operation_id: int
+    machine_id: int
+    start: datetime
+    end: datetime
+    amount: int
+    currency: str
+    status: str
+    respond_by: datetime
+    decline_reason: str
+    note: str
+    qc: str
+
+
+class ProgressIn(Strict):
+    status: Literal["started", "done"]
+    note: str = Field(default="", max_length=1000)
+    qc: str = Field(default="", max_length=2000)
+
+
+class NoteIn(Strict):
+    note: str = Field(default="", max_length=1000)

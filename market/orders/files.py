@@ -1,0 +1,32 @@
+"""Serving attachments over HTTP, shared by the order pages and the API: where the bytes live,
+the upload limit, and a download response that never renders in the browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, send_file
+
+from market.orders.models import Attachment
+
+
+def attachment_root() -> Path:
+    """Where attachment bytes live: ATTACHMENT_DIR, else <instance>/attachments (outside
+    the static folder, so no URL reaches them except through the authorised views)."""
+    configured = current_app.config.get("ATTACHMENT_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "attachments"
+
+
+def upload_limit() -> int:
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024)
+
+
+def file_response(row: Attachment, path: Path) -> Any:
+    """Always a download, never rendered by the browser: a drawing must not run as a page."""
+    response = send_file(path, mimetype=row.content_type, as_attachment=True,
+                         download_name=row.filename, conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,67 @@
+"""The buyer's instant, indicative quote on the order page (htmx fragment, or a full page
+without JavaScript): POST /orders/<id>/quote."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from market.catalog.models import Material, Process
+from market.core.errors import ServiceError
+from market.core.extensions import db
+from market.core.money import fee_bps
+from market.core.templating import localized
+from market.orders import service as orders
+from market.runs import instant_quote as quotes
+
+bp = Blueprint("instant_quote", __name__, url_prefix="/orders")
+
+
+def quote_reason(result: quotes.QuoteResult | None) -> str | None:
+    """The quote's reason in the reader's language (the API gives the English sentence)."""
+    if result is None or result.reason_code is None:
+        return None
+    params = result.reason_params
+    process = db.session.get(Process, params.get("process") or "")
+    material = db.session.get(Material, params.get("material") or "")
+    names = {"process": localized(process) if process else params.get("process", ""),
+             "material": localized(material) if material else params.get("material", "")}
+    code = result.reason_code
+    if code == "no_process":
+        return _("No factory currently offers %(process)s.", **names)
+    if code == "no_material":
+        return _("No factory currently offers %(process)s for %(material)s.", **names)
+    if code == "no_capacity":
+        return _("Not enough published capacity to make this order before %(date)s; try a "
+                 "later due date or a smaller quantity.",
+                 date=format_date(params["until"], "medium"))
+    if code == "late":
+        return _("Not enough capacity before the due date; the earliest possible delivery is "
+                 "%(date)s.", date=format_datetime(params["earliest"], "medium"))
+    return result.reason
+
+
+@bp.post("/<int:order_id>/quote")
+@login_required
+def quote(order_id: int):
+    """htmx: the instant quote as a fragment (a full page without JavaScript)."""
+    user = current_user._get_current_object()
+    try:
+        result = quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
+        error = None
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        result, error = None, _(exc.message)
+    if request.headers.get("HX-Request"):
+        return render_template("runs/_instant_quote.html", quote=result, error=error,
+                               reason=quote_reason(result))
+    try:
+        order = orders.get_order(db.session, current_user, order_id)
+    except ServiceError:
+        abort(404)
+    return render_template("runs/instant_quote.html", order=order, quote=result, error=error,
+                           reason=quote_reason(result))
