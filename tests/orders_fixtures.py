@@ -167,11 +167,11 @@ def book(session, order, factory_company_id: int, status: str):
 def pay(session: Session, operator_user_id: int, order_id: int) -> None:
     """The buyer's bank transfer arrives and an operator marks it received (manual gateway):
     the factories' bookings are proposed."""
-    from market.payments import service as payments
+    from market.payments import charges as pay_charges
 
     session.expire_all()
     operator = session.get(User, operator_user_id)
-    payment = payments.payment_for_order(session, order_id)
+    payment = pay_charges.payment_for_order(session, order_id)
     assert payment is not None, "no payment opened for this order"
-    payments.mark_received(session, operator, payment.id)  # type: ignore[arg-type]
+    pay_charges.mark_received(session, operator, payment.id)  # type: ignore[arg-type]
     session.expire_all()

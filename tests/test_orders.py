@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import func, select
 
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.orders import lifecycle
 from market.orders import service as orders
 from market.orders.models import Order, OrderEvent, OrderOperation, OrderStatus
 from tests.conftest import make_account
@@ -204,8 +205,8 @@ def test_cancel_refused_once_in_production(session, buyer_user, status):
 
 
 def test_every_lifecycle_state_has_an_entry():
-    assert set(orders.TRANSITIONS) == {s.value for s in OrderStatus}
-    for targets in orders.TRANSITIONS.values():
+    assert set(lifecycle.TRANSITIONS) == {s.value for s in OrderStatus}
+    for targets in lifecycle.TRANSITIONS.values():
         assert targets <= {s.value for s in OrderStatus}
 
 

@@ -16,10 +16,14 @@ from market.deals import service as bookings
 from market.deals.models import Booking, Quote
 from market.orders import service as orders
 from market.orders.models import Order, OrderEvent
+from market.payments import charges as pay_charges
+from market.payments import disputes as pay_disputes
 from market.payments import ledger
+from market.payments import payouts as pay_payouts
+from market.payments import refunds as pay_refunds
 from market.payments import service as pay
 from market.payments.gateways import PaymentSettings
-from market.payments.models import Payment, Payout, Refund
+from market.payments.models import Dispute, Payment, Payout, Refund
 from market.runs.models import MatchingRun, PlannedOperation
 from tests.conftest import api_token, make_account
 from tests.orders_fixtures import order_input, seed_capacity
@@ -106,13 +110,15 @@ def paid_order(session, people, **kw):
     order, quote = make_quote(session, people, **kw)
     bookings.accept_quote(session, people["buyer"], quote.id)
     payment = session.exec(select(Payment).where(Payment.quote_id == quote.id)).one()
-    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     return order, quote, payment
 
 
 def bank_details(session, people):
-    pay.save_bank_details(session, people["mill"], "ICBC Suzhou", "Mill Co", "6222 0000 1111")
-    pay.save_bank_details(session, people["anod"], "BOC Kunshan", "Anod Co", "6216 0000 2222")
+    pay_payouts.save_bank_details(session, people["mill"], "ICBC Suzhou", "Mill Co",
+                                  "6222 0000 1111")
+    pay_payouts.save_bank_details(session, people["anod"], "BOC Kunshan", "Anod Co",
+                                  "6216 0000 2222")
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -123,15 +129,15 @@ def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
     session.expire_all()
     assert session.get(Order, order.id).status == "accepted"
     assert bookings.bookings_of_order(session, order.id) == []  # not before the money
-    payment = pay.start_payment(session, people["buyer"], order.id, MANUAL)
+    payment = pay_charges.start_payment(session, people["buyer"], order.id, MANUAL)
     assert (payment.amount, payment.currency, payment.gateway, payment.status) == (
         quote.price, "CNY", "manual", "pending")
     assert payment.idempotency_key == f"payment-{quote.id}"
     assert payment.reference == f"YZ-{order.id}-{payment.id}"
-    assert pay.start_payment(session, people["buyer"], order.id, MANUAL).id == payment.id
+    assert pay_charges.start_payment(session, people["buyer"], order.id, MANUAL).id == payment.id
     assert ledger.balances(session) == {}
 
-    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     session.expire_all()
     made = bookings.bookings_of_order(session, order.id)
     assert len(made) == 2 and {b.company_id for b in made} == {
@@ -164,7 +170,7 @@ def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
     assert_sound(session, order.id)
     assert_sound(session)
     # releasing again does nothing
-    assert pay.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL) == []
+    assert pay_payouts.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL) == []
     assert pay.housekeeping(session, config=MANUAL)["released"] == 0
     assert len(ledger.entries(session)) == 2 + 4 + 4  # charge, release, two transfers
 
@@ -174,15 +180,17 @@ def test_mark_received_rules(session, people, seam):
     bookings.accept_quote(session, people["buyer"], quote.id)
     payment = session.exec(select(Payment)).one()
     with pytest.raises(PermissionDenied):
-        pay.mark_received(session, people["buyer"], payment.id)
+        pay_charges.mark_received(session, people["buyer"],
+                                  payment.id)
     with pytest.raises(ValidationError) as exc:
-        pay.mark_received(session, people["operator"], payment.id, amount=payment.amount - 1)
+        pay_charges.mark_received(session, people["operator"], payment.id,
+                                  amount=payment.amount - 1)
     assert "amount" in exc.value.fields
     with pytest.raises(NotFound):
-        pay.mark_received(session, people["operator"], 9999)
-    pay.mark_received(session, people["operator"], payment.id, amount=payment.amount)
+        pay_charges.mark_received(session, people["operator"], 9999)
+    pay_charges.mark_received(session, people["operator"], payment.id, amount=payment.amount)
     with pytest.raises(Conflict):
-        pay.mark_received(session, people["operator"], payment.id)
+        pay_charges.mark_received(session, people["operator"], payment.id)
     session.expire_all()
     assert len(bookings.bookings_of_order(session, order.id)) == 2
     assert len(ledger.entries(session)) == 2
@@ -194,17 +202,17 @@ def test_payment_belongs_to_its_buyer(app, session, people, seam):
     bookings.accept_quote(session, people["buyer"], quote.id)
     stranger = session.get(User, make_account(app, "buyer").user_id)
     with pytest.raises(NotFound):
-        pay.start_payment(session, stranger, order.id, MANUAL)
+        pay_charges.start_payment(session, stranger, order.id, MANUAL)
     with pytest.raises(NotFound):
         pay.get_payment(session, stranger, session.exec(select(Payment)).one().id)
     with pytest.raises(PermissionDenied):
-        pay.start_payment(session, people["operator"], order.id, MANUAL)
+        pay_charges.start_payment(session, people["operator"], order.id, MANUAL)
 
 
 def test_nothing_to_pay_before_acceptance(session, people, seam):
     order, _quote = make_quote(session, people)
     with pytest.raises(Conflict):
-        pay.start_payment(session, people["buyer"], order.id, MANUAL)
+        pay_charges.start_payment(session, people["buyer"], order.id, MANUAL)
 
 
 def test_other_currencies_are_refused_unless_configured(session, people, seam, monkeypatch):
@@ -225,7 +233,7 @@ def test_other_currencies_are_refused_unless_configured(session, people, seam, m
     bookings.accept_quote(session, people["buyer"], quote.id)
     payment = session.exec(select(Payment)).one()
     assert payment.currency == "USD"
-    pay.mark_received(session, people["operator"], payment.id)
+    pay_charges.mark_received(session, people["operator"], payment.id)
     assert ledger.balances(session) == {"USD": {"buyer_cash": -quote.price,
                                                 "escrow": quote.price}}
 
@@ -240,9 +248,9 @@ def test_cancellation_before_production_refunds_in_full(session, people, seam):
     row.status = "cancelled"
     session.add(row)
     session.commit()
-    refunds = pay.on_order_cancelled(session, row, MANUAL)
+    refunds = pay_refunds.on_order_cancelled(session, row, MANUAL)
     assert [(r.amount, r.status) for r in refunds] == [(quote.price, "succeeded")]
-    assert pay.on_order_cancelled(session, row, MANUAL) == []  # once
+    assert pay_refunds.on_order_cancelled(session, row, MANUAL) == []  # once
     session.expire_all()
     assert session.get(Payment, payment.id).status == "refunded"
     assert ledger.balances(session, order.id)["CNY"] == {
@@ -259,11 +267,11 @@ def test_cancel_while_waiting_for_money_and_money_arrives_later(session, people,
     row.status = "cancelled"
     session.add(row)
     session.commit()
-    assert pay.on_order_cancelled(session, row, MANUAL) == []
+    assert pay_refunds.on_order_cancelled(session, row, MANUAL) == []
     session.expire_all()
     assert session.get(Payment, payment.id).status == "cancelled"
     # the buyer's bank transfer arrives anyway: recorded, and sent straight back
-    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     session.expire_all()
     assert session.get(Payment, payment.id).status == "refunded"
     assert bookings.bookings_of_order(session, order.id) == []
@@ -287,7 +295,7 @@ def test_factory_decline_after_payment_refunds_that_quote(session, people, seam)
     assert session.get(Payment, payment.id).refunded_amount == quote.price
     assert_sound(session)
     # on_quote_withdrawn (for the lead to call from the decline) is then a no-op
-    assert pay.on_quote_withdrawn(session, session.get(Quote, quote.id), MANUAL) is None
+    assert pay_refunds.on_quote_withdrawn(session, session.get(Quote, quote.id), MANUAL) is None
 
 
 # --- disputes and timing ------------------------------------------------------------------
@@ -297,42 +305,42 @@ def test_dispute_holds_payouts_then_refund_part(session, people, seam):
     run_to_shipment(session, people, order)
     bank_details(session, people)
     with pytest.raises(ValidationError):
-        pay.open_dispute(session, people["buyer"], order.id, "  ")
+        pay_disputes.open_dispute(session, people["buyer"], order.id, "  ")
     with pytest.raises(NotFound):
-        pay.open_dispute(session, people["mill"], order.id, "not mine")
-    dispute = pay.open_dispute(session, people["buyer"], order.id, "Anodizing is patchy")
+        pay_disputes.open_dispute(session, people["mill"], order.id, "not mine")
+    dispute = pay_disputes.open_dispute(session, people["buyer"], order.id, "Anodizing is patchy")
     with pytest.raises(Conflict):
-        pay.open_dispute(session, people["buyer"], order.id, "again")
+        pay_disputes.open_dispute(session, people["buyer"], order.id, "again")
     session.expire_all()
     assert session.get(Order, order.id).status == "disputed"
     # held: neither delivery confirmation nor the timer releases anything
     later = utcnow() + timedelta(days=60)
     assert pay.housekeeping(session, later, MANUAL)["released"] == 0
-    assert pay.release_payouts(session, session.get(Order, order.id), config=MANUAL) == []
+    assert pay_payouts.release_payouts(session, session.get(Order, order.id), config=MANUAL) == []
     assert session.exec(select(Payout)).all() == []
 
     with pytest.raises(PermissionDenied):
-        pay.resolve_dispute(session, people["buyer"], dispute.id, "release")
+        pay_disputes.resolve_dispute(session, people["buyer"], dispute.id, "release")
     with pytest.raises(ValidationError):
-        pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part")
+        pay_disputes.resolve_dispute(session, people["operator"], dispute.id, "refund_part")
     with pytest.raises(ValidationError):
-        pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part",
+        pay_disputes.resolve_dispute(session, people["operator"], dispute.id, "refund_part",
                             amount=quote.price)
     with pytest.raises(ValidationError):
-        pay.resolve_dispute(session, people["operator"], dispute.id, "halve")
+        pay_disputes.resolve_dispute(session, people["operator"], dispute.id, "halve")
     refund = 5_001
-    done = pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part",
+    done = pay_disputes.resolve_dispute(session, people["operator"], dispute.id, "refund_part",
                                amount=refund, note="Re-anodize locally")
     assert (done.status, done.resolution, done.refund_amount) == ("resolved", "refund_part",
                                                                   refund)
     with pytest.raises(Conflict):
-        pay.resolve_dispute(session, people["operator"], dispute.id, "release")
+        pay_disputes.resolve_dispute(session, people["operator"], dispute.id, "release")
     session.expire_all()
     assert session.get(Order, order.id).status == "closed"
     payouts = {p.company_id: p for p in session.exec(select(Payout)).all()}
     mill, anod = payouts[people["mill"].company_id], payouts[people["anod"].company_id]
     fee = quote.platform_fee
-    shares = pay.allocate(refund, {f"f{mill.company_id}": 12_345,
+    shares = pay_payouts.allocate(refund, {f"f{mill.company_id}": 12_345,
                                    f"f{anod.company_id}": 6_789, "platform": fee})
     assert sum(shares.values()) == refund
     assert (mill.amount, anod.amount) == (12_345 - mill.refund_share, 6_789 - anod.refund_share)
@@ -349,8 +357,8 @@ def test_dispute_holds_payouts_then_refund_part(session, people, seam):
 def test_dispute_refund_all_or_release(session, people, seam, resolution):
     order, quote, payment = paid_order(session, people)
     bank_details(session, people)
-    dispute = pay.open_dispute(session, people["buyer"], order.id, "Late")
-    pay.resolve_dispute(session, people["operator"], dispute.id, resolution, config=MANUAL)
+    dispute = pay_disputes.open_dispute(session, people["buyer"], order.id, "Late")
+    pay_disputes.resolve_dispute(session, people["operator"], dispute.id, resolution, config=MANUAL)
     bal = ledger.balances(session, order.id)["CNY"]
     assert bal["escrow"] == 0
     if resolution == "refund_all":
@@ -380,7 +388,7 @@ def test_payouts_a_set_number_of_days_after_shipment(session, people, seam):
     assert {p.status for p in session.exec(select(Payout)).all()} == {"paid"}
     # a dispute after the money left is refused with a clear message
     with pytest.raises(Conflict) as exc:
-        pay.open_dispute(session, people["buyer"], order.id, "Broken")
+        pay_disputes.open_dispute(session, people["buyer"], order.id, "Broken")
     assert "escrow" in exc.value.message
     assert_sound(session)
 
@@ -412,7 +420,7 @@ def test_unpaid_quotes_give_their_capacity_back(session, people, seam):
     assert session.exec(select(CapacityWindow).where(
         CapacityWindow.status == "booked")).all() == []
     # the transfer arrives after all: recorded and sent straight back, no bookings
-    pay.mark_received(session, people["operator"], payment.id, config=MANUAL)
+    pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     session.expire_all()
     assert session.get(Payment, payment.id).status == "refunded"
     assert bookings.bookings_of_order(session, order.id) == []
@@ -422,11 +430,11 @@ def test_unpaid_quotes_give_their_capacity_back(session, people, seam):
 # --- money arithmetic ---------------------------------------------------------------------
 
 def test_allocate_is_exact_and_fair():
-    assert pay.allocate(100, {"a": 1, "b": 1, "c": 1}) == {"a": 34, "b": 33, "c": 33}
-    assert pay.allocate(0, {"a": 5}) == {"a": 0}
-    assert pay.allocate(7, {"a": 0, "b": 3}) == {"a": 0, "b": 7}
+    assert pay_payouts.allocate(100, {"a": 1, "b": 1, "c": 1}) == {"a": 34, "b": 33, "c": 33}
+    assert pay_payouts.allocate(0, {"a": 5}) == {"a": 0}
+    assert pay_payouts.allocate(7, {"a": 0, "b": 3}) == {"a": 0, "b": 7}
     for total in (1, 2, 999, 5_001, 20_665):
-        shares = pay.allocate(total, {"x": 12_345, "y": 6_789, "p": 1_531})
+        shares = pay_payouts.allocate(total, {"x": 12_345, "y": 6_789, "p": 1_531})
         assert sum(shares.values()) == total
         assert all(isinstance(v, int) for v in shares.values())
         for key, weight in {"x": 12_345, "y": 6_789, "p": 1_531}.items():
@@ -459,11 +467,12 @@ def test_odd_amounts_balance_to_the_cent(session, people, seam):
 
 def test_bank_details_are_checked(session, people):
     with pytest.raises(ValidationError) as exc:
-        pay.save_bank_details(session, people["mill"], "", "Mill", "12")
+        pay_payouts.save_bank_details(session, people["mill"], "", "Mill", "12")
     assert set(exc.value.fields) == {"bank_name", "account_number"}
     with pytest.raises(PermissionDenied):
-        pay.save_bank_details(session, people["buyer"], "ICBC", "Buyer", "62220000")
-    account = pay.save_bank_details(session, people["mill"], "ICBC", "Mill", "6222 0000 9876")
+        pay_payouts.save_bank_details(session, people["buyer"], "ICBC", "Buyer", "62220000")
+    account = pay_payouts.save_bank_details(session, people["mill"], "ICBC", "Mill",
+                                            "6222 0000 9876")
     assert account.account_number == "622200009876" and account.masked_account == "•••• 9876"
 
 
@@ -513,7 +522,7 @@ def test_payments_api(app, client, session, people, seam):
     bank_details(session, people)
     assert client.post(f"/api/v1/orders/{order.id}/confirm-delivery",
                        headers=buyer_h).status_code == 200
-    pay.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL)
+    pay_payouts.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL)
     mine = client.get("/api/v1/payouts", headers=mill_h).json
     assert [(p["amount"], p["status"], p["currency"]) for p in mine["items"]] == [
         (12_345, "paid", "CNY")]
@@ -612,7 +621,7 @@ def test_payment_pages(app, session, people, seam):
     disputed = buyer.post(f"/orders/{order.id}/dispute", data={"reason": "Scratches"},
                           headers=EN, follow_redirects=True)
     assert "Dispute opened" in disputed.text
-    d = session.exec(select(pay.Dispute)).one()
+    d = session.exec(select(Dispute)).one()
     bad_amount = op.post(f"/operator/disputes/{d.id}/resolve",
                          data={"resolution": "refund_part", "amount": "abc"}, headers=EN,
                          follow_redirects=True)
@@ -659,8 +668,8 @@ def test_provider_errors_on_refunds_and_payouts(session, people, seam, monkeypat
     session.expire_all()
     payouts = session.exec(select(Payout).where(Payout.order_id == order.id)).all()
     assert [(p.status, p.last_error) for p in payouts] == [(status, exc.message)] * 2
-    refund = pay._queue_refund(session, session.get(Payment, payment.id), 100, "goodwill")
+    refund = pay_refunds.queue_refund(session, session.get(Payment, payment.id), 100, "goodwill")
     session.commit()
-    got = pay.execute_refund(session, refund.id, MANUAL)
+    got = pay_refunds.execute_refund(session, refund.id, MANUAL)
     assert (got.status, got.last_error) == (status, exc.message)
     assert_sound(session)

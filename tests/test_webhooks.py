@@ -17,7 +17,11 @@ import market.payments.gateways
 from market.deals import service as bookings
 from market.deals.models import Booking
 from market.orders.models import Order
+from market.payments import charges as pay_charges
+from market.payments import disputes as pay_disputes
 from market.payments import ledger
+from market.payments import payouts as pay_payouts
+from market.payments import refunds as pay_refunds
 from market.payments import service as pay
 from market.payments.gateways import PaymentSettings
 from market.payments.models import Payment, Payout, PayoutAccount, Refund, WebhookEvent
@@ -65,11 +69,12 @@ def deliver_all(client, events: list[dict]) -> None:
 
 
 def onboard(session, fake, user, cfg) -> str:
-    url = pay.stripe_onboarding_link(session, user, "http://t/refresh", "http://t/return", cfg)
-    account = pay.payout_account(session, user.company_id)
+    url = pay_payouts.stripe_onboarding_link(session, user, "http://t/refresh",
+                                             "http://t/return", cfg)
+    account = pay_payouts.payout_account(session, user.company_id)
     assert url.endswith(account.stripe_account_id) and not account.stripe_ready
     # asked again: the same account, never a second one
-    pay.stripe_onboarding_link(session, user, "http://t/refresh", "http://t/return", cfg)
+    pay_payouts.stripe_onboarding_link(session, user, "http://t/refresh", "http://t/return", cfg)
     assert len(fake.of_type("account")) in (1, 2)
     fake.activate(account.stripe_account_id)
     return account.stripe_account_id
@@ -78,7 +83,7 @@ def onboard(session, fake, user, cfg) -> str:
 def paid_with_stripe(client, session, people, fake, cfg):
     order, quote = make_quote(session, people)
     bookings.accept_quote(session, people["buyer"], quote.id)
-    payment = pay.start_payment(session, people["buyer"], order.id, cfg)
+    payment = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
     fake.succeed(payment.provider_id)
     deliver_all(client, fake.events)
     session.expire_all()
@@ -98,7 +103,7 @@ def test_stripe_loop_and_replayed_events(client, session, people, seam, fake_str
     fake = fake_stripe
     order, quote = make_quote(session, people)
     bookings.accept_quote(session, people["buyer"], quote.id)
-    payment = pay.start_payment(session, people["buyer"], order.id, cfg)
+    payment = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
     assert payment.gateway == "stripe" and payment.client_secret.startswith(payment.provider_id)
     [create] = fake.calls("/v1/payment_intents")
     assert create.params["amount"] == str(quote.price) and create.params["currency"] == "cny"
@@ -106,7 +111,7 @@ def test_stripe_loop_and_replayed_events(client, session, people, seam, fake_str
     assert create.idempotency_key == f"payment-{quote.id}"
     assert create.params["metadata"]["payment_id"] == str(payment.id)
     # asking again does not create a second intent
-    again = pay.start_payment(session, people["buyer"], order.id, cfg)
+    again = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
     assert again.provider_id == payment.provider_id
     assert len(fake.calls("/v1/payment_intents")) == 1
 
@@ -161,7 +166,7 @@ def test_events_out_of_order_from_the_start(client, session, people, seam, fake_
     fake = fake_stripe
     order, quote = make_quote(session, people)
     bookings.accept_quote(session, people["buyer"], quote.id)
-    payment = pay.start_payment(session, people["buyer"], order.id, cfg)
+    payment = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
     fake.succeed(payment.provider_id)
     fake.decline(payment.provider_id, "late, stale failure")  # Stripe's view is now failed
     fake.succeed(payment.provider_id)
@@ -182,7 +187,7 @@ def test_signatures_are_checked_on_the_raw_body(client, session, people, seam, f
                                                  cfg):
     order, quote = make_quote(session, people)
     bookings.accept_quote(session, people["buyer"], quote.id)
-    payment = pay.start_payment(session, people["buyer"], order.id, cfg)
+    payment = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
     fake_stripe.succeed(payment.provider_id)
     event = fake_stripe.events[-2]
     assert event["type"] == "payment_intent.succeeded"
@@ -253,7 +258,7 @@ def test_fault_looking_up_the_intent_during_a_webhook(client, session, people, s
     fake = fake_stripe
     order, quote = make_quote(session, people)
     bookings.accept_quote(session, people["buyer"], quote.id)
-    payment = pay.start_payment(session, people["buyer"], order.id, cfg)
+    payment = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
     fake.succeed(payment.provider_id)
     event = fake.events[-2]
     fake.fault("/v1/payment_intents/*", "500")
@@ -314,7 +319,7 @@ def test_fault_refunding(client, session, people, seam, fake_stripe, cfg, mode):
     session.add(row)
     session.commit()
     fake.fault("/v1/refunds", mode)
-    [refund] = pay.on_order_cancelled(session, row, cfg)
+    [refund] = pay_refunds.on_order_cancelled(session, row, cfg)
     assert refund.status == "pending" and refund.last_error
     assert ledger.balances(session, order.id)["CNY"]["escrow"] == quote.price
     if mode == "hang":
@@ -339,14 +344,14 @@ def test_connect_onboarding_api_and_unready_accounts(client, session, people, se
     fake = fake_stripe
     order, quote, payment = paid_with_stripe(client, session, people, fake, cfg)
     run_to_shipment(session, people, order)
-    pay.stripe_onboarding_link(session, people["mill"], "http://t/r", "http://t/b", cfg)
+    pay_payouts.stripe_onboarding_link(session, people["mill"], "http://t/r", "http://t/b", cfg)
     bookings.confirm_delivery(session, people["buyer"], order.id, payments_config=cfg)
     # neither factory has finished onboarding: the payouts wait, no transfer is tried
     payouts = released(session, order)
     assert {p.status for p in payouts} == {"pending"}
     assert fake.calls("/v1/transfers") == []
     # onboarding finished, but its webhook is lost: housekeeping asks Stripe and pays
-    fake.activate(pay.payout_account(session, people["mill"].company_id).stripe_account_id)
+    fake.activate(pay_payouts.payout_account(session, people["mill"].company_id).stripe_account_id)
     onboard(session, fake, people["anod"], cfg)
     pay.housekeeping(session, config=cfg)
     session.expire_all()
@@ -380,11 +385,11 @@ def test_stripe_pages(app, session, people, seam, fake_stripe, cfg):
     start = mill.post("/factory/payout-account/stripe")
     assert start.status_code == 302
     assert start.headers["Location"].startswith("https://connect.stripe.test/setup/")
-    fake_stripe.activate(pay.payout_account(session, people["mill"].company_id)
+    fake_stripe.activate(pay_payouts.payout_account(session, people["mill"].company_id)
                          .stripe_account_id)
     assert mill.get("/factory/payout-account/stripe/return").status_code == 302
     session.expire_all()
-    assert pay.payout_account(session, people["mill"].company_id).stripe_ready
+    assert pay_payouts.payout_account(session, people["mill"].company_id).stripe_ready
     assert "is ready" in mill.get("/factory/payout-account",
                                   headers={"Accept-Language": "en"}).text
 
@@ -396,12 +401,13 @@ def test_dispute_part_refund_through_stripe(client, session, people, seam, fake_
     onboard(session, fake, people["anod"], cfg)
     deliver_all(client, fake.events)
     run_to_shipment(session, people, order)
-    dispute = pay.open_dispute(session, people["buyer"], order.id, "Two parts scratched")
+    dispute = pay_disputes.open_dispute(session, people["buyer"], order.id, "Two parts scratched")
     # held: nothing moves while the dispute is open
     assert pay.housekeeping(session, config=cfg)["released"] == 0
     assert fake.calls("/v1/transfers") == [] and fake.calls("/v1/refunds") == []
-    pay.resolve_dispute(session, people["operator"], dispute.id, "refund_part", amount=2_001,
-                        config=cfg)
+    pay_disputes.resolve_dispute(session, people["operator"], dispute.id, "refund_part",
+                                 amount=2_001,
+                                 config=cfg)
     [refund] = fake.calls("/v1/refunds")
     assert refund.params["amount"] == "2001"
     assert refund.idempotency_key == f"refund-{payment.id}-1"

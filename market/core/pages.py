@@ -1,20 +1,45 @@
-"""Error pages that fit the site, JSON errors under /api/."""
+"""Page helpers shared by every domain's views: error pages that fit the site (JSON under
+/api/), role decorators, and the two ways a view handles a service error without a try
+block of its own:
+
+- `@on_service_error(respond)`: the view just calls the service; on a ServiceError the
+  transaction is rolled back, a NotFound becomes the 404 page, anything else is flashed in
+  the reader's language and `respond(exc)` answers (re-render the form with
+  `exc.localized_fields`), or, given an endpoint name, a redirect to it with the view's
+  own URL arguments; with neither, back to where the form was.
+- `attempt(fn, ...)`: for views that show the outcome in place (htmx fragments): the
+  service's result or its error, already rolled back, with the message to show.
+
+A ServiceError that escapes both is still a flash and a redirect back (or an error page
+with its status): never a 500.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from market.core.api import error_body
+from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
 
 log = logging.getLogger(__name__)
@@ -83,7 +108,87 @@ def render_error(status: int, detail: str | None = None):
                            text=detail or text), status
 
 
+def error_message(exc: ServiceError) -> str:
+    """The error in the reader's language, with its field messages after it."""
+    fields = exc.localized_fields
+    return exc.localized + (" " + " ".join(fields.values()) if fields else "")
+
+
+def _back() -> Any:
+    target = request.referrer
+    # only our own pages: a foreign Referer must not turn into an open redirect
+    if not target or not target.startswith(request.host_url):
+        target = url_for("main.index")
+    return redirect(target)
+
+
+def on_service_error(respond: Callable[[ServiceError], Any] | str | None = None
+                     ) -> Callable[[Callable[..., Any]], Any]:
+    """A view decorator: see the module's docstring."""
+    def decorator(view: Callable[..., Any]) -> Any:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except ServiceError as exc:
+                db.session.rollback()
+                if isinstance(exc, NotFound):
+                    abort(404)
+                flash(error_message(exc), "error")
+                if callable(respond):
+                    return respond(exc)
+                if respond:
+                    return redirect(url_for(respond, **(request.view_args or {})))
+                return _back()
+        return wrapped
+    return decorator
+
+
+@dataclass
+class Attempt:
+    """What `attempt` returns: the service's value, or the error (rolled back)."""
+
+    value: Any = None
+    error: ServiceError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def message(self) -> str:
+        return error_message(self.error) if self.error is not None else ""
+
+    @property
+    def status(self) -> int:
+        return self.error.status if self.error is not None else 200
+
+
+def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Attempt:
+    """Call a service; a ServiceError is rolled back and returned, NotFound is the 404 page."""
+    try:
+        return Attempt(value=fn(*args, **kwargs))
+    except ServiceError as exc:
+        db.session.rollback()
+        if isinstance(exc, NotFound):
+            abort(404)
+        return Attempt(error=exc)
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        # the API blueprint answers its own; a page's unhandled service error goes back
+        db.session.rollback()
+        if isinstance(exc, NotFound):
+            return render_error(404)
+        if _wants_json():
+            return error_body(exc.status, exc.code, exc.message, exc.fields)
+        if request.method == "GET":
+            return render_error(exc.status, error_message(exc))
+        flash(error_message(exc), "error")
+        return _back()
+
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
         return render_error(400, _("The form expired or was sent from elsewhere. "

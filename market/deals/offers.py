@@ -19,6 +19,7 @@ from market.core.errors import Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 from market.core.money import DEFAULT_FEE_BPS, platform_fee
 from market.deals.models import Quote
+from market.orders import lifecycle
 from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatus
@@ -94,8 +95,7 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
                           plants=len({po.plant_id for po in planned}),
                           expires_at=now + timedelta(hours=quote_hours))
             session.add(quote)
-            order.status = OrderStatus.quoted.value
-            order.updated_at = now
+            lifecycle.move(order, OrderStatus.quoted)
             session.add(order)
             outcome.decision = "approved"
             session.add(outcome)

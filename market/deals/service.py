@@ -16,7 +16,9 @@ from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
+from market.deals.lifecycle import move_booking, move_quote
 from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus, Quote, QuoteStatus
+from market.orders import lifecycle
 from market.orders.models import Order, OrderOperation, OrderStatus
 from market.orders.service import add_event
 from market.runs.models import PlannedOperation
@@ -116,8 +118,9 @@ def accept_quote(session: Session, actor: User, quote_id: int,
         for seg in segments:
             seg.status = WindowStatus.booked.value
             session.add(seg)
-        quote.status, quote.decided_at = QuoteStatus.accepted.value, now
-        order.status, order.updated_at = OrderStatus.accepted.value, now
+        move_quote(quote, QuoteStatus.accepted)
+        quote.decided_at = now
+        lifecycle.move(order, OrderStatus.accepted)
         session.add_all([quote, order])
         session.flush()
         add_event(session, order, actor, "quote_accepted", quote_id=quote.id,
@@ -168,9 +171,10 @@ def decline_quote(session: Session, actor: User, quote_id: int, reason: str = ""
             raise Conflict(f"This quote is {quote.status} already.")
         now = utcnow()
         release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[misc]
-        quote.status, quote.decided_at = QuoteStatus.declined.value, now
+        move_quote(quote, QuoteStatus.declined)
+        quote.decided_at = now
         if order.status == OrderStatus.quoted:
-            order.status = OrderStatus.open.value
+            lifecycle.move(order, OrderStatus.open)
         session.add_all([quote, order])
         add_event(session, order, actor, "quote_declined", quote_id=quote.id,
                     reason=reason.strip()[:500])
@@ -181,9 +185,10 @@ def decline_quote(session: Session, actor: User, quote_id: int, reason: str = ""
 
 def _expire_quote(session: Session, quote: Quote, order: Order, now: datetime) -> None:
     release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[misc]
-    quote.status, quote.decided_at = QuoteStatus.expired.value, now
+    move_quote(quote, QuoteStatus.expired)
+    quote.decided_at = now
     if order.status == OrderStatus.quoted:
-        order.status = OrderStatus.open.value
+        lifecycle.move(order, OrderStatus.open)
     session.add_all([quote, order])
     add_event(session, order, None, "quote_expired", quote_id=quote.id)
 
@@ -259,7 +264,7 @@ def _maybe_scheduled(session: Session, order: Order, actor: User | None) -> None
         Booking.order_id == order.id, Booking.quote_id == _current_quote_id(session, order)))]
     if statuses and all(s == BookingStatus.accepted for s in statuses) and (
             order.status == OrderStatus.accepted):
-        order.status = OrderStatus.scheduled.value
+        lifecycle.move(order, OrderStatus.scheduled)
         session.add(order)
         add_event(session, order, actor, "scheduled")
 
@@ -283,7 +288,8 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
             events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
             session.commit()
             raise Conflict("The deadline to accept this booking has passed; it was released.")
-        booking.status, booking.responded_at = BookingStatus.accepted.value, now
+        move_booking(booking, BookingStatus.accepted)
+        booking.responded_at = now
         session.add(booking)
         session.flush()
         order = session.get(Order, booking.order_id)
@@ -302,18 +308,19 @@ def _decline(session: Session, actor: User | None, booking: Booking, reason: str
     siblings = session.exec(select(Booking).where(Booking.quote_id == booking.quote_id)).all()
     for other in siblings:
         if other.id == booking.id:
-            other.status, other.decline_reason = BookingStatus.declined.value, reason[:1000]
+            move_booking(other, BookingStatus.declined)
+            other.decline_reason = reason[:1000]
             other.responded_at = now
         elif other.status in (BookingStatus.proposed, BookingStatus.accepted):
-            other.status = BookingStatus.cancelled.value
+            move_booking(other, BookingStatus.cancelled)
         session.add(other)
     release(session, [b.planned_operation_id for b in siblings])
     if quote is not None:
-        quote.status = QuoteStatus.withdrawn.value
+        move_quote(quote, QuoteStatus.withdrawn)
         session.add(quote)
     order = session.get(Order, booking.order_id)
     if order is not None and order.status in (OrderStatus.accepted, OrderStatus.scheduled):
-        order.status = OrderStatus.open.value
+        lifecycle.move(order, OrderStatus.open)
         session.add(order)
         add_event(session, order, actor, "booking_declined", booking_id=booking.id,
                     reason=reason[:500], note="The order goes back to matching.")
@@ -331,10 +338,10 @@ def cancel_accepted(session: Session, order: Order) -> int:
         quote = session.get(Quote, quote_id)
         for b in session.exec(select(Booking).where(Booking.quote_id == quote_id)).all():
             if b.status in (BookingStatus.proposed, BookingStatus.accepted):
-                b.status = BookingStatus.cancelled.value
+                move_booking(b, BookingStatus.cancelled)
                 session.add(b)
         released += release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[arg-type, misc]
-        quote.status = QuoteStatus.withdrawn.value  # type: ignore[union-attr]
+        move_quote(quote, QuoteStatus.withdrawn)  # type: ignore[arg-type]
         session.add(quote)
     return released
 
@@ -351,7 +358,7 @@ def withdraw_offered_quotes(session: Session, order: Order) -> int:
         planned = session.exec(select(PlannedOperation.id).where(
             PlannedOperation.run_id == quote.run_id, PlannedOperation.order_id == order.id))
         released += release(session, [pid for pid in planned if pid is not None])
-        quote.status = QuoteStatus.declined.value
+        move_quote(quote, QuoteStatus.declined)
         quote.decided_at = utcnow()
         session.add(quote)
     return released
@@ -391,18 +398,20 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
     if status == "started":
         if booking.status != BookingStatus.accepted:
             raise Conflict(f"Only an accepted booking can start; this one is {booking.status}.")
-        booking.status, booking.started_at = BookingStatus.in_progress.value, now
+        move_booking(booking, BookingStatus.in_progress)
+        booking.started_at = now
         if order is not None and order.status == OrderStatus.scheduled:
-            order.status = OrderStatus.in_production.value
+            lifecycle.move(order, OrderStatus.in_production)
             session.add(order)
     else:
         if booking.status not in (BookingStatus.accepted, BookingStatus.in_progress):
             raise Conflict(f"Only a started booking can be done; this one is {booking.status}.")
         if booking.started_at is None:
             booking.started_at = now
-        booking.status, booking.done_at = BookingStatus.done.value, now
+        move_booking(booking, BookingStatus.done)
+        booking.done_at = now
         if order is not None and order.status == OrderStatus.scheduled:
-            order.status = OrderStatus.in_production.value
+            lifecycle.move(order, OrderStatus.in_production)
             session.add(order)
     if note.strip():
         booking.note = (booking.note + "\n" if booking.note else "") + note.strip()[:1000]
@@ -431,7 +440,7 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
         raise Conflict("Every operation must be done before the order ships.")
     if order.status != OrderStatus.in_production:
         raise Conflict(f"The order is {order.status}; it cannot ship now.")
-    order.status, order.updated_at = OrderStatus.shipped.value, utcnow()
+    lifecycle.move(order, OrderStatus.shipped)
     session.add(order)
     add_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
     audit.record(session, actor.id, "order.shipped", order, booking.company_id)
@@ -446,7 +455,7 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
         raise NotFound("Order not found.")
     if order.status != OrderStatus.shipped:
         raise Conflict(f"The order is {order.status}; only a shipped order can be confirmed.")
-    order.status, order.updated_at = OrderStatus.delivered.value, utcnow()
+    lifecycle.move(order, OrderStatus.delivered)
     session.add(order)
     add_event(session, order, actor, "delivered")
     audit.record(session, actor.id, "order.delivered", order, order.company_id)

@@ -4,10 +4,8 @@ Pages and the API both call these functions; they take a Session, raise ServiceE
 subclasses with per-field messages, record an OrderEvent (the buyer's timeline) and an
 AuditEvent (the operators' log) and commit together.
 
-Lifecycle (DESIGN.md): draft -> open -> quoted -> accepted -> scheduled -> in_production ->
-shipped -> delivered -> closed, with cancelled and disputed from the states in TRANSITIONS.
-This module implements submit (draft -> open) and cancel (draft/open/quoted -> cancelled);
-later issues add their moves through `_move`, which is the one place that checks them.
+The lifecycle (which status may follow which) lives in `orders.lifecycle`; submit and
+cancel here move through it like every other domain does.
 
 Unverified buyers may compose and submit orders; such an order is open but not *offered*
 (`is_offered`) until an operator verifies the company, so matching must take its orders
@@ -30,6 +28,7 @@ from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
+from market.orders import lifecycle
 from market.orders.models import Order, OrderEvent, OrderOperation, OrderStatus
 
 MAX_OPERATIONS = 30
@@ -38,21 +37,6 @@ MAX_MINUTES_PER_UNIT = 100_000.0
 MAX_BUDGET = 10**13  # minor units: 100 billion yuan, far above any real order
 
 S = OrderStatus
-# Every move the lifecycle allows, from -> {to}. Anything else is refused with a message.
-TRANSITIONS: dict[str, set[str]] = {
-    S.draft: {S.open, S.cancelled},
-    S.open: {S.quoted, S.cancelled},
-    S.quoted: {S.accepted, S.open, S.cancelled},  # back to open when the quote expires
-    # open again when a factory declines; cancelled (refunded in full) before production
-    S.accepted: {S.scheduled, S.open, S.disputed, S.cancelled},
-    S.scheduled: {S.in_production, S.disputed, S.cancelled},
-    S.in_production: {S.shipped, S.disputed},
-    S.shipped: {S.delivered, S.disputed},
-    S.delivered: {S.closed, S.disputed},
-    S.disputed: {S.closed},
-    S.closed: set(),
-    S.cancelled: set(),
-}
 
 # Why a move is refused, in words for the buyer (status -> reason), per action.
 _CANCEL_REFUSED = {
@@ -444,19 +428,6 @@ def update_draft(session: Session, actor: User, order_id: int, data: OrderInput)
     return order
 
 
-def _move(order: Order, target: OrderStatus, refused: dict[str, str] | None = None) -> str:
-    """Check one lifecycle move and make it; return the previous status."""
-    current = order.status
-    if target not in TRANSITIONS.get(current, set()):
-        reason = (refused or {}).get(current) or (
-            f"An order that is {current.replace('_', ' ')} cannot become "
-            f"{target.value.replace('_', ' ')}.")
-        raise Conflict(reason, {"status": current})
-    order.status = target.value
-    order.updated_at = utcnow()
-    return current
-
-
 def submit(session: Session, actor: User, order_id: int, now: datetime | None = None) -> Order:
     """draft -> open. The routing is re-checked: the taxonomy or the clock may have moved
     since the draft was saved."""
@@ -470,7 +441,7 @@ def submit(session: Session, actor: User, order_id: int, now: datetime | None = 
     if company is not None and company.status == CompanyStatus.suspended:
         raise PermissionDenied("Your company is suspended and cannot submit orders.")
     validate(session, input_from_order(order), now=now)
-    previous = _move(order, OrderStatus.open)
+    previous = lifecycle.move(order, OrderStatus.open)
     order.submitted_at = utcnow()
     session.add(order)
     verified = company is not None and company.status == CompanyStatus.verified
@@ -494,7 +465,7 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
         refused[status] = (f"The order is {status.replace('_', ' ')}; it can no longer be "
                            "cancelled. Open a dispute if something is wrong.")
     with write_lock(session):
-        previous = _move(order, OrderStatus.cancelled, refused)
+        previous = lifecycle.move(order, OrderStatus.cancelled, refused)
         # the deals domain gives back what the order holds (quotes, bookings, capacity)
         released = sum(int(minutes or 0) for _receiver, minutes in
                        events.order_cancelling.send(session, order=order, previous=previous))

@@ -12,7 +12,7 @@ from market.core import events
 from market.core.api import ApiError, current_api_user, page_body, pagination, route
 from market.core.extensions import db
 from market.orders.models import Order
-from market.payments import ledger
+from market.payments import charges, common, disputes, ledger, payouts, webhooks
 from market.payments import service as svc
 from market.payments.gateways import PaymentSettings
 from market.payments.models import Dispute, Payment, Payout
@@ -44,7 +44,7 @@ def payment_out(payment: Payment, cfg: PaymentSettings | None = None) -> dict[st
         "last_error": payment.last_error, "created_at": payment.created_at,
         "succeeded_at": payment.succeeded_at,
     }
-    if payer and payment.gateway == "stripe" and payment.status in svc.LIVE_PAYMENT:
+    if payer and payment.gateway == "stripe" and payment.status in common.LIVE_PAYMENT:
         body["client_secret"] = payment.client_secret or None
         body["publishable_key"] = cfg.stripe_publishable_key or None
     if payment.gateway == "manual":
@@ -69,7 +69,7 @@ def dispute_out(dispute: Dispute) -> dict[str, Any]:
        response=PaymentOut, tag="payments")
 def start_payment(order_id: int) -> dict[str, Any]:
     cfg = _settings()
-    return payment_out(svc.start_payment(db.session, current_api_user(), order_id, cfg), cfg)
+    return payment_out(charges.start_payment(db.session, current_api_user(), order_id, cfg), cfg)
 
 
 @route("POST", "/payments/<int:payment_id>/mark-received",
@@ -77,7 +77,7 @@ def start_payment(order_id: int) -> dict[str, Any]:
        response=PaymentOut, auth="operator", tag="payments")
 def mark_received(payment_id: int, data: MarkReceivedIn) -> dict[str, Any]:
     cfg = _settings()
-    return payment_out(svc.mark_received(db.session, current_api_user(), payment_id,
+    return payment_out(charges.mark_received(db.session, current_api_user(), payment_id,
                                          data.amount, data.note, cfg), cfg)
 
 
@@ -92,9 +92,9 @@ def get_payment(payment_id: int) -> dict[str, Any]:
 def list_payouts() -> dict[str, Any]:
     page, per_page = pagination()
     user = current_api_user()
-    rows = svc.payouts_for(db.session, user, page, per_page)
+    rows = payouts.payouts_for(db.session, user, page, per_page)
     return page_body([payout_out(p) for p in rows], page, per_page,
-                     svc.count_payouts(db.session, user))
+                     payouts.count_payouts(db.session, user))
 
 
 @route("GET", "/ledger", summary="Ledger balances and entries, overall or for one order",
@@ -120,14 +120,14 @@ def get_ledger() -> dict[str, Any]:
        summary="The buyer disputes an order: its payouts are held until an operator resolves "
                "it", body=DisputeIn, response=DisputeOut, status=201, tag="payments")
 def open_dispute(order_id: int, data: DisputeIn) -> dict[str, Any]:
-    return dispute_out(svc.open_dispute(db.session, current_api_user(), order_id, data.reason))
+    return dispute_out(disputes.open_dispute(db.session, current_api_user(), order_id, data.reason))
 
 
 @route("POST", "/disputes/<int:dispute_id>/resolve",
        summary="Resolve a dispute: refund_all, refund_part (amount) or release (operators)",
        body=ResolveIn, response=DisputeOut, auth="operator", tag="payments")
 def resolve_dispute(dispute_id: int, data: ResolveIn) -> dict[str, Any]:
-    return dispute_out(svc.resolve_dispute(db.session, current_api_user(), dispute_id,
+    return dispute_out(disputes.resolve_dispute(db.session, current_api_user(), dispute_id,
                                            data.resolution, data.amount, data.note,
                                            _settings()))
 
@@ -138,7 +138,7 @@ def resolve_dispute(dispute_id: int, data: ResolveIn) -> dict[str, Any]:
 def stripe_webhook() -> dict[str, Any]:
     # The raw bytes, exactly as sent: the signature covers them, not a re-serialised JSON.
     payload = request.get_data(cache=False, as_text=False)
-    event = svc.handle_webhook(db.session, payload, request.headers.get("Stripe-Signature"),
+    event = webhooks.handle_webhook(db.session, payload, request.headers.get("Stripe-Signature"),
                                _settings())
     return {"received": True, "event_id": event.event_id, "type": event.type,
             "result": event.result}

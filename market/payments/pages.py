@@ -5,7 +5,6 @@ the services own the transactions."""
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from typing import Any
 
@@ -29,8 +28,11 @@ from market.core import events
 from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
 from market.core.money import parse_money
+from market.core.pages import actor as _me
+from market.core.pages import attempt, on_service_error, operator_required
 from market.orders.models import Order, OrderStatus
-from market.payments import ledger
+from market.payments import charges, disputes, ledger
+from market.payments import payouts as payouts_svc
 from market.payments import service as svc
 from market.payments.gateways import PaymentSettings
 from market.payments.models import Dispute, LedgerEntry, Payment, Payout, Refund
@@ -78,27 +80,8 @@ def _cfg() -> PaymentSettings:
     return PaymentSettings.from_config(current_app.config)
 
 
-def _me() -> Any:
-    return current_user._get_current_object()
-
-
-def operator_required(view):  # type: ignore[no-untyped-def]
-    @functools.wraps(view)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_operator:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def _fail(exc: ServiceError) -> None:
-    db.session.rollback()
-    message = exc.localized
-    if exc.fields:
-        message += " " + "; ".join(f"{k}: {v}" for k, v in exc.localized_fields.items())
-    flash(message, "error")
+def _to_operator_payments(_exc: ServiceError | None = None):
+    return redirect(url_for("payments.operator_payments"))
 
 
 # --- buyers -------------------------------------------------------------------------------
@@ -108,23 +91,22 @@ def _fail(exc: ServiceError) -> None:
 def pay(order_id: int):
     cfg = _cfg()
     try:
-        order = svc._buyer_order(db.session, _me(), order_id)
+        order = charges._buyer_order(db.session, _me(), order_id)
     except NotFound:
         abort(404)
     if current_user.is_operator:
         abort(403)
-    payment = None
-    try:
-        payment = svc.start_payment(db.session, _me(), order_id, cfg)
-    except ServiceError as exc:
-        _fail(exc)
-        payment = svc.payment_for_order(db.session, order_id)
+    started = attempt(charges.start_payment, db.session, _me(), order_id, cfg)
+    payment = started.value
+    if not started.ok:  # said above the payment as it stands
+        flash(started.message, "error")
+        payment = charges.payment_for_order(db.session, order_id)
     refunds = [] if payment is None else list(db.session.exec(
         select(Refund).where(Refund.payment_id == payment.id)))
     dispute = db.session.exec(select(Dispute).where(Dispute.order_id == order_id)
                               .order_by(col(Dispute.id).desc())).first()
     can_dispute = (payment is not None and payment.status == "succeeded"
-                   and order.status in svc.DISPUTABLE
+                   and order.status in disputes.DISPUTABLE
                    and (dispute is None or dispute.status != "open"))
     return render_template("payments/pay.html", order=order, payment=payment, cfg=cfg,
                            refunds=refunds, dispute=dispute, can_dispute=can_dispute)
@@ -132,34 +114,26 @@ def pay(order_id: int):
 
 @bp.get("/orders/<int:order_id>/payment/return")
 @login_required
+@on_service_error("payments.pay")
 def stripe_return(order_id: int):
     """Stripe.js sends the buyer back here; ask Stripe rather than trusting the URL."""
-    payment = svc.payment_for_order(db.session, order_id)
+    payment = charges.payment_for_order(db.session, order_id)
     if payment is None or payment.company_id != current_user.company_id:
         abort(404)
-    try:
-        payment = svc.sync_payment(db.session, payment.id, _cfg())  # type: ignore[arg-type]
-    except ServiceError as exc:
-        _fail(exc)
-    else:
-        if payment.status in ("succeeded", "settled"):
-            flash(_("Payment received. The factories now confirm their bookings."), "success")
-        elif payment.last_error:
-            flash(payment.last_error, "error")
+    payment = charges.sync_payment(db.session, payment.id, _cfg())  # type: ignore[arg-type]
+    if payment.status in ("succeeded", "settled"):
+        flash(_("Payment received. The factories now confirm their bookings."), "success")
+    elif payment.last_error:
+        flash(payment.last_error, "error")
     return redirect(url_for("payments.pay", order_id=order_id))
 
 
 @bp.post("/orders/<int:order_id>/dispute")
 @login_required
+@on_service_error("payments.pay")
 def dispute(order_id: int):
-    try:
-        svc.open_dispute(db.session, _me(), order_id, request.form.get("reason", ""))
-    except NotFound:
-        abort(404)
-    except ServiceError as exc:
-        _fail(exc)
-    else:
-        flash(_("Dispute opened. The payouts are held until an operator resolves it."), "info")
+    disputes.open_dispute(db.session, _me(), order_id, request.form.get("reason", ""))
+    flash(_("Dispute opened. The payouts are held until an operator resolves it."), "info")
     return redirect(url_for("payments.pay", order_id=order_id))
 
 
@@ -178,7 +152,7 @@ def receipts():
 @operator_required
 def operator_payments():
     waiting = svc.pending_manual(db.session)
-    open_disputes = svc.disputes(db.session, "open")
+    open_disputes = disputes.disputes(db.session, "open")
     payouts = list(db.session.exec(select(Payout).order_by(col(Payout.id).desc()).limit(100)))
     companies = {c.id: c for c in db.session.exec(select(Company))}
     orders = {o.id: o for o in db.session.exec(select(Order).where(col(Order.id).in_(
@@ -193,22 +167,18 @@ def operator_payments():
 
 @bp.post("/operator/payments/<int:payment_id>/mark-received")
 @operator_required
+@on_service_error(_to_operator_payments)
 def mark_received(payment_id: int):
-    try:
-        payment = svc.mark_received(db.session, _me(), payment_id, None,
-                                    request.form.get("note", ""), _cfg())
-    except NotFound:
-        abort(404)
-    except ServiceError as exc:
-        _fail(exc)
-    else:
-        flash(_("Payment %(ref)s marked received; the bookings went to the factories.",
-                ref=payment.reference), "success")
-    return redirect(url_for("payments.operator_payments"))
+    payment = charges.mark_received(db.session, _me(), payment_id, None,
+                                request.form.get("note", ""), _cfg())
+    flash(_("Payment %(ref)s marked received; the bookings went to the factories.",
+            ref=payment.reference), "success")
+    return _to_operator_payments()
 
 
 @bp.post("/operator/disputes/<int:dispute_id>/resolve")
 @operator_required
+@on_service_error(_to_operator_payments)
 def resolve(dispute_id: int):
     amount = None
     raw = request.form.get("amount", "").strip()
@@ -218,31 +188,20 @@ def resolve(dispute_id: int):
             amount = parse_money(raw)
         except ValueError:
             flash(_("Enter the refund as an amount, e.g. 120.50."), "error")
-            return redirect(url_for("payments.operator_payments"))
-    try:
-        svc.resolve_dispute(db.session, _me(), dispute_id, resolution, amount,
-                            request.form.get("note", ""), _cfg())
-    except NotFound:
-        abort(404)
-    except ServiceError as exc:
-        _fail(exc)
-    else:
-        flash(_("Dispute resolved."), "success")
-    return redirect(url_for("payments.operator_payments"))
+            return _to_operator_payments()
+    disputes.resolve_dispute(db.session, _me(), dispute_id, resolution, amount,
+                        request.form.get("note", ""), _cfg())
+    flash(_("Dispute resolved."), "success")
+    return _to_operator_payments()
 
 
 @bp.post("/operator/payouts/<int:payout_id>/retry")
 @operator_required
+@on_service_error(_to_operator_payments)
 def retry_payout(payout_id: int):
-    try:
-        payout = svc.retry_payout(db.session, _me(), payout_id, _cfg())
-    except NotFound:
-        abort(404)
-    except ServiceError as exc:
-        _fail(exc)
-    else:
-        flash(_("Payout is %(status)s.", status=pay_label(payout.status)), "info")
-    return redirect(url_for("payments.operator_payments"))
+    payout = payouts_svc.retry_payout(db.session, _me(), payout_id, _cfg())
+    flash(_("Payout is %(status)s.", status=pay_label(payout.status)), "info")
+    return _to_operator_payments()
 
 
 @bp.get("/operator/ledger")
@@ -292,52 +251,53 @@ def _factory_only() -> None:
 @login_required
 def payouts():
     _factory_only()
-    rows = svc.payouts_for(db.session, _me())
+    rows = payouts_svc.payouts_for(db.session, _me())
     orders = {o.id: o for o in db.session.exec(select(Order).where(
         col(Order.id).in_({p.order_id for p in rows})))} if rows else {}
-    account = svc.payout_account(db.session, current_user.company_id)
+    account = payouts_svc.payout_account(db.session, current_user.company_id)
     return render_template("payments/payouts.html", payouts=rows, orders=orders,
                            account=account, cfg=_cfg())
 
 
-@bp.route("/factory/payout-account", methods=["GET", "POST"])
-@login_required
-def payout_account():
-    _factory_only()
-    cfg = _cfg()
-    form = {"bank_name": "", "account_holder": "", "account_number": ""}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        form = {k: request.form.get(k, "") for k in form}
-        try:
-            svc.save_bank_details(db.session, _me(), form["bank_name"], form["account_holder"],
-                                  form["account_number"])
-        except ServiceError as exc:
-            db.session.rollback()
-            errors = exc.localized_fields
-            flash(exc.localized, "error")
-        else:
-            flash(_("Bank details saved."), "success")
-            return redirect(url_for("payments.payouts"))
-    account = svc.payout_account(db.session, current_user.company_id)
+BANK_FIELDS = ("bank_name", "account_holder", "account_number")
+
+
+def _payout_account_page(form: dict[str, str], errors: dict[str, str]):
+    account = payouts_svc.payout_account(db.session, current_user.company_id)
     if account is not None and request.method == "GET":
         form = {"bank_name": account.bank_name, "account_holder": account.account_holder,
                 "account_number": ""}
     return render_template("payments/payout_account.html", account=account, form=form,
-                           errors=errors, cfg=cfg), (422 if errors else 200)
+                           errors=errors, cfg=_cfg()), (422 if errors else 200)
+
+
+def _payout_account_again(exc: ServiceError):
+    return _payout_account_page({k: request.form.get(k, "") for k in BANK_FIELDS},
+                                exc.localized_fields)
+
+
+@bp.route("/factory/payout-account", methods=["GET", "POST"])
+@login_required
+@on_service_error(_payout_account_again)
+def payout_account():
+    _factory_only()
+    if request.method == "POST":
+        form = {k: request.form.get(k, "") for k in BANK_FIELDS}
+        payouts_svc.save_bank_details(db.session, _me(), form["bank_name"], form["account_holder"],
+                              form["account_number"])
+        flash(_("Bank details saved."), "success")
+        return redirect(url_for("payments.payouts"))
+    return _payout_account_page(dict.fromkeys(BANK_FIELDS, ""), {})
 
 
 @bp.post("/factory/payout-account/stripe")
 @login_required
+@on_service_error("payments.payout_account")
 def stripe_onboarding():
     _factory_only()
-    try:
-        link = svc.stripe_onboarding_link(
-            db.session, _me(), url_for("payments.payout_account", _external=True),
-            url_for("payments.stripe_onboarding_return", _external=True), _cfg())
-    except ServiceError as exc:
-        _fail(exc)
-        return redirect(url_for("payments.payout_account"))
+    link = payouts_svc.stripe_onboarding_link(
+        db.session, _me(), url_for("payments.payout_account", _external=True),
+        url_for("payments.stripe_onboarding_return", _external=True), _cfg())
     return redirect(link)
 
 
@@ -345,10 +305,10 @@ def stripe_onboarding():
 @login_required
 def stripe_onboarding_return():
     _factory_only()
-    account = svc.payout_account(db.session, current_user.company_id)
+    account = payouts_svc.payout_account(db.session, current_user.company_id)
     if account is not None and account.stripe_account_id:
         try:
-            svc.refresh_stripe_account(db.session, account.stripe_account_id, _cfg())
+            payouts_svc.refresh_stripe_account(db.session, account.stripe_account_id, _cfg())
         except Exception:  # noqa: BLE001 - the webhook will tell us later; the page must load
             db.session.rollback()
     return redirect(url_for("payments.payouts"))
