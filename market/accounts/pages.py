@@ -12,6 +12,7 @@ from market.accounts import service as accounts
 from market.accounts.forms import LoginForm, RegisterForm
 from market.core.errors import AuthenticationFailed, ServiceError
 from market.core.extensions import db, limiter
+from market.core.pages import actor, on_service_error
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -25,37 +26,39 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.dashboard")
 
 
+def _register_again(exc: ServiceError):
+    """The sign-up form again, the service's messages on its fields."""
+    form = RegisterForm()
+    for field_name, message in exc.localized_fields.items():
+        if field_name in form:
+            form[field_name].errors = [*form[field_name].errors, message]
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@on_service_error(_register_again)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            user = accounts.register(
-                db.session,
-                accounts.Registration(
-                    email=form.email.data or "",
-                    password=form.password.data or "",
-                    company_name=form.company_name.data or "",
-                    company_kind=form.company_kind.data or "",
-                    country=form.country.data or "",
-                    city=form.city.data or "",
-                    name=form.name.data or "",
-                    locale=request.cookies.get("lang"),
-                ),
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            for field_name, message in exc.fields.items():
-                if field_name in form:
-                    form[field_name].errors = [*form[field_name].errors, _(message)]
-            flash(exc.localized, "error")
-        else:
-            login_user(user)
-            flash(_("Welcome to Yunzao. An operator will verify your company shortly; "
-                    "meanwhile you can prepare your data."), "success")
-            return redirect(url_for("main.dashboard"))
+        user = accounts.register(
+            db.session,
+            accounts.Registration(
+                email=form.email.data or "",
+                password=form.password.data or "",
+                company_name=form.company_name.data or "",
+                company_kind=form.company_kind.data or "",
+                country=form.country.data or "",
+                city=form.city.data or "",
+                name=form.name.data or "",
+                locale=request.cookies.get("lang"),
+            ),
+        )
+        login_user(user)
+        flash(_("Welcome to Yunzao. An operator will verify your company shortly; "
+                "meanwhile you can prepare your data."), "success")
+        return redirect(url_for("main.dashboard"))
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else (
         422 if form.errors else 200
     )
@@ -99,7 +102,7 @@ def logout():
 @bp.post("/logout-everywhere")
 @login_required
 def logout_everywhere():
-    accounts.sign_out_everywhere(db.session, current_user._get_current_object())
+    accounts.sign_out_everywhere(db.session, actor())
     logout_user()
     flash(_("You have signed out on every device."), "info")
     return redirect(url_for("main.index"))

@@ -27,7 +27,7 @@ from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
 from market.core.money import parse_money
 from market.core.pages import actor as _actor
-from market.core.pages import factory_required
+from market.core.pages import attempt, factory_required, on_service_error
 
 bp = Blueprint("factory", __name__, url_prefix="/factory")
 
@@ -116,15 +116,15 @@ def index():
     return _index_page({}, {})
 
 
+def _index_again(exc: ServiceError):
+    return _index_page(exc.localized_fields, request.form, exc.status)
+
+
 @bp.post("/plants")
 @factory_required
+@on_service_error(_index_again)
 def create_plant():
-    try:
-        plant = capacity.create_plant(db.session, _actor(), _plant_input(request.form))
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized, "error")
-        return _index_page(exc.localized_fields, request.form, exc.status)
+    plant = capacity.create_plant(db.session, _actor(), _plant_input(request.form))
     flash(_("Plant %(name)s added.", name=plant.name), "success")
     return redirect(url_for("factory.plant", plant_id=plant.id))
 
@@ -144,34 +144,30 @@ def plant(plant_id: int):
 
 @bp.post("/plants/<int:plant_id>")
 @factory_required
+@on_service_error("factory.plant")
 def update_plant(plant_id: int):
     row = _plant_or_404(plant_id)
-    form = request.form
-    try:
-        capacity.update_plant(db.session, _actor(), row.id, _plant_input(form))  # type: ignore[arg-type]
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized + " " + "; ".join(exc.localized_fields.values()), "error")
-    else:
-        flash(_("Plant saved."), "success")
+    capacity.update_plant(db.session, _actor(), row.id, _plant_input(request.form))  # type: ignore[arg-type]
+    flash(_("Plant saved."), "success")
     return redirect(url_for("factory.plant", plant_id=plant_id))
 
 
 # --- machines -----------------------------------------------------------------------------
 
+def _plant_again(exc: ServiceError):
+    row = _plant_or_404((request.view_args or {})["plant_id"])
+    return _plant_page(row, exc.localized_fields, request.form, exc.status)
+
+
 @bp.post("/plants/<int:plant_id>/machines")
 @factory_required
+@on_service_error(_plant_again)
 def create_machine(plant_id: int):
     row = _plant_or_404(plant_id)
     form = request.form
-    try:
-        machine = capacity.create_machine(db.session, _actor(), capacity.MachineInput(
-            plant_id=row.id, name=form.get("name", ""), kind=form.get("kind", ""),  # type: ignore[arg-type]
-            capabilities=_capability_rows(form)))
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized, "error")
-        return _plant_page(row, exc.localized_fields, form, exc.status)
+    machine = capacity.create_machine(db.session, _actor(), capacity.MachineInput(
+        plant_id=row.id, name=form.get("name", ""), kind=form.get("kind", ""),  # type: ignore[arg-type]
+        capabilities=_capability_rows(form)))
     flash(_("Machine %(name)s added. Now publish its idle time.", name=machine.name), "success")
     return redirect(url_for("factory.machine", machine_id=machine.id))
 
@@ -196,18 +192,19 @@ def _machine_page(row, errors, form, status: int = 200):  # type: ignore[no-unty
                            today=datetime.now(ZoneInfo(plant_row.timezone)).date()), status  # type: ignore[union-attr]
 
 
+def _machine_again(exc: ServiceError):
+    row = _machine_or_404((request.view_args or {})["machine_id"])
+    return _machine_page(row, exc.localized_fields, request.form, exc.status)
+
+
 @bp.post("/machines/<int:machine_id>")
 @factory_required
+@on_service_error(_machine_again)
 def update_machine(machine_id: int):
     row = _machine_or_404(machine_id)
     form = request.form
-    try:
-        capacity.update_machine(db.session, _actor(), row.id, name=form.get("name"),
-                                kind=form.get("kind"), capabilities=_capability_rows(form))
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized, "error")
-        return _machine_page(_machine_or_404(machine_id), exc.localized_fields, form, exc.status)
+    capacity.update_machine(db.session, _actor(), row.id, name=form.get("name"),
+                            kind=form.get("kind"), capabilities=_capability_rows(form))
     flash(_("Machine saved. The previous settings are kept in the history."), "success")
     return redirect(url_for("factory.machine", machine_id=machine_id))
 
@@ -223,20 +220,16 @@ def retire_machine(machine_id: int):
 
 @bp.post("/machines/<int:machine_id>/shift-rules")
 @factory_required
+@on_service_error(_machine_again)
 def add_shift_rule(machine_id: int):
     row = _machine_or_404(machine_id)
     form = request.form
     holidays = [d.strip() for d in form.get("holidays", "").replace(",", " ").split() if d]
-    try:
-        rule_input = capacity.ShiftRuleInput(
-            weekdays=form.getlist("weekdays"), start_time=form.get("start_time", ""),
-            end_time=form.get("end_time", ""), valid_from=form.get("valid_from", ""),
-            valid_until=form.get("valid_until", ""), holidays=holidays)
-        _rule, added = capacity.add_shift_rule(db.session, _actor(), row.id, rule_input)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized, "error")
-        return _machine_page(_machine_or_404(machine_id), exc.localized_fields, form, exc.status)
+    rule_input = capacity.ShiftRuleInput(
+        weekdays=form.getlist("weekdays"), start_time=form.get("start_time", ""),
+        end_time=form.get("end_time", ""), valid_from=form.get("valid_from", ""),
+        valid_until=form.get("valid_until", ""), holidays=holidays)
+    _rule, added = capacity.add_shift_rule(db.session, _actor(), row.id, rule_input)
     flash(_("Shift rule saved: %(hours)s hours of idle time published.",
             hours=round(added / 60, 1)), "success")
     return redirect(url_for("factory.machine", machine_id=machine_id))
@@ -298,14 +291,13 @@ def add_window(plant_id: int):
     except ValueError:
         message, status = _("Choose a machine, a day and times like 08:00."), 422
     else:
-        try:
-            result = capacity.publish_window(db.session, _actor(), machine_id, start, end)
+        published = attempt(capacity.publish_window, db.session, _actor(), machine_id, start, end)
+        if published.ok:
+            result = published.value
             message = (_("Published %(hours)s hours.", hours=round(result.added_minutes / 60, 1))
                        if result.created else _("That time was already published."))
-        except ServiceError as exc:
-            db.session.rollback()
-            message = exc.localized + " " + " ".join(exc.localized_fields.values())
-            status = exc.status
+        else:
+            message, status = published.message, published.status
     if _is_htmx():
         return render_template("factory/_calendar.html", plant=row, message=message,
                                message_error=status != 200,
@@ -322,13 +314,11 @@ def withdraw_window(window_id: int):
     except NotFound:
         abort(404)
     machine_row = capacity.get_machine(db.session, _actor(), window.machine_id)
-    status = 200
-    try:
-        result = capacity.withdraw_window(db.session, _actor(), window_id)
-        message = _("Withdrew %(hours)s hours.", hours=round(result.withdrawn_minutes / 60, 1))
-    except ServiceError as exc:
-        db.session.rollback()
-        message, status = exc.localized, exc.status
+    withdrawn = attempt(capacity.withdraw_window, db.session, _actor(), window_id)
+    status = withdrawn.status
+    message = (_("Withdrew %(hours)s hours.",
+                 hours=round(withdrawn.value.withdrawn_minutes / 60, 1))
+               if withdrawn.ok else withdrawn.message)
     back = request.form.get("back")
     if _is_htmx() and back == "calendar":
         plant_row = db.session.get(Plant, machine_row.plant_id)
@@ -352,14 +342,13 @@ def import_csv():
         if upload is None or not upload.filename:
             errors, status = [(0, _("Choose a CSV file."))], 422
         else:
-            try:
-                report = capacity.import_csv(db.session, _actor(), upload.read())
-            except capacity.CsvImportError as exc:
-                db.session.rollback()
-                errors, status = exc.errors, 422
-            except ServiceError as exc:
-                db.session.rollback()
-                errors, status = [(0, exc.localized)], exc.status
+            imported = attempt(capacity.import_csv, db.session, _actor(), upload.read())
+            if imported.ok:
+                report = imported.value
+            elif isinstance(imported.error, capacity.CsvImportError):
+                errors, status = imported.error.errors, 422  # one line per problem
+            else:
+                errors, status = [(0, imported.message)], imported.status
     return render_template("factory/import.html", errors=errors, report=report,
                            columns=capacity.CSV_COLUMNS), status
 
@@ -394,15 +383,11 @@ def material_options():
 
 @bp.route("/settings", methods=["GET", "POST"])
 @factory_required
+@on_service_error("factory.settings")
 def settings():
     company = _actor().company
     if request.method == "POST":
-        try:
-            accounts.set_auto_accept(db.session, _actor(), request.form.get("auto_accept") == "1")
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(exc.localized, "error")
-        else:
-            flash(_("Settings saved."), "success")
+        accounts.set_auto_accept(db.session, _actor(), request.form.get("auto_accept") == "1")
+        flash(_("Settings saved."), "success")
         return redirect(url_for("factory.settings"))
     return render_template("factory/settings.html", company=company)

@@ -9,10 +9,10 @@ from sqlmodel import col, select
 
 from market.capacity import service as capacity
 from market.capacity.models import Machine
-from market.core.errors import NotFound, ServiceError
+from market.core.errors import NotFound
 from market.core.extensions import db
 from market.core.pages import actor as _actor
-from market.core.pages import factory_required
+from market.core.pages import attempt, factory_required, on_service_error
 from market.deals import service as bookings
 from market.orders import attachments as attachments_service
 from market.orders import service as orders
@@ -26,9 +26,10 @@ bp = Blueprint("bookings", __name__, url_prefix="/factory/bookings")
 def bookings_list():
     bookings.expire_overdue(db.session)
     status = request.args.get("status") or None
-    try:
-        rows = bookings.list_bookings(db.session, _actor(), status)
-    except ServiceError:
+    listed = attempt(bookings.list_bookings, db.session, _actor(), status)
+    if listed.ok:
+        rows = listed.value
+    else:  # an unknown status filter: show them all
         rows, status = bookings.list_bookings(db.session, _actor()), None
     orders_by_id = {o.id: o for o in db.session.exec(
         select(Order).where(col(Order.id).in_({b.order_id for b in rows} or {0})))}
@@ -59,8 +60,13 @@ def booking(booking_id: int):
                            machine=machine_row, files=files)
 
 
+def _to_booking(_exc: Exception | None = None):
+    return redirect(url_for("bookings.booking", booking_id=(request.view_args or {})["booking_id"]))
+
+
 @bp.post("/<int:booking_id>/<action>")
 @factory_required
+@on_service_error(_to_booking)
 def booking_action(booking_id: int, action: str):
     row = _booking_or_404(booking_id)
     form = request.form
@@ -73,21 +79,15 @@ def booking_action(booking_id: int, action: str):
     }
     if action not in messages:
         abort(404)
-    try:
-        if action == "accept":
-            bookings.accept_booking(db.session, _actor(), row.id)  # type: ignore[arg-type]
-        elif action == "decline":
-            bookings.decline_booking(db.session, _actor(), row.id, form.get("reason", ""))  # type: ignore[arg-type]
-        elif action in ("start", "done"):
-            bookings.report_progress(db.session, _actor(), row.id,  # type: ignore[arg-type]
-                                     "started" if action == "start" else "done",
-                                     form.get("note", ""), form.get("qc", ""))
-        else:
-            bookings.ship(db.session, _actor(), row.id, form.get("note", ""))  # type: ignore[arg-type]
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized + (" " + " ".join(exc.localized_fields.values()) if exc.fields else ""),
-              "error")
+    if action == "accept":
+        bookings.accept_booking(db.session, _actor(), row.id)  # type: ignore[arg-type]
+    elif action == "decline":
+        bookings.decline_booking(db.session, _actor(), row.id, form.get("reason", ""))  # type: ignore[arg-type]
+    elif action in ("start", "done"):
+        bookings.report_progress(db.session, _actor(), row.id,  # type: ignore[arg-type]
+                                 "started" if action == "start" else "done",
+                                 form.get("note", ""), form.get("qc", ""))
     else:
-        flash(messages[action], "success")
-    return redirect(url_for("bookings.booking", booking_id=booking_id))
+        bookings.ship(db.session, _actor(), row.id, form.get("note", ""))  # type: ignore[arg-type]
+    flash(messages[action], "success")
+    return _to_booking()

@@ -7,15 +7,15 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlmodel import col, select
 
 from market.capacity.models import Plant
 from market.catalog import service as taxonomy
 from market.core import events
-from market.core.errors import NotFound, ServiceError
+from market.core.errors import NotFound
 from market.core.extensions import db
-from market.core.pages import local_zone, operator_required
+from market.core.pages import actor, local_zone, on_service_error, operator_required
 from market.core.templating import localized
 from market.deals import offers
 from market.deals import service as bookings
@@ -56,7 +56,7 @@ events.order_page.connect(_order_page)
 
 def _quote_or_404(quote_id: int):
     try:
-        return bookings._buyer_quote(db.session, current_user._get_current_object(), quote_id)
+        return bookings._buyer_quote(db.session, actor(), quote_id)
     except NotFound:
         abort(404)
 
@@ -78,71 +78,53 @@ def quote(quote_id: int):
 
 @bp.post("/quotes/<int:quote_id>/accept")
 @login_required
+@on_service_error("deals.quote")
 def accept(quote_id: int):
     row, order = _quote_or_404(quote_id)
-    try:
-        bookings.accept_quote(db.session, current_user._get_current_object(), quote_id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized, "error")
-    else:
-        flash(_("Quote accepted. Pay the price into escrow; the factories are booked as soon "
-                "as the payment arrives."), "success")
-        return redirect(url_for("payments.pay", order_id=order.id))
-    return redirect(url_for("deals.quote", quote_id=quote_id))
+    bookings.accept_quote(db.session, actor(), quote_id)
+    flash(_("Quote accepted. Pay the price into escrow; the factories are booked as soon "
+            "as the payment arrives."), "success")
+    return redirect(url_for("payments.pay", order_id=order.id))
 
 
 @bp.post("/quotes/<int:quote_id>/decline")
 @login_required
+@on_service_error("deals.quote")
 def decline(quote_id: int):
     _quote_or_404(quote_id)
-    try:
-        bookings.decline_quote(db.session, current_user._get_current_object(), quote_id,
-                               request.form.get("reason", ""))
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized, "error")
-    else:
-        flash(_("Quote declined. The capacity was released."), "info")
+    bookings.decline_quote(db.session, actor(), quote_id, request.form.get("reason", ""))
+    flash(_("Quote declined. The capacity was released."), "info")
     return redirect(url_for("deals.quote", quote_id=quote_id))
 
 
-@bp.post("/orders/<int:order_id>/confirm-delivery")
-@login_required
-def confirm_delivery(order_id: int):
-    try:
-        bookings.confirm_delivery(db.session, current_user._get_current_object(), order_id)
-    except NotFound:
-        abort(404)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized, "error")
-    else:
-        flash(_("Delivery confirmed. Thank you."), "success")
-    order = db.session.get(Order, order_id)
+def _to_order(_exc: Exception | None = None):
+    order = db.session.get(Order, (request.view_args or {})["order_id"])
     return redirect(url_for("orders.show", order_id=order.id) if order else url_for(
         "main.dashboard"))
 
 
+@bp.post("/orders/<int:order_id>/confirm-delivery")
+@login_required
+@on_service_error(_to_order)
+def confirm_delivery(order_id: int):
+    bookings.confirm_delivery(db.session, actor(), order_id)
+    flash(_("Delivery confirmed. Thank you."), "success")
+    return _to_order()
+
+
 @bp.post("/operator/runs/<int:run_id>/approve")
 @operator_required
+@on_service_error("operator.run")
 def approve_run(run_id: int):
     ids = request.form.getlist("order_ids", type=int)
     everything = request.form.get("all") == "1"
     if not everything and not ids:
         flash(_("Choose the orders to approve, or approve all."), "error")
         return redirect(url_for("operator.run", run_id=run_id))
-    try:
-        report = offers.approve(
-            db.session, current_user._get_current_object(), run_id,
-            None if everything else ids, fee_bps=current_app.config["PLATFORM_FEE_BPS"],
-            quote_hours=current_app.config["QUOTE_VALID_HOURS"])
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.localized, "error")
-        return redirect(url_for("operator.run", run_id=run_id))
+    report = offers.approve(
+        db.session, actor(), run_id,
+        None if everything else ids, fee_bps=current_app.config["PLATFORM_FEE_BPS"],
+        quote_hours=current_app.config["QUOTE_VALID_HOURS"])
     flash(ngettext("%(num)d order approved: the buyer has a firm quote.",
                    "%(num)d orders approved: the buyers have firm quotes.",
                    len(report.approved)), "success")

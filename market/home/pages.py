@@ -27,6 +27,7 @@ from market.catalog import service as taxonomy
 from market.core import audit
 from market.core.errors import ServiceError
 from market.core.extensions import db
+from market.core.pages import actor, attempt, on_service_error
 
 bp = Blueprint("main", __name__)
 
@@ -56,8 +57,19 @@ def dashboard():
     return render_template("main/dashboard.html", company=company, events=events)
 
 
+def _company_again(exc: ServiceError):
+    """The profile form again, the service's messages on its fields."""
+    company = current_user.company
+    form = CompanyForm(obj=company)
+    for name, message in exc.localized_fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+    return render_template("main/company.html", form=form, company=company), exc.status
+
+
 @bp.route("/company", methods=["GET", "POST"])
 @login_required
+@on_service_error(_company_again)
 def company_profile():
     user = current_user
     if user.company is None:
@@ -66,21 +78,12 @@ def company_profile():
     form = CompanyForm(obj=company)
     status = 200
     if form.validate_on_submit():
-        try:
-            accounts.update_company_profile(
-                db.session, user._get_current_object(), company.id,
-                {name: form[name].data for name in accounts.PROFILE_FIELDS + ("lat", "lon")},
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                if name in form:
-                    form[name].errors = [*form[name].errors, _(message)]
-            flash(exc.localized, "error")
-            status = exc.status
-        else:
-            flash(_("Company profile saved."), "success")
-            return redirect(url_for("main.company_profile"))
+        accounts.update_company_profile(
+            db.session, actor(), company.id,
+            {name: form[name].data for name in accounts.PROFILE_FIELDS + ("lat", "lon")},
+        )
+        flash(_("Company profile saved."), "success")
+        return redirect(url_for("main.company_profile"))
     elif request.method == "POST":
         status = 422
     return render_template("main/company.html", form=form, company=company), status
@@ -89,7 +92,7 @@ def company_profile():
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
 def tokens():
-    user = current_user._get_current_object()
+    user = actor()
     new_token = None
     if request.method == "POST":
         name = (request.form.get("name") or "").strip()[:120]
@@ -103,10 +106,8 @@ def tokens():
 @bp.post("/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
-    try:
-        accounts.revoke_token(db.session, current_user._get_current_object(), token_id)
-    except ServiceError:
-        abort(404)
+    if not attempt(accounts.revoke_token, db.session, actor(), token_id).ok:
+        abort(404)  # another's token, or none: the same answer
     flash(_("Token revoked."), "success")
     return redirect(url_for("main.tokens"))
 
@@ -134,12 +135,10 @@ def capacity_search():
         except ValueError:
             errors = {"from": _("Use dates like 2026-12-01 and a number of hours.")}
         else:
-            try:
-                hits = capacity.search_capacity(
-                    db.session, current_user._get_current_object(), values["process"],
-                    values["material"] or None, start, end, min_hours)
-            except ServiceError as exc:
-                errors = exc.localized_fields
+            found = attempt(capacity.search_capacity, db.session, actor(), values["process"],
+                            values["material"] or None, start, end, min_hours)
+            hits = found.value
+            errors = found.error.localized_fields if found.error else {}
     template = ("main/_capacity_results.html" if request.headers.get("HX-Request")
                 else "main/capacity.html")
     return render_template(template, hits=hits, errors=errors, values=values,

@@ -36,7 +36,7 @@ from market.catalog import service as taxonomy
 from market.core import events
 from market.core.errors import ServiceError
 from market.core.extensions import db
-from market.core.pages import local_zone
+from market.core.pages import actor, attempt, local_zone, on_service_error
 from market.orders import attachments
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
@@ -139,8 +139,12 @@ def rows_from_order(order: Order) -> list[Row]:
                 _fmt(op.tolerance_mm), op.notes) for op in order.operations]
 
 
-def rows_from_template(code: str) -> list[Row]:
-    template = orders.routing_template(code)
+def rows_from_template(code: str) -> list[Row] | None:
+    """A routing template's rows; None for an unknown template (not a missing page: the
+    editor says so, or starts empty)."""
+    template = next((t for t in orders.routing_templates() if t["code"] == code), None)
+    if template is None:
+        return None
     return [Row(o["process"], o.get("material") or "", _fmt(o["minutes_per_unit"]),
                 _fmt(o.get("tolerance_mm")), "", _fmt(o["minutes_per_unit"]))
             for o in template["operations"]]
@@ -173,11 +177,11 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
             row.minutes = _fmt(typical)
         row.suggested = _fmt(typical)
     elif name == "template":
-        code = request.form.get("template") or ""
-        try:
-            rows = rows_from_template(code)
-        except ServiceError:
+        chosen = rows_from_template(request.form.get("template") or "")
+        if chosen is None:
             flash(_("Choose a routing template."), "error")
+        else:
+            rows = chosen
     return rows
 
 
@@ -278,12 +282,27 @@ def index():
 
 # --- the editor ------------------------------------------------------------------------
 
+def _render_editor(form: OrderForm, order: Order | None, rows: list[Row],
+                   errors: dict[str, str] | None = None, status: int = 200):
+    return render_template("orders/edit.html", form=form, order=order, **editor_context(
+        rows, errors)), status
+
+
+def _editor_again(exc: ServiceError):
+    """The editor again after a refused save: the service's messages on the form's fields,
+    the routing's own under its rows."""
+    order_id = (request.view_args or {}).get("order_id")
+    form = OrderForm()
+    errors = _form_errors(form, exc)
+    return _render_editor(form, None if order_id is None else _readable_or_404(order_id),
+                          rows_from_form(), errors, exc.status)
+
+
 def _editor(order: Order | None):
     """New and edit share this: GET shows, POST with an action edits the rows, POST without
-    saves."""
+    saves (a refused save is `_editor_again`'s)."""
     form = OrderForm()
     status = 200
-    errors: dict[str, str] = {}
     if request.method == "GET":
         if order is not None:
             _fill_form(form, order)
@@ -294,10 +313,8 @@ def _editor(order: Order | None):
             form.lon.data = _fmt(company.lon)
             form.address.data = company.address
             code = request.args.get("template")
-            try:
-                rows = rows_from_template(code) if code else [Row()]
-            except ServiceError:
-                rows = [Row()]
+            chosen = rows_from_template(code) if code else None
+            rows = [Row()] if chosen is None else chosen
     else:
         rows = rows_from_form()
         action = request.form.get("action")
@@ -305,32 +322,21 @@ def _editor(order: Order | None):
             rows = apply_action(action, rows)
         elif form.validate_on_submit():
             data = _form_input(form, rows)
-            try:
-                if order is None:
-                    saved = orders.create_draft(db.session, current_user._get_current_object(),
-                                                data)
-                    flash(_("Draft saved. Attach drawings, then submit it."), "success")
-                else:
-                    saved = orders.update_draft(db.session, current_user._get_current_object(),
-                                                order.id, data)  # type: ignore[arg-type]
-                    flash(_("Draft saved."), "success")
-            except ServiceError as exc:
-                db.session.rollback()
-                if exc.status == 404:
-                    abort(404)
-                errors = _form_errors(form, exc)
-                flash(_(exc.message), "error")
-                status = exc.status
+            if order is None:
+                saved = orders.create_draft(db.session, actor(), data)
+                flash(_("Draft saved. Attach drawings, then submit it."), "success")
             else:
-                return redirect(url_for("orders.show", order_id=saved.id))
+                saved = orders.update_draft(db.session, actor(), order.id, data)  # type: ignore[arg-type]
+                flash(_("Draft saved."), "success")
+            return redirect(url_for("orders.show", order_id=saved.id))
         else:
             status = 400
-    return render_template("orders/edit.html", form=form, order=order, **editor_context(
-        rows, errors)), status
+    return _render_editor(form, order, rows, status=status)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@on_service_error(_editor_again)
 def new():
     _buyer_required()
     return _editor(None)
@@ -338,6 +344,7 @@ def new():
 
 @bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
 @login_required
+@on_service_error(_editor_again)
 def edit(order_id: int):
     order = _readable_or_404(order_id)
     if not orders.can_edit_order(current_user, order):
@@ -370,10 +377,10 @@ def materials():
 
 def _readable_or_404(order_id: int) -> Order:
     """Anonymous visitors, other buyers and unbooked factories all see the same 404."""
-    try:
-        return orders.get_order(db.session, current_user, order_id)
-    except ServiceError:
+    found = attempt(orders.get_order, db.session, current_user, order_id)
+    if not found.ok:
         abort(404)
+    return found.value
 
 
 def _render_show(order: Order, status: int = 200):
@@ -397,34 +404,22 @@ def show(order_id: int):
     return _render_show(_readable_or_404(order_id))
 
 
-def _act(order_id: int, fn, success: str):
-    try:
-        fn()
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(_(exc.message), "error")
-    else:
-        flash(success, "success")
-    return redirect(url_for("orders.show", order_id=order_id))
-
-
 @bp.post("/<int:order_id>/submit")
 @login_required
+@on_service_error("orders.show")
 def submit(order_id: int):
-    user = current_user._get_current_object()
-    return _act(order_id, lambda: orders.submit(db.session, user, order_id),
-                _("Order submitted."))
+    orders.submit(db.session, actor(), order_id)
+    flash(_("Order submitted."), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
 
 
 @bp.post("/<int:order_id>/cancel")
 @login_required
+@on_service_error("orders.show")
 def cancel(order_id: int):
-    user = current_user._get_current_object()
-    reason = (request.form.get("reason") or "")[:500]
-    return _act(order_id, lambda: orders.cancel(db.session, user, order_id, reason),
-                _("Order cancelled."))
+    orders.cancel(db.session, actor(), order_id, (request.form.get("reason") or "")[:500])
+    flash(_("Order cancelled."), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
 
 
 @bp.post("/<int:order_id>/attachments")
@@ -438,31 +433,27 @@ def upload(order_id: int):
     if not files:
         flash(_("Choose a file to upload."), "error")
         return redirect(url_for("orders.show", order_id=order_id))
-    user = current_user._get_current_object()
+    user = actor()
     for upload in files:
-        try:
-            row = attachments.store(db.session, user, order_id, upload.filename, upload.stream,
-                                    root=attachment_root(), max_bytes=upload_limit())
-        except ServiceError as exc:
-            db.session.rollback()
-            if exc.status == 404:
-                abort(404)
-            if exc.status == 413:
-                abort(413)
-            flash(_("%(name)s: %(message)s", name=upload.filename, message=_(exc.message)),
-                  "error")
-            return _render_show(orders.get_order(db.session, user, order_id), exc.status)
-        flash(_("Attached %(name)s.", name=row.filename), "success")
+        stored = attempt(attachments.store, db.session, user, order_id, upload.filename,
+                         upload.stream, root=attachment_root(), max_bytes=upload_limit())
+        if stored.status == 413:
+            abort(413)
+        if stored.error is not None:
+            # on the order page after the file's name (its field message only repeats it)
+            flash(_("%(name)s: %(message)s", name=upload.filename,
+                    message=stored.error.localized), "error")
+            return _render_show(orders.get_order(db.session, user, order_id), stored.status)
+        flash(_("Attached %(name)s.", name=stored.value.filename), "success")
     return redirect(url_for("orders.show", order_id=order_id))
 
 
 @bp.get("/files/<int:attachment_id>")
 def download(attachment_id: int):
-    try:
-        row, path = attachments.get_for_reading(db.session, current_user, attachment_id,
-                                                attachment_root())
-    except ServiceError:
+    found = attempt(attachments.get_for_reading, db.session, current_user, attachment_id,
+                    attachment_root())
+    if not found.ok:
         abort(404)
-    return file_response(row, path)
+    return file_response(*found.value)
 
 

@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlmodel import col, select
 
 from market.accounts import service as accounts
@@ -31,7 +30,7 @@ from market.core.errors import ServiceError
 from market.core.extensions import db
 from market.core.jobs import catch_up, dispatch
 from market.core.labels import label
-from market.core.pages import operator_required
+from market.core.pages import actor, attempt, on_service_error, operator_required
 from market.orders import service as orders_service
 from market.runs import gantt
 from market.runs import service as matching_runs
@@ -61,35 +60,32 @@ def companies():
 @bp.get("/companies/<int:company_id>")
 @operator_required
 def company(company_id: int):
-    try:
-        row = accounts.get_company(db.session, company_id)
-    except ServiceError:
+    found = attempt(accounts.get_company, db.session, company_id)
+    if not found.ok:
         abort(404)
+    row = found.value
     events = audit.recent(db.session, company_id=company_id, limit=30)
     return render_template("operator/company.html", company=row, events=events, form=StatusForm())
 
 
+def _to_company(_exc: ServiceError | None = None):
+    return redirect(url_for("operator.company",
+                            company_id=(request.view_args or {})["company_id"]))
+
+
 @bp.post("/companies/<int:company_id>/status/<status>")
 @operator_required
+@on_service_error(_to_company)
 def set_status(company_id: int, status: str):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        row = accounts.set_company_status(
-            db.session, current_user._get_current_object(), company_id, status,
-            form.reason.data or "",
-        )
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.localized, "error")
-        return redirect(url_for("operator.company", company_id=company_id))
+    row = accounts.set_company_status(db.session, actor(), company_id, status,
+                                      form.reason.data or "")
     if request.headers.get("HX-Request"):
         return render_template("operator/_company_row.html", c=row, form=StatusForm())
     flash(_("%(name)s is now %(status)s.", name=row.name, status=label(row.status)), "success")
-    return redirect(url_for("operator.company", company_id=company_id))
+    return _to_company()
 
 
 # --- matching runs ------------------------------------------------------------------------
@@ -99,10 +95,10 @@ def _tz() -> ZoneInfo:
 
 
 def _run_or_404(run_id: int):
-    try:
-        return matching_runs.get_run(db.session, current_user._get_current_object(), run_id)
-    except ServiceError:
+    found = attempt(matching_runs.get_run, db.session, actor(), run_id)
+    if not found.ok:
         abort(404)
+    return found.value
 
 
 @bp.get("/runs")
@@ -110,7 +106,7 @@ def _run_or_404(run_id: int):
 def runs():
     matching_runs.reap(db.session)
     catch_up(db.session)  # quotes expired meanwhile put their orders back among the open
-    rows, total = matching_runs.list_runs(db.session, current_user._get_current_object())
+    rows, total = matching_runs.list_runs(db.session, actor())
     open_orders = orders_service.offered_orders(db.session)
     # declined or unanswered bookings put orders back: operators see them first
     attention = audit.recent(db.session, limit=10, actions=["booking.declined"])
@@ -121,17 +117,13 @@ def runs():
 
 @bp.post("/runs")
 @operator_required
+@on_service_error("operator.runs")
 def start_run():
     ids = request.form.getlist("order_ids", type=int)
     scope = request.form.get("scope", "all")
-    try:
-        run = matching_runs.start_run(db.session, current_user._get_current_object(),
-                                      request.form.get("time_limit_seconds", 30),
-                                      ids if scope == "selected" else None)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.localized + " " + " ".join(exc.localized_fields.values()), "error")
-        return redirect(url_for("operator.runs"))
+    run = matching_runs.start_run(db.session, actor(),
+                                  request.form.get("time_limit_seconds", 30),
+                                  ids if scope == "selected" else None)
     dispatch("run_matching", run_id=run.id)
     flash(_("Matching run #%(id)s started.", id=run.id), "success")
     return redirect(url_for("operator.run", run_id=run.id))
@@ -220,37 +212,26 @@ def run_problem(run_id: int):
 
 @bp.post("/runs/<int:run_id>/reject")
 @operator_required
+@on_service_error("operator.run")
 def reject_run(run_id: int):
-    try:
-        matching_runs.reject(db.session, current_user._get_current_object(), run_id,
-                             request.form.get("reason", ""))
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.localized, "error")
-    else:
-        flash(_("Proposal rejected. Nothing was held."), "info")
+    matching_runs.reject(db.session, actor(), run_id, request.form.get("reason", ""))
+    flash(_("Proposal rejected. Nothing was held."), "info")
     return redirect(url_for("operator.run", run_id=run_id))
 
 
-@bp.route("/settings", methods=["GET", "POST"])
-@operator_required
-def settings():
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        try:
-            matching_runs.set_transport(db.session, current_user._get_current_object(),
-                                        dict(request.form))
-        except ServiceError as exc:
-            db.session.rollback()
-            errors, status = exc.localized_fields, exc.status
-            flash(exc.localized, "error")
-        else:
-            flash(_("Transport settings saved; the next matching run uses them."), "success")
-            return redirect(url_for("operator.settings"))
+def _settings_page(errors: dict[str, str], status: int = 200):
     return render_template("operator/settings.html",
                            values=request.form if errors else
                            matching_runs.transport_settings(db.session),
                            errors=errors), status
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@operator_required
+@on_service_error(lambda exc: _settings_page(exc.localized_fields, exc.status))
+def settings():
+    if request.method == "POST":
+        matching_runs.set_transport(db.session, actor(), dict(request.form))
+        flash(_("Transport settings saved; the next matching run uses them."), "success")
+        return redirect(url_for("operator.settings"))
+    return _settings_page({})

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from market.catalog.models import Material, Process
-from market.core.errors import ServiceError
 from market.core.extensions import db
 from market.core.money import fee_bps
+from market.core.pages import actor, attempt
 from market.core.templating import localized
 from market.orders import service as orders
 from market.runs import instant_quote as quotes
@@ -47,21 +47,13 @@ def quote_reason(result: quotes.QuoteResult | None) -> str | None:
 @login_required
 def quote(order_id: int):
     """htmx: the instant quote as a fragment (a full page without JavaScript)."""
-    user = current_user._get_current_object()
-    try:
-        result = quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
-        error = None
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        result, error = None, _(exc.message)
+    quoted = attempt(quotes.instant_quote, db.session, actor(), order_id, fee_bps=fee_bps())
+    result, error = quoted.value, quoted.message or None
     if request.headers.get("HX-Request"):
         return render_template("runs/_instant_quote.html", quote=result, error=error,
                                reason=quote_reason(result))
-    try:
-        order = orders.get_order(db.session, current_user, order_id)
-    except ServiceError:
+    found = attempt(orders.get_order, db.session, current_user, order_id)
+    if not found.ok:
         abort(404)
-    return render_template("runs/instant_quote.html", order=order, quote=result, error=error,
-                           reason=quote_reason(result))
+    return render_template("runs/instant_quote.html", order=found.value, quote=result,
+                           error=error, reason=quote_reason(result))
