@@ -85,8 +85,9 @@ def test_session_cookie_is_not_accepted_by_the_api(buyer_client):
 
 def test_revoked_token_is_refused(client, buyer):
     headers = api_token(client, buyer)
-    tokens = client.get("/api/v1/tokens", headers=headers).json
-    assert len(tokens) == 1
+    listing = client.get("/api/v1/tokens", headers=headers).json
+    assert listing["total"] == 1 and listing["page"] == 1
+    tokens = listing["items"]
     revoked = client.delete(f"/api/v1/tokens/{tokens[0]['id']}", headers=headers)
     assert revoked.status_code == 200 and revoked.json["revoked_at"]
     error = assert_error(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
@@ -135,8 +136,9 @@ def test_unknown_api_path_and_method_are_json(client):
 
 
 def test_processes(client, taxonomy):
-    processes = client.get("/api/v1/processes").json
-    assert len(processes) >= 30
+    listing = client.get("/api/v1/processes?per_page=200").json
+    processes = listing["items"]
+    assert len(processes) == listing["total"] >= 30
     milling = next(p for p in processes if p["code"] == "cnc_milling")
     assert milling["family"] == "machining" and "al6061" in milling["materials"]
     assert len({p["family"] for p in processes}) == 10

@@ -57,7 +57,7 @@ def test_idempotent_window_push(client, headers, machine_id):
     assert (first.status_code, first.json["created"]) == (201, True)
     assert (second.status_code, second.json["created"]) == (200, False)
     assert first.json["windows"][0]["id"] == second.json["windows"][0]["id"]
-    windows = client.get(f"/api/v1/machines/{machine_id}/windows", headers=headers).json
+    windows = client.get(f"/api/v1/machines/{machine_id}/windows", headers=headers).json["items"]
     assert len(windows) == 1
 
 
@@ -103,7 +103,7 @@ def test_shift_rules(client, headers, machine_id):
         "holidays": [(monday + timedelta(days=1)).isoformat()]})
     assert response.status_code == 201, response.json
     assert response.json["added_minutes"] == 4 * 8 * 60
-    windows = client.get(f"/api/v1/machines/{machine_id}/windows", headers=headers).json
+    windows = client.get(f"/api/v1/machines/{machine_id}/windows", headers=headers).json["items"]
     assert len(windows) == 4
     bad = client.post(f"/api/v1/machines/{machine_id}/shift-rules", headers=headers, json={
         "weekdays": [7], "start_time": "99:00", "end_time": "06:00",

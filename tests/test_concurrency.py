@@ -94,7 +94,8 @@ def test_concurrent_approvals_and_acceptances(app, client, session, contested):
         buyer = next(b for b in contested["buyers"]
                      if session.get(Order, order_id).company_id == b.company_id)
         token = api_token(client, buyer)
-        quote_id = client.get(f"/api/v1/orders/{order_id}/quotes", headers=token).json[0]["id"]
+        quotes = client.get(f"/api/v1/orders/{order_id}/quotes", headers=token).json["items"]
+        quote_id = quotes[0]["id"]
         codes = list(pool.map(
             lambda _: call(f"{server.url}/api/v1/quotes/{quote_id}/accept", token), range(N)))
         assert sorted(set(codes)) == [200, 409] and codes.count(200) == 1, codes

@@ -50,14 +50,16 @@ def test_loop_through_the_api(client, loop):
 
     approved = client.post(f"/api/v1/matching-runs/{run['id']}/approve", headers=loop["op"])
     assert approved.status_code == 200 and approved.json["approved"] == [loop["order_id"]]
-    quotes = client.get(f"/api/v1/orders/{loop['order_id']}/quotes", headers=loop["buyer"]).json
+    quotes = client.get(f"/api/v1/orders/{loop['order_id']}/quotes",
+                        headers=loop["buyer"]).json["items"]
     assert quotes[0]["price"] == quotes[0]["production_cost"] + quotes[0]["platform_fee"]
     accepted = client.post(f"/api/v1/quotes/{quotes[0]['id']}/accept", headers=loop["buyer"])
     assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
-    assert client.get("/api/v1/bookings", headers=loop["factory"]).json == []  # not paid yet
+    # not paid yet
+    assert client.get("/api/v1/bookings", headers=loop["factory"]).json["items"] == []
     pay_via_api(client, loop)
 
-    mine = client.get("/api/v1/bookings?status=proposed", headers=loop["factory"]).json
+    mine = client.get("/api/v1/bookings?status=proposed", headers=loop["factory"]).json["items"]
     assert len(mine) == 2
     for b in mine:
         assert client.post(f"/api/v1/bookings/{b['id']}/accept",
@@ -84,14 +86,14 @@ def test_who_may_do_what(client, loop, app):
     assert client.get(f"/api/v1/orders/{loop['order_id']}/quotes",
                       headers=other_buyer).status_code == 404
     quote_id = client.get(f"/api/v1/orders/{loop['order_id']}/quotes",
-                          headers=loop["buyer"]).json[0]["id"]
+                          headers=loop["buyer"]).json["items"][0]["id"]
     assert client.post(f"/api/v1/quotes/{quote_id}/accept",
                        headers=other_buyer).status_code == 404
     client.post(f"/api/v1/quotes/{quote_id}/accept", headers=loop["buyer"])
     pay_via_api(client, loop)
     rival = api_token(client, make_account(app, "factory"))
-    assert client.get("/api/v1/bookings", headers=rival).json == []
-    booking_id = client.get("/api/v1/bookings", headers=loop["factory"]).json[0]["id"]
+    assert client.get("/api/v1/bookings", headers=rival).json["items"] == []
+    booking_id = client.get("/api/v1/bookings", headers=loop["factory"]).json["items"][0]["id"]
     assert client.post(f"/api/v1/bookings/{booking_id}/accept",
                        headers=rival).status_code == 404
     again = client.post(f"/api/v1/quotes/{quote_id}/accept", headers=loop["buyer"])
@@ -120,10 +122,10 @@ def test_decline_with_reason_puts_the_order_back(client, loop):
                          headers=loop["op"]).json["id"]
     client.post(f"/api/v1/matching-runs/{run_id}/approve", headers=loop["op"])
     quote_id = client.get(f"/api/v1/orders/{loop['order_id']}/quotes",
-                          headers=loop["buyer"]).json[0]["id"]
+                          headers=loop["buyer"]).json["items"][0]["id"]
     client.post(f"/api/v1/quotes/{quote_id}/accept", headers=loop["buyer"])
     pay_via_api(client, loop)
-    booking_id = client.get("/api/v1/bookings", headers=loop["factory"]).json[0]["id"]
+    booking_id = client.get("/api/v1/bookings", headers=loop["factory"]).json["items"][0]["id"]
     no_reason = client.post(f"/api/v1/bookings/{booking_id}/decline", headers=loop["factory"])
     assert no_reason.status_code == 422
     declined = client.post(f"/api/v1/bookings/{booking_id}/decline", headers=loop["factory"],

@@ -19,7 +19,7 @@ from market.accounts.schemas import (
     UserOut,
     VerifyIn,
 )
-from market.core.api import ApiError, current_api_user, page_body, pagination, route
+from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.errors import AuthenticationFailed
 from market.core.extensions import db
 
@@ -58,7 +58,8 @@ def create_token(data: TokenIn) -> dict[str, Any]:
                     expires_at=token.expires_at).model_dump(mode="json")
 
 
-@route("GET", "/tokens", summary="List my tokens", response=TokenInfo, tag="accounts")
+@route("GET", "/tokens", summary="List my tokens", response=TokenInfo, tag="accounts",
+       paginated=True)
 def list_tokens() -> list[dict[str, Any]]:
     return [
         TokenInfo.model_validate(t, from_attributes=True).model_dump(mode="json")
@@ -82,14 +83,14 @@ def me() -> dict[str, Any]:
 @route("GET", "/companies", summary="List companies (operators)", response=CompanyOut,
        auth="operator", tag="operators",
        query={"status": "pending|verified|suspended", "kind": "buyer|factory|both",
-              "q": "name or city contains", "page": "page number", "per_page": "1-200"})
-def list_companies() -> dict[str, Any]:
+              "q": "name or city contains"}, paginated=True)
+def list_companies() -> Page:
     page, per_page = pagination()
     rows, total = accounts.list_companies(
         db.session, request.args.get("status"), request.args.get("kind"),
         request.args.get("q"), page, per_page,
     )
-    return page_body([company_out(c) for c in rows], page, per_page, total)
+    return Page([company_out(c) for c in rows], page, per_page, total)
 
 
 @route("POST", "/companies/<int:company_id>/verify",

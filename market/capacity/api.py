@@ -23,7 +23,7 @@ from market.capacity.schemas import (
     WindowOut,
     WithdrawOut,
 )
-from market.core.api import ApiError, current_api_user, page_body, pagination, route
+from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
 
 CURRENCY = "CNY"
@@ -84,10 +84,10 @@ def create_plant(data: PlantIn) -> dict[str, Any]:
     return plant_out(plant)
 
 
-@route("GET", "/plants", summary="My plants", response=PlantOut, tag="capacity")
-def list_plants() -> dict[str, Any]:
+@route("GET", "/plants", summary="My plants", response=PlantOut, tag="capacity", paginated=True)
+def list_plants() -> list[dict[str, Any]]:
     rows = capacity.list_plants(db.session, current_api_user())
-    return page_body([plant_out(p) for p in rows], 1, len(rows) or 1, len(rows))
+    return [plant_out(p) for p in rows]
 
 
 @route("POST", "/machines", summary="Add a machine with its capabilities", body=MachineIn,
@@ -100,15 +100,15 @@ def create_machine(data: MachineIn) -> dict[str, Any]:
 
 
 @route("GET", "/machines", summary="My machines", response=MachineOut, tag="capacity",
-       query={"plant_id": "only this plant", "include_retired": "1 to include retired",
-              "page": "page number", "per_page": "1-200"})
-def list_machines() -> dict[str, Any]:
+       query={"plant_id": "only this plant", "include_retired": "1 to include retired"},
+       paginated=True)
+def list_machines() -> Page:
     page, per_page = pagination()
     plant_id = request.args.get("plant_id", type=int)
     rows = capacity.list_machines(db.session, current_api_user(), plant_id,
                                   include_retired=request.args.get("include_retired") == "1")
     items = rows[(page - 1) * per_page: page * per_page]
-    return page_body([machine_out(m) for m in items], page, per_page, len(rows))
+    return Page([machine_out(m) for m in items], page, per_page, len(rows))
 
 
 @route("GET", "/machines/<int:machine_id>", summary="One machine", response=MachineOut,
@@ -146,7 +146,7 @@ def publish_window(machine_id: int, data: WindowIn):  # type: ignore[no-untyped-
 
 @route("GET", "/machines/<int:machine_id>/windows", summary="A machine's windows",
        response=WindowOut, tag="capacity",
-       query={"from": "ISO 8601 with offset", "to": "ISO 8601 with offset"})
+       query={"from": "ISO 8601 with offset", "to": "ISO 8601 with offset"}, paginated=True)
 def list_windows(machine_id: int) -> list[dict[str, Any]]:
     rows = capacity.list_windows(db.session, current_api_user(), machine_id,
                                  _when("from", False), _when("to", False))
@@ -181,7 +181,7 @@ def add_shift_rule(machine_id: int, data: ShiftRuleIn) -> dict[str, Any]:
 
 
 @route("GET", "/machines/<int:machine_id>/shift-rules", summary="A machine's shift rules",
-       response=ShiftRuleOut, tag="capacity")
+       response=ShiftRuleOut, tag="capacity", paginated=True)
 def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
     return [rule_out(r) for r in capacity.list_rules(db.session, current_api_user(), machine_id)]
 
@@ -190,8 +190,8 @@ def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
        response=CapacityHitOut, tag="capacity",
        query={"process": "process code (required)", "material": "material code",
               "from": "ISO 8601 with offset", "to": "ISO 8601 with offset",
-              "min_hours": "minimum free hours in the range"})
-def search() -> dict[str, Any]:
+              "min_hours": "minimum free hours in the range"}, paginated=True)
+def search() -> list[dict[str, Any]]:
     try:
         min_hours = float(request.args.get("min_hours") or 0)
     except ValueError:
@@ -207,4 +207,4 @@ def search() -> dict[str, Any]:
         materials=hit.capability.materials, free_hours=hit.free_hours,
         rate_per_hour=hit.capability.rate_per_hour if hit.show_price else None,
         currency=CURRENCY).model_dump(mode="json") for hit in hits]
-    return page_body(items, 1, len(items) or 1, len(items))
+    return items

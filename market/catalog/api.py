@@ -11,7 +11,7 @@ from market.core.extensions import db
 
 
 @route("GET", "/processes", summary="The process taxonomy", response=ProcessOut,
-       auth="none", tag="taxonomy")
+       auth="none", tag="taxonomy", paginated=True)
 def processes() -> list[dict[str, Any]]:
     return [
         ProcessOut(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -56,6 +56,7 @@ class Operation:
     auth: str  # "none" | "user" | "operator"
     tag: str
     query: dict[str, str] = field(default_factory=dict)
+    paginated: bool = False  # the body is {items: [response], page, per_page, total}
 
 
 OPERATIONS: list[Operation] = []
@@ -142,7 +143,15 @@ def route(
     tag: str = "general",
     query: dict[str, str] | None = None,
     limit: Callable[[], str] | str | None = None,
+    paginated: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare an API route. The view returns objects (ORM rows, dicts, pydantic models);
+    the body is always `response` validated from them, so the OpenAPI document shows exactly
+    what is sent. `paginated`: the view returns a `Page`, or a whole list that is paged here
+    (`?page=&per_page=`), and the body is `{items, page, per_page, total}`."""
+    if paginated:
+        query = {**(query or {}), "page": "page number, from 1", "per_page": "1 to 200"}
+
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
@@ -150,16 +159,23 @@ def route(
             if body is not None:
                 kwargs["data"] = parse_body(body)
             result = fn(**kwargs)
-            if isinstance(result, BaseModel):
+            code = status
+            if isinstance(result, tuple):  # (body, status) where the view decides the status
+                result, code = result
+            if response is not None and not isinstance(result, Response):
+                result = (_page_body(response, result) if paginated
+                          else _dump(response, result))
+            elif isinstance(result, BaseModel):
                 result = result.model_dump(mode="json")
             if isinstance(result, dict | list):
                 response_obj = jsonify(result)
-                response_obj.status_code = status
+                response_obj.status_code = code
                 return response_obj
             return result
 
         OPERATIONS.append(
-            Operation(method, rule, summary, body, response, status, auth, tag, query or {})
+            Operation(method, rule, summary, body, response, status, auth, tag, query or {},
+                      paginated)
         )
         # The rate limit wraps everything, so malformed bodies count against it too.
         view = limiter.limit(limit)(wrapper) if limit is not None else wrapper
@@ -180,5 +196,26 @@ def pagination() -> tuple[int, int]:
     return page, per_page
 
 
-def page_body(items: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+@dataclass
+class Page:
+    """One page of a list the view paged itself (in the database)."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+
+def _dump(model: type[BaseModel], value: Any) -> Any:
+    if isinstance(value, model):
+        return value.model_dump(mode="json")
+    return model.model_validate(value, from_attributes=True).model_dump(mode="json")
+
+
+def _page_body(model: type[BaseModel], result: Page | list[Any]) -> dict[str, Any]:
+    if not isinstance(result, Page):
+        page, per_page = pagination()
+        whole = list(result)
+        result = Page(whole[(page - 1) * per_page:page * per_page], page, per_page, len(whole))
+    return {"items": [_dump(model, item) for item in result.items], "page": result.page,
+            "per_page": result.per_page, "total": result.total}

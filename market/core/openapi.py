@@ -29,6 +29,19 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _page_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    item = _schema(model, components)
+    name = f"{model.__name__}Page"
+    components[name] = {
+        "title": name, "type": "object", "required": ["items", "page", "per_page", "total"],
+        "properties": {"items": {"type": "array", "items": item},
+                       "page": {"type": "integer", "minimum": 1},
+                       "per_page": {"type": "integer", "minimum": 1, "maximum": 200},
+                       "total": {"type": "integer", "minimum": 0}},
+    }
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def build() -> dict[str, Any]:
     components: dict[str, Any] = {}
     paths: dict[str, Any] = {}
@@ -51,7 +64,9 @@ def build() -> dict[str, Any]:
             "responses": {
                 str(op.status): {
                     "description": "Success",
-                    "content": {"application/json": {"schema": _schema(op.response, components)}}
+                    "content": {"application/json": {"schema": (
+                        _page_schema(op.response, components) if op.paginated
+                        else _schema(op.response, components))}}
                     if op.response else {},
                 },
                 **{code: {"description": text,

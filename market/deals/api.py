@@ -17,6 +17,7 @@ from market.deals import service as bookings
 from market.deals.models import Booking, Quote
 from market.deals.schemas import ApproveIn, ApproveOut, BookingOut, NoteIn, ProgressIn, QuoteOut
 from market.orders.models import Order
+from market.orders.schemas import OrderStatusOut
 
 
 def quote_out(quote: Quote) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def _config(key: str) -> int:
 
 
 @route("GET", "/orders/<int:order_id>/quotes", summary="An order's firm quotes",
-       response=QuoteOut, tag="orders")
+       response=QuoteOut, tag="orders", paginated=True)
 def order_quotes(order_id: int) -> list[dict[str, Any]]:
     return [quote_out(q) for q in bookings.list_quotes(db.session, current_api_user(), order_id)]
 
@@ -68,14 +69,15 @@ def decline_quote(quote_id: int, data: ReasonIn) -> dict[str, Any]:
 
 
 @route("POST", "/orders/<int:order_id>/confirm-delivery", summary="The buyer confirms delivery",
-       tag="orders")
+       response=OrderStatusOut, tag="orders")
 def confirm_delivery(order_id: int) -> dict[str, Any]:
     order = bookings.confirm_delivery(db.session, current_api_user(), order_id)
     return {"id": order.id, "status": order.status}
 
 
 @route("GET", "/bookings", summary="My factory's bookings", response=BookingOut,
-       tag="bookings", query={"status": "proposed|accepted|declined|in_progress|done|cancelled"})
+       tag="bookings", query={"status": "proposed|accepted|declined|in_progress|done|cancelled"},
+       paginated=True)
 def list_bookings() -> list[dict[str, Any]]:
     bookings.expire_overdue(db.session)
     return [booking_out(b) for b in bookings.list_bookings(db.session, current_api_user(),
@@ -106,7 +108,7 @@ def booking_progress(booking_id: int, data: ProgressIn) -> dict[str, Any]:
 
 @route("POST", "/bookings/<int:booking_id>/ship",
        summary="Record the shipment (factory of the last operation)", body=NoteIn,
-       tag="bookings")
+       response=OrderStatusOut, tag="bookings")
 def ship(booking_id: int, data: NoteIn) -> dict[str, Any]:
     order = bookings.ship(db.session, current_api_user(), booking_id, data.note)
     return {"id": order.id, "status": order.status}

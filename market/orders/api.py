@@ -11,13 +11,13 @@ from flask import g, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.core import events
-from market.core.api import ApiError, current_api_user, page_body, pagination, route
+from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
 from market.orders import attachments
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
 from market.orders.models import Attachment, Order
-from market.orders.schemas import AttachmentOut, OrderIn, OrderOut, OrderPage
+from market.orders.schemas import AttachmentOut, OrderIn, OrderOut
 
 
 def order_input(data: OrderIn) -> orders.OrderInput:
@@ -82,14 +82,13 @@ def create_order(data: OrderIn) -> dict[str, Any]:
     return order_out(order, with_events=True)
 
 
-@route("GET", "/orders", summary="My company's orders (operators: all)", response=OrderPage,
-       tag="orders", query={"status": "draft|open|quoted|...|cancelled", "page": "page number",
-                            "per_page": "1-200"})
-def list_orders() -> dict[str, Any]:
+@route("GET", "/orders", summary="My company's orders (operators: all)", response=OrderOut,
+       tag="orders", query={"status": "draft|open|quoted|...|cancelled"}, paginated=True)
+def list_orders() -> Page:
     page, per_page = pagination()
     rows, total = orders.list_orders(db.session, current_api_user(),
                                      request.args.get("status") or None, page, per_page)
-    return page_body([order_out(o) for o in rows], page, per_page, total)
+    return Page([order_out(o) for o in rows], page, per_page, total)
 
 
 @route("GET", "/orders/<int:order_id>",

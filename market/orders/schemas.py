@@ -112,10 +112,10 @@ class OrderOut(BaseModel):
     events: list[EventOut] = Field(default_factory=list, description="The order's timeline")
 
 
-class OrderPage(BaseModel):
-    items: list[OrderOut]
-    page: int
-    per_page: int
-    total: int
 
 
+class OrderStatusOut(BaseModel):
+    """An order's id and status after an action on it (delivery confirmed, shipped)."""
+
+    id: int
+    status: str

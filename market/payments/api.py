@@ -9,7 +9,7 @@ from flask import current_app, request
 from sqlmodel import col, select
 
 from market.core import events
-from market.core.api import ApiError, current_api_user, page_body, pagination, route
+from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
 from market.orders.models import Order
 from market.payments import charges, common, disputes, ledger, payouts, webhooks
@@ -88,12 +88,12 @@ def get_payment(payment_id: int) -> dict[str, Any]:
 
 
 @route("GET", "/payouts", summary="My factory's payouts, newest first (operators: all)",
-       response=PayoutOut, tag="payments", query={"page": "page number", "per_page": "1-200"})
-def list_payouts() -> dict[str, Any]:
+       response=PayoutOut, tag="payments", paginated=True)
+def list_payouts() -> Page:
     page, per_page = pagination()
     user = current_api_user()
     rows = payouts.payouts_for(db.session, user, page, per_page)
-    return page_body([payout_out(p) for p in rows], page, per_page,
+    return Page([payout_out(p) for p in rows], page, per_page,
                      payouts.count_payouts(db.session, user))
 
 

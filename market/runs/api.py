@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, json
 
-from market.core.api import current_api_user, page_body, pagination, route
+from market.core.api import Page, current_api_user, pagination, route
 from market.core.extensions import db
 from market.core.jobs import dispatch
 from market.core.money import fee_bps
@@ -68,12 +68,12 @@ def start_run(data: RunIn) -> dict[str, Any]:
 
 
 @route("GET", "/matching-runs", summary="Matching runs, newest first", response=RunOut,
-       auth="operator", tag="matching", query={"page": "page number", "per_page": "1-200"})
-def list_runs() -> dict[str, Any]:
+       auth="operator", tag="matching", paginated=True)
+def list_runs() -> Page:
     page, per_page = pagination()
     matching_runs.reap(db.session)
     rows, total = matching_runs.list_runs(db.session, current_api_user(), page, per_page)
-    return page_body([run_out(r, with_orders=False) for r in rows], page, per_page, total)
+    return Page([run_out(r, with_orders=False) for r in rows], page, per_page, total)
 
 
 @route("GET", "/matching-runs/<int:run_id>",
