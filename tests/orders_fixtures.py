@@ -156,7 +156,7 @@ def book(session, order, factory_company_id: int, status: str):
     session.add_all([planned, quote])
     session.flush()
     booking = Booking(quote_id=quote.id, order_id=order.id, operation_id=op.id,
-                      planned_operation_id=planned.id, company_id=factory_company_id,
+                      planned_operation_id=planned.id, factory_company_id=factory_company_id,
                       machine_id=machine.id, start=planned.start, end=planned.end,
                       amount=10_000, status=status, respond_by=start)
     session.add(booking)

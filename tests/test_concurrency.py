@@ -92,7 +92,7 @@ def test_concurrent_approvals_and_acceptances(app, client, session, contested):
 
         order_id = winners[0].order_id
         buyer = next(b for b in contested["buyers"]
-                     if session.get(Order, order_id).company_id == b.company_id)
+                     if session.get(Order, order_id).buyer_company_id == b.company_id)
         token = api_token(client, buyer)
         quotes = client.get(f"/api/v1/orders/{order_id}/quotes", headers=token).json["items"]
         quote_id = quotes[0]["id"]

@@ -138,7 +138,7 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     from market.payments.models import Payout
 
     payouts = session.exec(select(Payout)).all()
-    assert [p.company_id for p in payouts] == [factory.company_id]
+    assert [p.factory_company_id for p in payouts] == [factory.company_id]
     # the factory is paid for its machine time; the platform keeps its fee and the freight it
     # arranges (transport between plants and delivery), so the price splits to the cent
     outcome = session.exec(select(RunOrder)).one()

@@ -34,7 +34,7 @@ def count(session, model) -> int:
 def test_create_draft_stores_routing_and_timeline(session, buyer_user):
     order = orders.create_draft(session, buyer_user, order_input())
     assert order.status == OrderStatus.draft
-    assert order.company_id == buyer_user.company_id
+    assert order.buyer_company_id == buyer_user.company_id
     assert [(op.seq, op.process_code, op.material_code) for op in order.operations] == [
         (1, "cnc_milling", "al6061"), (2, "anodizing", "al6061")]
     assert order.due_date.tzinfo is not None

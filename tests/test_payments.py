@@ -92,11 +92,11 @@ def run_to_shipment(session, people, order) -> list[Booking]:
     by_company = {people["mill"].company_id: people["mill"],
                   people["anod"].company_id: people["anod"]}
     for b in made:
-        bookings.accept_booking(session, by_company[b.company_id], b.id)
+        bookings.accept_booking(session, by_company[b.factory_company_id], b.id)
     for b in made:
-        bookings.report_progress(session, by_company[b.company_id], b.id, "done")
+        bookings.report_progress(session, by_company[b.factory_company_id], b.id, "done")
     last = made[-1]
-    bookings.ship(session, by_company[last.company_id], last.id, "Courier SF123")
+    bookings.ship(session, by_company[last.factory_company_id], last.id, "Courier SF123")
     return made
 
 
@@ -140,7 +140,7 @@ def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
     pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     session.expire_all()
     made = bookings.bookings_of_order(session, order.id)
-    assert len(made) == 2 and {b.company_id for b in made} == {
+    assert len(made) == 2 and {b.factory_company_id for b in made} == {
         people["mill"].company_id, people["anod"].company_id}
     assert ledger.balances(session, order.id) == {
         "CNY": {"buyer_cash": -quote.price, "escrow": quote.price}}
@@ -156,7 +156,7 @@ def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
     session.expire_all()
     payouts = session.exec(select(Payout).where(Payout.order_id == order.id)).all()
     assert {p.status for p in payouts} == {"paid"}
-    by_company = {p.company_id: p for p in payouts}
+    by_company = {p.factory_company_id: p for p in payouts}
     assert by_company[people["mill"].company_id].amount == 12_345
     assert by_company[people["anod"].company_id].amount == 6_789
     assert by_company[people["mill"].company_id].provider_transfer_id.startswith("bank-payout-")
@@ -283,7 +283,7 @@ def test_cancel_while_waiting_for_money_and_money_arrives_later(session, people,
 def test_factory_decline_after_payment_refunds_that_quote(session, people, seam):
     order, quote, payment = paid_order(session, people)
     booking = bookings.bookings_of_order(session, order.id)[0]
-    factory = people["mill"] if booking.company_id == people["mill"].company_id else people[
+    factory = people["mill"] if booking.factory_company_id == people["mill"].company_id else people[
         "anod"]
     bookings.decline_booking(session, factory, booking.id, "Machine down")  # refunds at once
     session.expire_all()
@@ -337,11 +337,11 @@ def test_dispute_holds_payouts_then_refund_part(session, people, seam):
         pay_disputes.resolve_dispute(session, people["operator"], dispute.id, "release")
     session.expire_all()
     assert session.get(Order, order.id).status == "closed"
-    payouts = {p.company_id: p for p in session.exec(select(Payout)).all()}
+    payouts = {p.factory_company_id: p for p in session.exec(select(Payout)).all()}
     mill, anod = payouts[people["mill"].company_id], payouts[people["anod"].company_id]
     fee = quote.platform_fee
-    shares = pay_payouts.allocate(refund, {f"f{mill.company_id}": 12_345,
-                                   f"f{anod.company_id}": 6_789, "platform": fee})
+    shares = pay_payouts.allocate(refund, {f"f{mill.factory_company_id}": 12_345,
+                                   f"f{anod.factory_company_id}": 6_789, "platform": fee})
     assert sum(shares.values()) == refund
     assert (mill.amount, anod.amount) == (12_345 - mill.refund_share, 6_789 - anod.refund_share)
     assert mill.refund_share + anod.refund_share + shares["platform"] == refund

@@ -18,6 +18,13 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+def company_column(index: bool) -> Any:
+    """The `company_id` column under a name that says whose company it is (an order's
+    `buyer_company_id`, a booking's `factory_company_id`): the table keeps its column."""
+    return sa.Column("company_id", sa.Integer, sa.ForeignKey("company.id"), nullable=False,
+                     index=index)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -117,7 +117,7 @@ def ship(booking_id: int, data: NoteIn) -> dict[str, Any]:
 def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_api: bookings per operation and firm quotes, for the buyer's
     company and operators (a booked factory follows its own bookings)."""
-    if viewer is None or not (viewer.is_operator or viewer.company_id == order.company_id):
+    if viewer is None or not (viewer.is_operator or viewer.company_id == order.buyer_company_id):
         return {}
     per_op: dict[int, list[dict[str, Any]]] = {}
     for b in bookings.bookings_of_order(session, order.id):  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from market.core.models import utc_column, utcnow
+from market.core.models import company_column, utc_column, utcnow
 
 
 class QuoteStatus(StrEnum):
@@ -61,7 +61,7 @@ class Booking(SQLModel, table=True):
     order_id: int = Field(foreign_key="buyer_order.id", index=True)
     operation_id: int = Field(foreign_key="order_operation.id")
     planned_operation_id: int = Field(foreign_key="planned_operation.id")
-    company_id: int = Field(foreign_key="company.id", index=True)  # the factory
+    factory_company_id: int = Field(sa_column=company_column(index=True))
     machine_id: int = Field(foreign_key="machine.id", index=True)
     start: datetime = Field(sa_column=utc_column(False))
     end: datetime = Field(sa_column=utc_column(False))

@@ -31,7 +31,8 @@ def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_page: firm quotes, bookings and the production schedule, for
     the buyer's company and operators (a booked factory follows its own bookings pages)."""
     user = viewer
-    if not (user.is_authenticated and (user.is_operator or user.company_id == order.company_id)):
+    if not (user.is_authenticated
+            and (user.is_operator or user.company_id == order.buyer_company_id)):
         return {"deal_quotes": [], "deal_bookings": [], "chart": None}
     deal_quotes = bookings.list_quotes(session, user._get_current_object(), order.id)
     deal_bookings = bookings.bookings_of_order(session, order.id)

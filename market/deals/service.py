@@ -79,14 +79,14 @@ def _buyer_quote(session: Session, actor: User, quote_id: int) -> tuple[Quote, O
     quote = session.get(Quote, quote_id, with_for_update=True)
     order = session.get(Order, quote.order_id) if quote else None
     if quote is None or order is None or not (
-            actor.is_operator or actor.company_id == order.company_id):
+            actor.is_operator or actor.company_id == order.buyer_company_id):
         raise NotFound("Quote not found.")
     return quote, order
 
 
 def list_quotes(session: Session, actor: User, order_id: int) -> list[Quote]:
     order = session.get(Order, order_id)
-    if order is None or not (actor.is_operator or actor.company_id == order.company_id):
+    if order is None or not (actor.is_operator or actor.company_id == order.buyer_company_id):
         raise NotFound("Order not found.")
     expire_overdue(session)
     return list(session.exec(select(Quote).where(Quote.order_id == order_id)
@@ -125,7 +125,7 @@ def accept_quote(session: Session, actor: User, quote_id: int,
         session.flush()
         add_event(session, order, actor, "quote_accepted", quote_id=quote.id,
                     price=quote.price)
-        audit.record(session, actor.id, "quote.accepted", quote, order.company_id)
+        audit.record(session, actor.id, "quote.accepted", quote, order.buyer_company_id)
         # the escrow payment is opened in this transaction (payments receives it)
         events.quote_accepted.send(session, quote=quote, order=order, actor=actor, now=now)
         session.commit()
@@ -148,7 +148,7 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
         company_id = companies[po.plant_id]
         booking = Booking(
             quote_id=quote.id, order_id=order.id, operation_id=po.operation_id,  # type: ignore[arg-type]
-            planned_operation_id=po.id, company_id=company_id, machine_id=po.machine_id,  # type: ignore[arg-type]
+            planned_operation_id=po.id, factory_company_id=company_id, machine_id=po.machine_id,  # type: ignore[arg-type]
             start=po.start, end=po.end, amount=po.cost, currency=quote.currency,
             respond_by=now + timedelta(hours=RESPONSE_HOURS),
             status=(BookingStatus.accepted if company_id in auto
@@ -178,7 +178,7 @@ def decline_quote(session: Session, actor: User, quote_id: int, reason: str = ""
         session.add_all([quote, order])
         add_event(session, order, actor, "quote_declined", quote_id=quote.id,
                     reason=reason.strip()[:500])
-        audit.record(session, actor.id, "quote.declined", quote, order.company_id)
+        audit.record(session, actor.id, "quote.declined", quote, order.buyer_company_id)
         session.commit()
     return quote
 
@@ -224,7 +224,7 @@ def company_has_booking(session: Session, company_id: int | None, order_id: int)
     if company_id is None:
         return False
     return session.exec(select(Booking.id).where(
-        Booking.company_id == company_id, Booking.order_id == order_id,
+        Booking.factory_company_id == company_id, Booking.order_id == order_id,
         col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).first() is not None
 
 
@@ -243,7 +243,7 @@ def list_bookings(session: Session, actor: User, status: str | None = None) -> l
     if not actor.is_operator:
         if actor.company is None or not actor.company.is_factory:
             return []
-        query = query.where(Booking.company_id == actor.company_id)
+        query = query.where(Booking.factory_company_id == actor.company_id)
     if status:
         if status not in {s.value for s in BookingStatus}:
             raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
@@ -254,7 +254,7 @@ def list_bookings(session: Session, actor: User, status: str | None = None) -> l
 def get_booking(session: Session, actor: User, booking_id: int,
                 lock: bool = False) -> Booking:
     booking = session.get(Booking, booking_id, with_for_update=lock)
-    if booking is None or not (actor.is_operator or booking.company_id == actor.company_id):
+    if booking is None or not (actor.is_operator or booking.factory_company_id == actor.company_id):
         raise NotFound("Booking not found.")
     return booking
 
@@ -295,7 +295,7 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
         order = session.get(Order, booking.order_id)
         add_event(session, order, actor, "booking_accepted", booking_id=booking.id)  # type: ignore[arg-type]
         _maybe_scheduled(session, order, actor)  # type: ignore[arg-type]
-        audit.record(session, actor.id, "booking.accepted", booking, booking.company_id)
+        audit.record(session, actor.id, "booking.accepted", booking, booking.factory_company_id)
         session.commit()
     return booking
 
@@ -325,7 +325,7 @@ def _decline(session: Session, actor: User | None, booking: Booking, reason: str
         add_event(session, order, actor, "booking_declined", booking_id=booking.id,
                     reason=reason[:500], note="The order goes back to matching.")
     audit.record(session, actor.id if actor else None, "booking.declined", booking,
-                 booking.company_id, reason=reason[:500], order_id=booking.order_id)
+                 booking.factory_company_id, reason=reason[:500], order_id=booking.order_id)
 
 
 def cancel_accepted(session: Session, order: Order) -> int:
@@ -420,7 +420,7 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
     session.add(booking)
     add_event(session, order, actor, f"operation_{status}", booking_id=booking.id,  # type: ignore[arg-type]
                 note=note.strip()[:500])
-    audit.record(session, actor.id, f"booking.{status}", booking, booking.company_id)
+    audit.record(session, actor.id, f"booking.{status}", booking, booking.factory_company_id)
     session.commit()
     return booking
 
@@ -443,7 +443,7 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
     lifecycle.move(order, OrderStatus.shipped)
     session.add(order)
     add_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
-    audit.record(session, actor.id, "order.shipped", order, booking.company_id)
+    audit.record(session, actor.id, "order.shipped", order, booking.factory_company_id)
     session.commit()
     return order
 
@@ -451,14 +451,14 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
 def confirm_delivery(session: Session, actor: User, order_id: int,
                      payments_config: object | None = None) -> Order:
     order = session.get(Order, order_id, with_for_update=True)
-    if order is None or actor.company_id != order.company_id:
+    if order is None or actor.company_id != order.buyer_company_id:
         raise NotFound("Order not found.")
     if order.status != OrderStatus.shipped:
         raise Conflict(f"The order is {order.status}; only a shipped order can be confirmed.")
     lifecycle.move(order, OrderStatus.delivered)
     session.add(order)
     add_event(session, order, actor, "delivered")
-    audit.record(session, actor.id, "order.delivered", order, order.company_id)
+    audit.record(session, actor.id, "order.delivered", order, order.buyer_company_id)
     # each factory is paid for its legs after the commit; a provider outage leaves pending
     # payouts that housekeeping retries
     events.publish(session, events.delivery_confirmed, order=order,

@@ -173,7 +173,7 @@ def store(
     session.flush()
     orders.add_event(session, order, actor, "attachment_added", name=attachment.filename,
                      size=size, file_type=kind)
-    audit.record(session, actor.id, "attachment.added", attachment, order.company_id,
+    audit.record(session, actor.id, "attachment.added", attachment, order.buyer_company_id,
                  order_id=order.id, sha256=sha)
     session.commit()
     return attachment

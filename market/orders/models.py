@@ -7,7 +7,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from market.core.models import utc_column, utcnow
+from market.core.models import company_column, utc_column, utcnow
 
 
 class OrderStatus(StrEnum):
@@ -43,7 +43,7 @@ class Order(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
+    buyer_company_id: int = Field(sa_column=company_column(index=False))
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=4000)

@@ -391,7 +391,7 @@ def _render_show(order: Order, status: int = 200):
            **events.collect(events.order_page, db.session, order=order, viewer=current_user)},
         files=attachments.list_for(db.session, order),
         offered=orders.is_offered(db.session, order),
-        company=db.session.get(Company, order.company_id),
+        company=db.session.get(Company, order.buyer_company_id),
         can_edit=orders.can_edit_order(current_user, order),
         processes={i.process.code: i.process for i in taxonomy.processes(db.session)},
         materials={m.code: m for m in taxonomy.materials(db.session)},

@@ -51,7 +51,7 @@ def factory_booked_on(user: User, order: Order) -> bool:
     """True when another domain grants the user's company read access: the deals domain does
     for a factory with a live booking (proposed, accepted, in progress or done) on one of the
     order's operations, which needs the drawings to make the part."""
-    if user.company_id is None or user.company_id == order.company_id:
+    if user.company_id is None or user.company_id == order.buyer_company_id:
         return False
     session = object_session(order)
     if session is None:
@@ -65,7 +65,7 @@ def can_read_order(user: Any, order: Order) -> bool:
         return False
     if user.is_operator:
         return True
-    if user.company_id is not None and user.company_id == order.company_id:
+    if user.company_id is not None and user.company_id == order.buyer_company_id:
         return True
     return factory_booked_on(user, order)
 
@@ -74,7 +74,7 @@ def can_edit_order(user: Any, order: Order) -> bool:
     """Only members of the buyer's company change an order (operators only cancel)."""
     return (
         user is not None and getattr(user, "is_authenticated", False)
-        and user.company_id is not None and user.company_id == order.company_id
+        and user.company_id is not None and user.company_id == order.buyer_company_id
     )
 
 
@@ -102,7 +102,7 @@ def list_orders(
     if not user.is_operator:
         if user.company_id is None:
             return [], 0
-        query = query.where(Order.company_id == user.company_id)
+        query = query.where(Order.buyer_company_id == user.company_id)
     if status:
         if status not in {s.value for s in OrderStatus}:
             raise ValidationError(f"Unknown status {status!r}.", {"status": "Unknown status."})
@@ -120,7 +120,7 @@ def list_orders(
 def status_counts(session: Session, user: User) -> dict[str, int]:
     query = select(Order.status, func.count()).group_by(Order.status)
     if not user.is_operator:
-        query = query.where(Order.company_id == user.company_id)
+        query = query.where(Order.buyer_company_id == user.company_id)
     return {status: int(n) for status, n in session.exec(query)}
 
 
@@ -128,14 +128,14 @@ def is_offered(session: Session, order: Order) -> bool:
     """Whether matching may consider the order: submitted and from a verified company."""
     if order.status != OrderStatus.open:
         return False
-    company = session.get(Company, order.company_id)
+    company = session.get(Company, order.buyer_company_id)
     return company is not None and company.status == CompanyStatus.verified
 
 
 def offered_orders(session: Session) -> list[Order]:
     """Open orders of verified buyers: what the matching runs should take."""
     return list(session.exec(
-        select(Order).join(Company, col(Company.id) == col(Order.company_id))
+        select(Order).join(Company, col(Company.id) == col(Order.buyer_company_id))
         .where(Order.status == OrderStatus.open, Company.status == CompanyStatus.verified)
         .order_by(col(Order.due_date))
     ))
@@ -392,7 +392,7 @@ def create_draft(session: Session, actor: User, data: OrderInput) -> Order:
     if company.status == CompanyStatus.suspended:
         raise PermissionDenied("Your company is suspended and cannot post orders.")
     clean = validate(session, data)
-    order = Order(company_id=company.id, created_by_id=actor.id,  # type: ignore[arg-type]
+    order = Order(buyer_company_id=company.id, created_by_id=actor.id,  # type: ignore[arg-type]
                   title=clean.title, quantity=clean.quantity, due_date=clean.due_date,
                   delivery_lat=clean.delivery_lat, delivery_lon=clean.delivery_lon)
     _apply(order, clean)
@@ -422,7 +422,7 @@ def update_draft(session: Session, actor: User, order_id: int, data: OrderInput)
     order.updated_at = utcnow()
     session.add(order)
     add_event(session, order, actor, "updated", operations=len(clean.operations))
-    audit.record(session, actor.id, "order.updated", order, order.company_id)
+    audit.record(session, actor.id, "order.updated", order, order.buyer_company_id)
     session.commit()
     session.refresh(order)
     return order
@@ -437,7 +437,7 @@ def submit(session: Session, actor: User, order_id: int, now: datetime | None = 
             "The order is already submitted." if order.status == OrderStatus.open
             else f"Only drafts can be submitted; this order is {order.status}.",
             {"status": order.status})
-    company = session.get(Company, order.company_id)
+    company = session.get(Company, order.buyer_company_id)
     if company is not None and company.status == CompanyStatus.suspended:
         raise PermissionDenied("Your company is suspended and cannot submit orders.")
     validate(session, input_from_order(order), now=now)
@@ -446,7 +446,7 @@ def submit(session: Session, actor: User, order_id: int, now: datetime | None = 
     session.add(order)
     verified = company is not None and company.status == CompanyStatus.verified
     add_event(session, order, actor, "submitted", offered=verified)
-    audit.record(session, actor.id, "order.submitted", order, order.company_id,
+    audit.record(session, actor.id, "order.submitted", order, order.buyer_company_id,
                  previous=previous, offered=verified)
     session.commit()
     return order
@@ -473,7 +473,7 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
         order.cancel_reason = reason
         session.add(order)
         add_event(session, order, actor, "cancelled", reason=reason, previous=previous)
-        audit.record(session, actor.id, "order.cancelled", order, order.company_id,
+        audit.record(session, actor.id, "order.cancelled", order, order.buyer_company_id,
                      previous=previous, reason=reason, released_minutes=released)
         # money in escrow goes back after the commit (a refund may call the provider)
         events.publish(session, events.order_cancelled, order=order)

@@ -35,7 +35,7 @@ def _settings() -> PaymentSettings:
 def payment_out(payment: Payment, cfg: PaymentSettings | None = None) -> dict[str, Any]:
     """The client secret completes a card payment, so only the paying company sees it."""
     cfg = cfg or _settings()
-    payer = current_api_user().company_id == payment.company_id
+    payer = current_api_user().company_id == payment.buyer_company_id
     body: dict[str, Any] = {
         "id": payment.id, "order_id": payment.order_id, "quote_id": payment.quote_id,
         "amount": payment.amount, "platform_fee": payment.platform_fee,
@@ -146,7 +146,7 @@ def stripe_webhook() -> dict[str, Any]:
 
 def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_api: the order's payments, for its buyer and operators."""
-    if viewer is None or not (viewer.is_operator or viewer.company_id == order.company_id):
+    if viewer is None or not (viewer.is_operator or viewer.company_id == order.buyer_company_id):
         return {}
     return {"payments": [
         {"id": p.id, "status": p.status, "amount": p.amount, "currency": p.currency,

@@ -55,7 +55,7 @@ def open_payment(session: Session, quote: Quote, order: Order, actor: User | Non
         raise ValidationError(N_("A quote with no price cannot be paid."))
     now = now or utcnow()
     payment = Payment(
-        order_id=order.id, quote_id=quote.id, company_id=order.company_id,  # type: ignore[arg-type]
+        order_id=order.id, quote_id=quote.id, buyer_company_id=order.buyer_company_id,  # type: ignore[arg-type]
         amount=quote.price, platform_fee=quote.platform_fee, currency=quote.currency.upper(),
         gateway=cfg.gateway_name, idempotency_key=f"payment-{quote.id}",
         created_at=now, updated_at=now)
@@ -76,7 +76,7 @@ def payment_for_order(session: Session, order_id: int) -> Payment | None:
 
 def _buyer_order(session: Session, actor: User, order_id: int) -> Order:
     order = session.get(Order, order_id)
-    if order is None or not (actor.is_operator or actor.company_id == order.company_id):
+    if order is None or not (actor.is_operator or actor.company_id == order.buyer_company_id):
         raise NotFound(N_("Order not found."))
     return order
 
@@ -216,7 +216,7 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
         add_event(session, order, actor, "payment_received", payment_id=payment.id,
                     amount=payment.amount, currency=payment.currency)
         audit.record(session, actor.id if actor else None, "payment.received", payment,
-                     payment.company_id, amount=payment.amount, gateway=payment.gateway)
+                     payment.buyer_company_id, amount=payment.amount, gateway=payment.gateway)
         if (quote is not None and quote.status == QuoteStatus.accepted
                 and order.status == OrderStatus.accepted):
             already = session.exec(select(Booking.id).where(
@@ -289,6 +289,6 @@ def expire_unpaid(session: Session, payment_id: int, now: datetime | None = None
             session.add_all([quote, order])
             add_event(session, order, None, "payment_overdue", payment_id=payment.id,
                         note="The order goes back to matching.")
-        audit.record(session, None, "payment.expired", payment, payment.company_id)
+        audit.record(session, None, "payment.expired", payment, payment.buyer_company_id)
         session.commit()
     return True

@@ -42,7 +42,7 @@ def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> D
         raise ValidationError(N_("Tell us what went wrong."), {"reason": N_("Required.")})
     with write_lock(session):
         order = locked(session, Order, order_id)
-        if order is None or actor.company_id != order.company_id:
+        if order is None or actor.company_id != order.buyer_company_id:
             raise NotFound(N_("Order not found."))
         if order.status not in DISPUTABLE:
             raise Conflict(f"An order that is {order.status} cannot be disputed.")
@@ -61,7 +61,7 @@ def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> D
         session.flush()
         add_event(session, order, actor, "disputed", dispute_id=dispute.id,
                     reason=reason[:500])
-        audit.record(session, actor.id, "order.disputed", order, order.company_id)
+        audit.record(session, actor.id, "order.disputed", order, order.buyer_company_id)
         session.commit()
     return dispute
 
@@ -112,7 +112,7 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
         session.add_all([dispute, order])
         add_event(session, order, actor, "dispute_resolved", dispute_id=dispute.id,
                     resolution=resolution, refund=dispute.refund_amount)
-        audit.record(session, actor.id, "dispute.resolved", dispute, order.company_id,
+        audit.record(session, actor.id, "dispute.resolved", dispute, order.buyer_company_id,
                      resolution=resolution, refund=dispute.refund_amount)
         session.commit()
         payout_ids = [p.id for p in made]

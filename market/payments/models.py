@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from market.core.models import utc_column, utcnow
+from market.core.models import company_column, utc_column, utcnow
 
 
 class Gateway(StrEnum):
@@ -56,7 +56,7 @@ class Payment(SQLModel, table=True):
     order_id: int = Field(foreign_key="buyer_order.id", index=True)
     quote_id: int = Field(foreign_key="quote.id", sa_column_kwargs={"unique": True},
                           nullable=False)
-    company_id: int = Field(foreign_key="company.id", index=True)  # the buyer
+    buyer_company_id: int = Field(sa_column=company_column(index=True))
     amount: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     platform_fee: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     currency: str = Field(default="CNY", max_length=3)
@@ -90,7 +90,7 @@ class Payout(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="buyer_order.id", index=True)
     payment_id: int = Field(foreign_key="payment.id", index=True)
-    company_id: int = Field(foreign_key="company.id", index=True)  # the factory
+    factory_company_id: int = Field(sa_column=company_column(index=True))
     booking_ids: list[int] = Field(default_factory=list,
                                    sa_column=sa.Column(sa.JSON, nullable=False))
     gross: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))  # its bookings

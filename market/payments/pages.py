@@ -118,7 +118,7 @@ def pay(order_id: int):
 def stripe_return(order_id: int):
     """Stripe.js sends the buyer back here; ask Stripe rather than trusting the URL."""
     payment = charges.payment_for_order(db.session, order_id)
-    if payment is None or payment.company_id != current_user.company_id:
+    if payment is None or payment.buyer_company_id != current_user.company_id:
         abort(404)
     payment = charges.sync_payment(db.session, payment.id, _cfg())  # type: ignore[arg-type]
     if payment.status in ("succeeded", "settled"):
@@ -318,7 +318,7 @@ def stripe_onboarding_return():
 
 def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_page: the buyer's payment page once a quote is accepted."""
-    if (not viewer.is_authenticated or viewer.company_id != order.company_id
+    if (not viewer.is_authenticated or viewer.company_id != order.buyer_company_id
             or order.status in (OrderStatus.draft, OrderStatus.open, OrderStatus.quoted,
                                 OrderStatus.cancelled)):
         return {}

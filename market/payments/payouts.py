@@ -65,7 +65,7 @@ def _factory_legs(session: Session, payment: Payment) -> dict[int, tuple[int, li
         .order_by(col(Booking.id))).all()
     acc: dict[int, list[Booking]] = defaultdict(list)
     for b in rows:
-        acc[b.company_id].append(b)
+        acc[b.factory_company_id].append(b)
     for company_id, bs in acc.items():
         legs[company_id] = (sum(int(b.amount) for b in bs), [b.id for b in bs])  # type: ignore[misc]
     return legs
@@ -90,7 +90,7 @@ def release_escrow(session: Session, payment: Payment, reason: str, now: datetim
     for company_id, (gross, ids) in sorted(legs.items()):
         share = refund_shares[f"f{company_id}"]
         payout = Payout(order_id=payment.order_id, payment_id=payment.id,  # type: ignore[arg-type]
-                        company_id=company_id, booking_ids=ids, gross=gross, fee=0,
+                        factory_company_id=company_id, booking_ids=ids, gross=gross, fee=0,
                         refund_share=share, amount=gross - share, currency=payment.currency,
                         gateway=payment.gateway,
                         idempotency_key=f"payout-{payment.id}-{company_id}",
@@ -108,7 +108,7 @@ def release_escrow(session: Session, payment: Payment, reason: str, now: datetim
     session.flush()
     order = session.get(Order, payment.order_id)
     add_event(session, order, None, "payouts_released", payment_id=payment.id,  # type: ignore[arg-type]
-                reason=reason, payouts=[{"company_id": p.company_id, "amount": p.amount}
+                reason=reason, payouts=[{"company_id": p.factory_company_id, "amount": p.amount}
                                         for p in made])
     return made
 
@@ -157,7 +157,7 @@ def on_delivery_confirmed(session: Session, order: Order,
 
 def _destination(session: Session, payout: Payout, cfg: PaymentSettings) -> str:
     account = session.exec(select(PayoutAccount).where(
-        PayoutAccount.company_id == payout.company_id)).first()
+        PayoutAccount.company_id == payout.factory_company_id)).first()
     if account is None:
         return ""
     if payout.gateway == "stripe":
@@ -206,7 +206,7 @@ def send_payout(session: Session, payout_id: int,
             transfer_group=transfer_group(payout.order_id),
             idempotency_key=payout.idempotency_key,
             metadata={"payout_id": str(payout.id), "order_id": str(payout.order_id),
-                      "company_id": str(payout.company_id)})
+                      "company_id": str(payout.factory_company_id)})
     except GatewayError as exc:
         return record_gateway_failure(session, Payout, payout_id, exc, PayoutStatus.pending,
                                        PayoutStatus.failed)
@@ -227,10 +227,10 @@ def mark_payout_paid(session: Session, payout_id: int, transfer_id: str) -> bool
         session.add(payout)
         ledger.post(session, f"payout-{payout.id}", order_id=payout.order_id,
                     currency=payout.currency, kind="payout",
-                    legs=[(ledger.factory_payable(payout.company_id), -payout.amount),
+                    legs=[(ledger.factory_payable(payout.factory_company_id), -payout.amount),
                           (ledger.FACTORY_PAID, payout.amount)],
                     memo=f"transfer {transfer_id}")
-        audit.record(session, None, "payout.paid", payout, payout.company_id,
+        audit.record(session, None, "payout.paid", payout, payout.factory_company_id,
                      amount=payout.amount, transfer=transfer_id)
         session.commit()
     return True
@@ -287,7 +287,7 @@ def save_bank_details(session: Session, actor: User, bank_name: str, account_hol
         session.commit()
     # A payout waiting for these details goes out now.
     for payout_id in session.exec(select(Payout.id).where(
-            Payout.company_id == company.id, Payout.status == PayoutStatus.pending.value,
+            Payout.factory_company_id == company.id, Payout.status == PayoutStatus.pending.value,
             Payout.gateway == "manual")).all():
         send_payout(session, payout_id)  # type: ignore[arg-type]
     return account
@@ -346,7 +346,7 @@ def payouts_for(session: Session, actor: User, page: int = 1,
     if not actor.is_operator:
         if actor.company is None or not actor.company.is_factory:
             return []
-        query = query.where(Payout.company_id == actor.company_id)
+        query = query.where(Payout.factory_company_id == actor.company_id)
     return list(session.exec(query.order_by(col(Payout.id).desc())
                              .offset((page - 1) * per_page).limit(per_page)))
 
@@ -356,5 +356,5 @@ def count_payouts(session: Session, actor: User) -> int:
     if not actor.is_operator:
         if actor.company is None or not actor.company.is_factory:
             return 0
-        query = query.where(Payout.company_id == actor.company_id)
+        query = query.where(Payout.factory_company_id == actor.company_id)
     return int(session.exec(query).one())

@@ -46,7 +46,7 @@ class MarkReceivedIn(Strict):
 class PayoutOut(BaseModel):
     id: int
     order_id: int
-    company_id: int
+    factory_company_id: int
     gross: int
     fee: int
     refund_share: int

@@ -163,7 +163,7 @@ def housekeeping(session: Session, now: datetime | None = None,
 def receipts_for(session: Session, actor: User) -> list[tuple[Payment, list[Refund]]]:
     query = select(Payment).where(col(Payment.status) != PaymentStatus.pending.value)
     if not actor.is_operator:
-        query = query.where(Payment.company_id == actor.company_id)
+        query = query.where(Payment.buyer_company_id == actor.company_id)
     out = []
     for payment in session.exec(query.order_by(col(Payment.id).desc())).all():
         refunds = list(session.exec(select(Refund).where(Refund.payment_id == payment.id)))
@@ -179,7 +179,7 @@ def pending_manual(session: Session) -> list[Payment]:
 
 def get_payment(session: Session, actor: User, payment_id: int) -> Payment:
     payment = session.get(Payment, payment_id)
-    if payment is None or not (actor.is_operator or actor.company_id == payment.company_id):
+    if payment is None or not (actor.is_operator or actor.company_id == payment.buyer_company_id):
         raise NotFound(N_("Payment not found."))
     return payment
 
