@@ -112,7 +112,7 @@ def fill(session: Session, machines: int, windows: int, seed: int,
 
 def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
                    seed: int) -> str:
-    from market.capacity import service as capacity
+    from market.capacity import availability
 
     name = None
     if url is None:
@@ -131,7 +131,7 @@ def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
             span_days = windows // machines // 2
             timings, hits = [], []
             for _ in range(20):  # warm the caches and the connection pool
-                capacity.search_capacity(session, viewer, "cnc_milling", None, start,
+                availability.search_capacity(session, viewer, "cnc_milling", None, start,
                                          start + timedelta(days=7))
             for _ in range(queries):
                 code, materials = rng.choice(processes)
@@ -139,7 +139,7 @@ def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
                 a = start + timedelta(days=rng.randint(0, max(1, span_days - 28)))
                 b = a + timedelta(days=rng.choice((7, 14, 28)))
                 q0 = time.perf_counter()
-                found = capacity.search_capacity(session, viewer, code, material, a, b,
+                found = availability.search_capacity(session, viewer, code, material, a, b,
                                                  min_hours=rng.choice((0, 8, 40)))
                 timings.append((time.perf_counter() - q0) * 1000)
                 hits.append(len(found))
@@ -157,7 +157,8 @@ def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
                 f"{windows} --queries {queries}`  \nDate: "
                 f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC  \nMachine: {os.cpu_count()} cores, "
                 f"{platform.machine()}, Python {platform.python_version()}, PostgreSQL "
-                f"{version} on 127.0.0.1\n\nEach query: `capacity.search_capacity` for a random "
+                f"{version} on 127.0.0.1\n\nEach query: `availability.search_capacity` for a "
+                f"random "
                 f"process (70% with a material), a 7/14/28-day range and a minimum of 0/8/40 "
                 f"hours, as an operator (prices shown). Indexes: capability(process_code), "
                 f"capacity_window(machine_id, start), capacity_window(start, end), the GiST "
@@ -176,6 +177,7 @@ def bench_quote_http(url: str | None, machines: int, windows: int, queries: int,
     from market import create_app
     from market.accounts import service as accounts
     from market.orders import service as orders
+    from market.orders import validation
 
     name = None
     if url is None:
@@ -198,10 +200,10 @@ def bench_quote_http(url: str | None, machines: int, windows: int, queries: int,
             session.commit()
             order_ids = []
             for i in range(5):
-                ops = [orders.OperationInput(p, m, 2.0 + i, None, "") for p, m in (
+                ops = [validation.OperationInput(p, m, 2.0 + i, None, "") for p, m in (
                     ("cnc_milling", "al6061"), ("deburring", "al6061"), ("anodizing", "al6061"),
                     ("cmm_inspection", None))[: 3 + i % 2]]
-                order = orders.create_draft(session, buyer, orders.OrderInput(
+                order = orders.create_draft(session, buyer, validation.OrderInput(
                     title=f"Bench order {i}", quantity=100 + 50 * i,
                     due_date=now + timedelta(days=20 + i), delivery_lat=31.2,
                     delivery_lon=121.5, operations=ops))

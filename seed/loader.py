@@ -125,7 +125,7 @@ def load_capacity(session: Session, summary: Summary, weeks: int = 4,
     """Plants and machines of the demo factories, and idle time for the coming weeks: day
     shifts on weekdays, a late shift on some machines, part of it already booked elsewhere.
     Publishing is a union, so seeding again on the same day adds nothing."""
-    from market.capacity.service import _publish, expand_shifts
+    from market.capacity.publishing import expand_shifts, publish_span
 
     rng = random.Random(2026)
     today = today or utcnow().date()
@@ -168,7 +168,7 @@ def load_capacity(session: Session, summary: Summary, weeks: int = 4,
                         # own work and never offered
                         if rng.random() < 0.2:
                             continue
-                        if _publish(session, machine, a, b, "rule").created:
+                        if publish_span(session, machine, a, b, "rule").created:
                             summary.count("capacity windows")
     session.commit()
     return summary

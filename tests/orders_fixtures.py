@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from market.accounts.models import Company, CompanyStatus, User
 from market.capacity.models import Capability, CapacityWindow, Machine, Plant
-from market.orders import service as orders
+from market.orders import validation
 
 SHANGHAI = (31.23, 121.47)
 
@@ -38,15 +38,15 @@ def api_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def order_input(**overrides: Any) -> orders.OrderInput:
+def order_input(**overrides: Any) -> validation.OrderInput:
     ops = overrides.pop("operations", None)
-    data = orders.OrderInput(
+    data = validation.OrderInput(
         title="Bracket, 6061 anodized", quantity=200, due_date=future(30),
         delivery_address="88 Century Ave, Shanghai", delivery_lat=SHANGHAI[0],
         delivery_lon=SHANGHAI[1], budget=1_500_000,
         operations=[
-            orders.OperationInput("cnc_milling", "al6061", 6.0, 0.05, "Datum A"),
-            orders.OperationInput("anodizing", "al6061", 0.8, None, ""),
+            validation.OperationInput("cnc_milling", "al6061", 6.0, 0.05, "Datum A"),
+            validation.OperationInput("anodizing", "al6061", 0.8, None, ""),
         ] if ops is None else ops,
     )
     for key, value in overrides.items():

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from market.accounts.models import User
-from market.capacity import service as capacity
+from market.capacity import equipment
 from market.orders import service as orders
 from tests.browser_support import make_live_app
 from tests.browser_support import sign_in as browser_sign_in
@@ -40,12 +40,12 @@ def test_marketplace_loop(page, server, live_app):  # noqa: F811
     with live_app.app_context():
         factory = db.session.exec(
             select(User).where(User.email == "works@example.com")).one()
-        plant = capacity.create_plant(db.session, factory, capacity.PlantInput(
+        plant = equipment.create_plant(db.session, factory, equipment.PlantInput(
             name="Kunshan plant", lat=31.38, lon=120.98, city="Kunshan"))
         for process in ("cnc_milling", "anodizing"):
-            capacity.create_machine(db.session, factory, capacity.MachineInput(
+            equipment.create_machine(db.session, factory, equipment.MachineInput(
                 plant_id=plant.id, name=f"{process} cell", capabilities=[
-                    capacity.CapabilityInput(process=process, rate_per_hour=12000,
+                    equipment.CapabilityInput(process=process, rate_per_hour=12000,
                                              setup_minutes=30)]))
         buyer = db.session.exec(
             select(User).where(User.email == "buyer@example.com")).one()

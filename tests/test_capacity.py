@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from market.accounts.models import User
-from market.capacity import service as capacity
+from market.capacity import availability, csv_import, equipment, publishing
 from market.capacity.models import CapacityWindow, Machine, WindowStatus
 from market.core.audit import AuditEvent
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -34,7 +34,7 @@ def h(base: datetime, hours: float) -> datetime:
 # --- rule expansion (pure) ----------------------------------------------------------------
 
 def test_expand_shifts_in_plant_time_zone():
-    spans = capacity.expand_shifts([0, 1, 2, 3, 4], "08:00", "16:00", date(2026, 12, 7),
+    spans = publishing.expand_shifts([0, 1, 2, 3, 4], "08:00", "16:00", date(2026, 12, 7),
                                    date(2026, 12, 13), [], "Asia/Shanghai")
     assert len(spans) == 5  # Mon-Fri, the weekend is off
     assert spans[0] == (datetime(2026, 12, 7, 0, 0, tzinfo=UTC),
@@ -42,17 +42,17 @@ def test_expand_shifts_in_plant_time_zone():
 
 
 def test_expand_shifts_crossing_midnight_and_24h_end():
-    night = capacity.expand_shifts([4], "22:00", "06:00", date(2026, 12, 11),
+    night = publishing.expand_shifts([4], "22:00", "06:00", date(2026, 12, 11),
                                    date(2026, 12, 11), [], "Asia/Shanghai")
     assert night == [(datetime(2026, 12, 11, 14, tzinfo=UTC), datetime(2026, 12, 11, 22,
                                                                         tzinfo=UTC))]
-    late = capacity.expand_shifts([0], "16:00", "24:00", date(2026, 12, 7), date(2026, 12, 7),
+    late = publishing.expand_shifts([0], "16:00", "24:00", date(2026, 12, 7), date(2026, 12, 7),
                                   [], "Asia/Shanghai")
     assert late[0][1] - late[0][0] == timedelta(hours=8)
 
 
 def test_expand_shifts_skips_holidays_and_handles_dst():
-    spans = capacity.expand_shifts(range(7), "08:00", "16:00", date(2027, 3, 27),
+    spans = publishing.expand_shifts(range(7), "08:00", "16:00", date(2027, 3, 27),
                                    date(2027, 3, 29), [date(2027, 3, 29)], "Europe/Berlin")
     # 28 March 2027: Berlin moves from UTC+1 to UTC+2 at 02:00
     assert [a.hour for a, _ in spans] == [7, 6]
@@ -64,7 +64,7 @@ def test_expand_shifts_skips_holidays_and_handles_dst():
 def test_plant_validation(session, taxonomy, factory):
     actor = session.get(User, factory.user_id)
     with pytest.raises(ValidationError) as info:
-        capacity.create_plant(session, actor, capacity.PlantInput(
+        equipment.create_plant(session, actor, equipment.PlantInput(
             name="", lat=95, lon="east", timezone="Mars/Olympus"))
     assert set(info.value.fields) == {"name", "lat", "lon", "timezone"}
 
@@ -72,16 +72,16 @@ def test_plant_validation(session, taxonomy, factory):
 def test_buyers_cannot_create_plants(session, taxonomy, buyer):
     actor = session.get(User, buyer.user_id)
     with pytest.raises(PermissionDenied):
-        capacity.create_plant(session, actor, capacity.PlantInput(name="X", lat=1, lon=1))
+        equipment.create_plant(session, actor, equipment.PlantInput(name="X", lat=1, lon=1))
 
 
 def test_machine_capability_validation(session, world):
     actor, plant, _machine = world
     with pytest.raises(ValidationError) as info:
-        capacity.create_machine(session, actor, capacity.MachineInput(
+        equipment.create_machine(session, actor, equipment.MachineInput(
             plant_id=plant.id, name="Bad", capabilities=[
-                capacity.CapabilityInput(process="teleportation"),
-                capacity.CapabilityInput(process="cnc_milling", materials=["cotton"],
+                equipment.CapabilityInput(process="teleportation"),
+                equipment.CapabilityInput(process="cnc_milling", materials=["cotton"],
                                          rate_per_hour="-5", speed=0),
             ]))
     fields = info.value.fields
@@ -96,28 +96,29 @@ def test_other_factories_machines_do_not_exist(session, world, app):
     _actor, plant, machine = world
     other = session.get(User, make_account(app, "factory").user_id)
     with pytest.raises(NotFound):
-        capacity.get_machine(session, other, machine.id)
+        equipment.get_machine(session, other, machine.id)
     with pytest.raises(NotFound):
-        capacity.publish_window(session, other, machine.id, future_monday(), h(future_monday(), 8))
+        publishing.publish_window(session, other, machine.id, future_monday(),
+                                  h(future_monday(), 8))
     with pytest.raises(NotFound):
-        capacity.update_plant(session, other, plant.id, capacity.PlantInput("X", 1, 1))
+        equipment.update_plant(session, other, plant.id, equipment.PlantInput("X", 1, 1))
 
 
 def test_edit_keeps_history_and_retire_withdraws_future(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    capacity.update_machine(session, actor, machine.id, capabilities=[
-        capacity.CapabilityInput(process="cnc_milling", materials=["al6061", "ss304"],
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    equipment.update_machine(session, actor, machine.id, capabilities=[
+        equipment.CapabilityInput(process="cnc_milling", materials=["al6061", "ss304"],
                                  rate_per_hour=18000)])
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "machine.updated")).one()
     assert event.details["before"]["capabilities"][0]["rate_per_hour"] == 15000
     assert event.details["after"]["capabilities"][0]["rate_per_hour"] == 18000
-    capacity.retire_machine(session, actor, machine.id)
+    publishing.retire_machine(session, actor, machine.id)
     assert live(session, machine.id) == []
     assert session.get(Machine, machine.id).status == "retired"
     with pytest.raises(Conflict):
-        capacity.publish_window(session, actor, machine.id, base, h(base, 8))
+        publishing.publish_window(session, actor, machine.id, base, h(base, 8))
 
 
 # --- windows ------------------------------------------------------------------------------
@@ -125,11 +126,11 @@ def test_edit_keeps_history_and_retire_withdraws_future(session, world):
 def test_publish_merges_and_is_idempotent(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    first = capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    again = capacity.publish_window(session, actor, machine.id, base, h(base, 8))
+    first = publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    again = publishing.publish_window(session, actor, machine.id, base, h(base, 8))
     assert first.created and not again.created
-    capacity.publish_window(session, actor, machine.id, h(base, 6), h(base, 12))  # overlaps
-    capacity.publish_window(session, actor, machine.id, h(base, 12), h(base, 14))  # touches
+    publishing.publish_window(session, actor, machine.id, h(base, 6), h(base, 12))  # overlaps
+    publishing.publish_window(session, actor, machine.id, h(base, 12), h(base, 14))  # touches
     assert live(session, machine.id) == [(base, h(base, 14), "published")]
 
 
@@ -137,31 +138,31 @@ def test_window_rules(session, world):
     actor, _plant, machine = world
     base = future_monday()
     with pytest.raises(ValidationError):
-        capacity.publish_window(session, actor, machine.id, h(base, 8), base)
+        publishing.publish_window(session, actor, machine.id, h(base, 8), base)
     with pytest.raises(ValidationError):
-        capacity.publish_window(session, actor, machine.id, base, base + timedelta(days=40))
+        publishing.publish_window(session, actor, machine.id, base, base + timedelta(days=40))
     with pytest.raises(ValidationError):
-        capacity.publish_window(session, actor, machine.id, base.replace(tzinfo=None),
+        publishing.publish_window(session, actor, machine.id, base.replace(tzinfo=None),
                                 h(base, 8).replace(tzinfo=None))
     past = datetime.now(UTC) - timedelta(days=3)
     with pytest.raises(ValidationError):
-        capacity.publish_window(session, actor, machine.id, past, h(past, 8))
+        publishing.publish_window(session, actor, machine.id, past, h(past, 8))
     assert live(session, machine.id) == []
 
 
 def test_booked_time_cannot_be_withdrawn_but_free_part_can(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    capacity.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.booked)
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    publishing.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.booked)
     session.commit()
     assert live(session, machine.id) == [
         (base, h(base, 2), "published"), (h(base, 2), h(base, 4), "booked"),
         (h(base, 4), h(base, 8), "published")]
     booked = session.exec(select(CapacityWindow).where(CapacityWindow.status == "booked")).one()
     with pytest.raises(Conflict, match="cannot be withdrawn"):
-        capacity.withdraw_window(session, actor, booked.id)
-    result = capacity.withdraw(session, actor, machine.id, base, h(base, 8))
+        publishing.withdraw_window(session, actor, booked.id)
+    result = publishing.withdraw(session, actor, machine.id, base, h(base, 8))
     assert result.withdrawn_minutes == 6 * 60 and [w.id for w in result.kept] == [booked.id]
     assert live(session, machine.id) == [(h(base, 2), h(base, 4), "booked")]
 
@@ -169,8 +170,8 @@ def test_booked_time_cannot_be_withdrawn_but_free_part_can(session, world):
 def test_partial_withdraw_splits(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    capacity.withdraw(session, actor, machine.id, h(base, 3), h(base, 5))
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    publishing.withdraw(session, actor, machine.id, h(base, 3), h(base, 5))
     assert live(session, machine.id) == [(base, h(base, 3), "published"),
                                          (h(base, 5), h(base, 8), "published")]
 
@@ -178,10 +179,10 @@ def test_partial_withdraw_splits(session, world):
 def test_republish_around_booking_does_not_touch_it(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    capacity.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.held)
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    publishing.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.held)
     session.commit()
-    again = capacity.publish_window(session, actor, machine.id, base, h(base, 10))
+    again = publishing.publish_window(session, actor, machine.id, base, h(base, 10))
     assert again.added_minutes == 120
     assert (h(base, 2), h(base, 4), "held") in live(session, machine.id)
 
@@ -189,25 +190,25 @@ def test_republish_around_booking_does_not_touch_it(session, world):
 def test_occupy_conflicts(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    capacity.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.held)
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    publishing.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.held)
     with pytest.raises(Conflict):
-        capacity.occupy(session, machine.id, h(base, 3), h(base, 5), WindowStatus.held)
+        publishing.occupy(session, machine.id, h(base, 3), h(base, 5), WindowStatus.held)
     with pytest.raises(Conflict):
-        capacity.occupy(session, machine.id, h(base, 30), h(base, 32), WindowStatus.held)
+        publishing.occupy(session, machine.id, h(base, 30), h(base, 32), WindowStatus.held)
 
 
 def test_shift_rule_publishes_windows(session, world):
     actor, _plant, machine = world
     monday = future_monday().date()
-    rule, added = capacity.add_shift_rule(session, actor, machine.id, capacity.ShiftRuleInput(
+    rule, added = publishing.add_shift_rule(session, actor, machine.id, publishing.ShiftRuleInput(
         weekdays=[0, 1, 2, 3, 4], start_time="08:00", end_time="16:00", valid_from=monday,
         valid_until=monday + timedelta(days=13), holidays=[monday + timedelta(days=2)]))
     assert added == 9 * 8 * 60
     rows = live(session, machine.id)
     assert len(rows) == 9 and rows[0][0].hour == 0  # 08:00 Shanghai is 00:00 UTC
     # a second shift that touches the first merges into one window a day
-    capacity.add_shift_rule(session, actor, machine.id, capacity.ShiftRuleInput(
+    publishing.add_shift_rule(session, actor, machine.id, publishing.ShiftRuleInput(
         weekdays=[0], start_time="16:00", end_time="24:00", valid_from=monday,
         valid_until=monday))
     first = live(session, machine.id)[0]
@@ -229,8 +230,8 @@ def test_shift_rule_validation(session, world, data, field):
             "valid_from": monday.isoformat(), "valid_until": (monday + timedelta(days=6))
             .isoformat()}
     with pytest.raises(ValidationError) as info:
-        capacity.add_shift_rule(session, actor, machine.id,
-                                capacity.ShiftRuleInput(**{**base, **data}))
+        publishing.add_shift_rule(session, actor, machine.id,
+                                publishing.ShiftRuleInput(**{**base, **data}))
     assert field in info.value.fields
     assert live(session, machine.id) == []
 
@@ -240,25 +241,25 @@ def test_shift_rule_validation(session, world, data, field):
 def test_csv_example_imports(session, world):
     actor, _plant, _machine = world
     monday = future_monday()
-    text = capacity.CSV_EXAMPLE.replace("2026-12-07", monday.date().isoformat()).replace(
+    text = csv_import.CSV_EXAMPLE.replace("2026-12-07", monday.date().isoformat()).replace(
         "2026-12-08", (monday + timedelta(days=1)).date().isoformat())
-    report = capacity.import_csv(session, actor, text.encode())
+    report = csv_import.import_csv(session, actor, text.encode())
     assert report.machines_created == 2 and report.windows_published == 2
-    again = capacity.import_csv(session, actor, text.encode())
+    again = csv_import.import_csv(session, actor, text.encode())
     assert again.machines_created == 0 and again.minutes_published == 0  # idempotent
 
 
 def test_csv_bad_rows_import_nothing(session, world):
     actor, _plant, machine = world
     monday = future_monday().date().isoformat()
-    text = (",".join(capacity.CSV_COLUMNS) + "\n"
+    text = (",".join(csv_import.CSV_COLUMNS) + "\n"
             f"Chang'an plant,New mill,,cnc_milling,al6061,100,0,1,{monday}T08:00,{monday}T16:00\n"
             "Nowhere plant,M2,,cnc_milling,,100,0,1,,\n"
             "Chang'an plant,M3,,cnc_milling,cotton,100,0,1,,\n"
             f"Chang'an plant,M4,,cnc_milling,,100,0,1,{monday}T16:00,{monday}T08:00\n"
             "Chang'an plant,M5,,cnc_milling,,abc,0,1,,\n")
-    with pytest.raises(capacity.CsvImportError) as info:
-        capacity.import_csv(session, actor, text.encode())
+    with pytest.raises(csv_import.CsvImportError) as info:
+        csv_import.import_csv(session, actor, text.encode())
     assert [line for line, _ in info.value.errors] == [3, 4, 5, 6]
     assert "Nowhere plant" in info.value.errors[0][1]
     assert len(session.exec(select(Machine)).all()) == 1
@@ -268,8 +269,8 @@ def test_csv_bad_rows_import_nothing(session, world):
 @pytest.mark.parametrize("content", [b"\xff\xfe\x00bad", b"name,foo\nx,y\n", b""])
 def test_csv_unreadable(session, world, content):
     actor, _plant, _machine = world
-    with pytest.raises(capacity.CsvImportError):
-        capacity.import_csv(session, actor, content)
+    with pytest.raises(csv_import.CsvImportError):
+        csv_import.import_csv(session, actor, content)
 
 
 # --- search and utilisation ---------------------------------------------------------------
@@ -279,42 +280,42 @@ def test_search_capacity_hides_competitor_prices(session, world, app, buyer, ope
 
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    capacity.publish_window(session, actor, machine.id, h(base, 24), h(base, 30))
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    publishing.publish_window(session, actor, machine.id, h(base, 24), h(base, 30))
     competitor = session.get(User, make_account(app, "factory").user_id)
-    hits = capacity.search_capacity(session, competitor, "cnc_milling", "al6061", base,
+    hits = availability.search_capacity(session, competitor, "cnc_milling", "al6061", base,
                                     h(base, 48), min_hours=1)
     assert len(hits) == 1 and hits[0].free_minutes == 14 * 60 and not hits[0].show_price
     for viewer_id in (buyer.user_id, operator.user_id, actor.id):
-        hit = capacity.search_capacity(session, session.get(User, viewer_id), "cnc_milling",
+        hit = availability.search_capacity(session, session.get(User, viewer_id), "cnc_milling",
                                        "al6061", base, h(base, 48))[0]
         assert hit.show_price
-    assert capacity.search_capacity(session, competitor, "cnc_milling", "ss304", base,
+    assert availability.search_capacity(session, competitor, "cnc_milling", "ss304", base,
                                     h(base, 48)) == []
-    assert capacity.search_capacity(session, competitor, "cnc_milling", None, base,
+    assert availability.search_capacity(session, competitor, "cnc_milling", None, base,
                                     h(base, 4))[0].free_minutes == 240
-    assert capacity.search_capacity(session, competitor, "cnc_milling", None, base,
+    assert availability.search_capacity(session, competitor, "cnc_milling", None, base,
                                     h(base, 48), min_hours=20) == []
 
 
 def test_search_excludes_unverified_factories(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
     actor.company.status = "pending"
     session.add(actor.company)
     session.commit()
-    assert capacity.search_capacity(session, actor, "cnc_milling", None, base, h(base, 9)) == []
+    assert availability.search_capacity(session, actor, "cnc_milling", None, base, h(base, 9)) == []
 
 
 def test_utilisation(session, world):
     actor, _plant, machine = world
     base = future_monday(0)
-    capacity.publish_window(session, actor, machine.id, h(base, 24 * 7), h(base, 24 * 7 + 10))
-    capacity.occupy(session, machine.id, h(base, 24 * 7 + 2), h(base, 24 * 7 + 6),
+    publishing.publish_window(session, actor, machine.id, h(base, 24 * 7), h(base, 24 * 7 + 10))
+    publishing.occupy(session, machine.id, h(base, 24 * 7 + 2), h(base, 24 * 7 + 6),
                     WindowStatus.booked)
     session.commit()
-    mondays, rows = capacity.utilisation(session, actor, weeks=3, today=base.date())
+    mondays, rows = availability.utilisation(session, actor, weeks=3, today=base.date())
     assert rows[0].weeks[1][1:] == (600, 240)
     assert rows[0].weeks[0][1:] == (0, 0)
 
@@ -348,11 +349,11 @@ def test_exclusion_constraint_on_postgres(session, world):
 def test_minutes_by_status_clips_to_the_range(session, world):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, h(base, 8))
-    capacity.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.booked)
+    publishing.publish_window(session, actor, machine.id, base, h(base, 8))
+    publishing.occupy(session, machine.id, h(base, 2), h(base, 4), WindowStatus.booked)
     session.commit()
-    assert capacity.minutes_by_status(session, base, h(base, 8)) == {
+    assert availability.minutes_by_status(session, base, h(base, 8)) == {
         "published": 360, "booked": 120}
     # a range cutting through windows counts only the part inside it
-    assert capacity.minutes_by_status(session, h(base, 3), h(base, 5)) == {
+    assert availability.minutes_by_status(session, h(base, 3), h(base, 5)) == {
         "published": 60, "booked": 60}

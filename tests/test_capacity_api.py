@@ -75,14 +75,14 @@ def test_window_errors(client, headers, machine_id):
 
 
 def test_booked_window_delete_is_409(client, headers, machine_id, session):
-    from market.capacity import service as capacity
+    from market.capacity import publishing
     from market.capacity.models import CapacityWindow, WindowStatus
 
     base = future_monday()
     client.post(f"/api/v1/machines/{machine_id}/windows",
                 json={"start": iso(base), "end": iso(base + timedelta(hours=8))},
                 headers=headers)
-    capacity.occupy(session, machine_id, base + timedelta(hours=1), base + timedelta(hours=2),
+    publishing.occupy(session, machine_id, base + timedelta(hours=1), base + timedelta(hours=2),
                     WindowStatus.booked)
     session.commit()
     booked = session.exec(select(CapacityWindow).where(CapacityWindow.status == "booked")).one()

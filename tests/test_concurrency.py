@@ -15,6 +15,7 @@ from market.accounts.models import User
 from market.capacity.models import CapacityWindow
 from market.deals.models import Booking
 from market.orders import service as orders
+from market.orders import validation
 from market.orders.models import Order, OrderOperation
 from market.payments.models import Payment
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder
@@ -50,7 +51,7 @@ def contested(app, client, session, taxonomy, factory, operator):
         account = make_account(app, "buyer", f"buyer{i}@example.com")
         b = session.get(User, account.user_id)
         order = orders.create_draft(session, b, order_input(
-            operations=[orders.OperationInput("cnc_milling", "al6061", 1.0, None, "")]))
+            operations=[validation.OperationInput("cnc_milling", "al6061", 1.0, None, "")]))
         orders.submit(session, b, order.id)
         op = session.exec(select(OrderOperation).where(OrderOperation.order_id == order.id)).one()
         run = MatchingRun(status="done", time_limit_seconds=1, served=1, unserved=0)

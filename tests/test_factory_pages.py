@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from market.accounts.models import User
-from market.capacity import service as capacity
+from market.capacity import publishing
 from market.capacity.models import CapacityWindow, Machine, Plant
 from tests.capacity_fixtures import future_monday, setup_machine
 from tests.conftest import login, make_account
@@ -90,8 +90,8 @@ def test_calendar_shows_booked_and_refuses_withdraw(factory_client, session, wor
 
     actor, plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, base + timedelta(hours=8))
-    capacity.occupy(session, machine.id, base + timedelta(hours=2), base + timedelta(hours=4),
+    publishing.publish_window(session, actor, machine.id, base, base + timedelta(hours=8))
+    publishing.occupy(session, machine.id, base + timedelta(hours=2), base + timedelta(hours=4),
                     WindowStatus.booked)
     session.commit()
     page = factory_client.get(f"/factory/plants/{plant.id}/calendar?week={base.date()}",
@@ -141,7 +141,7 @@ def test_other_factory_gets_404_and_buyer_403(app, world):
 def test_capacity_search_page(app, session, world, buyer_client):
     actor, _plant, machine = world
     base = future_monday()
-    capacity.publish_window(session, actor, machine.id, base, base + timedelta(hours=8))
+    publishing.publish_window(session, actor, machine.id, base, base + timedelta(hours=8))
     url = (f"/capacity?process=cnc_milling&material=al6061&from={base.date()}"
            f"&to={(base + timedelta(days=1)).date()}&min_hours=1")
     page = buyer_client.get(url, headers=EN).text

@@ -73,7 +73,7 @@ def test_run_proposes_a_valid_plan(app, session, market):
 
 def test_unserved_order_has_a_reason(app, session, market):
     b = market["buyer"]
-    from market.orders.service import OperationInput
+    from market.orders.validation import OperationInput
 
     odd = orders.create_draft(session, b, order_input(
         title="Sewn bag", operations=[OperationInput("sewing", "cotton", 5.0, None, "")]))
@@ -219,9 +219,9 @@ def test_approval_reports_what_no_longer_fits(app, session, market):
     run = run_now(app, session, market["operator"])
     planned = session.exec(select(PlannedOperation)).first()
     # the factory withdraws the time the plan wanted
-    from market.capacity import service as capacity
+    from market.capacity import publishing
 
-    capacity.withdraw(session, market["factory"], planned.machine_id, planned.start,
+    publishing.withdraw(session, market["factory"], planned.machine_id, planned.start,
                       planned.end)
     report = offers.approve(session, market["operator"], run.id)
     assert report.approved == [] and market["order"].id in report.conflicts

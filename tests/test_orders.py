@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import func, select
 
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from market.orders import lifecycle
+from market.orders import lifecycle, validation
 from market.orders import service as orders
 from market.orders.models import Order, OrderEvent, OrderOperation, OrderStatus
 from tests.conftest import make_account
@@ -42,7 +42,7 @@ def test_create_draft_stores_routing_and_timeline(session, buyer_user):
 
 
 def test_missing_minutes_take_the_typical_value(session, buyer_user):
-    data = order_input(operations=[orders.OperationInput("cnc_milling", "al6061", None)])
+    data = order_input(operations=[validation.OperationInput("cnc_milling", "al6061", None)])
     order = orders.create_draft(session, buyer_user, data)
     assert order.operations[0].minutes_per_unit == orders.suggested_minutes(session,
                                                                             "cnc_milling")
@@ -69,20 +69,21 @@ def test_missing_minutes_take_the_typical_value(session, buyer_user):
         ({"budget": 10.5}, "budget"),
         ({"currency": "USD"}, "currency"),
         ({"operations": []}, "operations"),
-        ({"operations": [orders.OperationInput("teleportation", "al6061", 1)]},
+        ({"operations": [validation.OperationInput("teleportation", "al6061", 1)]},
          "operations.0.process"),
-        ({"operations": [orders.OperationInput("", "al6061", 1)]}, "operations.0.process"),
-        ({"operations": [orders.OperationInput("anodizing", "pa12", 1)]},
+        ({"operations": [validation.OperationInput("", "al6061", 1)]}, "operations.0.process"),
+        ({"operations": [validation.OperationInput("anodizing", "pa12", 1)]},
          "operations.0.material"),
-        ({"operations": [orders.OperationInput("cnc_milling", None, 1)]},
+        ({"operations": [validation.OperationInput("cnc_milling", None, 1)]},
          "operations.0.material"),
-        ({"operations": [orders.OperationInput("cnc_milling", "unobtainium", 1)]},
+        ({"operations": [validation.OperationInput("cnc_milling", "unobtainium", 1)]},
          "operations.0.material"),
-        ({"operations": [orders.OperationInput("cnc_milling", "al6061", 0)]},
+        ({"operations": [validation.OperationInput("cnc_milling", "al6061", 0)]},
          "operations.0.minutes_per_unit"),
-        ({"operations": [orders.OperationInput("cnc_milling", "al6061", 1, -0.1)]},
+        ({"operations": [validation.OperationInput("cnc_milling", "al6061", 1, -0.1)]},
          "operations.0.tolerance_mm"),
-        ({"operations": [orders.OperationInput("cnc_milling", "al6061", 1)] * 31}, "operations"),
+        ({"operations": [validation.OperationInput("cnc_milling", "al6061", 1)] * 31},
+         "operations"),
     ],
 )
 def test_validation_errors_name_the_field_and_save_nothing(session, buyer_user, overrides,
@@ -104,8 +105,8 @@ def test_every_problem_is_reported_at_once(session, buyer_user):
 
 
 def test_process_without_materials_accepts_any_or_none(session, buyer_user):
-    data = order_input(operations=[orders.OperationInput("cmm_inspection", None, 10),
-                                   orders.OperationInput("manual_assembly", "pa12", 2)])
+    data = order_input(operations=[validation.OperationInput("cmm_inspection", None, 10),
+                                   validation.OperationInput("manual_assembly", "pa12", 2)])
     order = orders.create_draft(session, buyer_user, data)
     assert [op.material_code for op in order.operations] == [None, "pa12"]
 
@@ -153,9 +154,9 @@ def test_suspended_buyer_cannot_submit(session, buyer_user):
 def test_update_draft_replaces_routing(session, buyer_user):
     order = orders.create_draft(session, buyer_user, order_input())
     data = order_input(title="Bracket v2", quantity=50, operations=[
-        orders.OperationInput("anodizing", "al6061", 1.0),
-        orders.OperationInput("cnc_milling", "al6061", 5.0),
-        orders.OperationInput("deburring", "al6061", 1.5),
+        validation.OperationInput("anodizing", "al6061", 1.0),
+        validation.OperationInput("cnc_milling", "al6061", 5.0),
+        validation.OperationInput("deburring", "al6061", 1.5),
     ])
     order = orders.update_draft(session, buyer_user, order.id, data)
     assert order.title == "Bracket v2" and order.quantity == 50
@@ -264,9 +265,9 @@ def test_materials_for_narrows_by_process(session, taxonomy):
 
 def test_routing_templates_are_valid(session, buyer_user):
     for template in orders.routing_templates():
-        ops = [orders.OperationInput(o["process"], o.get("material"), o["minutes_per_unit"],
+        ops = [validation.OperationInput(o["process"], o.get("material"), o["minutes_per_unit"],
                                      o.get("tolerance_mm")) for o in template["operations"]]
-        orders.validate(session, order_input(operations=ops))
+        validation.validate(session, order_input(operations=ops))
 
 
 # --- pages -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 
-from market.capacity import service as capacity
+from market.capacity import availability, equipment, publishing
 from market.capacity.models import CapacityRule, CapacityWindow, Machine, Plant
 from market.capacity.schemas import (
     CapacityHitOut,
@@ -54,8 +54,8 @@ def rule_out(rule: CapacityRule, added: int | None = None) -> dict[str, Any]:
     return data.model_dump(mode="json")
 
 
-def _caps(items) -> list[capacity.CapabilityInput]:  # type: ignore[no-untyped-def]
-    return [capacity.CapabilityInput(**item.model_dump()) for item in items]
+def _caps(items) -> list[equipment.CapabilityInput]:  # type: ignore[no-untyped-def]
+    return [equipment.CapabilityInput(**item.model_dump()) for item in items]
 
 
 def _when(name: str, required: bool = True) -> datetime | None:
@@ -79,21 +79,21 @@ def _when(name: str, required: bool = True) -> datetime | None:
 @route("POST", "/plants", summary="Add a plant", body=PlantIn, response=PlantOut, status=201,
        tag="capacity")
 def create_plant(data: PlantIn) -> dict[str, Any]:
-    plant = capacity.create_plant(db.session, current_api_user(),
-                                  capacity.PlantInput(**data.model_dump()))
+    plant = equipment.create_plant(db.session, current_api_user(),
+                                  equipment.PlantInput(**data.model_dump()))
     return plant_out(plant)
 
 
 @route("GET", "/plants", summary="My plants", response=PlantOut, tag="capacity", paginated=True)
 def list_plants() -> list[dict[str, Any]]:
-    rows = capacity.list_plants(db.session, current_api_user())
+    rows = equipment.list_plants(db.session, current_api_user())
     return [plant_out(p) for p in rows]
 
 
 @route("POST", "/machines", summary="Add a machine with its capabilities", body=MachineIn,
        response=MachineOut, status=201, tag="capacity")
 def create_machine(data: MachineIn) -> dict[str, Any]:
-    machine = capacity.create_machine(db.session, current_api_user(), capacity.MachineInput(
+    machine = equipment.create_machine(db.session, current_api_user(), equipment.MachineInput(
         plant_id=data.plant_id, name=data.name, kind=data.kind,
         capabilities=_caps(data.capabilities)))
     return machine_out(machine)
@@ -105,7 +105,7 @@ def create_machine(data: MachineIn) -> dict[str, Any]:
 def list_machines() -> Page:
     page, per_page = pagination()
     plant_id = request.args.get("plant_id", type=int)
-    rows = capacity.list_machines(db.session, current_api_user(), plant_id,
+    rows = equipment.list_machines(db.session, current_api_user(), plant_id,
                                   include_retired=request.args.get("include_retired") == "1")
     items = rows[(page - 1) * per_page: page * per_page]
     return Page([machine_out(m) for m in items], page, per_page, len(rows))
@@ -114,13 +114,13 @@ def list_machines() -> Page:
 @route("GET", "/machines/<int:machine_id>", summary="One machine", response=MachineOut,
        tag="capacity")
 def get_machine(machine_id: int) -> dict[str, Any]:
-    return machine_out(capacity.get_machine(db.session, current_api_user(), machine_id))
+    return machine_out(equipment.get_machine(db.session, current_api_user(), machine_id))
 
 
 @route("PATCH", "/machines/<int:machine_id>", summary="Edit a machine (history is kept)",
        body=MachinePatch, response=MachineOut, tag="capacity")
 def patch_machine(machine_id: int, data: MachinePatch) -> dict[str, Any]:
-    machine = capacity.update_machine(
+    machine = equipment.update_machine(
         db.session, current_api_user(), machine_id, name=data.name, kind=data.kind,
         capabilities=_caps(data.capabilities) if data.capabilities is not None else None)
     return machine_out(machine)
@@ -130,14 +130,14 @@ def patch_machine(machine_id: int, data: MachinePatch) -> dict[str, Any]:
        summary="Retire a machine: its future idle time is withdrawn, history stays",
        response=MachineOut, tag="capacity")
 def retire_machine(machine_id: int) -> dict[str, Any]:
-    return machine_out(capacity.retire_machine(db.session, current_api_user(), machine_id))
+    return machine_out(publishing.retire_machine(db.session, current_api_user(), machine_id))
 
 
 @route("POST", "/machines/<int:machine_id>/windows",
        summary="Publish idle time (idempotent: the same window twice adds nothing)",
        body=WindowIn, response=PublishOut, status=201, tag="capacity")
 def publish_window(machine_id: int, data: WindowIn):  # type: ignore[no-untyped-def]
-    result = capacity.publish_window(db.session, current_api_user(), machine_id, data.start,
+    result = publishing.publish_window(db.session, current_api_user(), machine_id, data.start,
                                      data.end, source="api")
     body = PublishOut(created=result.created, added_minutes=result.added_minutes,
                       windows=[window_out(w) for w in result.windows])  # type: ignore[misc]
@@ -148,7 +148,7 @@ def publish_window(machine_id: int, data: WindowIn):  # type: ignore[no-untyped-
        response=WindowOut, tag="capacity",
        query={"from": "ISO 8601 with offset", "to": "ISO 8601 with offset"}, paginated=True)
 def list_windows(machine_id: int) -> list[dict[str, Any]]:
-    rows = capacity.list_windows(db.session, current_api_user(), machine_id,
+    rows = publishing.list_windows(db.session, current_api_user(), machine_id,
                                  _when("from", False), _when("to", False))
     return [window_out(w) for w in rows]
 
@@ -157,7 +157,7 @@ def list_windows(machine_id: int) -> list[dict[str, Any]]:
        summary="Withdraw the idle time of a range; held and booked parts are kept and listed",
        body=WindowIn, response=WithdrawOut, tag="capacity")
 def withdraw_range(machine_id: int, data: WindowIn) -> dict[str, Any]:
-    result = capacity.withdraw(db.session, current_api_user(), machine_id, data.start, data.end)
+    result = publishing.withdraw(db.session, current_api_user(), machine_id, data.start, data.end)
     return {"withdrawn_minutes": result.withdrawn_minutes,
             "kept": [window_out(w) for w in result.kept]}
 
@@ -166,7 +166,7 @@ def withdraw_range(machine_id: int, data: WindowIn) -> dict[str, Any]:
        summary="Withdraw a window (409 when it is held or booked)", response=WithdrawOut,
        tag="capacity")
 def delete_window(window_id: int) -> dict[str, Any]:
-    result = capacity.withdraw_window(db.session, current_api_user(), window_id)
+    result = publishing.withdraw_window(db.session, current_api_user(), window_id)
     return {"withdrawn_minutes": result.withdrawn_minutes,
             "kept": [window_out(w) for w in result.kept]}
 
@@ -175,15 +175,15 @@ def delete_window(window_id: int) -> dict[str, Any]:
        summary="Publish recurring shifts, expanded in the plant's time zone", body=ShiftRuleIn,
        response=ShiftRuleOut, status=201, tag="capacity")
 def add_shift_rule(machine_id: int, data: ShiftRuleIn) -> dict[str, Any]:
-    rule, added = capacity.add_shift_rule(db.session, current_api_user(), machine_id,
-                                          capacity.ShiftRuleInput(**data.model_dump()))
+    rule, added = publishing.add_shift_rule(db.session, current_api_user(), machine_id,
+                                          publishing.ShiftRuleInput(**data.model_dump()))
     return rule_out(rule, added)
 
 
 @route("GET", "/machines/<int:machine_id>/shift-rules", summary="A machine's shift rules",
        response=ShiftRuleOut, tag="capacity", paginated=True)
 def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
-    return [rule_out(r) for r in capacity.list_rules(db.session, current_api_user(), machine_id)]
+    return [rule_out(r) for r in publishing.list_rules(db.session, current_api_user(), machine_id)]
 
 
 @route("GET", "/capacity", summary="Search free capacity of verified factories",
@@ -197,7 +197,7 @@ def search() -> list[dict[str, Any]]:
     except ValueError:
         raise ApiError(422, "validation_error", "min_hours must be a number.",
                        {"min_hours": "Enter a number."}) from None
-    hits = capacity.search_capacity(
+    hits = availability.search_capacity(
         db.session, current_api_user(), request.args.get("process", ""),
         request.args.get("material") or None, _when("from"), _when("to"), min_hours)  # type: ignore[arg-type]
     items = [CapacityHitOut(

@@ -1,5 +1,6 @@
 """Factories: plants, machines, capabilities, shift rules, the capacity calendar, CSV import
-and utilisation. Views parse and render; market.capacity.service owns the rules."""
+and utilisation. Views parse and render; the capacity modules (equipment,
+publishing, csv_import, availability) own the rules."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from market.accounts import service as accounts
-from market.capacity import service as capacity
+from market.capacity import availability, csv_import, equipment, publishing
 from market.capacity.models import Plant
 from market.catalog import service as taxonomy
 from market.core.errors import NotFound, ServiceError
@@ -34,14 +35,14 @@ bp = Blueprint("factory", __name__, url_prefix="/factory")
 
 def _plant_or_404(plant_id: int) -> Plant:
     try:
-        return capacity.get_plant(db.session, _actor(), plant_id)
+        return equipment.get_plant(db.session, _actor(), plant_id)
     except NotFound:
         abort(404)
 
 
 def _machine_or_404(machine_id: int):
     try:
-        return capacity.get_machine(db.session, _actor(), machine_id)
+        return equipment.get_machine(db.session, _actor(), machine_id)
     except NotFound:
         abort(404)
 
@@ -67,7 +68,7 @@ def _local(day_text: str, clock: str, tz: str) -> datetime:
     return datetime.combine(day, time.fromisoformat(clock), ZoneInfo(tz)).astimezone(UTC)
 
 
-def _capability_rows(form) -> list[capacity.CapabilityInput]:  # type: ignore[no-untyped-def]
+def _capability_rows(form) -> list[equipment.CapabilityInput]:  # type: ignore[no-untyped-def]
     """Capability rows of a machine form: process[], materials-<i>[], rate[], setup[], speed[]."""
     rows = []
     processes = form.getlist("process")
@@ -80,7 +81,7 @@ def _capability_rows(form) -> list[capacity.CapabilityInput]:  # type: ignore[no
             rate: int | str = parse_money(rates[i] if i < len(rates) else "")
         except ValueError:
             rate = "invalid"
-        rows.append(capacity.CapabilityInput(
+        rows.append(equipment.CapabilityInput(
             process=process,
             materials=form.getlist(f"materials-{i}"),
             rate_per_hour=rate,
@@ -95,16 +96,16 @@ def _capability_rows(form) -> list[capacity.CapabilityInput]:  # type: ignore[no
 # --- overview and plants ------------------------------------------------------------------
 
 def _index_page(errors: dict, form, status: int = 200):  # type: ignore[no-untyped-def]
-    plants = capacity.list_plants(db.session, _actor())
+    plants = equipment.list_plants(db.session, _actor())
     counts: dict[int, int] = {}
-    for m in capacity.list_machines(db.session, _actor()):
+    for m in equipment.list_machines(db.session, _actor()):
         counts[m.plant_id] = counts.get(m.plant_id, 0) + 1
     return render_template("factory/index.html", plants=plants, counts=counts,
-                           timezones=capacity.timezones(), errors=errors, form=form), status
+                           timezones=equipment.timezones(), errors=errors, form=form), status
 
 
-def _plant_input(form) -> capacity.PlantInput:  # type: ignore[no-untyped-def]
-    return capacity.PlantInput(
+def _plant_input(form) -> equipment.PlantInput:  # type: ignore[no-untyped-def]
+    return equipment.PlantInput(
         name=form.get("name", ""), lat=form.get("lat"), lon=form.get("lon"),
         timezone=form.get("timezone", "Asia/Shanghai"), address=form.get("address", ""),
         city=form.get("city", ""))
@@ -124,7 +125,7 @@ def _index_again(exc: ServiceError):
 @factory_required
 @on_service_error(_index_again)
 def create_plant():
-    plant = capacity.create_plant(db.session, _actor(), _plant_input(request.form))
+    plant = equipment.create_plant(db.session, _actor(), _plant_input(request.form))
     flash(_("Plant %(name)s added.", name=plant.name), "success")
     return redirect(url_for("factory.plant", plant_id=plant.id))
 
@@ -133,7 +134,7 @@ def _plant_page(row: Plant, errors: dict, form, status: int = 200):  # type: ign
     return render_template("factory/plant.html", plant=row,
                            **_calendar_context(row, request.args.get("week")),
                            processes=taxonomy.processes(db.session),
-                           timezones=capacity.timezones(), errors=errors, form=form), status
+                           timezones=equipment.timezones(), errors=errors, form=form), status
 
 
 @bp.get("/plants/<int:plant_id>")
@@ -147,7 +148,7 @@ def plant(plant_id: int):
 @on_service_error("factory.plant")
 def update_plant(plant_id: int):
     row = _plant_or_404(plant_id)
-    capacity.update_plant(db.session, _actor(), row.id, _plant_input(request.form))  # type: ignore[arg-type]
+    equipment.update_plant(db.session, _actor(), row.id, _plant_input(request.form))  # type: ignore[arg-type]
     flash(_("Plant saved."), "success")
     return redirect(url_for("factory.plant", plant_id=plant_id))
 
@@ -165,7 +166,7 @@ def _plant_again(exc: ServiceError):
 def create_machine(plant_id: int):
     row = _plant_or_404(plant_id)
     form = request.form
-    machine = capacity.create_machine(db.session, _actor(), capacity.MachineInput(
+    machine = equipment.create_machine(db.session, _actor(), equipment.MachineInput(
         plant_id=row.id, name=form.get("name", ""), kind=form.get("kind", ""),  # type: ignore[arg-type]
         capabilities=_capability_rows(form)))
     flash(_("Machine %(name)s added. Now publish its idle time.", name=machine.name), "success")
@@ -182,9 +183,9 @@ def machine(machine_id: int):
 def _machine_page(row, errors, form, status: int = 200):  # type: ignore[no-untyped-def]
     plant_row = db.session.get(Plant, row.plant_id)
     now = datetime.now(UTC)
-    windows = capacity.list_windows(db.session, _actor(), row.id, now - timedelta(days=1),
+    windows = publishing.list_windows(db.session, _actor(), row.id, now - timedelta(days=1),
                                     now + timedelta(days=60))
-    rules = capacity.list_rules(db.session, _actor(), row.id)
+    rules = publishing.list_rules(db.session, _actor(), row.id)
     return render_template("factory/machine.html", machine=row, plant=plant_row,
                            windows=windows, rules=rules, errors=errors, form=form,
                            processes=taxonomy.processes(db.session),
@@ -203,7 +204,7 @@ def _machine_again(exc: ServiceError):
 def update_machine(machine_id: int):
     row = _machine_or_404(machine_id)
     form = request.form
-    capacity.update_machine(db.session, _actor(), row.id, name=form.get("name"),
+    equipment.update_machine(db.session, _actor(), row.id, name=form.get("name"),
                             kind=form.get("kind"), capabilities=_capability_rows(form))
     flash(_("Machine saved. The previous settings are kept in the history."), "success")
     return redirect(url_for("factory.machine", machine_id=machine_id))
@@ -213,7 +214,7 @@ def update_machine(machine_id: int):
 @factory_required
 def retire_machine(machine_id: int):
     row = _machine_or_404(machine_id)
-    capacity.retire_machine(db.session, _actor(), row.id)
+    publishing.retire_machine(db.session, _actor(), row.id)
     flash(_("Machine retired. Its future idle time was withdrawn; booked work stays."), "info")
     return redirect(url_for("factory.plant", plant_id=row.plant_id))
 
@@ -225,11 +226,11 @@ def add_shift_rule(machine_id: int):
     row = _machine_or_404(machine_id)
     form = request.form
     holidays = [d.strip() for d in form.get("holidays", "").replace(",", " ").split() if d]
-    rule_input = capacity.ShiftRuleInput(
+    rule_input = publishing.ShiftRuleInput(
         weekdays=form.getlist("weekdays"), start_time=form.get("start_time", ""),
         end_time=form.get("end_time", ""), valid_from=form.get("valid_from", ""),
         valid_until=form.get("valid_until", ""), holidays=holidays)
-    _rule, added = capacity.add_shift_rule(db.session, _actor(), row.id, rule_input)
+    _rule, added = publishing.add_shift_rule(db.session, _actor(), row.id, rule_input)
     flash(_("Shift rule saved: %(hours)s hours of idle time published.",
             hours=round(added / 60, 1)), "success")
     return redirect(url_for("factory.machine", machine_id=machine_id))
@@ -243,8 +244,8 @@ def _calendar_context(plant_row: Plant, week: str | None = None) -> dict:
     days = [monday + timedelta(days=i) for i in range(7)]
     start = datetime.combine(monday, time(0), tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(0), tz).astimezone(UTC)
-    machines = [m for m in capacity.list_machines(db.session, _actor(), plant_row.id)]
-    windows = capacity.windows_for_machines(db.session, [m.id for m in machines], start, end)  # type: ignore[misc]
+    machines = [m for m in equipment.list_machines(db.session, _actor(), plant_row.id)]
+    windows = publishing.windows_for_machines(db.session, [m.id for m in machines], start, end)  # type: ignore[misc]
     cells: dict[tuple[int, date], list[dict]] = {}
     for m in machines:
         for w in windows.get(m.id, []):  # type: ignore[arg-type]
@@ -291,7 +292,7 @@ def add_window(plant_id: int):
     except ValueError:
         message, status = _("Choose a machine, a day and times like 08:00."), 422
     else:
-        published = attempt(capacity.publish_window, db.session, _actor(), machine_id, start, end)
+        published = attempt(publishing.publish_window, db.session, _actor(), machine_id, start, end)
         if published.ok:
             result = published.value
             message = (_("Published %(hours)s hours.", hours=round(result.added_minutes / 60, 1))
@@ -310,11 +311,11 @@ def add_window(plant_id: int):
 @factory_required
 def withdraw_window(window_id: int):
     try:
-        window = capacity.get_window(db.session, _actor(), window_id)
+        window = equipment.get_window(db.session, _actor(), window_id)
     except NotFound:
         abort(404)
-    machine_row = capacity.get_machine(db.session, _actor(), window.machine_id)
-    withdrawn = attempt(capacity.withdraw_window, db.session, _actor(), window_id)
+    machine_row = equipment.get_machine(db.session, _actor(), window.machine_id)
+    withdrawn = attempt(publishing.withdraw_window, db.session, _actor(), window_id)
     status = withdrawn.status
     message = (_("Withdrew %(hours)s hours.",
                  hours=round(withdrawn.value.withdrawn_minutes / 60, 1))
@@ -342,28 +343,28 @@ def import_csv():
         if upload is None or not upload.filename:
             errors, status = [(0, _("Choose a CSV file."))], 422
         else:
-            imported = attempt(capacity.import_csv, db.session, _actor(), upload.read())
+            imported = attempt(csv_import.import_csv, db.session, _actor(), upload.read())
             if imported.ok:
                 report = imported.value
-            elif isinstance(imported.error, capacity.CsvImportError):
+            elif isinstance(imported.error, csv_import.CsvImportError):
                 errors, status = imported.error.errors, 422  # one line per problem
             else:
                 errors, status = [(0, imported.message)], imported.status
     return render_template("factory/import.html", errors=errors, report=report,
-                           columns=capacity.CSV_COLUMNS), status
+                           columns=csv_import.CSV_COLUMNS), status
 
 
 @bp.get("/import/example.csv")
 @factory_required
 def import_example():
-    return Response(capacity.CSV_EXAMPLE, mimetype="text/csv",
+    return Response(csv_import.CSV_EXAMPLE, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=yunzao-capacity.csv"})
 
 
 @bp.get("/utilisation")
 @factory_required
 def utilisation():
-    mondays, rows = capacity.utilisation(db.session, _actor(), weeks=8)
+    mondays, rows = availability.utilisation(db.session, _actor(), weeks=8)
     return render_template("factory/utilisation.html", mondays=mondays, rows=rows)
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlmodel import col, select
 
-from market.capacity import service as capacity
+from market.capacity import equipment
 from market.capacity.models import Machine
 from market.core.errors import NotFound
 from market.core.extensions import db
@@ -34,7 +34,7 @@ def bookings_list():
     orders_by_id = {o.id: o for o in db.session.exec(
         select(Order).where(col(Order.id).in_({b.order_id for b in rows} or {0})))}
     ops = orders.operations_of(db.session, list(orders_by_id))
-    machines = {m.id: m for m in capacity.list_machines(db.session, _actor(),
+    machines = {m.id: m for m in equipment.list_machines(db.session, _actor(),
                                                         include_retired=True)}
     return render_template("deals/bookings.html", bookings=rows, status=status,
                            orders=orders_by_id, ops=ops, machines=machines)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from market.accounts.models import User
 from market.capacity.models import Machine, WindowStatus
-from market.capacity.service import occupy
+from market.capacity.publishing import occupy
 from market.core import audit
 from market.core.db import write_lock
 from market.core.errors import Conflict, NotFound, ValidationError

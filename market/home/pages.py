@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from market.accounts import service as accounts
 from market.accounts.forms import CompanyForm
-from market.capacity import service as capacity
+from market.capacity import availability
 from market.catalog import service as taxonomy
 from market.core import audit
 from market.core.errors import ServiceError
@@ -135,7 +135,7 @@ def capacity_search():
         except ValueError:
             errors = {"from": _("Use dates like 2026-12-01 and a number of hours.")}
         else:
-            found = attempt(capacity.search_capacity, db.session, actor(), values["process"],
+            found = attempt(availability.search_capacity, db.session, actor(), values["process"],
                             values["material"] or None, start, end, min_hours)
             hits = found.value
             errors = found.error.localized_fields if found.error else {}

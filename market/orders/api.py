@@ -13,20 +13,20 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from market.core import events
 from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
-from market.orders import attachments
+from market.orders import attachments, validation
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
 from market.orders.models import Attachment, Order
 from market.orders.schemas import AttachmentOut, OrderIn, OrderOut
 
 
-def order_input(data: OrderIn) -> orders.OrderInput:
-    return orders.OrderInput(
+def order_input(data: OrderIn) -> validation.OrderInput:
+    return validation.OrderInput(
         title=data.title, description=data.description, quantity=data.quantity,
         due_date=data.due_date, delivery_address=data.delivery.address,
         delivery_lat=data.delivery.lat, delivery_lon=data.delivery.lon, budget=data.budget,
         currency=data.currency,
-        operations=[orders.OperationInput(op.process, op.material, op.minutes_per_unit,
+        operations=[validation.OperationInput(op.process, op.material, op.minutes_per_unit,
                                           op.tolerance_mm, op.notes) for op in data.operations],
     )
 

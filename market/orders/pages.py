@@ -37,7 +37,7 @@ from market.core import events
 from market.core.errors import ServiceError
 from market.core.extensions import db
 from market.core.pages import actor, attempt, local_zone, on_service_error
-from market.orders import attachments
+from market.orders import attachments, validation
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
 from market.orders.models import Order, OrderStatus
@@ -131,7 +131,7 @@ def rows_from_form() -> list[Row]:
                ("process", "material", "minutes", "tolerance", "notes", "suggested")]
     count = max((len(c) for c in columns), default=0)
     return [Row(*[(c[i] if i < len(c) else "").strip() for c in columns])
-            for i in range(min(count, orders.MAX_OPERATIONS + 5))]
+            for i in range(min(count, validation.MAX_OPERATIONS + 5))]
 
 
 def rows_from_order(order: Order) -> list[Row]:
@@ -157,7 +157,7 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
         i = int(arg) if arg else -1
     except ValueError:
         return rows
-    if name == "add" and len(rows) < orders.MAX_OPERATIONS:
+    if name == "add" and len(rows) < validation.MAX_OPERATIONS:
         rows.append(Row())
     elif name == "remove" and 0 <= i < len(rows):
         rows.pop(i)
@@ -197,11 +197,11 @@ def editor_context(rows: list[Row], errors: dict[str, str] | None = None) -> dic
         "materials": materials,
         "materials_of": {info.process.code: info.materials or all_codes for info in infos},
         "templates": orders.routing_templates(),
-        "max_operations": orders.MAX_OPERATIONS,
+        "max_operations": validation.MAX_OPERATIONS,
     }
 
 
-def _form_input(form: OrderForm, rows: list[Row]) -> orders.OrderInput:
+def _form_input(form: OrderForm, rows: list[Row]) -> validation.OrderInput:
     """Form text to service input. Only the form-specific parts are read here (a day
     instead of a timestamp, yuan instead of fen); the rules stay in the service."""
     due: Any = (form.due_date.data or "").strip()
@@ -214,11 +214,11 @@ def _form_input(form: OrderForm, rows: list[Row]) -> orders.OrderInput:
             budget = int(yuan * 100) if (yuan * 100) == (yuan * 100).to_integral() else "x"
         except InvalidOperation:
             budget = "x"
-    return orders.OrderInput(
+    return validation.OrderInput(
         title=form.title.data, description=form.description.data or "",
         quantity=form.quantity.data, due_date=due, delivery_address=form.address.data or "",
         delivery_lat=form.lat.data, delivery_lon=form.lon.data, budget=budget or None,
-        operations=[orders.OperationInput(r.process, r.material or None, r.minutes or None,
+        operations=[validation.OperationInput(r.process, r.material or None, r.minutes or None,
                                           r.tolerance or None, r.notes) for r in rows],
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from market.accounts.models import Company
-from market.capacity import service as capacity
+from market.capacity import availability
 from market.core.models import utcnow
 from market.deals.models import Quote
 from market.orders.models import Order, OrderEvent
@@ -67,7 +67,7 @@ def health(session: Session, now: datetime | None = None) -> Health:
         select(func.count(), func.sum(case((delivered_at.c.at <= Order.due_date, 1), else_=0)))
         .select_from(delivered_at).join(Order, col(Order.id) == delivered_at.c.order_id)).one()
     h.delivered, h.delivered_on_time = int(total or 0), int(on_time or 0)
-    minutes = capacity.minutes_by_status(session, now, now + timedelta(days=28))
+    minutes = availability.minutes_by_status(session, now, now + timedelta(days=28))
     h.busy_minutes_28d = minutes.get("held", 0) + minutes.get("booked", 0)
     h.offered_minutes_28d = h.busy_minutes_28d + minutes.get("published", 0)
     if session.exec(select(LedgerEntry.id)).first() is not None:

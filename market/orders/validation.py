@@ -1,0 +1,241 @@
+"""An order's input checked in one place for pages and the API: every problem at once, keyed
+by field name (operations as operations.<index>.<field>), or the clean values."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from market.catalog.models import Material, Process, ProcessMaterial
+from market.core.errors import ValidationError
+from market.core.models import utcnow
+from market.orders.models import Order
+
+MAX_OPERATIONS = 30
+
+
+MAX_QUANTITY = 10_000_000
+
+
+MAX_MINUTES_PER_UNIT = 100_000.0
+
+
+MAX_BUDGET = 10**13  # minor units: 100 billion yuan, far above any real order
+
+
+@dataclass
+class OperationInput:
+    process: Any = None
+    material: Any = None
+    minutes_per_unit: Any = None  # None: the process's typical value
+    tolerance_mm: Any = None
+    notes: Any = ""
+
+
+@dataclass
+class OrderInput:
+    """Raw values from a form or the API; `validate` turns them into clean ones or messages."""
+
+    title: Any = ""
+    quantity: Any = None
+    due_date: Any = None  # aware datetime or an ISO 8601 string with offset
+    delivery_address: Any = ""
+    delivery_lat: Any = None
+    delivery_lon: Any = None
+    budget: Any = None  # integer minor units, or None
+    description: Any = ""
+    currency: str = "CNY"
+    operations: list[OperationInput] = field(default_factory=list)
+
+
+@dataclass
+class CleanOperation:
+    process: str
+    material: str | None
+    minutes_per_unit: float
+    tolerance_mm: float | None
+    notes: str
+
+
+@dataclass
+class CleanOrder:
+    title: str
+    quantity: int
+    due_date: datetime
+    delivery_address: str
+    delivery_lat: float
+    delivery_lon: float
+    budget: int | None
+    description: str
+    currency: str
+    operations: list[CleanOperation]
+
+
+def clean_text(value: Any, limit: int, name: str, fields: dict[str, str],
+               required: str = "") -> str:
+    text = "" if value is None else str(value)
+    # Control characters have no business in titles and notes (newlines and tabs do).
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+    if required and not text:
+        fields[name] = required
+    elif len(text) > limit:
+        fields[name] = f"At most {limit} characters."
+    return text
+
+
+def clean_number(value: Any, name: str, fields: dict[str, str], *, integer: bool = False,
+            required: str = "") -> float | int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            fields[name] = required
+        return None
+    if isinstance(value, bool):  # JSON true is not a number, whatever Python thinks
+        fields[name] = "Enter a number."
+        return None
+    try:
+        number = float(value) if not isinstance(value, int) else value
+    except (TypeError, ValueError):
+        fields[name] = "Enter a whole number." if integer else "Enter a number."
+        return None
+    if isinstance(number, float) and not math.isfinite(number):
+        fields[name] = "Enter a finite number."
+        return None
+    if integer:
+        if isinstance(number, float) and not number.is_integer():
+            fields[name] = "Enter a whole number."
+            return None
+        return int(number)
+    return float(number)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An aware datetime from a datetime or an ISO 8601 string; None if it cannot be read.
+    Naive values raise ValueError: guessing their zone would move the due date silently."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            result = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    if result.tzinfo is None:
+        raise ValueError("naive")
+    return result.astimezone(UTC)
+
+
+def validate(session: Session, data: OrderInput, now: datetime | None = None) -> CleanOrder:
+    """Check everything at once and report every problem, keyed by field name
+    (operations as operations.<index>.<field>, index from 0)."""
+    now = now or utcnow()
+    fields: dict[str, str] = {}
+    title = clean_text(data.title, 200, "title", fields, "Give the order a title.")
+    description = clean_text(data.description, 4000, "description", fields)
+    address = clean_text(data.delivery_address, 300, "delivery.address", fields)
+
+    quantity = clean_number(data.quantity, "quantity", fields, integer=True,
+                       required="Enter the quantity.")
+    if quantity is not None and not 0 < quantity <= MAX_QUANTITY:
+        fields["quantity"] = f"The quantity must be between 1 and {MAX_QUANTITY:,}."
+
+    due: datetime | None = None
+    try:
+        due = parse_datetime(data.due_date)
+        if due is None:
+            fields["due_date"] = ("Enter the due date." if data.due_date in (None, "")
+                                  else "Use a date and time such as 2026-12-20T17:00:00+08:00.")
+        elif due <= now:
+            fields["due_date"] = "The due date must be in the future."
+    except ValueError:
+        fields["due_date"] = "Include a time zone offset, e.g. 2026-12-20T17:00:00+08:00."
+
+    lat = clean_number(data.delivery_lat, "delivery.lat", fields,
+                  required="Enter the delivery latitude.")
+    if lat is not None and not -90 <= lat <= 90:
+        fields["delivery.lat"] = "The latitude must be between -90 and 90."
+    lon = clean_number(data.delivery_lon, "delivery.lon", fields,
+                  required="Enter the delivery longitude.")
+    if lon is not None and not -180 <= lon <= 180:
+        fields["delivery.lon"] = "The longitude must be between -180 and 180."
+
+    budget = clean_number(data.budget, "budget", fields, integer=True)
+    if budget is not None and not 0 <= budget <= MAX_BUDGET:
+        fields["budget"] = ("The budget cannot be negative." if budget < 0
+                            else "The budget is too large.")
+
+    currency = str(data.currency or "CNY").upper()
+    if currency != "CNY":
+        # One platform currency for now: capacity rates are CNY, so quotes are too.
+        fields["currency"] = "Orders are priced in CNY."
+
+    operations = validate_operations(session, data.operations, fields)
+    if fields:
+        raise ValidationError("Please correct the highlighted fields.", fields)
+    return CleanOrder(title, int(quantity), due, address, float(lat), float(lon),  # type: ignore[arg-type]
+                      budget, description, currency, operations)  # type: ignore[arg-type]
+
+
+def validate_operations(
+    session: Session, rows: list[OperationInput], fields: dict[str, str]
+) -> list[CleanOperation]:
+    if not rows:
+        fields["operations"] = "Add at least one operation to the routing."
+        return []
+    if len(rows) > MAX_OPERATIONS:
+        fields["operations"] = f"At most {MAX_OPERATIONS} operations."
+        return []
+    processes = {p.code: p for p in session.exec(select(Process))}
+    materials = set(session.exec(select(Material.code)))
+    allowed: dict[str, set[str]] = {}
+    for link in session.exec(select(ProcessMaterial)):
+        allowed.setdefault(link.process_code, set()).add(link.material_code)
+    clean: list[CleanOperation] = []
+    for i, row in enumerate(rows):
+        key = f"operations.{i}"
+        process_code = str(row.process or "").strip()
+        material = str(row.material or "").strip() or None
+        process = processes.get(process_code)
+        if not process_code:
+            fields[f"{key}.process"] = "Choose a process."
+        elif process is None:
+            fields[f"{key}.process"] = f"Unknown process {process_code!r}."
+        if material is not None and material not in materials:
+            fields[f"{key}.material"] = f"Unknown material {material!r}."
+        elif process is not None and allowed.get(process_code):
+            if material is None:
+                fields[f"{key}.material"] = "Choose a material."
+            elif material not in allowed[process_code]:
+                fields[f"{key}.material"] = (
+                    f"{process.name_en} is not offered for {material}; choose one of "
+                    f"{', '.join(sorted(allowed[process_code]))}.")
+        minutes = clean_number(row.minutes_per_unit, f"{key}.minutes_per_unit", fields)
+        if minutes is None and f"{key}.minutes_per_unit" not in fields and process is not None:
+            minutes = process.typical_minutes_per_unit  # the helper's suggestion
+        if minutes is not None and not 0 < minutes <= MAX_MINUTES_PER_UNIT:
+            fields[f"{key}.minutes_per_unit"] = (
+                f"The work content must be more than 0 and at most {MAX_MINUTES_PER_UNIT:,.0f}"
+                " minutes per unit.")
+        tolerance = clean_number(row.tolerance_mm, f"{key}.tolerance_mm", fields)
+        if tolerance is not None and not 0 < tolerance <= 100:
+            fields[f"{key}.tolerance_mm"] = "The tolerance must be more than 0 and at most 100 mm."
+        notes = clean_text(row.notes, 1000, f"{key}.notes", fields)
+        clean.append(CleanOperation(process_code, material, float(minutes or 0), tolerance,
+                                    notes))
+    return clean
+
+
+def input_from_order(order: Order) -> OrderInput:
+    """The stored order as raw input (to re-validate it, or to fill the edit form)."""
+    return OrderInput(
+        title=order.title, quantity=order.quantity, due_date=order.due_date,
+        delivery_address=order.delivery_address, delivery_lat=order.delivery_lat,
+        delivery_lon=order.delivery_lon, budget=order.budget, description=order.description,
+        currency=order.currency,
+        operations=[OperationInput(op.process_code, op.material_code, op.minutes_per_unit,
+                                   op.tolerance_mm, op.notes) for op in order.operations],
+    )
