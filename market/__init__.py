@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from market.config import BASE_DIR, INSTANCE_DIR, Config
+from market.config import INSTANCE_DIR, Config
 
 # One package per domain, lowest first: a domain imports `core` and the domains before it,
 # never one after it (the import contract in pyproject.toml checks this).
@@ -26,12 +26,8 @@ def load_models() -> None:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(
-        __name__,
-        instance_path=str(INSTANCE_DIR),
-        template_folder=str(BASE_DIR / "templates"),
-        static_folder=str(BASE_DIR / "static"),
-    )
+    # templates/ and static/ live in the package, so `pip install .` serves pages too
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(Config)
     if config:
         app.config.update(config)

@@ -76,7 +76,7 @@ def redis_reachable() -> bool:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from tests.browser_support import chromium_path
+    from tests.fakes.live_server import chromium_path
 
     pg = "yes" if postgres_reachable() else f"NO ({_pg_state.get('why')}): those tests skip"
     chromium = chromium_path() or "NO (/usr/bin/chromium missing): browser tests skip"
@@ -276,7 +276,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    from tests.browser_support import ARTIFACTS
+    from tests.fakes.live_server import ARTIFACTS
 
     shots = ARTIFACTS / "screenshots"
     if shots.exists():

@@ -13,11 +13,10 @@ from sqlmodel import select
 from market.accounts.models import User
 from market.capacity import equipment
 from market.orders import service as orders
-from tests.browser_support import make_live_app
-from tests.browser_support import sign_in as browser_sign_in
 from tests.conftest import PASSWORD, make_account
-from tests.orders_fixtures import order_input
-from tests.test_browser import browser, page, server, shot  # noqa: F401
+from tests.fakes.live_server import make_live_app, shot
+from tests.fakes.live_server import sign_in as browser_sign_in
+from tests.fakes.orders import order_input
 
 pytestmark = pytest.mark.browser
 

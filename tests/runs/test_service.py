@@ -18,7 +18,7 @@ from market.orders import service as orders
 from market.orders.models import Order
 from market.runs import service as matching_runs
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder
-from tests.orders_fixtures import order_input, pay, seed_capacity
+from tests.fakes.orders import order_input, pay, seed_capacity
 
 
 @pytest.fixture

@@ -10,16 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import LiveServer, make_live_app
 from tests.conftest import PASSWORD, make_account
-from tests.orders_fixtures import seed_capacity, tiny_pdf
-from tests.test_browser import SHOTS, browser  # noqa: F401  (the module-scoped chromium)
+from tests.fakes.live_server import SHOTS, LiveServer, make_live_app
+from tests.fakes.orders import seed_capacity, tiny_pdf
 
 pytestmark = pytest.mark.browser
 
 
 def shot(page, name: str) -> None:
-    """tests.test_browser.shot, but leaving the caret alone: Playwright hides it with an
+    """tests.fakes.live_server.shot, but leaving the caret alone: Playwright hides it with an
     injected <style>, which the CSP blocks (console errors) once htmx swaps a focused
     element."""
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from market.orders import lifecycle, validation
 from market.orders import service as orders
 from market.orders.models import Order, OrderEvent, OrderOperation, OrderStatus
 from tests.conftest import make_account
-from tests.orders_fixtures import order_input, user
+from tests.fakes.orders import order_input, user
 
 
 @pytest.fixture
@@ -419,7 +419,7 @@ def test_cancelling_a_quoted_order_releases_the_held_capacity(app, session, buye
     from market.capacity.models import CapacityWindow
     from market.deals.models import Quote
     from market.runs.models import MatchingRun, PlannedOperation
-    from tests.orders_fixtures import seed_capacity
+    from tests.fakes.orders import seed_capacity
 
     factory = make_account(app, "factory")
     machine = seed_capacity(session, factory.company_id, days=1)[0]
@@ -454,7 +454,7 @@ def test_cancelling_a_quoted_order_releases_the_held_capacity(app, session, buye
 
 def test_order_page_shows_firm_quotes_bookings_and_schedule(session, buyer_user,
                                                             buyer_client):
-    from tests.orders_fixtures import book
+    from tests.fakes.orders import book
 
     factory = make_account(buyer_client.application, "factory")
     order = orders.create_draft(session, buyer_user, order_input())

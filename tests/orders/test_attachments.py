@@ -12,7 +12,7 @@ from market.orders import attachments
 from market.orders import service as orders
 from market.orders.models import Attachment
 from tests.conftest import api_token, login, make_account
-from tests.orders_fixtures import (
+from tests.fakes.orders import (
     DXF,
     JPEG,
     PNG,

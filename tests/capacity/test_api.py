@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.capacity_fixtures import future_monday
 from tests.conftest import api_token, make_account
+from tests.fakes.capacity import future_monday
 
 MACHINE = {"name": "DMG MORI CMX 800", "kind": "VMC", "capabilities": [
     {"process": "cnc_milling", "materials": ["al6061", "ss304"], "rate_per_hour": 16000,

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PG_ADMIN_URL, create_database, drop_database, missing, postgres_reachable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

@@ -7,7 +7,7 @@ from sqlmodel import func, select
 
 from market.orders.models import Order
 from tests.conftest import api_token, make_account
-from tests.orders_fixtures import api_body, future
+from tests.fakes.orders import api_body, future
 
 
 @pytest.fixture
@@ -206,7 +206,7 @@ def test_due_date_in_other_offsets_is_stored_in_utc(client, headers):
 
 def test_get_order_shows_bookings_and_quotes(app, client, session, headers, buyer):
     from market.orders.models import Order as OrderRow
-    from tests.orders_fixtures import book
+    from tests.fakes.orders import book
 
     order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
     factory = make_account(app, "factory")

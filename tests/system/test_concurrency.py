@@ -19,9 +19,9 @@ from market.orders import validation
 from market.orders.models import Order, OrderOperation
 from market.payments.models import Payment
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder
-from tests.browser_support import LiveServer
 from tests.conftest import api_token, make_account
-from tests.orders_fixtures import order_input, seed_capacity
+from tests.fakes.live_server import LiveServer
+from tests.fakes.orders import order_input, seed_capacity
 
 N = 50
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser_support import sign_in as browser_sign_in
-from tests.capacity_fixtures import future_monday
 from tests.conftest import PASSWORD, make_account
-from tests.test_browser import browser, live_app, page, server, shot  # noqa: F401
+from tests.fakes.capacity import future_monday
+from tests.fakes.live_server import shot
+from tests.fakes.live_server import sign_in as browser_sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from market.capacity import availability, csv_import, equipment, publishing
 from market.capacity.models import CapacityWindow, Machine, WindowStatus
 from market.core.audit import AuditEvent
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from tests.capacity_fixtures import future_monday, setup_machine
+from tests.fakes.capacity import future_monday, setup_machine
 
 
 @pytest.fixture

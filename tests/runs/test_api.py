@@ -7,7 +7,7 @@ import pytest
 from market.accounts.models import User
 from market.orders import service as orders
 from tests.conftest import api_token, make_account
-from tests.orders_fixtures import order_input, seed_capacity
+from tests.fakes.orders import order_input, seed_capacity
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlmodel import select
 from market.accounts.models import User
 from market.capacity import publishing
 from market.capacity.models import CapacityWindow, Machine, Plant
-from tests.capacity_fixtures import future_monday, setup_machine
 from tests.conftest import login, make_account
+from tests.fakes.capacity import future_monday, setup_machine
 
 EN = {"Accept-Language": "en"}
 

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_browser are parameters here)
+# ruff: noqa: F811  (pytest fixtures are parameters here)
 """Browser, manual gateway: the buyer accepts a quote and sees bank-transfer instructions,
 an operator marks the transfer received, two factories accept and do their bookings, the
 last one ships, the buyer confirms delivery, and each factory sees its payout."""
@@ -20,10 +20,10 @@ from market.orders.models import Order
 from market.payments import ledger
 from market.payments.models import Payout
 from market.runs.models import MatchingRun, PlannedOperation
-from tests.browser_support import sign_in as browser_sign_in
 from tests.conftest import PASSWORD, make_account
-from tests.orders_fixtures import order_input, seed_capacity
-from tests.test_browser import browser, live_app, page, server, shot  # noqa: F401
+from tests.fakes.live_server import shot
+from tests.fakes.live_server import sign_in as browser_sign_in
+from tests.fakes.orders import order_input, seed_capacity
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from market.core.errors import Conflict
 from market.orders import service as orders
 from market.runs import instant_quote as quotes
 from tests.conftest import api_token, make_account
-from tests.orders_fixtures import future, order_input, seed_capacity, user
+from tests.fakes.orders import future, order_input, seed_capacity, user
 
 
 @pytest.fixture

@@ -69,3 +69,12 @@ def sign_in(page, server, email: str, password: str) -> None:  # type: ignore[no
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r".*/(dashboard|operator/)$"))
+
+
+SHOTS = ARTIFACTS / "screenshots"
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # caret="initial": hiding the caret injects a style that the CSP (rightly) refuses
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, caret="initial")

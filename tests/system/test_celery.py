@@ -20,7 +20,7 @@ from market.orders import service as orders
 from market.runs import service as matching_runs
 from market.runs.models import MatchingRun, PlannedOperation
 from tests.conftest import REDIS_TEST_URL, missing, redis_reachable
-from tests.orders_fixtures import order_input, seed_capacity
+from tests.fakes.orders import order_input, seed_capacity
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

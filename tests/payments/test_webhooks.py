@@ -26,15 +26,8 @@ from market.payments import service as pay
 from market.payments.gateways import PaymentSettings
 from market.payments.models import Payment, Payout, PayoutAccount, Refund, WebhookEvent
 from tests.conftest import api_token
-from tests.fake_stripe import fake_stripe, sign  # noqa: F401
-from tests.test_payments import (  # noqa: F401
-    _account,
-    assert_sound,
-    make_quote,
-    people,
-    run_to_shipment,
-    seam,
-)
+from tests.fakes.stripe import fake_stripe, sign  # noqa: F401
+from tests.payments.conftest import account_of, assert_sound, make_quote, run_to_shipment
 
 SECRET = "whsec_test_0123456789"
 
@@ -225,7 +218,7 @@ def test_signatures_are_checked_on_the_raw_body(client, session, people, seam, f
 def test_fault_creating_the_intent(client, app, session, people, seam, fake_stripe, cfg, mode):  # noqa: F811
     fake = fake_stripe
     order, quote = make_quote(session, people)
-    buyer_h = api_token(client, _account(people, "buyer", app))
+    buyer_h = api_token(client, account_of(people, "buyer", app))
     assert client.post(f"/api/v1/quotes/{quote.id}/accept", headers=buyer_h).status_code == 200
     fake.fault("/v1/payment_intents", mode)
     failed = client.post(f"/api/v1/orders/{order.id}/payment", headers=buyer_h)
@@ -365,7 +358,7 @@ def test_stripe_pages(app, session, people, seam, fake_stripe, cfg):
 
     order, quote = make_quote(session, people)
     bookings.accept_quote(session, people["buyer"], quote.id)
-    buyer = login(app.test_client(), _account(people, "buyer", app))
+    buyer = login(app.test_client(), account_of(people, "buyer", app))
     page = buyer.get(f"/orders/{order.id}/payment", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     payment = session.exec(select(Payment)).one()

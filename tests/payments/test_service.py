@@ -13,8 +13,7 @@ from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationE
 from market.core.models import utcnow
 from market.core.money import platform_fee
 from market.deals import service as bookings
-from market.deals.models import Booking, Quote
-from market.orders import service as orders
+from market.deals.models import Quote
 from market.orders.models import Order, OrderEvent
 from market.payments import charges as pay_charges
 from market.payments import disputes as pay_disputes
@@ -24,86 +23,21 @@ from market.payments import refunds as pay_refunds
 from market.payments import service as pay
 from market.payments.gateways import PaymentSettings
 from market.payments.models import Dispute, Payment, Payout, Refund
-from market.runs.models import MatchingRun, PlannedOperation
+from market.runs.models import PlannedOperation
 from tests.conftest import api_token, make_account
-from tests.orders_fixtures import order_input, seed_capacity
-
-MANUAL = PaymentSettings(supported_currencies=("CNY",), payout_after_shipment_days=14,
-                         bank_name="Test Bank", bank_holder="Yunzao Escrow",
-                         bank_account="6225880000001234")
+from tests.payments.conftest import (
+    MANUAL,
+    account_of,
+    assert_sound,
+    make_quote,
+    run_to_shipment,
+)
 
 
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "JOBS_MODE": "sync", "SOLVER_WORKERS": 1, "STRIPE_SECRET_KEY": "",
             "SUPPORTED_CURRENCIES": ("CNY",)}
-
-
-@pytest.fixture
-def seam():
-    """Acceptance opens the escrow payment (the default flow of bookings.accept_quote)."""
-
-
-@pytest.fixture
-def people(app, session, taxonomy, buyer, operator):
-    """Two factories (milling in one, anodizing in the other), a buyer, an operator."""
-    mill = make_account(app, "factory", "mill@example.com")
-    anod = make_account(app, "factory", "anodizer@example.com")
-    m1 = seed_capacity(session, mill.company_id, processes=(("cnc_milling", ["al6061"]),),
-                       days=2)
-    m2 = seed_capacity(session, anod.company_id, processes=(("anodizing", []),), days=2)
-    return {"buyer": session.get(User, buyer.user_id),
-            "operator": session.get(User, operator.user_id),
-            "mill": session.get(User, mill.user_id), "anod": session.get(User, anod.user_id),
-            "machines": [m1[0], m2[0]], "accounts": {"mill": mill, "anod": anod}}
-
-
-def make_quote(session, people, costs=(12_345, 6_789), currency="CNY") -> tuple[Order, Quote]:
-    """An order with a firm quote whose two legs go to the two factories (built directly,
-    so amounts are exact and no solver runs)."""
-    buyer = people["buyer"]
-    order = orders.create_draft(session, buyer, order_input())
-    orders.submit(session, buyer, order.id)
-    run = MatchingRun(status="approved", order_ids=[order.id])
-    session.add(run)
-    session.flush()
-    start = utcnow() + timedelta(days=1)
-    for op, machine, cost in zip(order.operations, people["machines"], costs, strict=True):
-        session.add(PlannedOperation(run_id=run.id, order_id=order.id, operation_id=op.id,
-                                     machine_id=machine.id, plant_id=machine.plant_id,
-                                     start=start, end=start + timedelta(hours=2), cost=cost))
-        start += timedelta(hours=3)
-    cost = sum(costs)
-    fee = platform_fee(cost, 800)
-    quote = Quote(order_id=order.id, run_id=run.id, currency=currency, production_cost=cost,
-                  platform_fee=fee, price=cost + fee, delivery_date=start + timedelta(days=2),
-                  plants=2, expires_at=utcnow() + timedelta(hours=72))
-    session.add(quote)
-    order.status = "quoted"
-    session.add(order)
-    session.commit()
-    return order, quote
-
-
-def run_to_shipment(session, people, order) -> list[Booking]:
-    """Factories accept, do the work, and the last one ships."""
-    session.expire_all()
-    made = bookings.bookings_of_order(session, order.id)
-    by_company = {people["mill"].company_id: people["mill"],
-                  people["anod"].company_id: people["anod"]}
-    for b in made:
-        bookings.accept_booking(session, by_company[b.factory_company_id], b.id)
-    for b in made:
-        bookings.report_progress(session, by_company[b.factory_company_id], b.id, "done")
-    last = made[-1]
-    bookings.ship(session, by_company[last.factory_company_id], last.id, "Courier SF123")
-    return made
-
-
-def assert_sound(session, order_id=None):
-    assert ledger.is_balanced(session, order_id)
-    for accounts in ledger.balances(session, order_id).values():
-        assert sum(accounts.values()) == 0
 
 
 def paid_order(session, people, **kw):
@@ -480,8 +414,8 @@ def test_bank_details_are_checked(session, people):
 
 def test_payments_api(app, client, session, people, seam):
     order, quote = make_quote(session, people)
-    buyer_h = api_token(client, _account(people, "buyer", app))
-    op_h = api_token(client, _account(people, "operator", app))
+    buyer_h = api_token(client, account_of(people, "buyer", app))
+    op_h = api_token(client, account_of(people, "operator", app))
     mill_h = api_token(client, people["accounts"]["mill"])
 
     early = client.post(f"/api/v1/orders/{order.id}/payment", headers=buyer_h)
@@ -543,8 +477,8 @@ def test_payments_api(app, client, session, people, seam):
 
 def test_dispute_api(app, client, session, people, seam):
     order, quote, payment = paid_order(session, people)
-    buyer_h = api_token(client, _account(people, "buyer", app))
-    op_h = api_token(client, _account(people, "operator", app))
+    buyer_h = api_token(client, account_of(people, "buyer", app))
+    op_h = api_token(client, account_of(people, "operator", app))
     assert client.post(f"/api/v1/orders/{order.id}/dispute", headers=buyer_h,
                        json={}).status_code == 422
     made = client.post(f"/api/v1/orders/{order.id}/dispute", headers=buyer_h,
@@ -560,13 +494,6 @@ def test_dispute_api(app, client, session, people, seam):
     assert session.exec(select(Refund)).one().status == "succeeded"
 
 
-def _account(people, role, app):
-    from tests.conftest import Account
-
-    user = people[role]
-    return Account(user.id, user.company_id, user.email)
-
-
 # --- pages --------------------------------------------------------------------------------
 
 EN = {"Accept-Language": "en"}
@@ -576,8 +503,8 @@ def test_payment_pages(app, session, people, seam):
     from tests.conftest import login
 
     order, quote = make_quote(session, people)
-    buyer = login(app.test_client(), _account(people, "buyer", app))
-    op = login(app.test_client(), _account(people, "operator", app))
+    buyer = login(app.test_client(), account_of(people, "buyer", app))
+    op = login(app.test_client(), account_of(people, "operator", app))
     mill = login(app.test_client(), people["accounts"]["mill"])
 
     empty = buyer.get(f"/orders/{order.id}/payment", headers=EN)

@@ -14,7 +14,7 @@ from market.orders import service as orders
 from market.orders.models import Order
 from market.runs.models import MatchingRun
 from tests.conftest import login, make_account
-from tests.orders_fixtures import order_input, pay, seed_capacity
+from tests.fakes.orders import order_input, pay, seed_capacity
 
 EN = {"Accept-Language": "en"}
 
