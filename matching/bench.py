@@ -39,7 +39,7 @@ FJSP_METHOD = (
     "CP-SAT solve (5% of the time: one optional interval per operation and eligible machine "
     "sharing the operation's start, NoOverlap per machine, the start as a complete hint; it "
     "proves the easy instances and gives the bound) the rest goes to two rounds of: our tabu "
-    "search (`matching/shop.py`, compiled with numba, one search per worker thread: a "
+    "search (`matching/search/shop.py`, compiled with numba, one search per worker thread: a "
     "critical operation is taken out and re-inserted at any position of any eligible "
     "machine, moves estimated from heads and tails after Mastrolilli and Gambardella, the 3 "
     "best evaluated exactly, the left position tabu for a random tenure, restart from the "
@@ -107,7 +107,7 @@ def _ortools_version() -> str:
 def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
                root: Path, out=sys.stdout,
                deterministic: bool = True) -> tuple[str, dict[str, float]]:
-    from matching.fjsp import load_fjs
+    from matching.io.fjs import load_fjs
     from matching.solver import solve
     from matching.validate import validate
 
@@ -143,8 +143,8 @@ def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
 
 
 def unavoidable_penalty(problem: Problem) -> int:
-    from matching.greedy import make_calendars, make_timelines
     from matching.model import precheck
+    from matching.search.greedy import make_calendars, make_timelines
 
     cals = make_calendars(problem)
     reasons, _ = precheck(problem, cals, make_timelines(problem, cals))
@@ -153,9 +153,9 @@ def unavoidable_penalty(problem: Problem) -> int:
 
 def greedy_plan(problem: Problem, labels: bool = False):
     from matching.geo import Legs
-    from matching.greedy import greedy, make_calendars, make_timelines
     from matching.model import precheck
     from matching.result import build_plan
+    from matching.search.greedy import greedy, make_calendars, make_timelines
 
     cals = make_calendars(problem)
     reasons, _ = precheck(problem, cals, make_timelines(problem, cals))
@@ -166,7 +166,7 @@ def greedy_plan(problem: Problem, labels: bool = False):
 
 def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed: int,
                  out=sys.stdout, modes: tuple[bool, ...] = (True,)) -> str:
-    from matching.generate import generate
+    from matching.io.generate import generate
     from matching.solver import solve
     from matching.validate import validate
 
@@ -201,7 +201,7 @@ def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed:
     lines.append("")
     lines.append("Unavoidable penalties = unserved penalties of orders that no machine can do or "
                  "that cannot fit before the horizon even alone (pre-checks). Greedy = the "
-                 "due-date dispatch baseline (`matching.greedy.greedy`, EDD order, each "
+                 "due-date dispatch baseline (`matching.search.greedy.greedy`, EDD order, each "
                  "operation on its cheapest machine in turn; the issue's target is against "
                  "it); label greedy = the same EDD order with the label insertion our search "
                  "uses, a stronger baseline shown for honesty. Bound = "
@@ -222,7 +222,7 @@ def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed:
 
 def _booked_plan(target_ops: int, seed: int) -> tuple[dict[str, Any], Any]:
     """A generated instance with a greedy plan of about target_ops operations."""
-    from matching.generate import generate
+    from matching.io.generate import generate
 
     d = generate(max(50, target_ops * 21 // 50), 250, days=28, seed=seed)
     p = Problem.from_dict(d)
@@ -231,7 +231,7 @@ def _booked_plan(target_ops: int, seed: int) -> tuple[dict[str, Any], Any]:
 
 
 def bench_quote(samples: int, seed: int, target_ops: int = 10_000, out=sys.stdout) -> str:
-    from matching.generate import generate
+    from matching.io.generate import generate
     from matching.quote import quote
 
     t = time.monotonic()

@@ -11,7 +11,7 @@ from typing import Any
 
 def _load_problem_dict(path: str) -> dict[str, Any]:
     if path.lower().endswith(".fjs"):
-        from matching.fjsp import load_fjs
+        from matching.io.fjs import load_fjs
 
         return load_fjs(path)
     with open(path, encoding="utf-8") as f:
@@ -54,7 +54,7 @@ def cmd_validate(a: argparse.Namespace) -> int:
 
 
 def cmd_generate(a: argparse.Namespace) -> int:
-    from matching.generate import generate
+    from matching.io.generate import generate
 
     problem = generate(a.orders, a.plants, days=a.days, seed=a.seed)
     _write(json.dumps(problem, indent=1), a.output)

@@ -303,10 +303,10 @@ def as_problem(p: Problem | dict[str, Any]) -> Problem:
 
 
 def load(path: str | Path) -> Problem:
-    """Load a problem JSON file, or a `.fjs` flexible job shop file via matching.fjsp."""
+    """Load a problem JSON file, or a `.fjs` flexible job shop file via matching.io.fjs."""
     path = Path(path)
     if path.suffix.lower() == ".fjs":
-        from matching.fjsp import load_fjs
+        from matching.io.fjs import load_fjs
 
         return Problem.from_dict(load_fjs(str(path)))
     with open(path, encoding="utf-8") as f:

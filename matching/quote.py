@@ -15,10 +15,10 @@ from ortools.sat.python import cp_model
 
 from matching.calendar import Calendar
 from matching.geo import Legs
-from matching.greedy import Timeline, insert_order
 from matching.model import build_model, extract, hint, precheck, unservable_reason
 from matching.problem import Order, Problem, as_problem, order_from_dict
 from matching.result import Assignment, Plan
+from matching.search.greedy import Timeline, insert_order
 
 QUOTE_MACHINES = 6  # machines per operation in the improvement model
 QUOTE_SLACK = 2 * 1440  # minutes after the greedy end (or the due date) still explored

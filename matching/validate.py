@@ -1,3 +1,4 @@
+# Over 500 lines on purpose: every rule re-implemented independently of the model, in one file.
 """Independent checker of matching plans (yunzao.plan/1) against problems (yunzao.problem/1).
 
 The rules are those of ../shared/MATCHING_FORMAT.md with the readings agreed in issue 3.

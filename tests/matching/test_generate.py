@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching.generate import IMPOSSIBLE_PRODUCTS, PROCESSES, PRODUCTS, SHOPS, generate
+from matching.io.generate import IMPOSSIBLE_PRODUCTS, PROCESSES, PRODUCTS, SHOPS, generate
 from matching.validate import validate
 
 # mainland China, Hainan to Heilongjiang, Xinjiang to the east coast

@@ -1,4 +1,4 @@
-"""Tabu search for pure flexible job shops (matching.shop) and its use by solve()."""
+"""Tabu search for pure flexible job shops (matching.search.shop) and its use by solve()."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.bench import fjsp_root
-from matching.fjsp import load_fjs, parse_fjs
 from matching.geo import Legs
-from matching.greedy import dispatch_ops, make_calendars, make_timelines
+from matching.io.fjs import load_fjs, parse_fjs
 from matching.model import precheck
 from matching.problem import Problem
 from matching.result import build_plan
-from matching.shop import ShopSearch, is_pure_shop, tabu_search
+from matching.search.greedy import dispatch_ops, make_calendars, make_timelines
+from matching.search.shop import ShopSearch, is_pure_shop, tabu_search
 from matching.solver import solve
 from tests.matching.conftest import assert_valid
 
