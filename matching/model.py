@@ -89,6 +89,8 @@ def precheck(problem: Problem, calendars: list, timelines: list | None = None
                 if timelines is not None:
                     got = timelines[o.m].earliest(ready, o.duration)
                     e = None if got is None else got[1]
+                elif o.duration <= 0:  # holds nothing: placeable at `ready` (issue 17)
+                    e = calendars[o.m].end_of(ready, 0)
                 else:
                     cal = calendars[o.m]
                     s = cal.next_start(ready)

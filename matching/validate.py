@@ -13,6 +13,7 @@ Readings beyond the format text (shared with the engine, decided in issue 3):
 - a missing `transport` (or `speed_kmh`) is 60 km/h, no handling, no cost; a plant without
   coordinates is 0 km from everything; an order without lat/lon has no delivery leg;
 - missing `windows`: available over [0, horizon); missing `quantity`: 1;
+- zero-duration work holds nothing and needs no window: any start in [0, horizon] (issue 17);
 - an operation holds [start, end) with end as reported, and that end must equal the window
   rule's; objective and order figures are recomputed from the reported ends;
 - a NO_SOLUTION plan has no assignments and no orders entries; nothing else is checked;
@@ -436,12 +437,13 @@ def _work(prob: _Problem, op: _Op, mid: str) -> tuple[int, int] | None:
 
 
 def _finish(m: _Machine, start: int, duration: int) -> tuple[bool, int | None]:
-    """(start is inside a window, end by the window rule or None if the windows run out)."""
+    """(start is inside a window, end by the window rule or None if the windows run out).
+    Zero-duration work holds nothing and needs no window (the horizon is checked apart)."""
+    if duration == 0:
+        return True, start
     i = bisect_right(m.starts, start) - 1
     if i < 0 or start >= m.ends[i]:
         return False, None
-    if duration == 0:
-        return True, start
     # window minutes before `start`, plus the work: the end is where that total is reached
     target = m.cum[i] + (start - m.starts[i]) + duration
     k = bisect_left(m.cum, target)

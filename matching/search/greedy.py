@@ -54,9 +54,12 @@ class Timeline:
     def earliest(self, t: int, d: int, latest_end: int | None = None) -> tuple[int, int] | None:
         """Earliest [s, e) with s >= t, s in a window, work d, and free of held spans."""
         cal = self.cal
+        if d <= 0:  # an empty span holds nothing: it starts at t, window or not
+            s = max(0, t)
+            if s > cal.horizon or (latest_end is not None and s > latest_end):
+                return None
+            return s, s
         s = cal.next_start(max(0, t))
-        if d <= 0:  # an empty span holds nothing: any instant in a window will do
-            return None if s is None or (latest_end is not None and s > latest_end) else (s, s)
         while s is not None:
             self.steps += 1
             e = cal.end_of(s, d)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matching.bench import fjsp_root
@@ -179,8 +179,17 @@ def shops(draw) -> dict:
     return d
 
 
+# Failed on a fresh clone (issue 17): a zero-minute operation released exactly at the
+# horizon's end was called "not enough published capacity"; it holds nothing, so it fits.
+ZERO_AT_HORIZON_END = {**parse_fjs("1 1\n1 1 1 0\n"), "horizon": {
+    "start": "2000-01-01T00:00:00Z", "minutes": 6}}
+ZERO_AT_HORIZON_END["orders"][0]["release"] = 6
+ZERO_AT_HORIZON_END["machines"][0]["windows"] = [[0, 6]]
+
+
 @settings(max_examples=60, deadline=None)
 @given(shops(), st.integers(0, 3))
+@example(ZERO_AT_HORIZON_END, 0)
 def test_tabu_search_plans_are_always_valid_and_never_worse(d: dict, seed: int) -> None:
     p, cands, pl = _start(d)
     assert is_pure_shop(p, cands, set(cands), Legs(p))
