@@ -67,8 +67,12 @@ def fixed_spans(problem: Problem, placements: Placements | None = None,
         mi = problem.machine_index.get(b.machine)
         if mi is not None:
             spans.setdefault(mi, []).append((b.start, b.end))
+    for mi, s, e in problem.pinned_spans():  # fixed work is held whatever the plan does
+        spans.setdefault(mi, []).append((s, e))
     if placements:
-        for (j, _k), (mi, s, e) in placements.items():
+        for (j, k), (mi, s, e) in placements.items():
+            if (j, k) in problem.pinned:
+                continue
             if skip_orders is None or j not in skip_orders:
                 spans.setdefault(mi, []).append((s, e))
     return spans

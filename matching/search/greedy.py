@@ -26,22 +26,35 @@ class Timeline:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.steps = 0  # candidate starts looked at by earliest(): a repeatable work measure
+        # spans of fixed operations, held from the start: placing or removing their
+        # operation leaves them held (so callers treat fixed work like any other)
+        self.pinned: set[tuple[int, int]] = set()
 
     def copy(self) -> Timeline:
         t = Timeline(self.cal)
         t.starts = list(self.starts)
         t.ends = list(self.ends)
+        t.pinned = set(self.pinned)
         return t
 
+    def hold(self, s: int, e: int) -> None:
+        """Hold a fixed operation's span for good."""
+        if e > s and (s, e) not in self.pinned:
+            self.pinned.add((s, e))
+            self._insert(s, e)
+
     def add(self, s: int, e: int) -> None:
-        if e <= s:
+        if e <= s or (s, e) in self.pinned:
             return  # zero-length work holds nothing (and would break the sorted ends)
+        self._insert(s, e)
+
+    def _insert(self, s: int, e: int) -> None:
         i = bisect_left(self.starts, s)
         self.starts.insert(i, s)
         self.ends.insert(i, e)
 
     def remove(self, s: int, e: int) -> None:
-        if e <= s:
+        if e <= s or (s, e) in self.pinned:
             return
         i = bisect_left(self.starts, s)
         while i < len(self.starts) and self.starts[i] == s:
@@ -73,6 +86,16 @@ class Timeline:
             return s, e
         return None
 
+    def fits(self, s: int, d: int) -> tuple[int, int] | None:
+        """[s, e) when work d can start exactly at s (in a window, free of held spans)."""
+        e = self.cal.end_of(s, d)
+        if e is None:
+            return None
+        i = bisect_right(self.ends, s)
+        if e > s and i < len(self.starts) and self.starts[i] < e:
+            return None
+        return s, e
+
 
 def make_timelines(problem: Problem, calendars: list[Calendar] | None = None) -> list[Timeline]:
     cals = calendars or make_calendars(problem)
@@ -81,7 +104,41 @@ def make_timelines(problem: Problem, calendars: list[Calendar] | None = None) ->
         mi = problem.machine_index.get(b.machine)
         if mi is not None and b.end > b.start:
             tls[mi].add(b.start, b.end)
+    for mi, s, e in problem.pinned_spans():
+        tls[mi].hold(s, e)
     return tls
+
+
+def slots(problem: Problem, tl: Timeline, order: Order, k: int, opt: Option, ready: int,
+          checked: bool = True) -> list[tuple[int, int, int]]:
+    """Places (start, end, change cost) worth trying for operation k of `order` on opt's
+    machine from `ready`: a fixed operation's own place (checked against `ready` unless it
+    follows fixed work or is first: those are facts); else the earliest free start, and the
+    operation's previous place when it is still free (moving costs change_cost)."""
+    op = order.operations[k]
+    if op.fixed is not None:
+        fp = problem.fixed_place(order, op, [opt])
+        if fp is None or (checked and ready > fp[1]):
+            return []
+        return [(fp[1], fp[2], 0)]
+    out: list[tuple[int, int, int]] = []
+    got = tl.earliest(ready, opt.duration)
+    if got is not None:
+        out.append((got[0], got[1], problem.change_cost_of(op, opt.m, got[0])))
+    prev = op.previous
+    if (prev is not None and prev.start >= ready and (got is None or got[0] != prev.start)
+            and problem.machines[opt.m].id == prev.machine):
+        fit = tl.fits(prev.start, opt.duration)
+        if fit is not None:
+            out.append((fit[0], fit[1], 0))
+    return out
+
+
+def _checked(order: Order, k: int) -> bool:
+    """Whether operation k's start is checked against what precedes it (not for fixed work
+    that is first or follows fixed work)."""
+    ops = order.operations
+    return ops[k].fixed is None or (k > 0 and ops[k - 1].fixed is None)
 
 
 def make_calendars(problem: Problem) -> list[Calendar]:
@@ -114,25 +171,24 @@ def insert_order(problem: Problem, legs: Legs, timelines: list[Timeline], order:
     for k, opts in enumerate(options):
         best = None
         best_key: tuple = (INF,)
+        checked = _checked(order, k)
         for opt in opts:
             plant = problem.plant_of(opt.m)
             tmin, tcost = legs.between(prev_plant, plant) if prev_plant is not None else (0, 0)
-            got = timelines[opt.m].earliest(prev_end + tmin, opt.duration)
-            if got is None:
-                continue
-            s, e = got
-            if k == n - 1:
-                dmin, dcost = legs.delivery(plant, order)
-                finish = e + dmin
-            else:
-                dcost, finish = 0, e + tail[k + 1]
-            late = 0 if due is None else max(0, finish - due)
-            if objective == "makespan":
-                key = (finish, opt.cost + tcost + dcost, opt.m)
-            else:
-                key = (opt.cost + tcost + dcost + rate * late, e, opt.m)
-            if key < best_key:
-                best_key, best = key, (opt.m, s, e)
+            for s, e, cc in slots(problem, timelines[opt.m], order, k, opt, prev_end + tmin,
+                                  checked):
+                if k == n - 1:
+                    dmin, dcost = legs.delivery(plant, order)
+                    finish = e + dmin
+                else:
+                    dcost, finish = 0, e + tail[k + 1]
+                late = 0 if due is None else max(0, finish - due)
+                if objective == "makespan":
+                    key = (finish, opt.cost + tcost + dcost + cc, opt.m)
+                else:
+                    key = (opt.cost + tcost + dcost + cc + rate * late, e, opt.m)
+                if key < best_key:
+                    best_key, best = key, (opt.m, s, e)
         if best is None:
             return None
         placed.append(best)
@@ -162,19 +218,18 @@ def insert_order_labels(problem: Problem, legs: Legs, timelines: list[Timeline],
     searches = 0
     for k, opts in enumerate(options):
         by_plant: dict[str, list[tuple[int, int, str | None, tuple]]] = {}
+        checked = _checked(order, k)
         for cost, end, plant, placed in labels:
             for opt in opts:
                 pl = problem.plant_of(opt.m)
                 tmin, tcost = legs.between(plant, pl) if plant is not None else (0, 0)
                 tl = timelines[opt.m]
                 before = tl.steps
-                got = tl.earliest(end + tmin, opt.duration)
+                got = slots(problem, tl, order, k, opt, end + tmin, checked)
                 searches += 1 + tl.steps - before
-                if got is None:
-                    continue
-                s, e = got
-                by_plant.setdefault(pl, []).append((cost + opt.cost + tcost, e, pl,
-                                                    placed + ((opt.m, s, e),)))
+                for s, e, cc in got:
+                    by_plant.setdefault(pl, []).append((cost + opt.cost + tcost + cc, e, pl,
+                                                        placed + ((opt.m, s, e),)))
         labels = []
         for ls in by_plant.values():
             ls.sort(key=lambda x: (x[0], x[1]))
@@ -213,8 +268,9 @@ def _outcome(problem: Problem, legs: Legs, order: Order, options: list[list[Opti
              placed: list[tuple[int, int, int]]) -> tuple[int, int, int]:
     cost = 0
     prev: str | None = None
-    for k, (mi, _s, _e) in enumerate(placed):
+    for k, (mi, s, _e) in enumerate(placed):
         cost += next(o.cost for o in options[k] if o.m == mi)
+        cost += problem.change_cost_of(order.operations[k], mi, s)
         plant = problem.plant_of(mi)
         if prev is not None:
             cost += legs.between(prev, plant)[1]
@@ -297,10 +353,13 @@ def dispatch_ops(problem: Problem, legs: Legs | None = None,
         cands = []
         for j, k in nxt.items():
             cb = None
+            order = problem.orders[j]
             for opt in problem.options(j, k):
                 pl = problem.plant_of(opt.m)
                 tmin = legs.between(plant[j], pl)[0] if plant[j] is not None else 0
-                got = tls[opt.m].earliest(ready[j] + tmin, opt.duration)
+                got = min(((s, e) for s, e, _cc in slots(problem, tls[opt.m], order, k, opt,
+                                                        ready[j] + tmin, _checked(order, k))),
+                          key=lambda se: (se[1], se[0]), default=None)
                 if got is not None and (cb is None or (got[1], got[0], opt.m) < cb[0]):
                     cb = ((got[1], got[0], opt.m), j, k, opt, got)
             if cb is not None:

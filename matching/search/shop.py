@@ -51,7 +51,7 @@ def is_pure_shop(problem: Problem, candidates: list[int], forced: set[int],
                  legs: Legs) -> bool:
     """True when only machine sequences and job order constrain the schedule."""
     p = problem
-    if p.objective != "makespan" or p.bookings or not candidates:
+    if p.objective != "makespan" or p.bookings or p.pinned or not candidates:
         return False
     if not set(candidates) <= forced or len(candidates) != len(p.orders):
         return False
