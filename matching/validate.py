@@ -540,6 +540,25 @@ def _work(prob: _Problem, op: _Op, mid: str) -> tuple[int, int] | None:
     return None if best is None else (best[1], best[0])
 
 
+def _why_not(prob: _Problem, op: _Op, mid: str) -> str:
+    """Why machine mid is not eligible for op (the first rule it breaks)."""
+    order, machine = prob.orders[op.order], prob.machines[mid]
+    missing = sorted(order.certifications - prob.certifications.get(machine.plant, set()))
+    if missing:
+        return f"whose plant {machine.plant} lacks certification {', '.join(missing)}"
+    if op.alternatives is not None:
+        return f"which is not among its alternatives {sorted(op.alternatives)}"
+    caps = [c for c in machine.caps if c["process"] == op.process
+            and (not c["materials"] or op.material in c["materials"])]
+    if not caps:
+        return f"which has no capability for process {op.process} on material {op.material}"
+    caps = [c for c in caps if op.tolerance is None or c["tolerance"] is None
+            or c["tolerance"] <= op.tolerance]
+    if not caps:
+        return f"which does not hold tolerance {op.tolerance:g} mm for {op.process}"
+    return f"which does not take a part of {order.part_mm:g} mm for {op.process}"
+
+
 def _finish(m: _Machine, start: int, duration: int) -> tuple[bool, int | None]:
     """(start is inside a window, end by the window rule or None if the windows run out).
     Zero-duration work holds nothing and needs no window (the horizon is checked apart)."""
@@ -785,12 +804,8 @@ def _validate(problem: Any, plan: Any, errs: list[str]) -> None:
         work = _work(prob, op, mid)
         if work is None:
             ineligible.add(opid)
-            if op.alternatives is not None:
-                errs.append(f"operation {opid} is assigned to machine {mid}, which is not among "
-                            f"its alternatives {sorted(op.alternatives)}")
-            else:
-                errs.append(f"operation {opid} is assigned to machine {mid}, which has no "
-                            f"capability for process {op.process} on material {op.material}")
+            errs.append(f"operation {opid} is assigned to machine {mid}, "
+                        f"{_why_not(prob, op, mid)}")
             continue
         machine = prob.machines[mid]
         inside, end = _finish(machine, s, work[0])
