@@ -30,7 +30,7 @@ def cmd_solve(a: argparse.Namespace) -> int:
 
     problem = _load_problem_dict(a.problem)
     plan = solve(problem, time_limit=a.time_limit, workers=a.workers, seed=a.seed, log=a.log,
-                 deterministic=not a.parallel)
+                 deterministic=not a.parallel, gap_limit=a.gap_limit)
     served = len(plan.orders)
     print(f"{plan.status} objective={plan.objective} bound={plan.bound} served={served}/"
           f"{served + len(plan.unserved)} in {plan.stats.get('wall_seconds')} s",
@@ -79,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("-o", "--output")
     s.add_argument("--log", action="store_true", help="print CP-SAT's search log")
-    s.add_argument("--parallel", action="store_true",
-                   help="parallel CP-SAT portfolio: often better, not repeatable")
+    s.add_argument("--parallel", "--anytime", action="store_true",
+                   help="anytime mode: a parallel portfolio using the whole time limit "
+                        "(often better, not repeatable)")
+    s.add_argument("--gap-limit", type=float, default=None,
+                   help="anytime mode: stop once within this relative gap of the bound")
     s.set_defaults(func=cmd_solve)
 
     v = sub.add_parser("validate", help="check a plan against a problem")

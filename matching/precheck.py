@@ -4,6 +4,7 @@ modelling per operation on large instances."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from matching.geo import Legs
@@ -61,14 +62,16 @@ def _certification_reason(problem: Problem, order: Order, what: str) -> str:
             f"for {what}")
 
 
-def precheck(problem: Problem, calendars: list, timelines: list | None = None
-             ) -> tuple[dict[int, str], Bounds]:
+def precheck(problem: Problem, calendars: list, timelines: list | None = None,
+             deadline: float | None = None) -> tuple[dict[int, str], Bounds]:
     """Reasons for orders that cannot be served even alone, and time bounds for pruning.
 
     Each order alone is pushed through its chain at the earliest (windows, and bookings when
     `timelines` are given); moving between plants costs at least the handling minutes, so the
     resulting starts are valid lower bounds (est) and an order that cannot finish this way
     can never be served. lend: horizon minus the minimum work of the later operations.
+    Past `deadline` (time.monotonic()) the remaining orders get only the cheap bounds
+    (their release, the sum of their least work) and no reason: valid, weaker.
     """
     reasons: dict[int, str] = {}
     est: dict[tuple[int, int], int] = {}
@@ -82,6 +85,11 @@ def precheck(problem: Problem, calendars: list, timelines: list | None = None
         r = unservable_reason(problem, order, options)
         if r is not None:
             reasons[j] = r
+            continue
+        if deadline is not None and (j & 63) == 0 and time.monotonic() > deadline:
+            deadline = -1.0  # out of time: cheap bounds from here on
+        if deadline == -1.0:
+            _cheap_bounds(problem, j, options, est, lend, finish)
             continue
         # ends[plant] = earliest end of the previous operation at that plant
         ends: dict[str | None, int] = {None: order.release}
@@ -143,10 +151,51 @@ def precheck(problem: Problem, calendars: list, timelines: list | None = None
     return reasons, Bounds(est, lend, finish)
 
 
+def _cheap_bounds(problem: Problem, j: int, options: list[list], est: dict, lend: dict,
+                  finish: dict) -> None:
+    """Bounds without the chain pass: every start after the order's release (or its
+    earliest fixed start), every end before the horizon less the least later work."""
+    order = problem.orders[j]
+    n = len(order.operations)
+    lo = min([order.release] + [problem.pinned[(j, k)][1] for k in range(n)
+                                if (j, k) in problem.pinned])
+    tail = 0
+    for k in range(n - 1, -1, -1):
+        est[(j, k)] = problem.pinned[(j, k)][1] if (j, k) in problem.pinned else lo
+        lend[(j, k)] = problem.horizon_minutes - tail
+        if (j, k) in problem.pinned:
+            lend[(j, k)] = max(lend[(j, k)], problem.pinned[(j, k)][2])
+        tail += min(o.duration for o in options[k])
+    finish[j] = lo + tail
+
+
+# Above this many plant pairs per order the chain through the plants is estimated from the
+# few cheapest predecessors only (exact below: same cuts as before on M and L instances)
+EXACT_PAIRS = 20_000
+NEAR_PLANTS = 8
+
+
+def _chain_min(prev: dict[str, int], to: str, legs: Legs, exact: bool,
+               near: list[tuple[int, str]], forward: bool = True) -> int:
+    """min over plants q of prev[q] + transport cost between q and `to`; inexact mode looks
+    at the same plant and the NEAR_PLANTS cheapest of prev only."""
+    if exact:
+        return min(v + (legs.between(q, to) if forward else legs.between(to, q))[1]
+                   for q, v in prev.items())
+    best = prev.get(to, 1 << 62)
+    for v, q in near:
+        if v >= best:
+            break
+        best = min(best, v + legs.between(q, to)[1])
+    return best
+
+
 def plant_candidates(problem: Problem, legs: Legs, j: int, per_op: int) -> dict[int, set[int]]:
     """Machines worth modelling per operation of order j (a heuristic cut for large
     instances): those in the `per_op` plants with the cheapest capacity-free chain through
-    them (operation costs + transport + delivery, by dynamic programming over plants)."""
+    them (operation costs + transport + delivery, by dynamic programming over plants; with
+    many capable plants each step looks at the cheapest few predecessors only, so the cut
+    stays near-linear in the plants)."""
     order = problem.orders[j]
     n = len(order.operations)
     cost: list[dict[str, int]] = []
@@ -157,14 +206,17 @@ def plant_candidates(problem: Problem, legs: Legs, j: int, per_op: int) -> dict[
             if pl not in best or o.cost < best[pl]:
                 best[pl] = o.cost
         cost.append(best)
+    exact = sum(len(cost[k]) * len(cost[k + 1]) for k in range(n - 1)) <= EXACT_PAIRS
     fwd: list[dict[str, int]] = [dict(cost[0])]
     for k in range(1, n):
-        fwd.append({p: c + min(fwd[k - 1][q] + legs.between(q, p)[1] for q in fwd[k - 1])
+        near = sorted((v, q) for q, v in fwd[k - 1].items())[:NEAR_PLANTS]
+        fwd.append({p: c + _chain_min(fwd[k - 1], p, legs, exact, near)
                     for p, c in cost[k].items()})
     bwd: list[dict[str, int]] = [{} for _ in range(n)]
     bwd[n - 1] = {p: c + legs.delivery(p, order)[1] for p, c in cost[n - 1].items()}
     for k in range(n - 2, -1, -1):
-        bwd[k] = {p: c + min(legs.between(p, q)[1] + bwd[k + 1][q] for q in bwd[k + 1])
+        near = sorted((v, q) for q, v in bwd[k + 1].items())[:NEAR_PLANTS]
+        bwd[k] = {p: c + _chain_min(bwd[k + 1], p, legs, exact, near, forward=False)
                   for p, c in cost[k].items()}
     out: dict[int, set[int]] = {}
     for k in range(n):

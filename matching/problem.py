@@ -169,6 +169,12 @@ class Problem:
         self.order_index = {o.id: i for i, o in enumerate(self.orders)}
         self._options: dict[tuple[int, int], list[Option]] = {}
         self._calendars: dict[int, Calendar] = {}
+        # machines per process, in machine order: eligibility looks at these only (at 1,000
+        # plants a scan of every machine per operation dominated the set-up)
+        self._by_process: dict[str, list[int]] = {}
+        for mi, m in enumerate(self.machines):
+            for proc in dict.fromkeys(c.process for c in m.capabilities):
+                self._by_process.setdefault(proc, []).append(mi)
         # fixed operations of this problem's orders: (j, k) -> (machine, start, end); their
         # time is held like a booking's by every strategy (see pinned_spans)
         self.pinned: dict[tuple[int, int], tuple[int, int, int]] = {}
@@ -205,7 +211,8 @@ class Problem:
             return out
         qty = order.quantity if op.quantity is None else op.quantity
         part = order.part_mm
-        for mi, mach in enumerate(self.machines):
+        for mi in self._by_process.get(op.process or "", ()):
+            mach = self.machines[mi]
             if not self._plant_ok(mi, need) or fixed_m not in (None, mi):
                 continue
             best: Option | None = None

@@ -20,6 +20,7 @@ from ortools.sat.python import cp_model
 
 from matching.geo import Legs
 from matching.model import Bounds, build_model, plant_candidates
+from matching.precheck import EXACT_PAIRS
 from matching.problem import Problem, as_problem
 from matching.result import Placements, Plan
 from matching.search.context import (
@@ -71,9 +72,11 @@ def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds) -> in
 
 def _cheapest_chain(problem: Problem, legs: Legs, j: int) -> int:
     """Cheapest operations + transport + delivery of order j, capacity ignored (DP over
-    plants)."""
+    plants). With many plants a move between two plants is counted at its least possible
+    cost (the fixed cost): still a lower bound, near-linear instead of all pairs."""
     order = problem.orders[j]
     best: dict[str, int] = {}
+    fixed = int(problem.transport.fixed_cost)
     for k in range(len(order.operations)):
         here: dict[str, int] = {}
         for o in problem.options(j, k):
@@ -82,9 +85,12 @@ def _cheapest_chain(problem: Problem, legs: Legs, j: int) -> int:
                 here[pl] = o.cost
         if k == 0:
             best = here
-        else:
+        elif len(best) * len(here) <= EXACT_PAIRS:
             best = {p: c + min(v + legs.between(q, p)[1] for q, v in best.items())
                     for p, c in here.items()}
+        else:
+            low = min(best.values())
+            best = {p: c + min(best.get(p, 1 << 62), low + fixed) for p, c in here.items()}
     return min(v + legs.delivery(p, order)[1] for p, v in best.items())
 
 
@@ -117,16 +123,24 @@ def _sequences(p: Problem, reasons: dict[int, str], labels: bool = False) -> lis
 
 def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: int = 2,
           seed: int = 0, deterministic: bool = True, log: bool = False,
-          lns: bool = True) -> Plan:
-    """Solve a matching problem; always returns a plan that follows every rule of the format."""
+          lns: bool = True, gap_limit: float | None = None) -> Plan:
+    """Solve a matching problem; always returns a plan that follows every rule of the format.
+
+    deterministic=True: repeatable (budgets from the caller's seconds; it may end early).
+    deterministic=False: anytime, a parallel portfolio that uses the whole time_limit unless
+    it proves optimality or, with gap_limit (e.g. 0.01), a gap that small to its bound.
+    Every phase watches the deadline; the time limit is never knowingly exceeded."""
     p = as_problem(problem)
     run = Run(p, time_limit, workers, seed, deterministic, log)
+    run.gap_limit = gap_limit
     best_pl: Placements = {}
     best_un: dict[int, str] = {}
     best_obj = -1
     g_un: dict[int, str] = {}
     for i, seq in enumerate(_sequences(p, run.reasons)):
-        pl, un = greedy(p, run.legs, run.reasons, sequence=seq)
+        if i and run.left() < time_limit * 0.5:
+            break  # the other orders of dispatch only while time is plentiful
+        pl, un = greedy(p, run.legs, run.reasons, sequence=seq, deadline=run.deadline)
         obj = run.objective(pl, un)
         if i == 0:
             g_un = un
@@ -139,7 +153,10 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         for i, seq in enumerate(_sequences(p, run.reasons, labels=True)):
             if i and run.left() < time_limit * 0.85:
                 break
-            pl, un = greedy(p, run.legs, run.reasons, sequence=seq, labels=True)
+            if run.left() < time_limit * 0.5:
+                break
+            pl, un = greedy(p, run.legs, run.reasons, sequence=seq, labels=True,
+                            deadline=run.deadline)
             obj = run.objective(pl, un)
             run.stats[f"labels_start{i + 1}_objective"] = obj
             if obj < best_obj:
@@ -212,7 +229,9 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         run.stats["repair_objective"] = r_obj
         if r_obj < best_obj:
             best_pl, best_un, best_obj = r_pl, r_un, r_obj
-    if status != "OPTIMAL" and lns and run.left() > 0.5 and candidates:
+    run.bound = bound
+    if status != "OPTIMAL" and lns and run.left() > 0.5 and candidates \
+            and not run.good_enough(best_obj):
         if p.objective == "makespan" and set(candidates) <= forced and not large:
             if pure_shop(run, candidates, forced):
                 best_pl, best_obj = hybrid_shop(run, candidates, best_pl, best_obj, bound)

@@ -112,15 +112,37 @@ class Run:
         self.rng = random.Random(seed)
         self.cals = make_calendars(problem)
         self.legs = Legs(problem)
+        # the pre-check may take a sixth of the time; past it, cheap valid bounds
         self.reasons, self.bounds = precheck(problem, self.cals,
-                                              make_timelines(problem, self.cals))
+                                              make_timelines(problem, self.cals),
+                                              deadline=self.t0 + time_limit / 6)
         self.stats: dict[str, Any] = {"engine": "cp-sat"}
         self.light_presolve = any(len(c.windows) > 1 for c in self.cals)
         self.allowed: dict[tuple[int, int], set[int]] = {}
         self.dtime_used = 0.0
+        self.bound: int | None = None  # best proven lower bound so far (set by solve)
+        self.gap_limit: float | None = None
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
+
+    def stop_at(self, seconds: float, last: bool = False) -> float:
+        """Wall-clock end of a phase given `seconds`: its share (twice it in deterministic
+        mode, where budgets end it and the clock is a safety net); in anytime mode the
+        last phase runs to the deadline (the caller's whole time is used)."""
+        if last and not self.deterministic:
+            return self.deadline
+        return min(self.deadline,
+                   time.monotonic() + seconds * (2 if self.deterministic else 1))
+
+    def good_enough(self, objective: int) -> bool:
+        """Proven optimal, or within the caller's gap_limit of the bound."""
+        if self.bound is None:
+            return False
+        if objective <= self.bound:
+            return True
+        return self.gap_limit is not None and \
+            objective - self.bound <= self.gap_limit * max(1, abs(objective))
 
     def plan(self, placements: Placements, unserved: dict[int, str], status: str,
              bound: int | None) -> Plan:

@@ -7,6 +7,7 @@ so every plan it returns is valid by construction.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from matching.problem import Option, Order, Problem
 from matching.result import Placements, order_outcome
 
 INF = float("inf")
+OUT_OF_TIME = "not placed: the time limit ran out before the engine reached this order"
 
 
 class Timeline:
@@ -292,17 +294,24 @@ def greedy(problem: Problem, legs: Legs | None = None,
            prechecked: dict[int, str] | None = None,
            sequence: list[int] | None = None,
            timelines: list[Timeline] | None = None,
-           labels: bool = False) -> tuple[Placements, dict[int, str]]:
+           labels: bool = False,
+           deadline: float | None = None) -> tuple[Placements, dict[int, str]]:
     """Due-date dispatch. Returns placements and {order index: reason} for unserved orders.
-    labels=True places each order by insert_order_labels (cost objective; slower, better)."""
+    labels=True places each order by insert_order_labels (cost objective; slower, better).
+    Past `deadline` (time.monotonic()) the orders not reached are left unserved, said so."""
     legs = legs or Legs(problem)
     tls = timelines if timelines is not None else make_timelines(problem)
     prechecked = prechecked or {}
     placements: Placements = {}
     unserved: dict[int, str] = {}
-    for j in sequence if sequence is not None else edd_sequence(problem):
+    for i, j in enumerate(sequence if sequence is not None else edd_sequence(problem)):
         if j in prechecked:
             unserved[j] = prechecked[j]
+            continue
+        if deadline is not None and (deadline < 0 or ((i & 15) == 0
+                                                      and time.monotonic() > deadline)):
+            deadline = -1.0
+            unserved[j] = OUT_OF_TIME
             continue
         order = problem.orders[j]
         options = [problem.options(j, k) for k in range(len(order.operations))]

@@ -128,10 +128,12 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
     budget = run.dtime_used + max(0.0, seconds) * rate
     # large instances spend about as long building each step's model as solving it
     max_steps = max(1, int(seconds / (LNS_SECONDS * (2.0 if large else 1.2))))
-    stop = min(run.deadline, time.monotonic() + seconds * (2 if run.deterministic else 1))
+    stop = run.stop_at(seconds, last=True)
     while stop - time.monotonic() > 0.3 and (not run.deterministic
                                              or (run.dtime_used < budget
                                                  and it < max_steps)):
+        if run.good_enough(best_obj):
+            break
         it += 1
         by_machine: dict[int, list[int]] = {}
         for (j, _k), (mi, _s, _e) in best_pl.items():
@@ -195,8 +197,8 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
 
 
 def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
-              best_obj: int, seconds: float | None = None
-              ) -> tuple[Placements, int, int | None]:
+             best_obj: int, seconds: float | None = None, last: bool = True
+             ) -> tuple[Placements, int, int | None]:
     """Makespan LNS for shops where every order is served (the FJSP case).
 
     Each step keeps most operations on their machine and in their machine order, and frees
@@ -211,7 +213,7 @@ def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
         seconds = run.time_limit * (1 - FIRST_SHARE_SHOP)
     budget = run.dtime_used + seconds * DTIME_PER_SECOND
     # wall clock: this call's share (twice it in deterministic mode, as a safety net only)
-    stop = min(run.deadline, time.monotonic() + seconds * (2 if run.deterministic else 1))
+    stop = run.stop_at(seconds, last=last)
     it = improved = 0
     bound: int | None = None
     forced = set(candidates)
@@ -226,6 +228,8 @@ def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
     while stop - time.monotonic() > 0.2 and (not run.deterministic
                                              or (run.dtime_used < budget
                                                  and it < max_steps)):
+        if run.good_enough(best_obj):
+            break
         it += 1
         kind = kinds[it % 3]
         f = frac[kind] * run.rng.uniform(0.8, 1.2)
@@ -306,7 +310,7 @@ def hybrid_shop(run: Run, candidates: list[int], best_pl: Placements, best_obj: 
     per_round = total / HYBRID_ROUNDS
     ts_iters = 0
     for r in range(HYBRID_ROUNDS):
-        if bound is not None and best_obj <= bound:
+        if (bound is not None and best_obj <= bound) or run.good_enough(best_obj):
             break
         ts_s = per_round * TS_SHARE
         iters = int(ts_s * TS_ITERS_PER_SECOND) if run.deterministic else None
@@ -323,7 +327,8 @@ def hybrid_shop(run: Run, candidates: list[int], best_pl: Placements, best_obj: 
         run.stats[f"tabu_round{r + 1}_objective"] = best_obj
         lns_s = min(per_round * (1 - TS_SHARE), run.left() - 0.1)
         if lns_s > 0.3 and (bound is None or best_obj > bound):
-            best_pl, best_obj, _b = lns_shop(run, candidates, best_pl, best_obj, lns_s)
+            best_pl, best_obj, _b = lns_shop(run, candidates, best_pl, best_obj, lns_s,
+                                             last=r == HYBRID_ROUNDS - 1)
         run.stats[f"lns_round{r + 1}_objective"] = best_obj
     run.stats["tabu_iterations"] = ts_iters
     return best_pl, best_obj

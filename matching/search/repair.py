@@ -3,6 +3,8 @@ orders still left out."""
 
 from __future__ import annotations
 
+import time
+
 from matching.result import Placements
 from matching.search.context import Run
 from matching.search.greedy import insert_order, insert_order_labels, make_timelines
@@ -16,9 +18,12 @@ def explain_unserved(run: Run, pl: Placements, un: dict[int, str]) -> dict[int, 
     for (_j, _k), (mi, s, e) in pl.items():
         tls[mi].add(s, e)
     out: dict[int, str] = {}
-    for j, reason in un.items():
-        if j in run.reasons:
-            out[j] = run.reasons[j]
+    end = run.t0 + run.time_limit - min(0.5, 0.01 * run.time_limit)
+    late = False
+    for i, (j, reason) in enumerate(un.items()):
+        late = late or ((i & 7) == 0 and time.monotonic() > end)
+        if j in run.reasons or late:
+            out[j] = run.reasons.get(j, reason)  # out of time: the reason found so far
             continue
         order = p.orders[j]
         opts = [p.options(j, k) for k in range(len(order.operations))]
@@ -51,6 +56,8 @@ def repair(run: Run, best_pl: Placements, best_un: dict[int, str],
         return -int(p.orders[j].unserved_penalty) / max(1, work)
 
     for j in sorted((j for j in un if j not in run.reasons), key=lambda j: (density(j), j)):
+        if time.monotonic() > run.deadline:
+            break
         order = p.orders[j]
         opts = [p.options(j, k) for k in range(len(order.operations))]
         if p.objective == "makespan":

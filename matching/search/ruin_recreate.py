@@ -45,7 +45,7 @@ def ruin_recreate(run: Run, candidates: list[int], best_pl: Placements,
     work = [0]
     t_rr = time.monotonic()
     budget = seconds * RR_SEARCHES_PER_SECOND
-    stop = min(run.deadline, time.monotonic() + seconds * (2 if run.deterministic else 1))
+    stop = run.stop_at(seconds)
     it = accepted = 0
     rng = run.rng
     while time.monotonic() < stop and (not run.deterministic or work[0] < budget):
