@@ -54,9 +54,9 @@ def cmd_validate(a: argparse.Namespace) -> int:
 
 
 def cmd_generate(a: argparse.Namespace) -> int:
-    from matching.io.generate import generate
+    from matching.io.families import generate_family
 
-    problem = generate(a.orders, a.plants, days=a.days, seed=a.seed)
+    problem = generate_family(a.family, a.orders, a.plants, days=a.days, seed=a.seed)
     _write(json.dumps(problem, indent=1), a.output)
     return 0
 
@@ -96,14 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--plants", type=int, required=True)
     g.add_argument("--days", type=int, default=14)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--family", default="base",
+                   help="base, capacity_tight, many_small, long_routings, fragmented, "
+                        "far_apart, rush or heavy_bookings")
     g.add_argument("-o", "--output")
     g.set_defaults(func=cmd_generate)
 
     b = sub.add_parser("bench", help="benchmarks (Markdown tables)")
-    b.add_argument("what", choices=["fjsp", "market", "quote", "all"])
+    b.add_argument("what", choices=["fjsp", "market", "quote", "families", "replan", "all"])
+    b.add_argument("--families", default="all", help="families: all or a comma list")
+    b.add_argument("--seeds", default="0-9", help="families: reporting seeds, e.g. 0-9")
+    b.add_argument("--tune-seeds", default="100-102", help="families: tuning seeds")
     b.add_argument("--set", default="brandimarte",
                    help="brandimarte|hurink|dauzere_paulli|kacem|fattahi|all (fjsp)")
-    b.add_argument("--size", default="M", help="M|L (market)")
+    b.add_argument("--size", default="M", help="S|M|L (market, families, replan)")
     b.add_argument("--time-limit", type=float, default=None)
     b.add_argument("--workers", type=int, default=2)
     b.add_argument("--seed", type=int, default=0)
