@@ -45,6 +45,8 @@ class Plan:
             "status": self.status,
             "objective": self.objective,
             "bound": self.bound,
+            **({"bound_kind": self.stats["bound_kind"]} if self.stats.get("bound_kind")
+               and self.bound is not None else {}),
             "assignments": [a.to_dict() for a in self.assignments],
             "unserved": [dict(u) for u in self.unserved],
             "orders": [dict(o) for o in self.orders],

@@ -18,9 +18,8 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from matching.geo import Legs
-from matching.model import Bounds, build_model, plant_candidates
-from matching.precheck import EXACT_PAIRS
+from matching.bound import energy_bound, lower_bound
+from matching.model import build_model, plant_candidates
 from matching.problem import Problem, as_problem
 from matching.result import Placements, Plan
 from matching.search.context import (
@@ -48,50 +47,6 @@ from matching.search.ruin_recreate import RR_SHARE, ruin_recreate
 # at once; orders are solved in due-date batches instead, then improved by LNS.
 WHOLE_MODEL_PIECES = 60_000
 PLANTS_PER_OP = 3  # large instances: plants kept per operation (cheapest chains)
-
-
-def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds) -> int:
-    """A relaxation bound valid for every plan (capacity and transport ignored)."""
-    pen = [int(o.unserved_penalty) for o in problem.orders]
-    if problem.objective == "makespan":
-        lb = sum(pen[j] for j in reasons)
-        best = 0
-        for j in range(len(problem.orders)):
-            if j not in reasons:
-                best = max(best, min(bounds.finish[j], pen[j]))
-        return lb + best
-    lb = 0
-    legs = Legs(problem)
-    for j in range(len(problem.orders)):
-        if j in reasons:
-            lb += pen[j]
-            continue
-        lb += min(_cheapest_chain(problem, legs, j), pen[j])
-    return lb
-
-
-def _cheapest_chain(problem: Problem, legs: Legs, j: int) -> int:
-    """Cheapest operations + transport + delivery of order j, capacity ignored (DP over
-    plants). With many plants a move between two plants is counted at its least possible
-    cost (the fixed cost): still a lower bound, near-linear instead of all pairs."""
-    order = problem.orders[j]
-    best: dict[str, int] = {}
-    fixed = int(problem.transport.fixed_cost)
-    for k in range(len(order.operations)):
-        here: dict[str, int] = {}
-        for o in problem.options(j, k):
-            pl = problem.plant_of(o.m)
-            if pl not in here or o.cost < here[pl]:
-                here[pl] = o.cost
-        if k == 0:
-            best = here
-        elif len(best) * len(here) <= EXACT_PAIRS:
-            best = {p: c + min(v + legs.between(q, p)[1] for q, v in best.items())
-                    for p, c in here.items()}
-        else:
-            low = min(best.values())
-            best = {p: c + min(best.get(p, 1 << 62), low + fixed) for p, c in here.items()}
-    return min(v + legs.delivery(p, order)[1] for p, v in best.items())
 
 
 def _sequences(p: Problem, reasons: dict[int, str], labels: bool = False) -> list[list[int]]:
@@ -171,6 +126,16 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
     run.stats["start_objective"] = best_obj
     run.stats["start_seconds"] = round(time.monotonic() - run.t0, 2)
     lb = lower_bound(p, run.reasons, run.bounds)
+    run.stats["bound_kind"] = "relaxation"
+    if p.objective != "makespan" and best_obj > lb:
+        # the capacity-aware LP, if it fits in a tenth of the time
+        t_lp = time.monotonic()
+        energy = energy_bound(p, run.reasons, run.bounds, run.cals,
+                              deadline=t_lp + 0.1 * time_limit)
+        run.stats["energy_bound"] = energy
+        run.stats["energy_bound_seconds"] = round(time.monotonic() - t_lp, 3)
+        if energy is not None:
+            lb = max(lb, min(energy, best_obj))
     # An order whose unserved penalty exceeds a known plan's whole objective is served in
     # every optimal plan: fixing it served is exact and tightens the model.
     candidates = [j for j in range(len(p.orders)) if j not in run.reasons]
@@ -206,6 +171,8 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
             outside = sum(int(p.orders[j].unserved_penalty) for j in run.reasons)
             cp_bound = int(-(-solver.best_objective_bound // 1)) + outside
             bound = max(lb, cp_bound)
+            if cp_bound > lb:
+                run.stats["bound_kind"] = "cp-sat"
             if st == cp_model.OPTIMAL:
                 status = "OPTIMAL"
                 bound = best_obj

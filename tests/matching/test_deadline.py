@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from matching import bound as bound_mod
 from matching import precheck as precheck_mod
-from matching import solver as solver_mod
 from matching.geo import Legs
 from matching.io.generate import generate
 from matching.model import plant_candidates, precheck
@@ -45,9 +45,9 @@ def test_relaxed_chain_bound_never_exceeds_the_exact_one(monkeypatch: pytest.Mon
     legs = Legs(p)
     js = [j for j in range(len(p.orders))
           if all(p.options(j, k) for k in range(len(p.orders[j].operations)))]
-    exact = [solver_mod._cheapest_chain(p, legs, j) for j in js]
-    monkeypatch.setattr(solver_mod, "EXACT_PAIRS", 0)
-    relaxed = [solver_mod._cheapest_chain(p, legs, j) for j in js]
+    exact = [bound_mod._cheapest_chain(p, legs, j) for j in js]
+    monkeypatch.setattr(bound_mod, "EXACT_PAIRS", 0)
+    relaxed = [bound_mod._cheapest_chain(p, legs, j) for j in js]
     assert all(r <= e for r, e in zip(relaxed, exact, strict=True))
     assert relaxed != exact  # with transport costs the relaxation is weaker somewhere
 
