@@ -31,6 +31,7 @@ H_FJSP = "## Matching engine: FJSP"
 H_MARKET = "## Matching engine: marketplace instances"
 H_QUOTE = "## Quote latency"
 H_FAMILIES = "## Matching engine: instance families"
+H_REPLAN = "## Matching engine: re-plan after a breakdown"
 
 FJSP_METHOD = (
     "How: the `.fjs` file loads as a makespan problem with explicit alternatives. Start = the "
@@ -106,9 +107,12 @@ def _ortools_version() -> str:
 
 
 def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
-               root: Path, out=sys.stdout,
-               deterministic: bool = True) -> tuple[str, dict[str, float]]:
-    from matching.io.fjs import load_fjs
+               root: Path, out=sys.stdout, deterministic: bool = True,
+               form: str = "file", only: list[str] | None = None
+               ) -> tuple[str, dict[str, float]]:
+    """form "file": as the .fjs loads; "market": the same shop as the marketplace writes it
+    (zero delivery legs, split windows, ...; matching.io.fjs.marketplace_form)."""
+    from matching.io.fjs import load_fjs, marketplace_form
     from matching.solver import solve
     from matching.validate import validate
 
@@ -120,7 +124,11 @@ def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
         for folder in SETS[s]:
             for f in sorted((root / folder).glob("*.fjs")):
                 rel = f"{folder}/{f.name}"
+                if only and f.stem not in only:
+                    continue
                 d = load_fjs(f)
+                if form == "market":
+                    d = marketplace_form(d)
                 t = time.monotonic()
                 plan = solve(d, time_limit=time_limit, workers=workers, seed=seed,
                              deterministic=deterministic)
@@ -372,7 +380,15 @@ def main(a: Any) -> int:
         sets = STANDARD_SETS if a.set == "all" or a.what == "all" else a.set.split(",")
         limit = a.time_limit or 20.0
         det = not a.parallel
-        table, means = bench_fjsp(sets, limit, a.workers, a.seed, root, deterministic=det)
+        only = a.instances.split(",") if a.instances else None
+        table, means = bench_fjsp(sets, limit, a.workers, a.seed, root, deterministic=det,
+                                  only=only)
+        if a.both_forms:
+            t2, means2 = bench_fjsp(sets, limit, a.workers, a.seed, root, deterministic=det,
+                                    form="market", only=only)
+            table += ("\n\nThe same instances written as the marketplace writes problems "
+                      "(zero delivery legs, split windows, a due date without penalty, an "
+                      "empty booking: `matching.io.fjs.marketplace_form`):\n\n" + t2)
         mode = ("deterministic (one search thread, repeatable)" if det else
                 f"parallel portfolio of {a.workers} threads (`--parallel`, not repeatable)")
         body = (_header(cmd) + f"\n{limit:g} s per instance, seed {a.seed}, CP-SAT mode: "
@@ -404,6 +420,11 @@ def main(a: Any) -> int:
                                deterministic=not a.parallel)
         sections[H_FAMILIES] = _header(cmd) + "\n" + table
         print(table)
+    if a.what == "replan":
+        from matching.bench_replan import bench_replan
+
+        table = bench_replan(a.size, a.time_limit, a.workers, a.seed)
+        sections[H_REPLAN] = _header(cmd) + "\n" + table
     if a.what in ("quote", "all"):
         table = bench_quote(a.samples, a.seed)
         sections[H_QUOTE] = _header(cmd) + "\n" + QUOTE_METHOD + "\n\n" + table

@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks (Markdown tables)")
     b.add_argument("what", choices=["fjsp", "market", "quote", "families", "replan", "all"])
     b.add_argument("--families", default="all", help="families: all or a comma list")
+    b.add_argument("--instances", default=None, help="fjsp: only these, e.g. mk02,mk06")
+    b.add_argument("--both-forms", action="store_true",
+                   help="fjsp: also solve each instance in the marketplace's form")
     b.add_argument("--seeds", default="0-9", help="families: reporting seeds, e.g. 0-9")
     b.add_argument("--tune-seeds", default="100-102", help="families: tuning seeds")
     b.add_argument("--set", default="brandimarte",

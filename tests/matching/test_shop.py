@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from matching.bench import fjsp_root
 from matching.geo import Legs
-from matching.io.fjs import load_fjs, parse_fjs
+from matching.io.fjs import load_fjs, marketplace_form, parse_fjs
 from matching.model import precheck
 from matching.problem import Problem
 from matching.result import build_plan
@@ -199,21 +199,7 @@ def test_tabu_search_plans_are_always_valid_and_never_worse(d: dict, seed: int) 
     assert out["objective"] == makespan <= start
 
 
-def _rewritten(d: dict) -> dict:
-    """The same shop written as the marketplace writes problems: every order delivered to a
-    point at its plant with zero handling and cost (a zero leg), a due date without a late
-    penalty, windows split into touching shifts and running past the horizon, an empty
-    booking."""
-    w = copy.deepcopy(d)
-    H = w["horizon"]["minutes"]
-    for o in w["orders"]:
-        o["lat"], o["lon"] = w["plants"][0]["lat"], w["plants"][0]["lon"]
-        o["due"] = 1
-    for i, m in enumerate(w["machines"]):
-        cut = min(H, 7 * (i + 1))
-        m["windows"] = [[0, cut], [cut, H + 500]] if cut < H else [[0, H + 500]]
-    w["bookings"] = [{"machine": w["machines"][0]["id"], "start": 3, "end": 3}]
-    return w
+_rewritten = marketplace_form
 
 
 def test_pure_shops_are_recognised_however_they_are_written() -> None:
