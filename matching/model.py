@@ -218,13 +218,15 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
         # precedence and transport
         for k in range(n - 1):
             a, b = (j, k), (j, k + 1)
-            md.add(start[b] >= end[a]).only_enforce_if(enf)
+            facts = a in problem.pinned and b in problem.pinned  # what happened, unchecked
+            if not facts:
+                md.add(start[b] >= end[a]).only_enforce_if(enf)
             for p, zp in plant_lit[a].items():
                 for q, zq in plant_lit[b].items():
                     if p == q:
                         continue
                     tmin, tcost = legs.between(p, q)
-                    if tmin > 0:
+                    if tmin > 0 and not facts:
                         md.add(start[b] >= end[a] + tmin).only_enforce_if([zp, zq])
                     if tcost > 0:
                         y = md.new_bool_var("")

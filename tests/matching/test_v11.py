@@ -215,3 +215,18 @@ def test_quote_weighs_risk_but_prices_without_it_and_times_operation_quantity() 
     assert q.ok and q.placements[0].machine == "m2"
     assert q.price == round(7200 * 10 / 60) and q.risk == 0
     assert q.placements[0].end - q.placements[0].start == 10
+
+
+def test_fixed_work_is_a_fact_even_when_it_broke_the_transport_lag() -> None:
+    # done on m1 (Shanghai) from 0, then started on m2 (Suzhou) at 20: faster than the
+    # 205-minute lag; a fact, so the order is still served, its last step after both
+    ms = [machine("m1", "p1"), machine("m2", "p2"), machine("m3", "p2")]
+    o = order("o1", [("cnc_milling", None, 1)] * 3)
+    for k, op in enumerate(o["operations"]):
+        op["id"] = f"o1-{k}"
+    o["operations"][0]["fixed"] = {"machine": "m1", "start": 0}
+    o["operations"][1]["fixed"] = {"machine": "m2", "start": 20}
+    d = problem(ms, [o])
+    for out in (_solve(d), _greedy(d)):
+        assert out["unserved"] == []
+        assert by_op(out)["o1-2"]["start"] >= 30
