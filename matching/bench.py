@@ -32,6 +32,7 @@ H_MARKET = "## Matching engine: marketplace instances"
 H_QUOTE = "## Quote latency"
 H_FAMILIES = "## Matching engine: instance families"
 H_REPLAN = "## Matching engine: re-plan after a breakdown"
+H_RISK = "## Matching engine: unreliable plants and the risk term"
 
 FJSP_METHOD = (
     "How: the `.fjs` file loads as a makespan problem with explicit alternatives. Start = the "
@@ -425,6 +426,11 @@ def main(a: Any) -> int:
 
         table = bench_replan(a.size, a.time_limit, a.workers, a.seed)
         sections[H_REPLAN] = _header(cmd) + "\n" + table
+    if a.what == "risk":
+        from matching.bench_trust import bench_risk
+
+        table = bench_risk(a.size, a.time_limit, a.workers, a.seed)
+        sections[H_RISK] = _header(cmd) + "\n" + table
     if a.what in ("quote", "all"):
         table = bench_quote(a.samples, a.seed)
         sections[H_QUOTE] = _header(cmd) + "\n" + QUOTE_METHOD + "\n\n" + table

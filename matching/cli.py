@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_generate)
 
     b = sub.add_parser("bench", help="benchmarks (Markdown tables)")
-    b.add_argument("what", choices=["fjsp", "market", "quote", "families", "replan", "all"])
+    b.add_argument("what", choices=["fjsp", "market", "quote", "families", "replan", "risk",
+                                       "all"])
     b.add_argument("--families", default="all", help="families: all or a comma list")
     b.add_argument("--instances", default=None, help="fjsp: only these, e.g. mk02,mk06")
     b.add_argument("--both-forms", action="store_true",

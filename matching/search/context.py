@@ -126,6 +126,12 @@ class Run:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
+    def cp_workers(self) -> int:
+        """CP-SAT threads in anytime mode: one on shift-calendar models, where OR-Tools 9.15
+        aborted the process twice with two (docs/benchmarks.md, known issue); the clock, not
+        a budget, still ends the search, so the whole time is used."""
+        return 1 if self.light_presolve else self.workers
+
     def stop_at(self, seconds: float, last: bool = False) -> float:
         """Wall-clock end of a phase given `seconds`: its share (twice it in deterministic
         mode, where budgets end it and the clock is a safety net); in anytime mode the
@@ -155,7 +161,7 @@ class Run:
     def run_model(self, built: Built, seconds: float, placements: Placements,
                   unserved: set[int]) -> tuple[int, cp_model.CpSolver, Placements, set[int]]:
         hint(built, self.p, self.legs, placements, unserved)
-        solver = cp_params(seconds, self.workers, self.seed, self.deterministic, self.log,
+        solver = cp_params(seconds, self.cp_workers(), self.seed, self.deterministic, self.log,
                          self.light_presolve, wall_cap=self.left())
         st = solver.solve(built.model)
         self.dtime_used += solver.response_proto.deterministic_time

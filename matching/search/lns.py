@@ -264,7 +264,7 @@ def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
         built.model.add(built.makespan <= best_obj)
         hint(built, p, run.legs, best_pl, set())
         step_s = SHOP_LNS_SECONDS if run.deterministic else SHOP_LNS_SECONDS_PARALLEL
-        solver = cp_params(step_s, run.workers, run.seed + it, run.deterministic,
+        solver = cp_params(step_s, run.cp_workers(), run.seed + it, run.deterministic,
                          run.log, wall_cap=stop - time.monotonic())
         # neighbourhood models are re-built every step: a light presolve pays off
         solver.parameters.cp_model_probing_level = 0
