@@ -24,8 +24,10 @@ ENERGY_THRESHOLDS = 28  # threshold times per machine group: 0, H/28, ... (half-
 ENERGY_MAX_TERMS = 2_000_000  # LP nonzeros beyond which the energy bound is not tried
 
 
-def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds) -> int:
-    """The chains bound: valid for every plan (capacity ignored)."""
+def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds,
+                deadline: float | None = None) -> int:
+    """The chains bound: valid for every plan (capacity ignored). Past `deadline` the
+    orders not reached count 0 (still valid: no order costs less)."""
     pen = [int(o.unserved_penalty) for o in problem.orders]
     if problem.objective == "makespan":
         lb = sum(pen[j] for j in reasons)
@@ -39,6 +41,10 @@ def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds) -> in
     for j in range(len(problem.orders)):
         if j in reasons:
             lb += pen[j]
+            continue
+        if deadline is not None and (j & 63) == 0 and time.monotonic() > deadline:
+            deadline = -1.0
+        if deadline == -1.0:
             continue
         lb += min(_cheapest_chain(problem, legs, j), pen[j])
     return lb

@@ -171,7 +171,7 @@ def _cheap_bounds(problem: Problem, j: int, options: list[list], est: dict, lend
 
 # Above this many plant pairs per order the chain through the plants is estimated from the
 # few cheapest predecessors only (exact below: same cuts as before on M and L instances)
-EXACT_PAIRS = 20_000
+EXACT_PAIRS = 2_500
 NEAR_PLANTS = 8
 
 
@@ -188,6 +188,18 @@ def _chain_min(prev: dict[str, int], to: str, legs: Legs, exact: bool,
             break
         best = min(best, v + legs.between(q, to)[1])
     return best
+
+
+def cheapest_plants(problem: Problem, j: int, k: int, per_op: int) -> set[int]:
+    """Machines of the `per_op` plants with the cheapest option for operation k of order j
+    (the cut without chains, when time is short)."""
+    best: dict[str, int] = {}
+    for o in problem.options(j, k):
+        pl = problem.plant_of(o.m)
+        if pl not in best or o.cost < best[pl]:
+            best[pl] = o.cost
+    keep = {p for _c, p in sorted((c, p) for p, c in best.items())[:per_op]}
+    return {o.m for o in problem.options(j, k) if problem.plant_of(o.m) in keep}
 
 
 def plant_candidates(problem: Problem, legs: Legs, j: int, per_op: int) -> dict[int, set[int]]:

@@ -20,6 +20,7 @@ from ortools.sat.python import cp_model
 
 from matching.bound import energy_bound, lower_bound
 from matching.model import build_model, plant_candidates
+from matching.precheck import cheapest_plants
 from matching.problem import Problem, as_problem
 from matching.result import Placements, Plan
 from matching.search.context import (
@@ -85,8 +86,9 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
     deterministic=False: anytime, a parallel portfolio that uses the whole time_limit unless
     it proves optimality or, with gap_limit (e.g. 0.01), a gap that small to its bound.
     Every phase watches the deadline; the time limit is never knowingly exceeded."""
+    t0 = time.monotonic()
     p = as_problem(problem)
-    run = Run(p, time_limit, workers, seed, deterministic, log)
+    run = Run(p, time_limit, workers, seed, deterministic, log, t0=t0)
     run.gap_limit = gap_limit
     best_pl: Placements = {}
     best_un: dict[int, str] = {}
@@ -125,13 +127,13 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 best_pl, best_un, best_obj = pl, dict(un), obj
     run.stats["start_objective"] = best_obj
     run.stats["start_seconds"] = round(time.monotonic() - run.t0, 2)
-    lb = lower_bound(p, run.reasons, run.bounds)
+    lb = lower_bound(p, run.reasons, run.bounds, deadline=run.deadline)
     run.stats["bound_kind"] = "relaxation"
     if p.objective != "makespan" and best_obj > lb:
         # the capacity-aware LP, if it fits in a tenth of the time
         t_lp = time.monotonic()
         energy = energy_bound(p, run.reasons, run.bounds, run.cals,
-                              deadline=t_lp + 0.1 * time_limit)
+                              deadline=min(run.deadline, t_lp + 0.1 * time_limit))
         run.stats["energy_bound"] = energy
         run.stats["energy_bound_seconds"] = round(time.monotonic() - t_lp, 3)
         if energy is not None:
@@ -142,7 +144,8 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
     forced = {j for j in candidates if int(p.orders[j].unserved_penalty) > best_obj}
     status = "FEASIBLE"
     bound: int | None = lb
-    pieces = estimate_pieces(p, run.cals, run.bounds, candidates)
+    pieces = estimate_pieces(p, run.cals, run.bounds, candidates,
+                             stop_above=WHOLE_MODEL_PIECES)
     run.stats["pieces_estimate"] = pieces
     large = pieces > WHOLE_MODEL_PIECES
     if not candidates:
@@ -178,7 +181,15 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 bound = best_obj
     else:
         run.allowed = {}
-        for j in candidates:
+        cut_end = run.t0 + 0.5 * time_limit  # the cut may take what the starts left of half
+        # no time left for any search that would use the cut: skip it
+        for i, j in enumerate(candidates if run.left() > 0.1 * time_limit else ()):
+            if (i & 63) == 0 and time.monotonic() > cut_end:
+                cut_end = -1.0
+            if cut_end < 0:  # out of time: the cheapest plants per operation, no chain
+                for k in range(len(p.orders[j].operations)):
+                    run.allowed[(j, k)] = cheapest_plants(p, j, k, PLANTS_PER_OP)
+                continue
             for k, ms in plant_candidates(p, run.legs, j, PLANTS_PER_OP).items():
                 run.allowed[(j, k)] = ms
         if p.objective == "makespan":

@@ -80,9 +80,14 @@ def fixed_spans(problem: Problem, placements: Placements | None = None,
 
 def estimate_pieces(problem: Problem, calendars: list[Calendar], bounds: Bounds,
                      orders: list[int],
-                     allowed: dict[tuple[int, int], set[int]] | None = None) -> int:
+                     allowed: dict[tuple[int, int], set[int]] | None = None,
+                     stop_above: int | None = None) -> int:
+    """Start pieces a model of `orders` would have; counting stops past `stop_above` (all
+    the caller needs to know is whether the model is too large)."""
     total = 0
     for j in orders:
+        if stop_above is not None and total > stop_above:
+            break
         for k in range(len(problem.orders[j].operations)):
             lo, hi = bounds.est[(j, k)], bounds.lend[(j, k)]
             for o in problem.options(j, k):
@@ -99,11 +104,11 @@ class Run:
     """State of one solve() call."""
 
     def __init__(self, problem: Problem, time_limit: float, workers: int, seed: int,
-                 deterministic: bool, log: bool) -> None:
+                 deterministic: bool, log: bool, t0: float | None = None) -> None:
         self.p = problem
-        self.t0 = time.monotonic()
+        self.t0 = time.monotonic() if t0 is None else t0  # the caller's clock: parsing counts
         # a little kept back for building the plan and explaining unserved orders
-        self.deadline = self.t0 + time_limit - min(2.0, 0.02 * time_limit)
+        self.deadline = self.t0 + time_limit - min(2.0, 0.04 * time_limit)
         self.time_limit = time_limit
         self.workers = workers
         self.seed = seed

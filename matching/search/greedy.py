@@ -17,6 +17,7 @@ from matching.problem import Option, Order, Problem
 from matching.result import Placements, order_outcome
 
 INF = float("inf")
+PRUNE_MIN_OPTIONS = 8  # insert_order sorts and prunes options from this many per operation
 OUT_OF_TIME = "not placed: the time limit ran out before the engine reached this order"
 
 
@@ -170,12 +171,24 @@ def insert_order(problem: Problem, legs: Legs, timelines: list[Timeline], order:
     prev_plant: str | None = None
     prev_end = order.release
     placed: list[tuple[int, int, int]] = []
+    fixed_cost = int(problem.transport.fixed_cost)
     for k, opts in enumerate(options):
         best = None
         best_key: tuple = (INF,)
         checked = _checked(order, k)
+        prune = objective != "makespan" and len(opts) >= PRUNE_MIN_OPTIONS
+        if prune:
+            # cheapest first, so that options which cannot beat the best so far even
+            # before their slot search are skipped (exact: the key's first term only grows)
+            opts = sorted(opts, key=lambda o: o.cost)
         for opt in opts:
             plant = problem.plant_of(opt.m)
+            if prune and best is not None:
+                if opt.cost > best_key[0]:
+                    break  # sorted: no later option can win either
+                if prev_plant is not None and plant != prev_plant \
+                        and opt.cost + fixed_cost > best_key[0]:
+                    continue  # a move to another plant costs at least the fixed cost
             tmin, tcost = legs.between(prev_plant, plant) if prev_plant is not None else (0, 0)
             for s, e, cc in slots(problem, timelines[opt.m], order, k, opt, prev_end + tmin,
                                   checked):
@@ -304,12 +317,11 @@ def greedy(problem: Problem, legs: Legs | None = None,
     prechecked = prechecked or {}
     placements: Placements = {}
     unserved: dict[int, str] = {}
-    for i, j in enumerate(sequence if sequence is not None else edd_sequence(problem)):
+    for j in sequence if sequence is not None else edd_sequence(problem):
         if j in prechecked:
             unserved[j] = prechecked[j]
             continue
-        if deadline is not None and (deadline < 0 or ((i & 15) == 0
-                                                      and time.monotonic() > deadline)):
+        if deadline is not None and (deadline < 0 or time.monotonic() > deadline):
             deadline = -1.0
             unserved[j] = OUT_OF_TIME
             continue
