@@ -169,8 +169,8 @@ def _cheap_bounds(problem: Problem, j: int, options: list[list], est: dict, lend
     finish[j] = lo + tail
 
 
-# Above this many plant pairs per order the chain through the plants is estimated from the
-# few cheapest predecessors only (exact below: same cuts as before on M and L instances)
+# Above this many plant pairs between two operations the chain through the plants is
+# estimated from the few cheapest predecessors only (exact below: M instances, 40 plants)
 EXACT_PAIRS = 2_500
 NEAR_PLANTS = 8
 
@@ -218,7 +218,8 @@ def plant_candidates(problem: Problem, legs: Legs, j: int, per_op: int) -> dict[
             if pl not in best or o.cost < best[pl]:
                 best[pl] = o.cost
         cost.append(best)
-    exact = sum(len(cost[k]) * len(cost[k + 1]) for k in range(n - 1)) <= EXACT_PAIRS
+    exact = max((len(cost[k]) * len(cost[k + 1]) for k in range(n - 1)),
+                default=0) <= EXACT_PAIRS
     fwd: list[dict[str, int]] = [dict(cost[0])]
     for k in range(1, n):
         near = sorted((v, q) for q, v in fwd[k - 1].items())[:NEAR_PLANTS]
