@@ -30,6 +30,9 @@ def unservable_reason(problem: Problem, order: Order, options: list[list]) -> st
         if opts:
             continue
         if op.fixed is not None:
+            if op.fixed.machine not in problem.machine_index:
+                return (f"operation {op.id} is fixed on machine {op.fixed.machine}, which is "
+                        f"not in the problem")
             return (f"operation {op.id} is fixed on machine {op.fixed.machine}, which cannot "
                     f"do it")
         if op.alternatives is not None:

@@ -202,6 +202,8 @@ class Problem:
         out: list[Option] = []
         need = set(order.certifications)
         fixed_m = self.machine_index.get(op.fixed.machine) if op.fixed else None
+        if op.fixed is not None and fixed_m is None:
+            return out  # fixed on a machine the problem does not have: nowhere to go
         if op.alternatives is not None:
             for alt in op.alternatives:
                 mi = self.machine_index.get(alt.machine)

@@ -230,3 +230,15 @@ def test_fixed_work_is_a_fact_even_when_it_broke_the_transport_lag() -> None:
     for out in (_solve(d), _greedy(d)):
         assert out["unserved"] == []
         assert by_op(out)["o1-2"]["start"] >= 30
+
+
+def test_fixed_on_a_machine_that_cannot_do_it_is_unserved_and_says_so() -> None:
+    ms = [machine("m1", "p1"), machine("m2", "p1", "anodizing")]
+    o = order("o1", [("cnc_milling", None, 1)])
+    o["operations"][0]["fixed"] = {"machine": "m2", "start": 0}
+    d = problem(ms, [o])
+    assert _solve(d)["unserved"][0]["reason"] == (
+        "operation o1-10 is fixed on machine m2, which cannot do it")
+    p = Problem.from_dict({**d, "orders": [{**o, "operations": [
+        {**o["operations"][0], "fixed": {"machine": "m9", "start": 0}}]}]})
+    assert p.options(0, 0) == []  # not "anywhere": a fixed operation has one place
