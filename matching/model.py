@@ -261,7 +261,7 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
 
     for mi, spans in fixed.items():
         if mi in per_machine:
-            for s0, e0 in sorted(set(spans)):  # a fixed operation's span may come twice
+            for s0, e0 in dict.fromkeys(spans):  # a fixed operation's span may come twice
                 if e0 > s0:
                     per_machine[mi].append(md.new_fixed_size_interval_var(s0, e0 - s0, ""))
     for ivs in per_machine.values():

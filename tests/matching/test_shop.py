@@ -230,3 +230,14 @@ def test_the_same_benchmark_written_both_ways_gives_the_same_plan() -> None:
     assert b.stats.get("tabu_iterations", 0) > 0  # the tabu search ran on the rewritten one
     assert [x.to_dict() for x in a.assignments] == [x.to_dict() for x in b.assignments]
     assert a.objective == b.objective
+
+
+@settings(max_examples=25, deadline=None)
+@given(shops())
+def test_random_shops_give_the_same_plan_in_the_marketplace_form(d: dict) -> None:
+    # deterministic mode, short: the same problem written two ways is solved the same way
+    w = _rewritten(d)
+    a = solve(d, time_limit=0.5, workers=1, seed=0)
+    b = solve(w, time_limit=0.5, workers=1, seed=0)
+    assert_valid(w, b)
+    assert [x.to_dict() for x in a.assignments] == [x.to_dict() for x in b.assignments]
