@@ -519,4 +519,11 @@ def tabu_search(problem: Problem, candidates: list[int], placements: Placements,
         for t in ts:
             t.join()
     win = min(searches, key=lambda s: s.best)
-    return win.best_placements(), win.best, sum(s.iterations for s in searches)
+    done = sum(s.iterations for s in searches)
+    # Zero-minute work holds no machine time, so the start may have it inside another
+    # operation's span, which machine sequences cannot express: never return worse than it.
+    mine = {key: v for key, v in placements.items() if key[0] in set(candidates)}
+    start = max((e for _m, _s, e in mine.values()), default=0)
+    if win.best > start:
+        return mine, start, done
+    return win.best_placements(), win.best, done

@@ -185,11 +185,19 @@ ZERO_AT_HORIZON_END = {**parse_fjs("1 1\n1 1 1 0\n"), "horizon": {
     "start": "2000-01-01T00:00:00Z", "minutes": 6}}
 ZERO_AT_HORIZON_END["orders"][0]["release"] = 6
 ZERO_AT_HORIZON_END["machines"][0]["windows"] = [[0, 6]]
+# Found by the property below: the start has j2-1 (0 min) inside j1-1's span on m1, which no
+# machine sequence expresses; the search must not return its own worse plan.
+ZERO_INSIDE = {**parse_fjs("3 2\n1 1 1 2\n2 1 1 0  1 2 1\n1 1 1 0\n"), "horizon": {
+    "start": "2000-01-01T00:00:00Z", "minutes": 9}}
+ZERO_INSIDE["orders"][1]["release"] = 1
+for _m in ZERO_INSIDE["machines"]:
+    _m["windows"] = [[0, 9]]
 
 
 @settings(max_examples=60, deadline=None)
 @given(shops(), st.integers(0, 3))
 @example(ZERO_AT_HORIZON_END, 0)
+@example(ZERO_INSIDE, 3)
 def test_tabu_search_plans_are_always_valid_and_never_worse(d: dict, seed: int) -> None:
     p, cands, pl = _start(d)
     assert is_pure_shop(p, cands, set(cands), Legs(p))
