@@ -1,7 +1,8 @@
 """Lower bounds on the objective that every plan respects, reported with the plan.
 
 - chains: per order the cheaper of its penalty and its cheapest chain of operations,
-  transport and delivery, capacity ignored;
+  transport and delivery, capacity ignored, plus the lateness it cannot avoid even alone
+  (the pre-check's earliest finish and the fastest delivery against its due date);
 - energy (cost objective): a linear programme over the served fraction of each order in which
   every group of machines, from every threshold time on, cannot do more work than its
   published window minutes left after bookings (each operation counted at its least
@@ -46,8 +47,21 @@ def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds,
             deadline = -1.0
         if deadline == -1.0:
             continue
-        lb += min(_cheapest_chain(problem, legs, j), pen[j])
+        lb += min(_cheapest_chain(problem, legs, j) + _late_floor(problem, legs, j, bounds),
+                  pen[j])
     return lb
+
+
+def _late_floor(problem: Problem, legs: Legs, j: int, bounds: Bounds) -> int:
+    """Least lateness penalty of order j: its last operation cannot end before the
+    pre-check's earliest finish, nor be delivered faster than from its nearest plant."""
+    order = problem.orders[j]
+    if order.due is None or not order.late_penalty_per_minute or j not in bounds.finish:
+        return 0
+    last = len(order.operations) - 1
+    dmin = min((legs.delivery(problem.plant_of(o.m), order)[0]
+                for o in problem.options(j, last)), default=0)
+    return int(order.late_penalty_per_minute) * max(0, bounds.finish[j] + dmin - order.due)
 
 
 def _cheapest_chain(problem: Problem, legs: Legs, j: int) -> int:
@@ -94,7 +108,7 @@ def energy_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds,
     for j in range(len(problem.orders)):
         if j in reasons:
             continue
-        c = _cheapest_chain(problem, legs, j)
+        c = _cheapest_chain(problem, legs, j) + _late_floor(problem, legs, j, bounds)
         const += min(c, pen[j])
         if c < pen[j]:
             gain[j] = c - pen[j]

@@ -47,3 +47,13 @@ def test_energy_bound_is_valid_on_generated_families(family: str) -> None:
     out = assert_valid(d, plan)
     assert max(chains, energy) <= out["objective"]
     assert out["bound"] >= chains and out["bound_kind"] in ("relaxation", "cp-sat")
+
+
+def test_chains_bound_counts_the_lateness_no_plan_avoids() -> None:
+    # 100 minutes of work from minute 0, due at 50, 10 per minute late: at least 500 late
+    m = machine("m1", "p1", rate=60)
+    d = problem([m], [order("o1", [("cnc_milling", None, 10)], due=50, late=10)])
+    chains, _energy, _p = _bounds(d)
+    assert chains == 100 + 500
+    plan = solve(d, time_limit=1, workers=1)
+    assert plan.status == "OPTIMAL" and plan.objective == plan.bound == 600
