@@ -14,9 +14,10 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from matching.problem import Problem
+from matching.result import Plan
 
 SETS = {
     "brandimarte": ["brandimarte"],
@@ -108,7 +109,7 @@ def _ortools_version() -> str:
 
 
 def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
-               root: Path, out=sys.stdout, deterministic: bool = True,
+               root: Path, out: TextIO = sys.stdout, deterministic: bool = True,
                form: str = "file", only: list[str] | None = None
                ) -> tuple[str, dict[str, float]]:
     """form "file": as the .fjs loads; "market": the same shop as the marketplace writes it
@@ -161,7 +162,7 @@ def unavoidable_penalty(problem: Problem) -> int:
     return sum(int(problem.orders[j].unserved_penalty) for j in reasons)
 
 
-def greedy_plan(problem: Problem, labels: bool = False):
+def greedy_plan(problem: Problem, labels: bool = False) -> Plan:
     from matching.geo import Legs
     from matching.model import precheck
     from matching.result import build_plan
@@ -175,7 +176,7 @@ def greedy_plan(problem: Problem, labels: bool = False):
 
 
 def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed: int,
-                 out=sys.stdout, modes: tuple[bool, ...] = (True,)) -> str:
+                 out: TextIO = sys.stdout, modes: tuple[bool, ...] = (True,)) -> str:
     from matching.io.generate import generate
     from matching.solver import solve
     from matching.validate import validate
@@ -241,7 +242,7 @@ def _seeds(spec: str) -> list[int]:
 
 def bench_families(size: str, families: list[str], seeds: list[int], tune_seeds: list[int],
                    time_limit: float | None, workers: int, deterministic: bool = True,
-                   out=sys.stdout) -> str:
+                   out: TextIO = sys.stdout) -> str:
     """Per family and seed group: ratio of the engine's cost above the unavoidable penalties
     to the due-date greedy's (mean, worst), served orders, gap to the bound."""
     from matching.io.families import generate_family
@@ -306,7 +307,7 @@ def _booked_plan(target_ops: int, seed: int) -> tuple[dict[str, Any], Any]:
     return d, plan
 
 
-def bench_quote(samples: int, seed: int, target_ops: int = 10_000, out=sys.stdout) -> str:
+def bench_quote(samples: int, seed: int, target_ops: int = 10_000, out: TextIO = sys.stdout) -> str:
     from matching.io.generate import generate
     from matching.quote import quote
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 DOWNTIME_MINUTES = 2 * 1440
 CHANGE_COST = {"moved": 50_000, "plant_changed": 200_000}  # 500 and 2,000 CNY
@@ -73,7 +73,7 @@ def disrupt(d: dict[str, Any], plan: dict[str, Any]) -> tuple[dict[str, Any], di
 
 
 def bench_replan(size: str, time_limit: float | None, workers: int, seed: int,
-                 out=sys.stdout) -> str:
+                 out: TextIO = sys.stdout) -> str:
     from matching.bench import MARKET
     from matching.io.generate import generate
     from matching.solver import solve

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 UNRELIABLE_SHARE = 5  # every 5th plant (20%) is unreliable
 UNRELIABLE_PER_MILLE = 150  # problems per 1000 operations
@@ -28,7 +28,7 @@ def with_risk(d: dict[str, Any], on: bool) -> tuple[dict[str, Any], set[str]]:
 
 
 def bench_risk(size: str, time_limit: float | None, workers: int, seed: int,
-               out=sys.stdout) -> str:
+               out: TextIO = sys.stdout) -> str:
     from matching.bench import MARKET
     from matching.io.generate import generate
     from matching.solver import solve
