@@ -14,11 +14,14 @@ def explain_unserved(run: Run, pl: Placements, un: dict[int, str]) -> dict[int, 
     """Reasons from the final plan: can the order still be placed in what is left, and at
     what cost against its penalty (pre-check reasons are kept)."""
     p = run.p
+    # half of what the deadline keeps back; the rest is for building the plan
+    end = (run.deadline + run.t0 + run.time_limit) / 2
+    if time.monotonic() > end:
+        return {j: run.reasons.get(j, r) for j, r in un.items()}
     tls = make_timelines(p, run.cals)
     for (_j, _k), (mi, s, e) in pl.items():
         tls[mi].add(s, e)
     out: dict[int, str] = {}
-    end = run.t0 + run.time_limit - min(0.5, 0.01 * run.time_limit)
     late = False
     for i, (j, reason) in enumerate(un.items()):
         late = late or ((i & 7) == 0 and time.monotonic() > end)
@@ -42,7 +45,10 @@ def explain_unserved(run: Run, pl: Placements, un: dict[int, str]) -> dict[int, 
 def repair(run: Run, best_pl: Placements, best_un: dict[int, str],
             forced: set[int]) -> tuple[Placements, dict[int, str], int]:
     """Greedy insertion of unserved orders into the holes the plan leaves (most penalty
-    per minute of work first); each insertion is kept only if it lowers the objective."""
+    per minute of work first); each insertion is kept only if it lowers the objective.
+    Past the deadline it returns at once (the objective returned then is never better)."""
+    if time.monotonic() > run.deadline:
+        return best_pl, best_un, 1 << 62
     p = run.p
     tls = make_timelines(p, run.cals)
     for (_j, _k), (mi, s, e) in best_pl.items():
