@@ -26,9 +26,10 @@ ENERGY_MAX_TERMS = 2_000_000  # LP nonzeros beyond which the energy bound is not
 
 
 def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds,
-                deadline: float | None = None) -> int:
+                deadline: float | None = None, chains: dict[int, int] | None = None) -> int:
     """The chains bound: valid for every plan (capacity ignored). Past `deadline` the
-    orders not reached count 0 (still valid: no order costs less)."""
+    orders not reached count 0 (still valid: no order costs less). `chains`, if given,
+    receives each reached order's floor (chain + unavoidable lateness) for energy_bound."""
     pen = [int(o.unserved_penalty) for o in problem.orders]
     if problem.objective == "makespan":
         lb = sum(pen[j] for j in reasons)
@@ -47,8 +48,10 @@ def lower_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds,
             deadline = -1.0
         if deadline == -1.0:
             continue
-        lb += min(_cheapest_chain(problem, legs, j) + _late_floor(problem, legs, j, bounds),
-                  pen[j])
+        c = _cheapest_chain(problem, legs, j) + _late_floor(problem, legs, j, bounds)
+        if chains is not None:
+            chains[j] = c
+        lb += min(c, pen[j])
     return lb
 
 
@@ -89,13 +92,15 @@ def _cheapest_chain(problem: Problem, legs: Legs, j: int) -> int:
 
 
 def energy_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds,
-                 calendars: list[Calendar], deadline: float | None = None) -> int | None:
+                 calendars: list[Calendar], deadline: float | None = None,
+                 chains: dict[int, int] | None = None) -> int | None:
     """The energy LP bound of the cost objective (None: not computed, e.g. out of time or
     too large). min sum_j pen_j + (chain_j - pen_j) x_j, 0 <= x_j <= 1, s.t. for every
     machine group G (the eligible set of some operation) and threshold t: the least work of
     the operations that may only use machines of G and cannot start before t, times the
     served fraction of their order, fits in G's window minutes from t on less the bookings'.
-    Fixed operations are left out of both sides (their time need not be window time)."""
+    Fixed operations are left out of both sides (their time need not be window time).
+    `chains` (from lower_bound) saves recomputing the order floors."""
     if problem.objective == "makespan" or not problem.orders:
         return None
     from ortools.linear_solver import pywraplp
@@ -108,7 +113,8 @@ def energy_bound(problem: Problem, reasons: dict[int, str], bounds: Bounds,
     for j in range(len(problem.orders)):
         if j in reasons:
             continue
-        c = _cheapest_chain(problem, legs, j) + _late_floor(problem, legs, j, bounds)
+        c = chains[j] if chains is not None and j in chains else \
+            _cheapest_chain(problem, legs, j) + _late_floor(problem, legs, j, bounds)
         const += min(c, pen[j])
         if c < pen[j]:
             gain[j] = c - pen[j]

@@ -134,13 +134,15 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 best_pl, best_un, best_obj = pl, dict(un), obj
     run.stats["start_objective"] = best_obj
     run.stats["start_seconds"] = round(time.monotonic() - run.t0, 2)
-    lb = lower_bound(p, run.reasons, run.bounds, deadline=run.deadline)
+    chains: dict[int, int] = {}
+    lb = lower_bound(p, run.reasons, run.bounds, deadline=run.deadline, chains=chains)
     run.stats["bound_kind"] = "relaxation"
     if p.objective != "makespan" and best_obj > lb:
         # the capacity-aware LP, if it fits in a tenth of the time
         t_lp = time.monotonic()
         energy = energy_bound(p, run.reasons, run.bounds, run.cals,
-                              deadline=min(run.deadline, t_lp + 0.1 * time_limit))
+                              deadline=min(run.deadline, t_lp + 0.1 * time_limit),
+                              chains=chains)
         run.stats["energy_bound"] = energy
         run.stats["energy_bound_seconds"] = round(time.monotonic() - t_lp, 3)
         if energy is not None:
