@@ -2,7 +2,8 @@
 
 Pure Python + OR-Tools; never imports the web app. Public API:
 
-- `solve(problem, time_limit=10.0, workers=2, seed=0, deterministic=True) -> Plan`
+- `solve(problem, time_limit=10.0, workers=2, seed=0, deterministic=True, gap_limit=None)
+  -> Plan` (deterministic=False: the anytime mode, which uses the whole time limit)
 - `quote(problem, plan, new_order, time_limit=0.2) -> Quote`
 - `Problem.from_dict(d)`, `load(path)` (JSON or `.fjs`), `Plan.to_dict()`
 - `matching.validate.validate(problem, plan) -> list[str]` (independent checker, its own module)

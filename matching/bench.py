@@ -14,9 +14,10 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from matching.problem import Problem
+from matching.result import Plan
 
 SETS = {
     "brandimarte": ["brandimarte"],
@@ -26,10 +27,13 @@ SETS = {
     "fattahi": ["fattahi"],
 }
 STANDARD_SETS = ["brandimarte", "hurink", "dauzere_paulli"]
-MARKET = {"M": (300, 40, 60.0), "L": (2000, 250, 120.0)}
+MARKET = {"S": (60, 10, 10.0), "M": (300, 40, 60.0), "L": (2000, 250, 120.0)}
 H_FJSP = "## Matching engine: FJSP"
 H_MARKET = "## Matching engine: marketplace instances"
 H_QUOTE = "## Quote latency"
+H_FAMILIES = "## Matching engine: instance families"
+H_REPLAN = "## Matching engine: re-plan after a breakdown"
+H_RISK = "## Matching engine: unreliable plants and the risk term"
 
 FJSP_METHOD = (
     "How: the `.fjs` file loads as a makespan problem with explicit alternatives. Start = the "
@@ -39,7 +43,7 @@ FJSP_METHOD = (
     "CP-SAT solve (5% of the time: one optional interval per operation and eligible machine "
     "sharing the operation's start, NoOverlap per machine, the start as a complete hint; it "
     "proves the easy instances and gives the bound) the rest goes to two rounds of: our tabu "
-    "search (`matching/shop.py`, compiled with numba, one search per worker thread: a "
+    "search (`matching/search/shop.py`, compiled with numba, one search per worker thread: a "
     "critical operation is taken out and re-inserted at any position of any eligible "
     "machine, moves estimated from heads and tails after Mastrolilli and Gambardella, the 3 "
     "best evaluated exactly, the left position tabu for a random tenure, restart from the "
@@ -105,9 +109,12 @@ def _ortools_version() -> str:
 
 
 def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
-               root: Path, out=sys.stdout,
-               deterministic: bool = True) -> tuple[str, dict[str, float]]:
-    from matching.fjsp import load_fjs
+               root: Path, out: TextIO = sys.stdout, deterministic: bool = True,
+               form: str = "file", only: list[str] | None = None
+               ) -> tuple[str, dict[str, float]]:
+    """form "file": as the .fjs loads; "market": the same shop as the marketplace writes it
+    (zero delivery legs, split windows, ...; matching.io.fjs.marketplace_form)."""
+    from matching.io.fjs import load_fjs, marketplace_form
     from matching.solver import solve
     from matching.validate import validate
 
@@ -119,7 +126,11 @@ def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
         for folder in SETS[s]:
             for f in sorted((root / folder).glob("*.fjs")):
                 rel = f"{folder}/{f.name}"
+                if only and f.stem not in only:
+                    continue
                 d = load_fjs(f)
+                if form == "market":
+                    d = marketplace_form(d)
                 t = time.monotonic()
                 plan = solve(d, time_limit=time_limit, workers=workers, seed=seed,
                              deterministic=deterministic)
@@ -143,19 +154,19 @@ def bench_fjsp(sets: list[str], time_limit: float, workers: int, seed: int,
 
 
 def unavoidable_penalty(problem: Problem) -> int:
-    from matching.greedy import make_calendars, make_timelines
     from matching.model import precheck
+    from matching.search.greedy import make_calendars, make_timelines
 
     cals = make_calendars(problem)
     reasons, _ = precheck(problem, cals, make_timelines(problem, cals))
     return sum(int(problem.orders[j].unserved_penalty) for j in reasons)
 
 
-def greedy_plan(problem: Problem, labels: bool = False):
+def greedy_plan(problem: Problem, labels: bool = False) -> Plan:
     from matching.geo import Legs
-    from matching.greedy import greedy, make_calendars, make_timelines
     from matching.model import precheck
     from matching.result import build_plan
+    from matching.search.greedy import greedy, make_calendars, make_timelines
 
     cals = make_calendars(problem)
     reasons, _ = precheck(problem, cals, make_timelines(problem, cals))
@@ -165,8 +176,8 @@ def greedy_plan(problem: Problem, labels: bool = False):
 
 
 def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed: int,
-                 out=sys.stdout, modes: tuple[bool, ...] = (True,)) -> str:
-    from matching.generate import generate
+                 out: TextIO = sys.stdout, modes: tuple[bool, ...] = (True,)) -> str:
+    from matching.io.generate import generate
     from matching.solver import solve
     from matching.validate import validate
 
@@ -201,7 +212,7 @@ def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed:
     lines.append("")
     lines.append("Unavoidable penalties = unserved penalties of orders that no machine can do or "
                  "that cannot fit before the horizon even alone (pre-checks). Greedy = the "
-                 "due-date dispatch baseline (`matching.greedy.greedy`, EDD order, each "
+                 "due-date dispatch baseline (`matching.search.greedy.greedy`, EDD order, each "
                  "operation on its cheapest machine in turn; the issue's target is against "
                  "it); label greedy = the same EDD order with the label insertion our search "
                  "uses, a stronger baseline shown for honesty. Bound = "
@@ -220,9 +231,75 @@ def bench_market(sizes: list[str], time_limit: float | None, workers: int, seed:
     return "\n".join(lines)
 
 
+def _seeds(spec: str) -> list[int]:
+    """"0-9" or "0,3,5" -> seeds."""
+    out: list[int] = []
+    for part in spec.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+    return out
+
+
+def bench_families(size: str, families: list[str], seeds: list[int], tune_seeds: list[int],
+                   time_limit: float | None, workers: int, deterministic: bool = True,
+                   out: TextIO = sys.stdout) -> str:
+    """Per family and seed group: ratio of the engine's cost above the unavoidable penalties
+    to the due-date greedy's (mean, worst), served orders, gap to the bound."""
+    from matching.io.families import generate_family
+    from matching.solver import solve
+    from matching.validate import validate
+
+    n_orders, n_plants, default_limit = MARKET[size]
+    limit = time_limit or default_limit
+    lines = ["| family | seeds | mean ratio | worst ratio | ratio floor (bound) | served "
+             "(greedy) | mean gap to bound | bound kinds | valid | mean wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for fam in families:
+        for group, group_seeds in (("tuning", tune_seeds), ("reporting", seeds)):
+            if not group_seeds:
+                continue
+            ratios, served, g_served, gaps, walls, kinds, floors = [], [], [], [], [], [], []
+            valid = True
+            for s in group_seeds:
+                d = generate_family(fam, n_orders, n_plants, seed=s)
+                p = Problem.from_dict(d)
+                g = greedy_plan(p)
+                unavoidable = unavoidable_penalty(p)
+                t = time.monotonic()
+                plan = solve(d, time_limit=limit, workers=workers, seed=0,
+                             deterministic=deterministic)
+                walls.append(time.monotonic() - t)
+                valid = valid and not validate(d, plan.to_dict())
+                ratios.append((plan.objective - unavoidable) / max(1, g.objective - unavoidable))
+                served.append(len(plan.orders))
+                g_served.append(len(g.orders))
+                if plan.bound is not None:
+                    gaps.append((plan.objective - plan.bound) / max(1, plan.objective))
+                    # no plan can have a ratio below this one
+                    floors.append((plan.bound - unavoidable) / max(1, g.objective - unavoidable))
+                kinds.append(str(plan.stats.get("bound_kind", "relaxation")))
+            row = (f"| {fam} | {group} {','.join(map(str, group_seeds))} | "
+                   f"{statistics.mean(ratios):.3f} | {max(ratios):.3f} | "
+                   f"{f'{statistics.mean(floors):.3f}' if floors else 'n/a'} | "
+                   f"{statistics.mean(served):.1f} ({statistics.mean(g_served):.1f}) | "
+                   f"{f'{100 * statistics.mean(gaps):.1f}%' if gaps else 'n/a'} | "
+                   f"{', '.join(sorted(set(kinds)))} | {'yes' if valid else 'NO'} | "
+                   f"{statistics.mean(walls):.1f} |")
+            lines.append(row)
+            print(row, file=out, flush=True)
+    lines += ["", f"Size {size}: `generate_family(family, {n_orders}, {n_plants}, seed)`, "
+              f"{limit:g} s, {workers} workers, "
+              f"{'deterministic' if deterministic else 'anytime (parallel)'} mode. Ratio = "
+              "(cost - unavoidable penalties) / (due-date greedy's cost - unavoidable "
+              "penalties); lower is better. Ratio floor = the same with the bound for the "
+              "cost: no plan can do better. Gap = (cost - bound) / cost. Tuning seeds are "
+              "the ones any tuning may look at; only reporting seeds are the result."]
+    return "\n".join(lines)
+
+
 def _booked_plan(target_ops: int, seed: int) -> tuple[dict[str, Any], Any]:
     """A generated instance with a greedy plan of about target_ops operations."""
-    from matching.generate import generate
+    from matching.io.generate import generate
 
     d = generate(max(50, target_ops * 21 // 50), 250, days=28, seed=seed)
     p = Problem.from_dict(d)
@@ -230,8 +307,8 @@ def _booked_plan(target_ops: int, seed: int) -> tuple[dict[str, Any], Any]:
     return d, plan
 
 
-def bench_quote(samples: int, seed: int, target_ops: int = 10_000, out=sys.stdout) -> str:
-    from matching.generate import generate
+def bench_quote(samples: int, seed: int, target_ops: int = 10_000, out: TextIO = sys.stdout) -> str:
+    from matching.io.generate import generate
     from matching.quote import quote
 
     t = time.monotonic()
@@ -309,7 +386,15 @@ def main(a: Any) -> int:
         sets = STANDARD_SETS if a.set == "all" or a.what == "all" else a.set.split(",")
         limit = a.time_limit or 20.0
         det = not a.parallel
-        table, means = bench_fjsp(sets, limit, a.workers, a.seed, root, deterministic=det)
+        only = a.instances.split(",") if a.instances else None
+        table, means = bench_fjsp(sets, limit, a.workers, a.seed, root, deterministic=det,
+                                  only=only)
+        if a.both_forms:
+            t2, means2 = bench_fjsp(sets, limit, a.workers, a.seed, root, deterministic=det,
+                                    form="market", only=only)
+            table += ("\n\nThe same instances written as the marketplace writes problems "
+                      "(zero delivery legs, split windows, a due date without penalty, an "
+                      "empty booking: `matching.io.fjs.marketplace_form`):\n\n" + t2)
         mode = ("deterministic (one search thread, repeatable)" if det else
                 f"parallel portfolio of {a.workers} threads (`--parallel`, not repeatable)")
         body = (_header(cmd) + f"\n{limit:g} s per instance, seed {a.seed}, CP-SAT mode: "
@@ -332,6 +417,25 @@ def main(a: Any) -> int:
         sections[H_MARKET] = _header(cmd) + "\n`generate(orders, plants, seed)`; M 60 s, " \
             "L 120 s, 2 workers.\n\n" + MARKET_METHOD + "\n\n" + table
         print(table)
+    if a.what == "families":
+        from matching.io.families import FAMILIES
+
+        fams = list(FAMILIES) if a.families == "all" else a.families.split(",")
+        table = bench_families(a.size, fams, _seeds(a.seeds), _seeds(a.tune_seeds)
+                               if a.tune_seeds else [], a.time_limit, a.workers,
+                               deterministic=not a.parallel)
+        sections[H_FAMILIES] = _header(cmd) + "\n" + table
+        print(table)
+    if a.what == "replan":
+        from matching.bench_replan import bench_replan
+
+        table = bench_replan(a.size, a.time_limit, a.workers, a.seed)
+        sections[H_REPLAN] = _header(cmd) + "\n" + table
+    if a.what == "risk":
+        from matching.bench_trust import bench_risk
+
+        table = bench_risk(a.size, a.time_limit, a.workers, a.seed)
+        sections[H_RISK] = _header(cmd) + "\n" + table
     if a.what in ("quote", "all"):
         table = bench_quote(a.samples, a.seed)
         sections[H_QUOTE] = _header(cmd) + "\n" + QUOTE_METHOD + "\n\n" + table

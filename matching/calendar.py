@@ -4,6 +4,9 @@ Rule (format): an operation starts at s inside a window [a, b) and ends at the f
 at which the window minutes inside [s, e) add up to its duration; it holds [s, e).
 Windows are clipped to [0, horizon) and touching windows merged (both exact: nothing may end
 after the horizon, and a zero-length gap changes no end).
+
+Zero-duration work holds no machine time, so it needs no window: it may start at any minute
+of [0, horizon], the horizon end included (settled in issue 17; the validator agrees).
 """
 
 from __future__ import annotations
@@ -71,11 +74,11 @@ class Calendar:
     def end_of(self, s: int, d: int) -> int | None:
         """End of an operation of duration d started at s (None: s not in a window or the
         work does not fit before the last window ends)."""
+        if d <= 0:  # holds nothing: no window needed, only the horizon
+            return s if 0 <= s <= self.horizon else None
         i = self.window_of(s)
         if i is None:
             return None
-        if d <= 0:
-            return s
         target = self.cum[i] + (s - self.starts[i]) + d
         if target > self.cum[-1]:
             return None
@@ -87,6 +90,9 @@ class Calendar:
         """Start ranges within [lo, hi] of constant held length for duration d."""
         if hi is None:
             hi = self.horizon
+        if d <= 0:  # any start in [0, horizon], windows or not
+            lo, hi = max(0, lo), min(hi, self.horizon)
+            return [Piece(lo, hi, 0)] if lo <= hi else []
         out: list[Piece] = []
         n = len(self.windows)
         i = max(0, bisect_right(self.starts, lo) - 1)
@@ -94,21 +100,18 @@ class Calendar:
             a, b = self.windows[i]
             s_lo, s_hi = max(a, lo), min(b - 1, hi)
             if s_lo <= s_hi:
-                if d <= 0:
-                    out.append(Piece(s_lo, s_hi, 0))
-                else:
-                    # start s in window i ends in window j when cum[j] < W(s)+d <= cum[j+1],
-                    # W(s) = cum[i] + s - a; held length = d + gaps between windows i and j.
-                    base = self.cum[i] - a + d
-                    j = i
-                    while j < n:
-                        p_lo = max(s_lo, self.cum[j] - base + 1)
-                        p_hi = min(s_hi, self.cum[j + 1] - base)
-                        if p_lo > s_hi:
-                            break
-                        if p_lo <= p_hi:
-                            gaps = (self.starts[j] - self.cum[j]) - (a - self.cum[i])
-                            out.append(Piece(p_lo, p_hi, d + gaps))
-                        j += 1
+                # start s in window i ends in window j when cum[j] < W(s)+d <= cum[j+1],
+                # W(s) = cum[i] + s - a; held length = d + gaps between windows i and j.
+                base = self.cum[i] - a + d
+                j = i
+                while j < n:
+                    p_lo = max(s_lo, self.cum[j] - base + 1)
+                    p_hi = min(s_hi, self.cum[j + 1] - base)
+                    if p_lo > s_hi:
+                        break
+                    if p_lo <= p_hi:
+                        gaps = (self.starts[j] - self.cum[j]) - (a - self.cum[i])
+                        out.append(Piece(p_lo, p_hi, d + gaps))
+                    j += 1
             i += 1
         return out

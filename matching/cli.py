@@ -11,7 +11,7 @@ from typing import Any
 
 def _load_problem_dict(path: str) -> dict[str, Any]:
     if path.lower().endswith(".fjs"):
-        from matching.fjsp import load_fjs
+        from matching.io.fjs import load_fjs
 
         return load_fjs(path)
     with open(path, encoding="utf-8") as f:
@@ -30,7 +30,7 @@ def cmd_solve(a: argparse.Namespace) -> int:
 
     problem = _load_problem_dict(a.problem)
     plan = solve(problem, time_limit=a.time_limit, workers=a.workers, seed=a.seed, log=a.log,
-                 deterministic=not a.parallel)
+                 deterministic=not a.parallel, gap_limit=a.gap_limit)
     served = len(plan.orders)
     print(f"{plan.status} objective={plan.objective} bound={plan.bound} served={served}/"
           f"{served + len(plan.unserved)} in {plan.stats.get('wall_seconds')} s",
@@ -54,9 +54,9 @@ def cmd_validate(a: argparse.Namespace) -> int:
 
 
 def cmd_generate(a: argparse.Namespace) -> int:
-    from matching.generate import generate
+    from matching.io.families import generate_family
 
-    problem = generate(a.orders, a.plants, days=a.days, seed=a.seed)
+    problem = generate_family(a.family, a.orders, a.plants, days=a.days, seed=a.seed)
     _write(json.dumps(problem, indent=1), a.output)
     return 0
 
@@ -79,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("-o", "--output")
     s.add_argument("--log", action="store_true", help="print CP-SAT's search log")
-    s.add_argument("--parallel", action="store_true",
-                   help="parallel CP-SAT portfolio: often better, not repeatable")
+    s.add_argument("--parallel", "--anytime", action="store_true",
+                   help="anytime mode: a parallel portfolio using the whole time limit "
+                        "(often better, not repeatable)")
+    s.add_argument("--gap-limit", type=float, default=None,
+                   help="anytime mode: stop once within this relative gap of the bound")
     s.set_defaults(func=cmd_solve)
 
     v = sub.add_parser("validate", help="check a plan against a problem")
@@ -93,14 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--plants", type=int, required=True)
     g.add_argument("--days", type=int, default=14)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--family", default="base",
+                   help="base, capacity_tight, many_small, long_routings, fragmented, "
+                        "far_apart, rush or heavy_bookings")
     g.add_argument("-o", "--output")
     g.set_defaults(func=cmd_generate)
 
     b = sub.add_parser("bench", help="benchmarks (Markdown tables)")
-    b.add_argument("what", choices=["fjsp", "market", "quote", "all"])
+    b.add_argument("what", choices=["fjsp", "market", "quote", "families", "replan", "risk",
+                                       "all"])
+    b.add_argument("--families", default="all", help="families: all or a comma list")
+    b.add_argument("--instances", default=None, help="fjsp: only these, e.g. mk02,mk06")
+    b.add_argument("--both-forms", action="store_true",
+                   help="fjsp: also solve each instance in the marketplace's form")
+    b.add_argument("--seeds", default="0-9", help="families: reporting seeds, e.g. 0-9")
+    b.add_argument("--tune-seeds", default="100-102", help="families: tuning seeds")
     b.add_argument("--set", default="brandimarte",
                    help="brandimarte|hurink|dauzere_paulli|kacem|fattahi|all (fjsp)")
-    b.add_argument("--size", default="M", help="M|L (market)")
+    b.add_argument("--size", default="M", help="S|M|L (market, families, replan)")
     b.add_argument("--time-limit", type=float, default=None)
     b.add_argument("--workers", type=int, default=2)
     b.add_argument("--seed", type=int, default=0)

@@ -4,8 +4,11 @@ Per (operation, eligible machine) the feasible starts are cut into pieces of con
 length (calendar.Calendar.pieces), each an optional fixed-size interval sharing the
 operation's start variable; exactly one piece is present per operation of a served order and
 none for an unserved one. Per machine a NoOverlap holds the pieces and the fixed spans
-(bookings, work fixed by a decomposition). Transport uses per-(operation, plant) literals:
-a lag and a cost per pair of plants of two consecutive operations, never per machine pair.
+(bookings, fixed operations, work fixed by a decomposition). Transport uses per-(operation,
+plant) literals: a lag and a cost per pair of plants of two consecutive operations, never per
+machine pair. Version 1.1: a fixed operation is one choice at its place (its span comes with
+the fixed spans); an operation with a previous place has a "stays" literal and pays
+change_cost when served elsewhere; risk is part of each option's cost.
 """
 
 from __future__ import annotations
@@ -17,96 +20,12 @@ from ortools.sat.python.cp_model import LinearExpr
 
 from matching.calendar import Calendar
 from matching.geo import Legs
-from matching.problem import Order, Problem
+from matching.precheck import Bounds, plant_candidates, precheck, unservable_reason
+from matching.problem import Problem
 from matching.result import Placements
 
-
-@dataclass
-class Bounds:
-    """Per-operation start lower bounds and end upper bounds that every plan respects."""
-
-    est: dict[tuple[int, int], int]
-    lend: dict[tuple[int, int], int]
-    finish: dict[int, int]  # earliest end of each order's last operation
-
-
-def unservable_reason(problem: Problem, order: Order, options: list[list]) -> str | None:
-    """Reason an order can never be served, from eligibility alone (None: it might be)."""
-    if not order.operations:
-        return "order has no operations"
-    for op, opts in zip(order.operations, options, strict=True):
-        if opts:
-            continue
-        if op.alternatives is not None:
-            return f"no machine listed for operation {op.id} exists"
-        offering = [m for m in problem.machines
-                    if any(c.process == op.process for c in m.capabilities)]
-        if not offering:
-            return f"no machine offers process {op.process}"
-        return f"no machine offering {op.process} takes material {op.material}"
-    return None
-
-
-def precheck(problem: Problem, calendars: list, timelines: list | None = None
-             ) -> tuple[dict[int, str], Bounds]:
-    """Reasons for orders that cannot be served even alone, and time bounds for pruning.
-
-    Each order alone is pushed through its chain at the earliest (windows, and bookings when
-    `timelines` are given); moving between plants costs at least the handling minutes, so the
-    resulting starts are valid lower bounds (est) and an order that cannot finish this way
-    can never be served. lend: horizon minus the minimum work of the later operations.
-    """
-    reasons: dict[int, str] = {}
-    est: dict[tuple[int, int], int] = {}
-    lend: dict[tuple[int, int], int] = {}
-    finish: dict[int, int] = {}
-    H = problem.horizon_minutes
-    handling = int(problem.transport.handling_minutes)
-    inf = 1 << 62
-    for j, order in enumerate(problem.orders):
-        options = [problem.options(j, k) for k in range(len(order.operations))]
-        r = unservable_reason(problem, order, options)
-        if r is not None:
-            reasons[j] = r
-            continue
-        # ends[plant] = earliest end of the previous operation at that plant
-        ends: dict[str | None, int] = {None: order.release}
-        for k, opts in enumerate(options):
-            ranked = sorted((t, q) for q, t in ends.items())
-            est[(j, k)] = ranked[0][0]
-            new: dict[str | None, int] = {}
-            ready_at: dict[str, int] = {}
-            for o in opts:
-                pl = problem.plant_of(o.m)
-                ready = ready_at.get(pl)
-                if ready is None:
-                    ready = ends.get(pl, inf)
-                    for t, q in ranked[:2]:
-                        if q != pl:
-                            ready = min(ready, t + (handling if q is not None else 0))
-                            break
-                    ready_at[pl] = ready
-                if timelines is not None:
-                    got = timelines[o.m].earliest(ready, o.duration)
-                    e = None if got is None else got[1]
-                else:
-                    cal = calendars[o.m]
-                    s = cal.next_start(ready)
-                    e = None if s is None else cal.end_of(s, o.duration)
-                if e is not None and e < new.get(pl, inf):
-                    new[pl] = e
-            if not new:
-                reasons[j] = "not enough published capacity before the horizon end"
-                break
-            ends = new
-        if j in reasons:
-            continue
-        finish[j] = min(ends.values())
-        tail = 0
-        for k in range(len(order.operations) - 1, -1, -1):
-            lend[(j, k)] = H - tail
-            tail += min(o.duration for o in options[k])
-    return reasons, Bounds(est, lend, finish)
+__all__ = ["Bounds", "Built", "build_model", "extract", "hint", "plant_candidates", "precheck",
+           "unservable_reason"]
 
 
 @dataclass
@@ -145,6 +64,8 @@ class Built:
     start_lo: dict[tuple[int, int], int] = field(default_factory=dict)
     option_vars: dict[tuple[int, int], list[OptionVars]] = field(default_factory=dict)
     fixed_objective: int = 0  # constant part (orders outside the model)
+    # operations with a previous place: (stay literal, previous machine, previous start)
+    stays: dict[tuple[int, int], tuple[cp_model.IntVar, int, int]] = field(default_factory=dict)
 
 
 def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds: Bounds,
@@ -172,6 +93,7 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
     start_lo: dict[tuple[int, int], int] = {}
     option_vars: dict[tuple[int, int], list[OptionVars]] = {}
     per_machine: dict[int, list[cp_model.IntervalVar]] = {}
+    stays: dict[tuple[int, int], tuple[cp_model.IntVar, int, int]] = {}
     obj_vars: list = []
     obj_coefs: list[int] = []
     obj_const = 0
@@ -197,7 +119,19 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
             start[key], end[key] = s, e
             chs: list[Choice] = []
             recs: list[OptionVars] = []
+            pin = problem.pinned.get(key)
             for opt in problem.options(j, k):
+                if pin is not None:
+                    # fixed work: one choice at its own place; its time is held as a fixed
+                    # span by the caller, so no interval of its own on the machine
+                    x = md.new_bool_var(f"x_{j}_{k}_{opt.m}")
+                    md.add(s == pin[1]).only_enforce_if(x)
+                    chs.append(Choice(x, opt.m, pin[1], pin[1], pin[2] - pin[1], opt.cost))
+                    recs.append(OptionVars(x, opt.m, None))
+                    if opt.cost:
+                        obj_vars.append(x)
+                        obj_coefs.append(opt.cost)
+                    break
                 if allowed is not None and opt.m not in allowed.get(key, ()):
                     continue
                 cal = calendars[opt.m]
@@ -255,6 +189,26 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
                     md.add(z == LinearExpr.sum(lits))
                     pl[p] = z
             plant_lit[key] = pl
+            prev = order.operations[k].previous
+            cc = problem.change_cost
+            if prev is not None and (cc.moved or cc.plant_changed) and recs:
+                # served and not at the previous place: `moved`; in another plant than the
+                # previous machine's: `plant_changed` on top
+                pm = problem.machine_index.get(prev.machine)
+                xs = [r.x for r in recs if r.m == pm]
+                obj_vars.append(sv)
+                obj_coefs.append(int(cc.moved) + int(cc.plant_changed))
+                if xs and lo_k <= prev.start <= hi_end:
+                    st = md.new_bool_var(f"stay_{j}_{k}")
+                    md.add_implication(st, xs[0])
+                    md.add(s == prev.start).only_enforce_if(st)
+                    stays[key] = (st, pm, prev.start)
+                    obj_vars.append(st)
+                    obj_coefs.append(-int(cc.moved))
+                zp = pl.get(problem.plant_of(pm)) if pm is not None else None
+                if zp is not None:
+                    obj_vars.append(zp)
+                    obj_coefs.append(-int(cc.plant_changed))
             if redundant and makespan_obj and j in forced:
                 dmin = min(c.size for c in chs) if chs else 0
                 dmax = max(c.size for c in chs) if chs else 0
@@ -264,13 +218,15 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
         # precedence and transport
         for k in range(n - 1):
             a, b = (j, k), (j, k + 1)
-            md.add(start[b] >= end[a]).only_enforce_if(enf)
+            facts = a in problem.pinned and b in problem.pinned  # what happened, unchecked
+            if not facts:
+                md.add(start[b] >= end[a]).only_enforce_if(enf)
             for p, zp in plant_lit[a].items():
                 for q, zq in plant_lit[b].items():
                     if p == q:
                         continue
                     tmin, tcost = legs.between(p, q)
-                    if tmin > 0:
+                    if tmin > 0 and not facts:
                         md.add(start[b] >= end[a] + tmin).only_enforce_if([zp, zq])
                     if tcost > 0:
                         y = md.new_bool_var("")
@@ -305,7 +261,7 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
 
     for mi, spans in fixed.items():
         if mi in per_machine:
-            for s0, e0 in spans:
+            for s0, e0 in dict.fromkeys(spans):  # a fixed operation's span may come twice
                 if e0 > s0:
                     per_machine[mi].append(md.new_fixed_size_interval_var(s0, e0 - s0, ""))
     for ivs in per_machine.values():
@@ -321,7 +277,7 @@ def build_model(problem: Problem, legs: Legs, calendars: list[Calendar], bounds:
     md.minimize(LinearExpr.weighted_sum(obj_vars, obj_coefs) + obj_const)
     return Built(md, list(orders), served, start, end, choices, plant_lit, pair_lit, late,
                  completion, ms_var, op_interval, set(forced) & set(orders), start_lo,
-                 option_vars)
+                 option_vars, stays=stays)
 
 
 def _add_redundant(problem: Problem, md: cp_model.CpModel,
@@ -384,6 +340,9 @@ def hint(built: Built, problem: Problem, legs: Legs, placements: Placements,
                     md.add_hint(r.size, size if on and r.m == mi else 0)
                     md.add_hint(r.end, s + size if on and r.m == mi else built.start_lo[key])
             md.add_hint(built.end[key], s + size if on else s)
+            if key in built.stays:
+                st, pm, ps = built.stays[key]
+                md.add_hint(st, int(on and mi == pm and s == ps))
             plant = problem.plant_of(mi) if on else None
             for p, z in built.plant_lit[key].items():
                 if z is not sv:
@@ -424,34 +383,3 @@ def extract(built: Built, solver: cp_model.CpSolver) -> tuple[Placements, set[in
             placements[key] = (mi, s, solver.value(built.end[key]))
             k += 1
     return placements, unserved
-
-
-def plant_candidates(problem: Problem, legs: Legs, j: int, per_op: int) -> dict[int, set[int]]:
-    """Machines worth modelling per operation of order j (a heuristic cut for large
-    instances): those in the `per_op` plants with the cheapest capacity-free chain through
-    them (operation costs + transport + delivery, by dynamic programming over plants)."""
-    order = problem.orders[j]
-    n = len(order.operations)
-    cost: list[dict[str, int]] = []
-    for k in range(n):
-        best: dict[str, int] = {}
-        for o in problem.options(j, k):
-            pl = problem.plant_of(o.m)
-            if pl not in best or o.cost < best[pl]:
-                best[pl] = o.cost
-        cost.append(best)
-    fwd: list[dict[str, int]] = [dict(cost[0])]
-    for k in range(1, n):
-        fwd.append({p: c + min(fwd[k - 1][q] + legs.between(q, p)[1] for q in fwd[k - 1])
-                    for p, c in cost[k].items()})
-    bwd: list[dict[str, int]] = [{} for _ in range(n)]
-    bwd[n - 1] = {p: c + legs.delivery(p, order)[1] for p, c in cost[n - 1].items()}
-    for k in range(n - 2, -1, -1):
-        bwd[k] = {p: c + min(legs.between(p, q)[1] + bwd[k + 1][q] for q in bwd[k + 1])
-                  for p, c in cost[k].items()}
-    out: dict[int, set[int]] = {}
-    for k in range(n):
-        through = sorted((fwd[k][p] + bwd[k][p] - cost[k][p], p) for p in cost[k])
-        keep = {p for _, p in through[:per_op]}
-        out[k] = {o.m for o in problem.options(j, k) if problem.plant_of(o.m) in keep}
-    return out

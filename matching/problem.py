@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matching.calendar import Calendar
+
 FORMAT = "yunzao.problem/1"
 
 # Defaults for fields the format leaves implicit; documented in docs/benchmarks.md.
@@ -30,11 +32,20 @@ class Capability:
     rate_per_hour: float = 0
     setup_minutes: int = 0
     speed: float = 1.0
+    tolerance_mm: float | None = None  # the best it holds (v1.1); None: not stated, no limit
+    max_part_mm: float | None = None  # largest part dimension it takes (v1.1); None: no limit
 
     def accepts(self, process: str | None, material: str | None) -> bool:
         if process != self.process:
             return False
         return not self.materials or material in self.materials
+
+    def holds(self, tolerance_mm: float | None) -> bool:
+        return tolerance_mm is None or self.tolerance_mm is None or \
+            self.tolerance_mm <= tolerance_mm
+
+    def takes(self, part_mm: float | None) -> bool:
+        return part_mm is None or self.max_part_mm is None or part_mm <= self.max_part_mm
 
 
 @dataclass
@@ -52,6 +63,14 @@ class Alternative:
     cost: int = 0
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an operation is (fixed) or was (previous): machine id and start."""
+
+    machine: str
+    start: int
+
+
 @dataclass
 class Operation:
     id: str
@@ -59,6 +78,10 @@ class Operation:
     material: str | None = None
     minutes_per_unit: float = 0.0
     alternatives: list[Alternative] | None = None
+    quantity: float | None = None  # v1.1: None = the order's
+    tolerance_mm: float | None = None
+    fixed: Place | None = None  # started or done: stays exactly there
+    previous: Place | None = None  # accepted earlier: moving it costs change_cost
 
 
 @dataclass
@@ -72,10 +95,18 @@ class Order:
     lon: float | None = None
     late_penalty_per_minute: int = 0
     unserved_penalty: int = 0  # missing = 0 (documented reading)
+    part_size_mm: tuple[float, ...] | None = None
+    certifications: tuple[str, ...] = ()
+    risk_cost: int = 0  # what one problem with an operation costs (v1.1)
 
     @property
     def has_destination(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+    @property
+    def part_mm(self) -> float | None:
+        """The part's largest dimension (what capabilities' max_part_mm is compared with)."""
+        return max(self.part_size_mm) if self.part_size_mm else None
 
 
 @dataclass(frozen=True)
@@ -83,6 +114,8 @@ class Plant:
     id: str
     lat: float | None = None
     lon: float | None = None
+    certifications: frozenset[str] = frozenset()
+    risk_per_mille: int = 0  # expected problems per 1000 operations (v1.1)
 
 
 @dataclass(frozen=True)
@@ -102,11 +135,19 @@ class Booking:
 
 @dataclass(frozen=True)
 class Option:
-    """One way to run an operation: on machine index `m`, taking `duration`, costing `cost`."""
+    """One way to run an operation: on machine index `m`, taking `duration`, costing `cost`
+    (machine cost plus `risk`, the plant's expected problem cost; v1.1)."""
 
     m: int
     duration: int
     cost: int
+    risk: int = 0
+
+
+@dataclass(frozen=True)
+class ChangeCost:
+    moved: int = 0
+    plant_changed: int = 0
 
 
 @dataclass
@@ -120,12 +161,28 @@ class Problem:
     objective: str = "cost"
     horizon_start: str | None = None
     currency: str | None = None
+    change_cost: ChangeCost = field(default_factory=ChangeCost)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.machine_index = {m.id: i for i, m in enumerate(self.machines)}
         self.order_index = {o.id: i for i, o in enumerate(self.orders)}
         self._options: dict[tuple[int, int], list[Option]] = {}
+        self._calendars: dict[int, Calendar] = {}
+        # machines per process, in machine order: eligibility looks at these only (at 1,000
+        # plants a scan of every machine per operation dominated the set-up)
+        self._by_process: dict[str, list[int]] = {}
+        for mi, m in enumerate(self.machines):
+            for proc in dict.fromkeys(c.process for c in m.capabilities):
+                self._by_process.setdefault(proc, []).append(mi)
+        # fixed operations of this problem's orders: (j, k) -> (machine, start, end); their
+        # time is held like a booking's by every strategy (see pinned_spans)
+        self.pinned: dict[tuple[int, int], tuple[int, int, int]] = {}
+        for j, o in enumerate(self.orders):
+            for k, op in enumerate(o.operations):
+                got = self.fixed_place(o, op, self.options(j, k)) if op.fixed else None
+                if got is not None:
+                    self.pinned[(j, k)] = got
 
     # ---- derived data -------------------------------------------------------------
     def options(self, j: int, k: int) -> list[Option]:
@@ -143,26 +200,87 @@ class Problem:
 
     def _compute_options(self, order: Order, op: Operation) -> list[Option]:
         out: list[Option] = []
+        need = set(order.certifications)
+        fixed_m = self.machine_index.get(op.fixed.machine) if op.fixed else None
+        if op.fixed is not None and fixed_m is None:
+            return out  # fixed on a machine the problem does not have: nowhere to go
         if op.alternatives is not None:
             for alt in op.alternatives:
                 mi = self.machine_index.get(alt.machine)
-                if mi is not None:
-                    out.append(Option(mi, int(alt.minutes), int(alt.cost)))
+                if mi is not None and self._plant_ok(mi, need) and fixed_m in (None, mi):
+                    r = self.risk(order, mi)
+                    out.append(Option(mi, int(alt.minutes), int(alt.cost) + r, r))
             return out
-        for mi, mach in enumerate(self.machines):
+        qty = order.quantity if op.quantity is None else op.quantity
+        part = order.part_mm
+        for mi in self._by_process.get(op.process or "", ()):
+            mach = self.machines[mi]
+            if not self._plant_ok(mi, need) or fixed_m not in (None, mi):
+                continue
             best: Option | None = None
             for cap in mach.capabilities:
-                if not cap.accepts(op.process, op.material):
+                if not (cap.accepts(op.process, op.material) and cap.holds(op.tolerance_mm)
+                        and cap.takes(part)):
                     continue
-                d = work_minutes(order.quantity, op.minutes_per_unit, cap.speed, cap.setup_minutes)
+                d = work_minutes(qty, op.minutes_per_unit, cap.speed, cap.setup_minutes)
                 c = round(cap.rate_per_hour * d / 60)
                 # Two capabilities of one machine for the same process: keep the cheaper,
                 # then the faster (the plan does not say which capability was used).
                 if best is None or (c, d) < (best.cost, best.duration):
                     best = Option(mi, d, int(c))
             if best is not None:
-                out.append(best)
+                r = self.risk(order, mi)
+                out.append(Option(mi, best.duration, best.cost + r, r) if r else best)
         return out
+
+    def _plant_ok(self, mi: int, need: set[str]) -> bool:
+        if not need:
+            return True
+        plant = self.plants.get(self.machines[mi].plant)
+        return plant is not None and need <= plant.certifications
+
+    def risk(self, order: Order, mi: int) -> int:
+        """Expected problem cost of one operation of `order` on machine mi (v1.1)."""
+        if not order.risk_cost:
+            return 0
+        plant = self.plants.get(self.machines[mi].plant)
+        per_mille = plant.risk_per_mille if plant is not None else 0
+        return round(order.risk_cost * per_mille / 1000)
+
+    def calendar(self, mi: int) -> Calendar:
+        got = self._calendars.get(mi)
+        if got is None:
+            got = self._calendars[mi] = Calendar(self.machine_windows(mi), self.horizon_minutes)
+        return got
+
+    def fixed_place(self, order: Order, op: Operation,
+                    options: list[Option]) -> tuple[int, int, int] | None:
+        """(machine, start, end) of a fixed operation; None if its machine cannot do it.
+        Windows need not cover fixed work (it may have started before the horizon or on a
+        machine since withdrawn): the end is the window rule's when the windows hold the
+        work from that start, else start + duration (the validator reads it alike)."""
+        assert op.fixed is not None
+        mi = self.machine_index.get(op.fixed.machine)
+        opt = next((o for o in options if o.m == mi), None)
+        if mi is None or opt is None:
+            return None
+        s = int(op.fixed.start)
+        e = self.calendar(mi).end_of(s, opt.duration) if s >= 0 else None
+        return mi, s, s + opt.duration if e is None else e
+
+    def change_cost_of(self, op: Operation, mi: int, start: int) -> int:
+        """What placing `op` at (machine mi, start) costs against its previous place."""
+        prev = op.previous
+        if prev is None or (self.machines[mi].id == prev.machine and start == prev.start):
+            return 0
+        cc = self.change_cost
+        pm = self.machine_index.get(prev.machine)
+        same_plant = pm is not None and self.machines[pm].plant == self.machines[mi].plant
+        return int(cc.moved) + (0 if same_plant else int(cc.plant_changed))
+
+    def pinned_spans(self) -> list[tuple[int, int, int]]:
+        """(machine, start, end) of every fixed operation: held like bookings."""
+        return list(self.pinned.values())
 
     def machine_windows(self, mi: int) -> list[tuple[int, int]]:
         w = self.machines[mi].windows
@@ -182,7 +300,10 @@ class Problem:
             fixed_cost=int(tr.get("fixed_cost", 0) or 0),
         )
         plants = {
-            p["id"]: Plant(p["id"], p.get("lat"), p.get("lon")) for p in d.get("plants", [])
+            p["id"]: Plant(p["id"], p.get("lat"), p.get("lon"),
+                           frozenset(p.get("certifications") or ()),
+                           int(p.get("risk_per_mille", 0) or 0))
+            for p in d.get("plants", [])
         }
         machines = []
         for m in d.get("machines", []):
@@ -193,6 +314,8 @@ class Problem:
                     rate_per_hour=c.get("rate_per_hour", 0) or 0,
                     setup_minutes=int(c.get("setup_minutes", 0) or 0),
                     speed=float(c.get("speed", 1.0) or 1.0),
+                    tolerance_mm=c.get("tolerance_mm"),
+                    max_part_mm=c.get("max_part_mm"),
                 )
                 for c in m.get("capabilities", []) or []
             ]
@@ -204,7 +327,8 @@ class Problem:
         ]
         orders = [order_from_dict(o) for o in d.get("orders", [])]
         known = {"format", "currency", "objective", "horizon", "transport", "plants",
-                 "machines", "bookings", "orders"}
+                 "machines", "bookings", "orders", "change_cost"}
+        cc = d.get("change_cost") or {}
         hz = d.get("horizon") or {}
         return cls(
             horizon_minutes=int(hz.get("minutes", 0)),
@@ -216,6 +340,8 @@ class Problem:
             transport=transport,
             objective=d.get("objective", "cost") or "cost",
             currency=d.get("currency"),
+            change_cost=ChangeCost(int(cc.get("moved", 0) or 0),
+                                   int(cc.get("plant_changed", 0) or 0)),
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -231,14 +357,17 @@ class Problem:
         t = self.transport
         out["transport"] = {"speed_kmh": t.speed_kmh, "handling_minutes": t.handling_minutes,
                             "cost_per_km": t.cost_per_km, "fixed_cost": t.fixed_cost}
-        out["plants"] = [_drop_none({"id": p.id, "lat": p.lat, "lon": p.lon})
-                         for p in self.plants.values()]
+        out["plants"] = [_drop_none({
+            "id": p.id, "lat": p.lat, "lon": p.lon,
+            "certifications": sorted(p.certifications) or None,
+            "risk_per_mille": p.risk_per_mille or None}) for p in self.plants.values()]
         ms = []
         for m in self.machines:
             md: dict[str, Any] = {"id": m.id, "plant": m.plant, "capabilities": [
-                {"process": c.process, "materials": list(c.materials),
-                 "rate_per_hour": c.rate_per_hour, "setup_minutes": c.setup_minutes,
-                 "speed": c.speed} for c in m.capabilities]}
+                _drop_none({"process": c.process, "materials": list(c.materials),
+                            "rate_per_hour": c.rate_per_hour, "setup_minutes": c.setup_minutes,
+                            "speed": c.speed, "tolerance_mm": c.tolerance_mm,
+                            "max_part_mm": c.max_part_mm}) for c in m.capabilities]}
             if m.windows is not None:
                 md["windows"] = [[a, b] for a, b in m.windows]
             ms.append(md)
@@ -246,12 +375,19 @@ class Problem:
         out["bookings"] = [{"machine": b.machine, "start": b.start, "end": b.end}
                            for b in self.bookings]
         out["orders"] = [order_to_dict(o) for o in self.orders]
+        if self.change_cost != ChangeCost():
+            out["change_cost"] = {"moved": self.change_cost.moved,
+                                  "plant_changed": self.change_cost.plant_changed}
         out.update(self.extra)
         return out
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
+
+
+def _place(d: dict[str, Any] | None) -> Place | None:
+    return None if not d else Place(str(d["machine"]), int(d["start"]))
 
 
 def order_from_dict(o: dict[str, Any]) -> Order:
@@ -266,7 +402,12 @@ def order_from_dict(o: dict[str, Any]) -> Order:
             alternatives=None if alts is None else [
                 Alternative(a["machine"], int(a["minutes"]), int(a.get("cost", 0) or 0))
                 for a in alts],
+            quantity=op.get("quantity"),
+            tolerance_mm=op.get("tolerance_mm"),
+            fixed=_place(op.get("fixed")),
+            previous=_place(op.get("previous")),
         ))
+    size = o.get("part_size_mm")
     return Order(
         id=o["id"],
         operations=ops,
@@ -277,6 +418,9 @@ def order_from_dict(o: dict[str, Any]) -> Order:
         lon=o.get("lon"),
         late_penalty_per_minute=o.get("late_penalty_per_minute", 0) or 0,
         unserved_penalty=o.get("unserved_penalty", 0) or 0,
+        part_size_mm=None if not size else tuple(float(x) for x in size),
+        certifications=tuple(o.get("certifications") or ()),
+        risk_cost=int(o.get("risk_cost", 0) or 0),
     )
 
 
@@ -290,11 +434,19 @@ def order_to_dict(o: Order) -> dict[str, Any]:
         else:
             od.update(_drop_none({"process": op.process, "material": op.material}))
             od["minutes_per_unit"] = op.minutes_per_unit
+        od.update(_drop_none({
+            "quantity": op.quantity, "tolerance_mm": op.tolerance_mm,
+            "fixed": op.fixed and {"machine": op.fixed.machine, "start": op.fixed.start},
+            "previous": op.previous and {"machine": op.previous.machine,
+                                         "start": op.previous.start}}))
         ops.append(od)
     return _drop_none({
         "id": o.id, "quantity": o.quantity, "release": o.release, "due": o.due,
         "lat": o.lat, "lon": o.lon, "late_penalty_per_minute": o.late_penalty_per_minute,
-        "unserved_penalty": o.unserved_penalty, "operations": ops,
+        "unserved_penalty": o.unserved_penalty,
+        "part_size_mm": list(o.part_size_mm) if o.part_size_mm else None,
+        "certifications": list(o.certifications) or None,
+        "risk_cost": o.risk_cost or None, "operations": ops,
     })
 
 
@@ -303,10 +455,10 @@ def as_problem(p: Problem | dict[str, Any]) -> Problem:
 
 
 def load(path: str | Path) -> Problem:
-    """Load a problem JSON file, or a `.fjs` flexible job shop file via matching.fjsp."""
+    """Load a problem JSON file, or a `.fjs` flexible job shop file via matching.io.fjs."""
     path = Path(path)
     if path.suffix.lower() == ".fjs":
-        from matching.fjsp import load_fjs
+        from matching.io.fjs import load_fjs
 
         return Problem.from_dict(load_fjs(str(path)))
     with open(path, encoding="utf-8") as f:

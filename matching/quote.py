@@ -15,10 +15,10 @@ from ortools.sat.python import cp_model
 
 from matching.calendar import Calendar
 from matching.geo import Legs
-from matching.greedy import Timeline, insert_order
 from matching.model import build_model, extract, hint, precheck, unservable_reason
 from matching.problem import Order, Problem, as_problem, order_from_dict
 from matching.result import Assignment, Plan
+from matching.search.greedy import Timeline, insert_order
 
 QUOTE_MACHINES = 6  # machines per operation in the improvement model
 QUOTE_SLACK = 2 * 1440  # minutes after the greedy end (or the due date) still explored
@@ -34,6 +34,8 @@ class Quote:
     plants: list[str] = field(default_factory=list)
     reason: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    # expected problem cost of the chosen plants (v1.1): weighs the choice, not in the price
+    risk: int = 0
 
     @property
     def delivery_date(self) -> int | None:
@@ -43,7 +45,8 @@ class Quote:
         return {"ok": self.ok, "price": self.price, "completion": self.completion,
                 "lateness": self.lateness,
                 "placements": [a.to_dict() for a in self.placements],
-                "plants": list(self.plants), "reason": self.reason, "stats": dict(self.stats)}
+                "plants": list(self.plants), "reason": self.reason, "risk": self.risk,
+                "stats": dict(self.stats)}
 
 
 def _plan_assignments(plan: Plan | dict[str, Any] | None) -> list[Any]:
@@ -84,8 +87,11 @@ def quote(problem: Problem | dict[str, Any], plan: Plan | dict[str, Any] | None,
         mi = idx.get(m_id)
         if mi in spans and e > s:
             spans[mi].append((s, e))
+    for mi, s, e in p.pinned_spans():  # fixed work of the problem's orders
+        if mi in spans and e > s:
+            spans[mi].append((s, e))
     for mi in eligible:
-        spans[mi].sort()
+        spans[mi] = sorted(set(spans[mi]))
         tl = timelines[mi]
         tl.starts = [s for s, _ in spans[mi]]
         tl.ends = [e for _, e in spans[mi]]
@@ -149,11 +155,13 @@ def _improve(sub: Problem, legs: Legs, calendars: list[Calendar | None],
 
 def _make(p: Problem, legs: Legs, order: Order, options: list, placed: list[tuple[int, int, int]],
           engine: str, t0: float) -> Quote:
-    price = 0
+    price = risk = 0
     prev: str | None = None
     plants: list[str] = []
     for k, (mi, _s, _e) in enumerate(placed):
-        price += next(o.cost for o in options[k] if o.m == mi)
+        opt = next(o for o in options[k] if o.m == mi)
+        price += opt.cost - opt.risk
+        risk += opt.risk
         plant = p.plant_of(mi)
         if prev is not None:
             price += legs.between(prev, plant)[1]
@@ -171,7 +179,7 @@ def _make(p: Problem, legs: Legs, order: Order, options: list, placed: list[tupl
     assignments = [Assignment(op.id, p.machines[mi].id, s, e)
                    for op, (mi, s, e) in zip(order.operations, placed, strict=True)]
     return Quote(True, price, completion, lateness, assignments, plants, reason,
-                 {"wall_seconds": _since(t0), "engine": engine})
+                 {"wall_seconds": _since(t0), "engine": engine}, risk)
 
 
 def _since(t0: float) -> float:

@@ -34,8 +34,10 @@ class Plan:
     bound: int | None
     assignments: list[Assignment] = field(default_factory=list)
     unserved: list[dict[str, str]] = field(default_factory=list)
-    orders: list[dict[str, int | str]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # v1.1: operations with a `previous` place that moved, {operation, from, to}
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,9 +45,12 @@ class Plan:
             "status": self.status,
             "objective": self.objective,
             "bound": self.bound,
+            **({"bound_kind": self.stats["bound_kind"]} if self.stats.get("bound_kind")
+               and self.bound is not None else {}),
             "assignments": [a.to_dict() for a in self.assignments],
             "unserved": [dict(u) for u in self.unserved],
             "orders": [dict(o) for o in self.orders],
+            "changes": [dict(c) for c in self.changes],
             "stats": dict(self.stats),
         }
 
@@ -64,24 +69,39 @@ class Plan:
         return out
 
 
-def order_outcome(problem: Problem, legs: Legs, j: int,
-                  placed: list[tuple[int, int, int]]) -> tuple[int, int, int]:
-    """(completion, lateness, cost) of served order j placed as [(machine, start, end)...]."""
+def order_parts(problem: Problem, legs: Legs, j: int, placed: list[tuple[int, int, int]]
+                ) -> tuple[int, int, dict[str, int]]:
+    """(completion, lateness, cost parts) of served order j placed as [(machine, start,
+    end)...]; the parts (operations, transport, delivery, lateness, risk, change) add up to
+    the order's cost."""
     order = problem.orders[j]
-    cost = 0
+    parts = dict.fromkeys(COST_PARTS, 0)
     prev_plant: str | None = None
-    for k, (mi, _s, _e) in enumerate(placed):
+    for k, (mi, s, _e) in enumerate(placed):
         opt = next(o for o in problem.options(j, k) if o.m == mi)
-        cost += opt.cost
+        parts["operations"] += opt.cost - opt.risk
+        parts["risk"] += opt.risk
+        parts["change"] += problem.change_cost_of(order.operations[k], mi, s)
         plant = problem.plant_of(mi)
         if prev_plant is not None:
-            cost += legs.between(prev_plant, plant)[1]
+            parts["transport"] += legs.between(prev_plant, plant)[1]
         prev_plant = plant
     dmin, dcost = legs.delivery(prev_plant, order) if prev_plant is not None else (0, 0)
     completion = (placed[-1][2] if placed else order.release) + dmin
     lateness = 0 if order.due is None else max(0, completion - order.due)
-    cost += dcost + int(order.late_penalty_per_minute) * lateness
-    return completion, lateness, int(cost)
+    parts["delivery"] = int(dcost)
+    parts["lateness"] = int(order.late_penalty_per_minute) * lateness
+    return completion, lateness, {key: int(v) for key, v in parts.items()}
+
+
+COST_PARTS = ("operations", "transport", "delivery", "lateness", "risk", "change")
+
+
+def order_outcome(problem: Problem, legs: Legs, j: int,
+                  placed: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """(completion, lateness, cost) of served order j placed as [(machine, start, end)...]."""
+    completion, lateness, parts = order_parts(problem, legs, j, placed)
+    return completion, lateness, sum(parts.values())
 
 
 def build_plan(problem: Problem, placements: Placements, unserved: dict[int, str],
@@ -90,8 +110,9 @@ def build_plan(problem: Problem, placements: Placements, unserved: dict[int, str
     """Compute every derived number of the plan in plain Python (not from the model)."""
     legs = legs or Legs(problem)
     assignments: list[Assignment] = []
-    orders_out: list[dict[str, int | str]] = []
+    orders_out: list[dict[str, Any]] = []
     unserved_out: list[dict[str, str]] = []
+    changes: list[dict[str, Any]] = []
     total = 0
     makespan = 0
     for j, order in enumerate(problem.orders):
@@ -101,10 +122,17 @@ def build_plan(problem: Problem, placements: Placements, unserved: dict[int, str
             continue
         placed = [placements[(j, k)] for k in range(len(order.operations))]
         for k, (mi, s, e) in enumerate(placed):
-            assignments.append(Assignment(order.operations[k].id, problem.machines[mi].id, s, e))
-        completion, lateness, cost = order_outcome(problem, legs, j, placed)
+            op = order.operations[k]
+            assignments.append(Assignment(op.id, problem.machines[mi].id, s, e))
+            prev = op.previous
+            if prev is not None and (prev.machine, prev.start) != (problem.machines[mi].id, s):
+                changes.append({"operation": op.id,
+                                "from": {"machine": prev.machine, "start": prev.start},
+                                "to": {"machine": problem.machines[mi].id, "start": s}})
+        completion, lateness, parts = order_parts(problem, legs, j, placed)
+        cost = sum(parts.values())
         orders_out.append({"order": order.id, "completion": completion,
-                           "lateness": lateness, "cost": cost})
+                           "lateness": lateness, "cost": cost, "parts": parts})
         total += cost
         makespan = max(makespan, completion)
     if problem.objective == "makespan":
@@ -113,4 +141,5 @@ def build_plan(problem: Problem, placements: Placements, unserved: dict[int, str
         objective = total
     if status == "NO_SOLUTION" and not problem.orders:
         status = "OPTIMAL"
-    return Plan(status, int(objective), bound, assignments, unserved_out, orders_out, stats)
+    return Plan(status, int(objective), bound, assignments, unserved_out, orders_out, stats,
+                changes)

@@ -1,3 +1,4 @@
+# Over 500 lines on purpose: every rule re-implemented independently of the model, in one file.
 """Independent checker of matching plans (yunzao.plan/1) against problems (yunzao.problem/1).
 
 The rules are those of ../shared/MATCHING_FORMAT.md with the readings agreed in issue 3.
@@ -12,10 +13,23 @@ Readings beyond the format text (shared with the engine, decided in issue 3):
 - a missing `transport` (or `speed_kmh`) is 60 km/h, no handling, no cost; a plant without
   coordinates is 0 km from everything; an order without lat/lon has no delivery leg;
 - missing `windows`: available over [0, horizon); missing `quantity`: 1;
+- zero-duration work holds nothing and needs no window: any start in [0, horizon] (issue 17);
 - an operation holds [start, end) with end as reported, and that end must equal the window
   rule's; objective and order figures are recomputed from the reported ends;
 - a NO_SOLUTION plan has no assignments and no orders entries; nothing else is checked;
 - every unserved entry carries a non-empty reason; money fields of the problem are integers.
+
+Version 1.1 readings (shared with the engine):
+- a tolerance or a size limit absent on either side (operation or capability) restricts
+  nothing; a plant without `certifications` has none;
+- risk (round(risk_cost * risk_per_mille / 1000) per served operation) and change cost are
+  part of orders[].cost and of the `cost` objective (the makespan objective stays makespan);
+- a fixed operation of a served order is exactly at its place; its end is the window rule's
+  when its machine's windows hold the work from its start, else start + duration; it is
+  exempt from windows, from the horizon bounds, from the release, and from precedence after
+  fixed work (what happened is a fact); its time is held even when its order is unserved;
+- an orders entry may carry `parts` (operations, transport, delivery, lateness, risk,
+  change); when it does, each must be the recomputed one.
 """
 
 from __future__ import annotations
@@ -102,6 +116,10 @@ class _Op:
     material: str | None
     minutes_per_unit: float
     alternatives: dict[str, tuple[int, int]] | None
+    quantity: float | None = None
+    tolerance: float | None = None
+    fixed: tuple[str, int] | None = None
+    previous: tuple[str, int] | None = None
 
 
 @dataclass
@@ -115,6 +133,9 @@ class _Order:
     late_penalty: int
     unserved_penalty: int
     ops: list[_Op] = field(default_factory=list)
+    part_mm: float | None = None
+    certifications: set[str] = field(default_factory=set)
+    risk_cost: int = 0
 
 
 @dataclass
@@ -127,6 +148,9 @@ class _Problem:
     bookings: dict[str, list[tuple[int, int, int]]]
     orders: dict[str, _Order]
     ops: dict[str, _Op]
+    certifications: dict[str, set[str]] = field(default_factory=dict)  # per plant
+    risk: dict[str, int] = field(default_factory=dict)  # risk_per_mille per plant
+    change_cost: tuple[int, int] = (0, 0)  # moved, plant_changed
 
 
 def _opt(d: dict[str, Any], key: str, default: Any) -> Any:
@@ -194,6 +218,8 @@ def _parse_problem(p: Any, errs: list[str]) -> _Problem | None:
                 transport = _Transport(float(speed), handling, float(cpk), fixed)
 
     plants: dict[str, tuple[float, float] | None] = {}
+    plant_certs: dict[str, set[str]] = {}
+    plant_risk: dict[str, int] = {}
     raw_plants = p.get("plants")
     if not isinstance(raw_plants, list):
         errs.append(f"problem plants must be a list (got {_kind(raw_plants)})")
@@ -205,6 +231,16 @@ def _parse_problem(p: Any, errs: list[str]) -> _Problem | None:
         pid, lat, lon = pl["id"], pl.get("lat"), pl.get("lon")
         if pid in plants:
             errs.append(f"plant id {pid} appears twice")
+        certs, per_mille = _opt(pl, "certifications", []), _opt(pl, "risk_per_mille", 0)
+        if not isinstance(certs, list) or not all(isinstance(c, str) for c in certs):
+            errs.append(f"plant {pid} certifications must be a list of strings")
+        else:
+            plant_certs[pid] = set(certs)
+        if not _is_int(per_mille) or not 0 <= per_mille <= 1000:
+            errs.append(f"plant {pid} risk_per_mille must be an integer 0..1000 "
+                        f"(got {per_mille!r})")
+        else:
+            plant_risk[pid] = per_mille
         if lat is None and lon is None:
             plants[pid] = None  # reading: legs from/to it have 0 km (handling, fixed cost)
             continue
@@ -264,9 +300,21 @@ def _parse_problem(p: Any, errs: list[str]) -> _Problem | None:
                 errs.append(f"operation id {op.id} appears twice")
             ops[op.id] = op
 
+    change = (0, 0)
+    cc = p.get("change_cost")
+    if cc is not None:
+        moved, plant_changed = (_opt(cc, "moved", 0), _opt(cc, "plant_changed", 0)) \
+            if isinstance(cc, dict) else (None, None)
+        if not _is_int(moved) or not _is_int(plant_changed) or moved < 0 or plant_changed < 0:
+            errs.append(f"change_cost must be an object of non-negative integers moved and "
+                        f"plant_changed (got {cc!r})")
+        else:
+            change = (moved, plant_changed)
+
     if len(errs) > n0:
         return None
-    return _Problem(objective, horizon, transport, plants, machines, bookings, orders, ops)
+    return _Problem(objective, horizon, transport, plants, machines, bookings, orders, ops,
+                    plant_certs, plant_risk, change)
 
 
 def _parse_machine(
@@ -301,9 +349,14 @@ def _parse_machine(
             errs.append(f"{where} setup_minutes must be a non-negative integer (got {setup!r})")
         elif not _is_num(speed) or speed <= 0:
             errs.append(f"{where} speed must be a positive number (got {speed!r})")
+        elif not all(c.get(k) is None or (_is_num(c[k]) and c[k] >= 0)
+                     for k in ("tolerance_mm", "max_part_mm")):
+            errs.append(f"{where} tolerance_mm and max_part_mm must be non-negative numbers")
         else:
             good_caps.append({"process": c["process"], "materials": set(mats), "rate": rate,
-                              "setup": setup, "speed": speed})
+                              "setup": setup, "speed": speed,
+                              "tolerance": c.get("tolerance_mm"),
+                              "max_part": c.get("max_part_mm")})
     wins = m.get("windows")
     if wins is None:
         wins = [[0, horizon]]  # extension: no windows = available over the whole horizon
@@ -364,6 +417,21 @@ def _parse_order(i: int, o: Any, machines: dict[str, _Machine], errs: list[str])
         errs.append(f"order {oid} must have a non-empty list of operations")
         raw_ops = []
     order = _Order(oid, qty, release, due, lat, lon, late, unserved)
+    size, certs, risk_cost = o.get("part_size_mm"), _opt(o, "certifications", []), \
+        _opt(o, "risk_cost", 0)
+    if size is not None and (not isinstance(size, list) or not size
+                             or not all(_is_num(x) and x >= 0 for x in size)):
+        errs.append(f"order {oid} part_size_mm must be a list of non-negative numbers")
+    elif size:
+        order.part_mm = max(size)
+    if not isinstance(certs, list) or not all(isinstance(c, str) for c in certs):
+        errs.append(f"order {oid} certifications must be a list of strings")
+    else:
+        order.certifications = set(certs)
+    if not _is_int(risk_cost) or risk_cost < 0:
+        errs.append(f"order {oid} risk_cost must be a non-negative integer (got {risk_cost!r})")
+    else:
+        order.risk_cost = risk_cost
     for j, op in enumerate(raw_ops):
         parsed = _parse_op(oid, j, op, machines, errs)
         if parsed is not None:
@@ -377,6 +445,34 @@ def _parse_op(
     if not isinstance(op, dict) or not isinstance(op.get("id"), str):
         errs.append(f"order {oid} operation #{j} must be an object with a string id")
         return None
+    got = _parse_op_core(oid, op, machines, errs)
+    if got is None:
+        return None
+    opid = op["id"]
+    qty, tol = op.get("quantity"), op.get("tolerance_mm")
+    if qty is not None and (not _is_num(qty) or qty < 0):
+        errs.append(f"operation {opid} quantity must be a non-negative number (got {qty!r})")
+        return None
+    if tol is not None and (not _is_num(tol) or tol < 0):
+        errs.append(f"operation {opid} tolerance_mm must be a non-negative number (got {tol!r})")
+        return None
+    got.quantity, got.tolerance = qty, tol
+    for key in ("fixed", "previous"):
+        place = op.get(key)
+        if place is None:
+            continue
+        if (not isinstance(place, dict) or not isinstance(place.get("machine"), str)
+                or place["machine"] not in machines or not _is_int(place.get("start"))):
+            errs.append(f"operation {opid} {key} must name a known machine and an integer "
+                        f"start (got {place!r})")
+            return None
+        setattr(got, key, (place["machine"], place["start"]))
+    return got
+
+
+def _parse_op_core(
+    oid: str, op: dict[str, Any], machines: dict[str, _Machine], errs: list[str]
+) -> _Op | None:
     opid = op["id"]
     alts = op.get("alternatives")
     if alts is not None:
@@ -416,15 +512,25 @@ def _parse_op(
 
 
 def _work(prob: _Problem, op: _Op, mid: str) -> tuple[int, int] | None:
-    """(duration, cost) of op on machine mid, or None when the machine is not eligible."""
+    """(duration, machine cost) of op on machine mid, or None when the machine is not
+    eligible (process, material, tolerance, part size, the plant's certifications)."""
+    order = prob.orders[op.order]
+    if not order.certifications <= prob.certifications.get(prob.machines[mid].plant, set()):
+        return None
     if op.alternatives is not None:
         return op.alternatives.get(mid)
-    qty = prob.orders[op.order].quantity
+    qty = order.quantity if op.quantity is None else op.quantity
     best: tuple[int, int] | None = None  # (cost, duration)
     for c in prob.machines[mid].caps:
         if c["process"] != op.process:
             continue
         if c["materials"] and op.material not in c["materials"]:
+            continue
+        if op.tolerance is not None and c["tolerance"] is not None \
+                and c["tolerance"] > op.tolerance:
+            continue
+        if order.part_mm is not None and c["max_part"] is not None \
+                and order.part_mm > c["max_part"]:
             continue
         # round(.., 9) first so that 2.9999999999 from float noise does not become 3 + 1
         duration = c["setup"] + math.ceil(round(qty * op.minutes_per_unit / c["speed"], 9))
@@ -434,13 +540,33 @@ def _work(prob: _Problem, op: _Op, mid: str) -> tuple[int, int] | None:
     return None if best is None else (best[1], best[0])
 
 
+def _why_not(prob: _Problem, op: _Op, mid: str) -> str:
+    """Why machine mid is not eligible for op (the first rule it breaks)."""
+    order, machine = prob.orders[op.order], prob.machines[mid]
+    missing = sorted(order.certifications - prob.certifications.get(machine.plant, set()))
+    if missing:
+        return f"whose plant {machine.plant} lacks certification {', '.join(missing)}"
+    if op.alternatives is not None:
+        return f"which is not among its alternatives {sorted(op.alternatives)}"
+    caps = [c for c in machine.caps if c["process"] == op.process
+            and (not c["materials"] or op.material in c["materials"])]
+    if not caps:
+        return f"which has no capability for process {op.process} on material {op.material}"
+    caps = [c for c in caps if op.tolerance is None or c["tolerance"] is None
+            or c["tolerance"] <= op.tolerance]
+    if not caps:
+        return f"which does not hold tolerance {op.tolerance:g} mm for {op.process}"
+    return f"which does not take a part of {order.part_mm:g} mm for {op.process}"
+
+
 def _finish(m: _Machine, start: int, duration: int) -> tuple[bool, int | None]:
-    """(start is inside a window, end by the window rule or None if the windows run out)."""
+    """(start is inside a window, end by the window rule or None if the windows run out).
+    Zero-duration work holds nothing and needs no window (the horizon is checked apart)."""
+    if duration == 0:
+        return True, start
     i = bisect_right(m.starts, start) - 1
     if i < 0 or start >= m.ends[i]:
         return False, None
-    if duration == 0:
-        return True, start
     # window minutes before `start`, plus the work: the end is where that total is reached
     target = m.cum[i] + (start - m.starts[i]) + duration
     k = bisect_left(m.cum, target)
@@ -471,30 +597,48 @@ def _order_figures(
     prob: _Problem, order: _Order, placed: dict[str, tuple[str, int, int]]
 ) -> tuple[int, int, int]:
     """(completion, lateness, cost) of a served order from the placements (reported ends)."""
-    cost = 0
+    completion, lateness, parts = _order_parts(prob, order, placed)
+    return completion, lateness, sum(parts.values())
+
+
+def _moved_cost(prob: _Problem, op: _Op, mid: str, start: int) -> int:
+    if op.previous is None or op.previous == (mid, start):
+        return 0
+    moved, plant_changed = prob.change_cost
+    same = prob.machines[op.previous[0]].plant == prob.machines[mid].plant
+    return moved + (0 if same else plant_changed)
+
+
+def _order_parts(
+    prob: _Problem, order: _Order, placed: dict[str, tuple[str, int, int]]
+) -> tuple[int, int, dict[str, int]]:
+    parts = {"operations": 0, "transport": 0, "delivery": 0, "lateness": 0, "risk": 0,
+             "change": 0}
     prev_plant: str | None = None
     end = 0
     for op in order.ops:
         if op.id not in placed:
             raise ValueError(f"order {order.id} is partially served: operation {op.id} "
                              f"has no assignment")
-        mid, _start, end = placed[op.id]
+        mid, start, end = placed[op.id]
         work = _work(prob, op, mid)
         if work is None:
             raise ValueError(f"operation {op.id} is not eligible on machine {mid}")
-        cost += work[1]
         plant = prob.machines[mid].plant
+        parts["operations"] += work[1]
+        parts["risk"] += round(order.risk_cost * prob.risk.get(plant, 0) / 1000)
+        parts["change"] += _moved_cost(prob, op, mid, start)
         if prev_plant is not None:
-            cost += _plant_leg(prob, prev_plant, plant)[1]
+            parts["transport"] += _plant_leg(prob, prev_plant, plant)[1]
         prev_plant = plant
     completion = end
     if order.lat is not None and prev_plant is not None:
         minutes, leg_cost, _ = _leg(prob, prob.plants[prev_plant], (order.lat, order.lon))
         completion += minutes
-        cost += leg_cost
+        parts["delivery"] = leg_cost
     lateness = max(0, completion - order.due) if order.due is not None else 0
-    cost += order.late_penalty * lateness
-    return completion, lateness, cost
+    parts["lateness"] = order.late_penalty * lateness
+    return completion, lateness, parts
 
 
 def _objective(
@@ -645,27 +789,32 @@ def _validate(problem: Any, plan: Any, errs: list[str]) -> None:
                         f"and on {mid} at {s})")
             continue
         placed[opid] = (mid, s, e)
-        if s < 0:
+        op = prob.ops[opid]
+        if op.fixed is not None and op.fixed != (mid, s):
+            errs.append(f"operation {opid} is fixed on {op.fixed[0]} at {op.fixed[1]} but "
+                        f"placed on {mid} at {s}")
+        fixed_here = op.fixed == (mid, s)  # what happened: windows and horizon do not apply
+        if s < 0 and not fixed_here:
             errs.append(f"operation {opid} on machine {mid} starts at {s}, before 0")
-        if e > prob.horizon:
+        if e > prob.horizon and not fixed_here:
             errs.append(f"operation {opid} on machine {mid} ends at {e}, after the horizon "
                         f"{prob.horizon}")
         if e < s:
             errs.append(f"operation {opid} on machine {mid} ends at {e}, before its start {s}")
-        op = prob.ops[opid]
         work = _work(prob, op, mid)
         if work is None:
             ineligible.add(opid)
-            if op.alternatives is not None:
-                errs.append(f"operation {opid} is assigned to machine {mid}, which is not among "
-                            f"its alternatives {sorted(op.alternatives)}")
-            else:
-                errs.append(f"operation {opid} is assigned to machine {mid}, which has no "
-                            f"capability for process {op.process} on material {op.material}")
+            errs.append(f"operation {opid} is assigned to machine {mid}, "
+                        f"{_why_not(prob, op, mid)}")
             continue
         machine = prob.machines[mid]
         inside, end = _finish(machine, s, work[0])
-        if not inside:
+        if fixed_here:
+            want = end if inside and end is not None else s + work[0]
+            if e != want:
+                errs.append(f"fixed operation {opid} on machine {mid} starts at {s} and needs "
+                            f"{work[0]} minutes, so it ends at {want}, not {e}")
+        elif not inside:
             errs.append(f"operation {opid} on machine {mid} starts at {s}, outside every window "
                         f"of {mid}")
         elif end is None:
@@ -682,6 +831,16 @@ def _validate(problem: Any, plan: Any, errs: list[str]) -> None:
             spans.setdefault(mid, []).append((s, e, f"booking #{i}"))
     for opid, (mid, s, e) in placed.items():
         spans.setdefault(mid, []).append((s, e, f"operation {opid}"))
+    for opid, op in prob.ops.items():  # fixed work of unserved orders still holds its time
+        if op.fixed is None or opid in placed or any(
+                o.id in placed for o in prob.orders[op.order].ops):
+            continue
+        work = _work(prob, op, op.fixed[0])
+        if work is not None:
+            fm, fs = op.fixed
+            inside, end = _finish(prob.machines[fm], fs, work[0])
+            fe = end if inside and end is not None else fs + work[0]
+            spans.setdefault(fm, []).append((fs, fe, f"fixed operation {opid}"))
     for mid in sorted(spans):
         reach: tuple[int, int, str] | None = None  # the span reaching furthest so far
         for s, e, what in sorted(spans[mid]):
@@ -709,12 +868,14 @@ def _validate(problem: Any, plan: Any, errs: list[str]) -> None:
                 errs.append(f"order {oid} is partially served: operation {op.id} has no "
                             f"assignment")
         first = order.ops[0]
-        if first.id in placed and placed[first.id][1] < order.release:
+        if first.id in placed and placed[first.id][1] < order.release and first.fixed is None:
             errs.append(f"operation {first.id} starts at {placed[first.id][1]}, before the "
                         f"release {order.release} of order {oid}")
         for prev, nxt in zip(order.ops, order.ops[1:], strict=False):
             if prev.id not in placed or nxt.id not in placed:
                 continue
+            if prev.fixed is not None and nxt.fixed is not None:
+                continue  # both are facts
             pm, _, pe = placed[prev.id]
             nm, ns, _ = placed[nxt.id]
             lag = _plant_leg(prob, prob.machines[pm].plant, prob.machines[nm].plant)[0]
@@ -777,10 +938,47 @@ def _validate(problem: Any, plan: Any, errs: list[str]) -> None:
             got = entry.get(key)
             if got != want or isinstance(got, bool):
                 errs.append(f"order {oid} {key} is {got!r}, recomputed {want}")
+        parts = entry.get("parts")
+        if parts is not None:
+            want_parts = _order_parts(prob, prob.orders[oid], placed)[2]
+            if not isinstance(parts, dict):
+                errs.append(f"order {oid} parts must be an object (got {_kind(parts)})")
+            else:
+                for key, want in want_parts.items():
+                    if parts.get(key, 0) != want:
+                        errs.append(f"order {oid} {key} cost is {parts.get(key)!r}, "
+                                    f"recomputed {want}")
     for oid in sorted(served - seen):
         errs.append(f"served order {oid} has no orders entry")
+
+    _check_changes(prob, plan, placed, errs)
 
     if objective is not None and len(figures) == len(served):
         recomputed = _objective(prob, figures, served)
         if objective != recomputed:
             errs.append(f"objective {objective} differs from the recomputed {recomputed}")
+
+
+def _check_changes(prob: _Problem, plan: dict[str, Any],
+                   placed: dict[str, tuple[str, int, int]], errs: list[str]) -> None:
+    """`changes` lists exactly the placed operations with a previous place that moved."""
+    want = {opid: (op.previous, placed[opid][:2]) for opid, op in prob.ops.items()
+            if op.previous is not None and opid in placed and placed[opid][:2] != op.previous}
+    raw = plan.get("changes", [])
+    if not isinstance(raw, list):
+        errs.append(f"plan changes must be a list (got {_kind(raw)})")
+        return
+    seen: set[str] = set()
+    for i, c in enumerate(raw):
+        opid = c.get("operation") if isinstance(c, dict) else None
+        if opid not in want:
+            errs.append(f"changes entry #{i} names {opid!r}, which did not move from a "
+                        f"previous place")
+            continue
+        seen.add(opid)
+        (pm, ps), (m, s) = want[opid]
+        if c.get("from") != {"machine": pm, "start": ps} or c.get("to") != {"machine": m,
+                                                                              "start": s}:
+            errs.append(f"change of {opid} must read from {pm} at {ps} to {m} at {s}")
+    for opid in sorted(set(want) - seen):
+        errs.append(f"operation {opid} moved from its previous place but is not in changes")

@@ -75,3 +75,20 @@ def test_bench_sections_replace_only_ours(tmp_path: Path) -> None:
     assert "keep me" in text and "new table" in text and "old" not in text
     assert text.index("## Web app") < text.index("## Quote latency")
     assert "## Matching engine: FJSP\n\nx" in text
+
+
+def test_generate_a_family_and_solve_it_in_anytime_mode(tmp_path: Path) -> None:
+    prob = tmp_path / "rush.json"
+    r = run("generate", "--orders", "8", "--plants", "3", "--days", "7", "--seed", "2",
+            "--family", "rush", "-o", str(prob))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(prob.read_text())["generator"]["family"] == "rush"
+    plan = tmp_path / "plan.json"
+    r = run("solve", str(prob), "--time-limit", "2", "--workers", "1", "--anytime",
+            "--gap-limit", "1.0", "-o", str(plan))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(plan.read_text())
+    assert out["bound_kind"] in ("relaxation", "cp-sat") and out["changes"] == []
+    assert run("validate", str(prob), str(plan)).returncode == 0
+    r = run("generate", "--orders", "2", "--plants", "1", "--family", "nope")
+    assert r.returncode != 0 and "unknown family" in r.stderr

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from matching.fjsp import load_fjs, parse_fjs
+from matching.io.fjs import load_fjs, parse_fjs
 from matching.validate import validate
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching.generate import IMPOSSIBLE_PRODUCTS, PROCESSES, PRODUCTS, SHOPS, generate
+from matching.io.generate import IMPOSSIBLE_PRODUCTS, PROCESSES, PRODUCTS, SHOPS, generate
 from matching.validate import validate
 
 # mainland China, Hainan to Heilongjiang, Xinjiang to the east coast
@@ -292,3 +292,29 @@ def test_generated_instance_is_schedulable_and_checkable(seed: int) -> None:
     by_op = {a["operation"]: plant[a["machine"]] for a in plan["assignments"]}
     assert any(by_op.get(f"{o['id']}-10") != by_op.get(f"{o['id']}-20")
                for o in p["orders"] if f"{o['id']}-20" in by_op)
+
+
+def test_families_reshape_the_base_instance_validly_and_repeatably() -> None:
+    from matching.io.families import FAMILIES, generate_family
+
+    base = generate_family("base", 30, 6, seed=2)
+    assert base == generate(30, 6, seed=2)  # the base family is the generator itself
+    for fam in FAMILIES:
+        d = generate_family(fam, 30, 6, seed=2)
+        assert d == generate_family(fam, 30, 6, seed=2)
+        empty = {"format": "yunzao.plan/1", "status": "FEASIBLE",
+                 "objective": sum(o["unserved_penalty"] for o in d["orders"]), "bound": None,
+                 "assignments": [], "orders": [],
+                 "unserved": [{"order": o["id"], "reason": "x"} for o in d["orders"]]}
+        assert validate(d, empty) == [], fam  # the problem itself is well formed
+        if fam != "base":
+            assert d != base, fam
+    tight = generate_family("capacity_tight", 30, 6, seed=2)
+    assert sum(len(m["windows"]) for m in tight["machines"]) < \
+        sum(len(m["windows"]) for m in base["machines"])
+    assert len(generate_family("many_small", 30, 6, seed=2)["orders"]) == 90
+    longer = generate_family("long_routings", 30, 6, seed=2)
+    assert sum(len(o["operations"]) for o in longer["orders"]) >= \
+        sum(len(o["operations"]) for o in base["orders"]) + 2 * 30
+    heavy = generate_family("heavy_bookings", 30, 6, seed=2)
+    assert len(heavy["bookings"]) > len(base["bookings"])

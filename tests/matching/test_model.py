@@ -23,10 +23,10 @@ from tests.matching.conftest import (
 
 
 def _brute_end(windows: list[tuple[int, int]], s: int, d: int) -> int | None:
+    if d == 0:  # zero-duration work holds nothing: no window needed (issue 17)
+        return s
     if not any(a <= s < b for a, b in windows):
         return None
-    if d == 0:
-        return s
     done, t = 0, s
     while t < 200:
         done += any(a <= t < b for a, b in windows)
@@ -221,3 +221,20 @@ def test_missing_unserved_penalty_reads_as_zero() -> None:
         objective="makespan")
     d = assert_valid(prob, solve(prob, time_limit=2))
     assert d["objective"] == 0
+
+
+def test_zero_minute_operation_released_at_the_horizon_end_is_placed_there() -> None:
+    # zero-duration work holds no machine time: placeable at its earliest start, even at the
+    # horizon end and outside every window (issue 17), by the pre-check, greedy and model
+    m = machine("m1", "p1", windows=[[0, 100]])
+    o = order("o1", [("cnc_milling", None, 0)], release=1000, penalty=10**6)
+    d = problem([m], [o], horizon=1000)
+    plan = solve(d, time_limit=2, workers=1)
+    out = assert_valid(d, plan)
+    assert out["unserved"] == []
+    assert by_op(out)["o1-10"] == {"operation": "o1-10", "machine": "m1",
+                                        "start": 1000, "end": 1000}
+    # one minute of work there does not fit: the pre-check says why
+    o2 = order("o2", [("cnc_milling", None, 0.1)], release=1000, penalty=10**6)
+    out2 = assert_valid(d2 := problem([m], [o2], horizon=1000), solve(d2, time_limit=2))
+    assert out2["unserved"][0]["reason"].startswith("not enough")

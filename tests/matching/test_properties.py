@@ -59,7 +59,7 @@ def instances(draw) -> dict[str, Any]:
         if draw(st.booleans()):
             o["lat"], o["lon"] = 30.0, 120.0
         orders.append(o)
-    return {
+    prob = {
         "format": "yunzao.problem/1", "objective": draw(st.sampled_from(["cost", "makespan"])),
         "horizon": {"start": "2026-12-07T00:00:00Z", "minutes": horizon},
         "transport": {"speed_kmh": 50, "handling_minutes": draw(st.integers(0, 120)),
@@ -67,6 +67,48 @@ def instances(draw) -> dict[str, Any]:
         "plants": [{"id": p, "lat": a, "lon": b} for p, a, b in PLANTS],
         "machines": machines, "bookings": bookings, "orders": orders,
     }
+    if draw(st.booleans()):
+        _add_v11(draw, prob)
+    return prob
+
+
+def _add_v11(draw, prob: dict[str, Any]) -> None:
+    """Version 1.1 fields at random: risk, certifications, tolerances, part sizes,
+    per-operation quantities, previous places with change cost, one fixed operation."""
+    for p in prob["plants"]:
+        p["risk_per_mille"] = draw(st.integers(0, 1000))
+        p["certifications"] = draw(st.lists(st.sampled_from(["iso9001", "iatf16949"]),
+                                            unique=True))
+    for m in prob["machines"]:
+        for c in m["capabilities"]:
+            c["tolerance_mm"] = draw(st.sampled_from([None, 0.005, 0.05]))
+            c["max_part_mm"] = draw(st.sampled_from([None, 300, 1000]))
+    prob["change_cost"] = {"moved": draw(st.integers(0, 5000)),
+                           "plant_changed": draw(st.integers(0, 5000))}
+    booked = {b["machine"] for b in prob["bookings"]}
+    horizon = prob["horizon"]["minutes"]
+    fixed_done = False
+    for o in prob["orders"]:
+        o["risk_cost"] = draw(st.integers(0, 50000))
+        o["certifications"] = draw(st.lists(st.sampled_from(["iso9001"]), unique=True))
+        if draw(st.booleans()):
+            o["part_size_mm"] = [draw(st.integers(10, 800)), 10, 10]
+        for op in o["operations"]:
+            if draw(st.booleans()):
+                op["tolerance_mm"] = draw(st.sampled_from([0.01, 0.1]))
+            if draw(st.booleans()):
+                op["quantity"] = draw(st.integers(0, 5))
+            if draw(st.booleans()):
+                op["previous"] = {"machine": draw(st.sampled_from(prob["machines"]))["id"],
+                                  "start": draw(st.integers(0, horizon))}
+        first = o["operations"][0]
+        free = [m for m in prob["machines"] if m["id"] not in booked]
+        if not fixed_done and free and draw(st.booleans()):
+            # at most one fixed operation, on a machine without bookings: two fixed spans
+            # (or a fixed span and a booking) that overlap would be a contradictory problem
+            first["fixed"] = {"machine": draw(st.sampled_from(free))["id"],
+                              "start": draw(st.integers(-50, horizon))}
+            fixed_done = True
 
 
 @settings(max_examples=25, deadline=None,
@@ -87,6 +129,9 @@ def test_quote_placements_valid(prob: dict[str, Any]) -> None:
     if not prob["orders"]:
         return
     new = prob["orders"].pop()
+    for op in new["operations"]:  # a new order has no history
+        op.pop("fixed", None)
+        op.pop("previous", None)
     plan = solve(prob, time_limit=0.3, workers=1, seed=0).to_dict()
     q = quote(prob, plan, new, time_limit=0.1)
     if not q.ok:
@@ -102,6 +147,7 @@ def test_quote_placements_valid(prob: dict[str, Any]) -> None:
              "orders": [{"order": new["id"], "completion": q.completion,
                          "lateness": q.lateness, "cost": 0}], "stats": {}}
     # the validator checks the order's cost: price + lateness penalty
-    plan2["orders"][0]["cost"] = q.price + new["late_penalty_per_minute"] * q.lateness
+    # price + expected risk + lateness penalty
+    plan2["orders"][0]["cost"] = q.price + q.risk + new["late_penalty_per_minute"] * q.lateness
     plan2["objective"] = recompute_objective(frozen, plan2)
     assert_valid(frozen, plan2)

@@ -8,9 +8,10 @@ import pytest
 
 from matching import solver as solver_mod
 from matching.bench import fjsp_root, greedy_plan
-from matching.fjsp import load_fjs
-from matching.generate import generate
+from matching.io.fjs import load_fjs
+from matching.io.generate import generate
 from matching.problem import Problem
+from matching.search import lns as lns_mod
 from matching.solver import solve
 from tests.matching.conftest import assert_valid
 
@@ -54,7 +55,7 @@ def test_generated_instance_beats_greedy_and_is_valid() -> None:
 
 def test_decomposition_path_gives_valid_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(solver_mod, "WHOLE_MODEL_PIECES", 10)
-    monkeypatch.setattr(solver_mod, "BATCH_PIECES", 400)
+    monkeypatch.setattr(lns_mod, "BATCH_PIECES", 400)
     d = generate(20, 5, seed=4)
     d["objective"] = "makespan"  # due-date batches: the makespan path of large instances
     plan = solve(d, time_limit=4, workers=1, seed=0)

@@ -192,6 +192,21 @@ def test_missing_windows_means_whole_horizon() -> None:
     some(validate(pr, pl), "o1-20", "windows of m2 run out")
 
 
+def test_zero_minute_work_needs_no_window_even_at_the_horizon_end() -> None:
+    pr, pl = problem(), plan()
+    pr["orders"].append({"id": "o4", "quantity": 1, "release": 10080, "unserved_penalty": 1,
+                         "operations": [{"id": "o4-10", "process": "cnc_milling",
+                                         "material": "ss304", "minutes_per_unit": 0}]})
+    pl["assignments"].append({"operation": "o4-10", "machine": "m3", "start": 10080,
+                              "end": 10080})
+    pl["orders"].append({"order": "o4", "completion": 10080, "lateness": 0, "cost": 0})
+    assert validate(pr, pl) == []
+    # one minute of work at the same place is outside every window of m3
+    pr["orders"][3]["operations"][0]["minutes_per_unit"] = 1
+    pl["assignments"][-1]["end"] = 10081
+    some(validate(pr, pl), "o4-10", "outside every window")
+
+
 # --------------------------------------------------------------------------- one rule each
 
 

@@ -114,3 +114,22 @@ def load_fjs(path: str | os.PathLike[str]) -> dict[str, Any]:
         return parse_fjs(text, name=p.stem)
     except ValueError as exc:
         raise ValueError(f"{p}: {exc}") from None
+
+
+def marketplace_form(d: dict[str, Any]) -> dict[str, Any]:
+    """The same shop written as the marketplace writes problems (issue 17): every order
+    delivered to a point at its plant with zero handling and cost (a zero leg), a due date
+    without a late penalty, windows split into touching shifts that run past the horizon,
+    an empty booking. Equivalent to `d`: the engine must give it the same plan."""
+    import copy
+
+    w = copy.deepcopy(d)
+    H = w["horizon"]["minutes"]
+    for o in w["orders"]:
+        o["lat"], o["lon"] = w["plants"][0]["lat"], w["plants"][0]["lon"]
+        o["due"] = 1
+    for i, m in enumerate(w["machines"]):
+        cut = min(H, 7 * (i + 1))
+        m["windows"] = [[0, cut], [cut, H + 500]] if cut < H else [[0, H + 500]]
+    w["bookings"] = [{"machine": w["machines"][0]["id"], "start": 3, "end": 3}]
+    return w

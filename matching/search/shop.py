@@ -49,24 +49,31 @@ KICK_MOVES = 4  # random moves of a restart
 
 def is_pure_shop(problem: Problem, candidates: list[int], forced: set[int],
                  legs: Legs) -> bool:
-    """True when only machine sequences and job order constrain the schedule."""
+    """True when only machine sequences and job order constrain the schedule.
+
+    Decided by what the problem means, not how it is written (issue 17): a delivery leg of
+    0 minutes and no cost is no leg, windows that cover the horizon (one or several
+    touching) are no calendar, an empty booking holds nothing, a due date without a late
+    penalty puts no pressure."""
     p = problem
-    if p.objective != "makespan" or p.bookings or not candidates:
+    if p.objective != "makespan" or p.pinned or not candidates:
+        return False
+    if any(b.end > b.start for b in p.bookings):
         return False
     if not set(candidates) <= forced or len(candidates) != len(p.orders):
         return False
     H = p.horizon_minutes
-    for mi, _m in enumerate(p.machines):
-        w = p.machine_windows(mi)
-        if len(w) != 1 or w[0][0] > 0 or w[0][1] < H:
+    for mi in range(len(p.machines)):
+        cal = p.calendar(mi)  # clipped to the horizon and merged: the semantics
+        if cal.total != H or len(cal.windows) > 1:
             return False
-    plants = {p.plant_of(mi) for mi in range(len(p.machines))}
+    plants = sorted({p.plant_of(mi) for mi in range(len(p.machines))})
     for a in plants:
         for b in plants:
             if legs.between(a, b) != (0, 0):
                 return False
     for order in p.orders:
-        if order.has_destination:
+        if order.has_destination and any(legs.delivery(pl, order) != (0, 0) for pl in plants):
             return False
         if order.due is not None and int(order.late_penalty_per_minute or 0) > 0:
             return False
@@ -512,4 +519,11 @@ def tabu_search(problem: Problem, candidates: list[int], placements: Placements,
         for t in ts:
             t.join()
     win = min(searches, key=lambda s: s.best)
-    return win.best_placements(), win.best, sum(s.iterations for s in searches)
+    done = sum(s.iterations for s in searches)
+    # Zero-minute work holds no machine time, so the start may have it inside another
+    # operation's span, which machine sequences cannot express: never return worse than it.
+    mine = {key: v for key, v in placements.items() if key[0] in set(candidates)}
+    start = max((e for _m, _s, e in mine.values()), default=0)
+    if win.best > start:
+        return mine, start, done
+    return win.best_placements(), win.best, done

@@ -7,6 +7,7 @@ so every plan it returns is valid by construction.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from matching.problem import Option, Order, Problem
 from matching.result import Placements, order_outcome
 
 INF = float("inf")
+PRUNE_MIN_OPTIONS = 8  # insert_order sorts and prunes options from this many per operation
+OUT_OF_TIME = "not placed: the time limit ran out before the engine reached this order"
 
 
 class Timeline:
@@ -26,22 +29,35 @@ class Timeline:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.steps = 0  # candidate starts looked at by earliest(): a repeatable work measure
+        # spans of fixed operations, held from the start: placing or removing their
+        # operation leaves them held (so callers treat fixed work like any other)
+        self.pinned: set[tuple[int, int]] = set()
 
     def copy(self) -> Timeline:
         t = Timeline(self.cal)
         t.starts = list(self.starts)
         t.ends = list(self.ends)
+        t.pinned = set(self.pinned)
         return t
 
+    def hold(self, s: int, e: int) -> None:
+        """Hold a fixed operation's span for good."""
+        if e > s and (s, e) not in self.pinned:
+            self.pinned.add((s, e))
+            self._insert(s, e)
+
     def add(self, s: int, e: int) -> None:
-        if e <= s:
+        if e <= s or (s, e) in self.pinned:
             return  # zero-length work holds nothing (and would break the sorted ends)
+        self._insert(s, e)
+
+    def _insert(self, s: int, e: int) -> None:
         i = bisect_left(self.starts, s)
         self.starts.insert(i, s)
         self.ends.insert(i, e)
 
     def remove(self, s: int, e: int) -> None:
-        if e <= s:
+        if e <= s or (s, e) in self.pinned:
             return
         i = bisect_left(self.starts, s)
         while i < len(self.starts) and self.starts[i] == s:
@@ -54,9 +70,12 @@ class Timeline:
     def earliest(self, t: int, d: int, latest_end: int | None = None) -> tuple[int, int] | None:
         """Earliest [s, e) with s >= t, s in a window, work d, and free of held spans."""
         cal = self.cal
+        if d <= 0:  # an empty span holds nothing: it starts at t, window or not
+            s = max(0, t)
+            if s > cal.horizon or (latest_end is not None and s > latest_end):
+                return None
+            return s, s
         s = cal.next_start(max(0, t))
-        if d <= 0:  # an empty span holds nothing: any instant in a window will do
-            return None if s is None or (latest_end is not None and s > latest_end) else (s, s)
         while s is not None:
             self.steps += 1
             e = cal.end_of(s, d)
@@ -70,6 +89,16 @@ class Timeline:
             return s, e
         return None
 
+    def fits(self, s: int, d: int) -> tuple[int, int] | None:
+        """[s, e) when work d can start exactly at s (in a window, free of held spans)."""
+        e = self.cal.end_of(s, d)
+        if e is None:
+            return None
+        i = bisect_right(self.ends, s)
+        if e > s and i < len(self.starts) and self.starts[i] < e:
+            return None
+        return s, e
+
 
 def make_timelines(problem: Problem, calendars: list[Calendar] | None = None) -> list[Timeline]:
     cals = calendars or make_calendars(problem)
@@ -78,7 +107,41 @@ def make_timelines(problem: Problem, calendars: list[Calendar] | None = None) ->
         mi = problem.machine_index.get(b.machine)
         if mi is not None and b.end > b.start:
             tls[mi].add(b.start, b.end)
+    for mi, s, e in problem.pinned_spans():
+        tls[mi].hold(s, e)
     return tls
+
+
+def slots(problem: Problem, tl: Timeline, order: Order, k: int, opt: Option, ready: int,
+          checked: bool = True) -> list[tuple[int, int, int]]:
+    """Places (start, end, change cost) worth trying for operation k of `order` on opt's
+    machine from `ready`: a fixed operation's own place (checked against `ready` unless it
+    follows fixed work or is first: those are facts); else the earliest free start, and the
+    operation's previous place when it is still free (moving costs change_cost)."""
+    op = order.operations[k]
+    if op.fixed is not None:
+        fp = problem.fixed_place(order, op, [opt])
+        if fp is None or (checked and ready > fp[1]):
+            return []
+        return [(fp[1], fp[2], 0)]
+    out: list[tuple[int, int, int]] = []
+    got = tl.earliest(ready, opt.duration)
+    if got is not None:
+        out.append((got[0], got[1], problem.change_cost_of(op, opt.m, got[0])))
+    prev = op.previous
+    if (prev is not None and prev.start >= ready and (got is None or got[0] != prev.start)
+            and problem.machines[opt.m].id == prev.machine):
+        fit = tl.fits(prev.start, opt.duration)
+        if fit is not None:
+            out.append((fit[0], fit[1], 0))
+    return out
+
+
+def _checked(order: Order, k: int) -> bool:
+    """Whether operation k's start is checked against what precedes it (not for fixed work
+    that is first or follows fixed work)."""
+    ops = order.operations
+    return ops[k].fixed is None or (k > 0 and ops[k - 1].fixed is None)
 
 
 def make_calendars(problem: Problem) -> list[Calendar]:
@@ -108,28 +171,39 @@ def insert_order(problem: Problem, legs: Legs, timelines: list[Timeline], order:
     prev_plant: str | None = None
     prev_end = order.release
     placed: list[tuple[int, int, int]] = []
+    fixed_cost = int(problem.transport.fixed_cost)
     for k, opts in enumerate(options):
         best = None
         best_key: tuple = (INF,)
+        checked = _checked(order, k)
+        prune = objective != "makespan" and len(opts) >= PRUNE_MIN_OPTIONS
+        if prune:
+            # cheapest first, so that options which cannot beat the best so far even
+            # before their slot search are skipped (exact: the key's first term only grows)
+            opts = sorted(opts, key=lambda o: o.cost)
         for opt in opts:
             plant = problem.plant_of(opt.m)
+            if prune and best is not None:
+                if opt.cost > best_key[0]:
+                    break  # sorted: no later option can win either
+                if prev_plant is not None and plant != prev_plant \
+                        and opt.cost + fixed_cost > best_key[0]:
+                    continue  # a move to another plant costs at least the fixed cost
             tmin, tcost = legs.between(prev_plant, plant) if prev_plant is not None else (0, 0)
-            got = timelines[opt.m].earliest(prev_end + tmin, opt.duration)
-            if got is None:
-                continue
-            s, e = got
-            if k == n - 1:
-                dmin, dcost = legs.delivery(plant, order)
-                finish = e + dmin
-            else:
-                dcost, finish = 0, e + tail[k + 1]
-            late = 0 if due is None else max(0, finish - due)
-            if objective == "makespan":
-                key = (finish, opt.cost + tcost + dcost, opt.m)
-            else:
-                key = (opt.cost + tcost + dcost + rate * late, e, opt.m)
-            if key < best_key:
-                best_key, best = key, (opt.m, s, e)
+            for s, e, cc in slots(problem, timelines[opt.m], order, k, opt, prev_end + tmin,
+                                  checked):
+                if k == n - 1:
+                    dmin, dcost = legs.delivery(plant, order)
+                    finish = e + dmin
+                else:
+                    dcost, finish = 0, e + tail[k + 1]
+                late = 0 if due is None else max(0, finish - due)
+                if objective == "makespan":
+                    key = (finish, opt.cost + tcost + dcost + cc, opt.m)
+                else:
+                    key = (opt.cost + tcost + dcost + cc + rate * late, e, opt.m)
+                if key < best_key:
+                    best_key, best = key, (opt.m, s, e)
         if best is None:
             return None
         placed.append(best)
@@ -159,19 +233,18 @@ def insert_order_labels(problem: Problem, legs: Legs, timelines: list[Timeline],
     searches = 0
     for k, opts in enumerate(options):
         by_plant: dict[str, list[tuple[int, int, str | None, tuple]]] = {}
+        checked = _checked(order, k)
         for cost, end, plant, placed in labels:
             for opt in opts:
                 pl = problem.plant_of(opt.m)
                 tmin, tcost = legs.between(plant, pl) if plant is not None else (0, 0)
                 tl = timelines[opt.m]
                 before = tl.steps
-                got = tl.earliest(end + tmin, opt.duration)
+                got = slots(problem, tl, order, k, opt, end + tmin, checked)
                 searches += 1 + tl.steps - before
-                if got is None:
-                    continue
-                s, e = got
-                by_plant.setdefault(pl, []).append((cost + opt.cost + tcost, e, pl,
-                                                    placed + ((opt.m, s, e),)))
+                for s, e, cc in got:
+                    by_plant.setdefault(pl, []).append((cost + opt.cost + tcost + cc, e, pl,
+                                                        placed + ((opt.m, s, e),)))
         labels = []
         for ls in by_plant.values():
             ls.sort(key=lambda x: (x[0], x[1]))
@@ -210,8 +283,9 @@ def _outcome(problem: Problem, legs: Legs, order: Order, options: list[list[Opti
              placed: list[tuple[int, int, int]]) -> tuple[int, int, int]:
     cost = 0
     prev: str | None = None
-    for k, (mi, _s, _e) in enumerate(placed):
+    for k, (mi, s, _e) in enumerate(placed):
         cost += next(o.cost for o in options[k] if o.m == mi)
+        cost += problem.change_cost_of(order.operations[k], mi, s)
         plant = problem.plant_of(mi)
         if prev is not None:
             cost += legs.between(prev, plant)[1]
@@ -233,9 +307,11 @@ def greedy(problem: Problem, legs: Legs | None = None,
            prechecked: dict[int, str] | None = None,
            sequence: list[int] | None = None,
            timelines: list[Timeline] | None = None,
-           labels: bool = False) -> tuple[Placements, dict[int, str]]:
+           labels: bool = False,
+           deadline: float | None = None) -> tuple[Placements, dict[int, str]]:
     """Due-date dispatch. Returns placements and {order index: reason} for unserved orders.
-    labels=True places each order by insert_order_labels (cost objective; slower, better)."""
+    labels=True places each order by insert_order_labels (cost objective; slower, better).
+    Past `deadline` (time.monotonic()) the orders not reached are left unserved, said so."""
     legs = legs or Legs(problem)
     tls = timelines if timelines is not None else make_timelines(problem)
     prechecked = prechecked or {}
@@ -244,6 +320,10 @@ def greedy(problem: Problem, legs: Legs | None = None,
     for j in sequence if sequence is not None else edd_sequence(problem):
         if j in prechecked:
             unserved[j] = prechecked[j]
+            continue
+        if deadline is not None and (deadline < 0 or time.monotonic() > deadline):
+            deadline = -1.0
+            unserved[j] = OUT_OF_TIME
             continue
         order = problem.orders[j]
         options = [problem.options(j, k) for k in range(len(order.operations))]
@@ -294,10 +374,13 @@ def dispatch_ops(problem: Problem, legs: Legs | None = None,
         cands = []
         for j, k in nxt.items():
             cb = None
+            order = problem.orders[j]
             for opt in problem.options(j, k):
                 pl = problem.plant_of(opt.m)
                 tmin = legs.between(plant[j], pl)[0] if plant[j] is not None else 0
-                got = tls[opt.m].earliest(ready[j] + tmin, opt.duration)
+                got = min(((s, e) for s, e, _cc in slots(problem, tls[opt.m], order, k, opt,
+                                                        ready[j] + tmin, _checked(order, k))),
+                          key=lambda se: (se[1], se[0]), default=None)
                 if got is not None and (cb is None or (got[1], got[0], opt.m) < cb[0]):
                     cb = ((got[1], got[0], opt.m), j, k, opt, got)
             if cb is not None:

@@ -1,0 +1,2 @@
+"""Reading and writing instances: `.fjs` flexible job shop files (fjs) and the synthetic
+marketplace instance generator (generate)."""
