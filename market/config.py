@@ -71,6 +71,9 @@ class Config:
     # Background jobs: "thread" (in-process pool), "celery" (workers on REDIS_URL) or "sync".
     JOBS_MODE = os.environ.get("JOBS_MODE", "")
     SOLVER_WORKERS = _int("SOLVER_WORKERS", 2)
+    # "anytime": a run uses its whole time limit (stops early only when optimal);
+    # "repeatable": a fixed amount of work, the same plan every time (tests, audits)
+    SOLVER_MODE = os.environ.get("SOLVER_MODE", "anytime")
     PLATFORM_FEE_BPS = _int("PLATFORM_FEE_BPS", 800)  # 8% on top of the factories' price
     QUOTE_VALID_HOURS = _int("QUOTE_VALID_HOURS", 72)
     MATCHING_EVERY_MINUTES = _int("MATCHING_EVERY_MINUTES", 0)  # 0: operators start runs

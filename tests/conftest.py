@@ -153,6 +153,7 @@ def app_config(database_url: str, tmp_path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "SOLVER_MODE": "repeatable",  # the same plan every run, and no run longer than needed
     }
 
 

@@ -240,7 +240,8 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
                 transport=transport_settings(session))
             session.rollback()  # release read locks while the engine works
             plan = solve(problem, time_limit=float(run.time_limit_seconds),  # type: ignore[union-attr]
-                         workers=int(app.config.get("SOLVER_WORKERS", 2)), seed=0).to_dict()
+                         workers=int(app.config.get("SOLVER_WORKERS", 2)), seed=0,
+                         deterministic=app.config.get("SOLVER_MODE") == "repeatable").to_dict()
             # Fault-injection hook for the tests that kill a worker mid-solve: tiny problems
             # solve in milliseconds, too fast to kill. Zero (off) unless a test sets it.
             delay = float(app.config.get("TEST_SOLVE_DELAY_SECONDS", 0) or 0)

@@ -53,6 +53,7 @@ def make_live_app(tmp_path: Path, **config):  # type: ignore[no-untyped-def]
     SQLModel.metadata.create_all(engine)
     engine.dispose()
     app = create_app({"TESTING": True, "SECRET_KEY": "browser", "DATABASE_URL": url,
+                      "SOLVER_MODE": "repeatable",
                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True, **config})
     with app.app_context():
         load_taxonomy(db.session)

@@ -71,6 +71,25 @@ def test_run_proposes_a_valid_plan(app, session, market):
     assert windows(session, "held") == []
 
 
+@pytest.mark.parametrize("mode, deterministic", [("anytime", False), ("repeatable", True)])
+def test_solver_mode_reaches_the_engine(app, session, market, monkeypatch, mode, deterministic):
+    """Production runs use their whole time limit (anytime); tests and audits repeat."""
+    import matching.solver
+
+    seen: dict = {}
+    real = matching.solver.solve
+
+    def spy(problem, **kwargs):
+        seen.update(kwargs)
+        return real(problem, **{**kwargs, "deterministic": True})
+
+    monkeypatch.setattr(matching.solver, "solve", spy)
+    app.config["SOLVER_MODE"] = mode
+    run = run_now(app, session, market["operator"], time_limit=1)
+    assert run.status == "done", run.error
+    assert seen["deterministic"] is deterministic and seen["time_limit"] == 1.0
+
+
 def test_unserved_order_has_a_reason(app, session, market):
     b = market["buyer"]
     from market.orders.validation import OperationInput

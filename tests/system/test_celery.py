@@ -48,6 +48,7 @@ class Worker:
     def __init__(self, database_url: str, delay: int = 0) -> None:
         env = {**os.environ, "TEST_SOLVE_DELAY_SECONDS": str(delay),
                "DATABASE_URL": database_url, "REDIS_URL": REDIS_TEST_URL, "JOBS_MODE": "celery",
+               "SOLVER_MODE": "repeatable",
                "SOLVER_WORKERS": "1", "RATELIMIT_STORAGE_URI": "memory://"}
         # solo pool: the task runs in the worker's own process, so killing it kills the solve
         self.proc = subprocess.Popen(
