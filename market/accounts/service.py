@@ -375,7 +375,8 @@ def user_for_token(session: Session, raw: str, now: datetime | None = None) -> U
         # Under the writers' lock: on SQLite, many requests with one token would otherwise
         # race the approvals' write transactions for the database lock (seen as a 30 s stall
         # in the 50-request concurrency test). Best effort: a lost update only dates last use.
-
+        # End the read first: a request waiting for the lock must not hold a pooled connection.
+        session.commit()
         with write_lock(session):
             token.last_used_at = now
             session.add(token)

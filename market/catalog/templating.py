@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from flask import g
+from sqlmodel import select
+
+from market.catalog import service as taxonomy
+from market.catalog.models import Process
+from market.core.extensions import db
 from market.core.templating import localized
 
 
 def process_name(code: str) -> str:
     """A process's name in the reader's language; the table is read once per request."""
-    from flask import g
-    from sqlmodel import select
-
-    from market.catalog.models import Process
-    from market.core.extensions import db
-
     if "process_names" not in g:
         g.process_names = {p.code: p for p in db.session.exec(select(Process))}
     process = g.process_names.get(code)
@@ -21,11 +21,6 @@ def process_name(code: str) -> str:
 
 def material_name(code: str) -> str:
     """A material's name in the reader's language; the table is read once per request."""
-    from flask import g
-
-    from market.catalog import service as taxonomy  # noqa: I001
-    from market.core.extensions import db
-
     if "material_names" not in g:
         g.material_names = {m.code: m for m in taxonomy.materials(db.session)}
     material = g.material_names.get(code)

@@ -92,6 +92,9 @@ def _authenticate(required: str) -> None:
     except AuthenticationFailed as exc:
         raise ApiError(401, "unauthorized", exc.message) from None
     g.api_user = user
+    # End the token lookup's read transaction: the view may wait for the writers' lock, and
+    # must not hold a pooled connection (or, on PostgreSQL, an open transaction) meanwhile.
+    db.session.commit()
     if required == "operator" and not user.is_operator:
         raise PermissionDenied("Only platform operators may do this.")
 

@@ -36,6 +36,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from market.core.api import error_body
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 _CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "validation_error",
-    429: "rate_limited", 500: "server_error",
+    429: "rate_limited", 500: "server_error", 503: "unavailable",
 }
 
 
@@ -91,6 +92,8 @@ def _messages() -> dict[int, tuple[str, str]]:
         405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
         413: (_("File too large"), _("The upload is larger than the allowed size.")),
         429: (_("Too many attempts"), _("Please wait a minute before trying again.")),
+        503: (_("Busy"), _("The marketplace is busy right now. Nothing was saved; please try "
+                           "again in a moment.")),
         500: (_("Something went wrong"),
               _("We could not complete your request. Nothing was saved; please try again.")),
     }
@@ -203,6 +206,18 @@ def init_app(app: Flask) -> None:
         if status == 429:
             detail = None
         return render_error(status, detail)
+
+    @app.errorhandler(PoolTimeout)
+    def _busy(exc: PoolTimeout):
+        # every database connection is taken (a burst of requests): a retry will do
+        log.warning("database pool exhausted on %s %s", request.method, request.path)
+        db.session.rollback()
+        response = render_error(503)
+        if isinstance(response, tuple):
+            response = (response[0], 503, {"Retry-After": "5"})
+        else:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception):

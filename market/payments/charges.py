@@ -19,6 +19,7 @@ from market.core.errors import (
     ValidationError,
 )
 from market.core.models import utcnow
+from market.deals import service as bookings
 from market.deals.lifecycle import move_quote
 from market.deals.models import Booking, Quote, QuoteStatus
 from market.orders import lifecycle
@@ -222,8 +223,6 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
             already = session.exec(select(Booking.id).where(
                 Booking.quote_id == quote.id)).first()
             if already is None:
-                from market.deals import service as bookings
-
                 bookings.propose_bookings(session, quote, order, None, now)
         else:
             # The deal died while the buyer paid (cancelled, or a factory declined): the money
@@ -262,8 +261,6 @@ def expire_unpaid(session: Session, payment_id: int, now: datetime | None = None
     """A payment not received in time: the quote's booked capacity goes back to the
     factories, the quote expires and the order returns to matching. Money arriving later
     is refunded (apply_success sees the quote is no longer accepted)."""
-    from market.deals import service as bookings
-
     now = now or utcnow()
     with write_lock(session):
         payment = locked(session, Payment, payment_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, json
 
-from market.core.api import Page, current_api_user, pagination, route
+from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
 from market.core.jobs import dispatch
 from market.core.money import fee_bps
@@ -90,8 +90,6 @@ def get_run(run_id: int) -> dict[str, Any]:
 def run_problem(run_id: int) -> Response:
     run = matching_runs.get_run(db.session, current_api_user(), run_id)
     if run.problem is None:
-        from market.core.api import ApiError
-
         raise ApiError(409, "conflict", "This run has no problem file (it did not get that far).")
     return Response(json.dumps(run.problem), mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename=yunzao-run-{run.id}-problem.json"})

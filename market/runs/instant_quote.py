@@ -32,6 +32,7 @@ from market.core.models import utcnow
 from market.core.money import DEFAULT_FEE_BPS, platform_fee
 from market.orders import service as orders
 from market.orders.models import Order, OrderStatus
+from market.runs import planning
 
 QUOTE_VALID_MINUTES = 15
 SLACK_DAYS = 14
@@ -188,8 +189,6 @@ def instant_quote(
     session: Session, actor: User, order_id: int, *, fee_bps: int = DEFAULT_FEE_BPS,
     now: datetime | None = None,
 ) -> QuoteResult:
-    from market.runs import planning
-
     order = orders.get_order(session, actor, order_id)
     if order.status not in QUOTABLE:
         raise Conflict(f"Instant quotes are for orders that are not yet accepted; this order "

@@ -19,8 +19,11 @@ from market.accounts.models import User
 from market.capacity.models import Machine
 from market.core import audit, events
 from market.core.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.extensions import db
 from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
+from market.orders.service import offered_orders
+from market.runs.instant_quote import order_to_matching
 from market.runs.models import MatchingRun, PlannedOperation, PlatformSetting, RunOrder, RunStatus
 from market.runs.planning import DEFAULT_TRANSPORT, build_problem
 
@@ -184,8 +187,6 @@ class _Heartbeat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        from market.core.extensions import db
-
         while not self.stopped.wait(HEARTBEAT_SECONDS):
             try:
                 with self.app.app_context(), db.new_session() as s:
@@ -208,8 +209,6 @@ def horizon_for(orders: list[Order], now: datetime) -> tuple[datetime, int]:
 
 
 def matched_orders(session: Session, run: MatchingRun) -> list[Order]:
-    from market.orders.service import offered_orders
-
     orders = offered_orders(session)
     if run.order_ids:
         wanted = set(run.order_ids)
@@ -219,8 +218,6 @@ def matched_orders(session: Session, run: MatchingRun) -> list[Order]:
 
 def execute(app: Flask, run_id: int, worker: str) -> None:
     """The body of a matching run. Nothing of a failed run is stored but the failure."""
-    from market.core.extensions import db
-    from market.runs.instant_quote import order_to_matching
     from matching.solver import solve
     from matching.validate import validate
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from market.core import events
+from market.core.extensions import db
 from market.core.jobs import dispatch, housekeeping_step, task, worker_name
 from market.runs import service as matching_runs
 
@@ -18,8 +19,6 @@ def run_matching(app: Flask, run_id: int) -> None:
 @task
 def scheduled_matching(app: Flask) -> None:
     """Celery beat's periodic matching run (MATCHING_EVERY_MINUTES)."""
-    from market.core.extensions import db
-
     with app.app_context():
         run = matching_runs.scheduled_run(db.session, app.config["MATCHING_TIME_LIMIT"])
         if run is not None:

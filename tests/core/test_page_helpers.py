@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from flask import Blueprint
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import select
 from werkzeug.exceptions import NotFound as HttpNotFound
 
@@ -84,6 +85,10 @@ def _helpers_blueprint() -> Blueprint:
     @bp.get("/escape-missing")
     def escape_missing():
         raise NotFound("Nothing here.")
+
+    @bp.get("/busy")
+    def busy():
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
 
     return bp
 
@@ -241,3 +246,10 @@ def test_an_escaped_not_found_is_the_404_page(client):
     response = client.get("/_helpers/escape-missing", headers={"Accept-Language": "en"})
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_an_exhausted_connection_pool_is_busy_not_broken(client):
+    """Every connection taken (a burst): 503 with Retry-After, on pages and under /api/."""
+    response = client.get("/_helpers/busy", headers={"Accept-Language": "en"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "busy right now" in response.text
