@@ -34,7 +34,12 @@ STRICT = os.environ.get("YUNZAO_TEST_STRICT") == "1"
 PG_ADMIN_URL = os.environ.get(
     "YUNZAO_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_TEST_URL = os.environ.get("YUNZAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per xdist worker (15, 14, ...): a Celery test empties its database
+# first, which must not drop the queue of a test running beside it.
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+REDIS_TEST_URL = os.environ.get(
+    "YUNZAO_TEST_REDIS_URL",
+    f"redis://127.0.0.1:6379/{15 - int(_XDIST[2:] or 0) % 8 if _XDIST.startswith('gw') else 15}")
 PASSWORD = "correct horse battery staple"
 
 # Argon2 with production parameters costs ~50 ms a hash; tests hash hundreds of passwords.

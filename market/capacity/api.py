@@ -23,6 +23,7 @@ from market.capacity.schemas import (
     WindowOut,
     WithdrawOut,
 )
+from market.core import dates
 from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
 
@@ -59,21 +60,22 @@ def _caps(items) -> list[equipment.CapabilityInput]:  # type: ignore[no-untyped-
 
 
 def _when(name: str, required: bool = True) -> datetime | None:
+    """A range bound from the query: a day (`from` its start, `to` the end of it, in the
+    platform's zone) or a timestamp with offset (API.md "Dates")."""
     raw = request.args.get(name)
     if not raw:
         if required:
-            raise ApiError(422, "validation_error", f"Give ?{name}= as ISO 8601 with offset.",
+            raise ApiError(422, "validation_error",
+                           f"Give ?{name}= as a day (2026-12-01) or ISO 8601 with offset.",
                            {name: "Required."})
         return None
     try:
-        value = datetime.fromisoformat(raw.replace(" ", "+"))  # a "+" in a query becomes " "
-    except ValueError:
-        raise ApiError(422, "validation_error", f"{name} is not an ISO 8601 date-time.",
-                       {name: "Use e.g. 2026-12-01T08:00:00+08:00."}) from None
-    if value.tzinfo is None:
-        raise ApiError(422, "validation_error", f"{name} needs a time zone offset.",
-                       {name: "Use e.g. 2026-12-01T08:00:00+08:00."})
-    return value
+        # a "+" in a query string arrives as a space
+        return dates.parse_moment(raw.strip().replace(" ", "+"),
+                                  day="until" if name == "to" else "start")
+    except dates.DateError as exc:
+        raise ApiError(422, "validation_error", f"{name}: {exc.message}",
+                       {name: exc.message}) from None
 
 
 @route("POST", "/plants", summary="Add a plant", body=PlantIn, response=PlantOut, status=201,
@@ -146,7 +148,8 @@ def publish_window(machine_id: int, data: WindowIn):  # type: ignore[no-untyped-
 
 @route("GET", "/machines/<int:machine_id>/windows", summary="A machine's windows",
        response=WindowOut, tag="capacity",
-       query={"from": "ISO 8601 with offset", "to": "ISO 8601 with offset"}, paginated=True)
+       query={"from": "a day (its start) or ISO 8601 with offset",
+              "to": "a day (to its end) or ISO 8601 with offset"}, paginated=True)
 def list_windows(machine_id: int) -> list[dict[str, Any]]:
     rows = publishing.list_windows(db.session, current_api_user(), machine_id,
                                  _when("from", False), _when("to", False))
@@ -189,7 +192,8 @@ def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
 @route("GET", "/capacity", summary="Search free capacity of verified factories",
        response=CapacityHitOut, tag="capacity",
        query={"process": "process code (required)", "material": "material code",
-              "from": "ISO 8601 with offset", "to": "ISO 8601 with offset",
+              "from": "a day (its start) or ISO 8601 with offset",
+              "to": "a day (to its end) or ISO 8601 with offset",
               "min_hours": "minimum free hours in the range"}, paginated=True)
 def search() -> list[dict[str, Any]]:
     try:

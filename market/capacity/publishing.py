@@ -24,7 +24,7 @@ from market.capacity.models import (
     Plant,
     WindowStatus,
 )
-from market.core import audit
+from market.core import audit, dates
 from market.core.errors import N_, Conflict, ValidationError
 from market.core.models import utcnow
 
@@ -112,6 +112,11 @@ def publish_span(session: Session, machine: Machine, start: datetime, end: datet
 
 def check_span(start: datetime, end: datetime, allow_past: bool = False) -> None:
     fields: dict[str, str] = {}
+    for name, value in (("start", start), ("end", end)):
+        if not dates.MIN_YEAR <= value.year <= dates.MAX_YEAR:
+            fields[name] = N_("Use a date between 2000 and 2100.")
+    if fields:
+        raise ValidationError("This window cannot be published.", fields)
     if end <= start:
         fields["end"] = N_("The end must be after the start.")
     elif end - start > MAX_WINDOW:
@@ -271,12 +276,10 @@ class ShiftRuleInput:
 
 
 def parse_day(value: date | str, name: str, fields: dict[str, str]) -> date | None:
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        fields[name] = N_("Use a date like 2026-12-01.")
+        return dates.parse_day(value)
+    except dates.DateError as exc:
+        fields[name] = exc.message
         return None
 
 

@@ -4,10 +4,27 @@ helpers, templating, money and labels. `core` imports no domain."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+# The largest id our id columns hold (INTEGER on PostgreSQL); a larger number in a URL matches
+# no route.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: an id beyond the id columns' range is a 404 like any unknown id, never a
+    500 from the database driver (found by fuzzing the API)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     from market.config import BASE_DIR
     from market.core import openapi, pages, security, templating  # noqa: F401
     from market.core.extensions import babel, csrf, db, limiter, login_manager, select_locale

@@ -36,7 +36,10 @@ class OrderIn(Strict):
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=4000)
     quantity: int = Field(strict=True, description="Whole units, at least 1")
-    due_date: datetime = Field(description="ISO 8601 with offset, in the future")
+    due_date: str = Field(
+        max_length=40, examples=["2026-12-22", "2026-12-22T17:00:00+08:00"],
+        description="A day (YYYY-MM-DD: the end of that day, Asia/Shanghai) or ISO 8601 with "
+                    "offset; in the future and within two years")
     delivery: DeliveryIn
     budget: int | None = Field(default=None, strict=True,
                                description="Minor units (fen), at least 0; optional")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
 from market.catalog.models import Material, Process, ProcessMaterial
+from market.core.dates import DateError, parse_moment
 from market.core.errors import ValidationError
 from market.core.models import utcnow
 from market.orders.models import Order
@@ -24,6 +25,7 @@ MAX_QUANTITY = 10_000_000
 MAX_MINUTES_PER_UNIT = 100_000.0
 
 
+MAX_DUE_AHEAD = timedelta(days=2 * 366)  # API.md: more than 2 years ahead is a typo
 MAX_BUDGET = 10**13  # minor units: 100 billion yuan, far above any real order
 
 
@@ -112,23 +114,6 @@ def clean_number(value: Any, name: str, fields: dict[str, str], *, integer: bool
     return float(number)
 
 
-def parse_datetime(value: Any) -> datetime | None:
-    """An aware datetime from a datetime or an ISO 8601 string; None if it cannot be read.
-    Naive values raise ValueError: guessing their zone would move the due date silently."""
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, str) and value.strip():
-        try:
-            result = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    if result.tzinfo is None:
-        raise ValueError("naive")
-    return result.astimezone(UTC)
-
-
 def validate(session: Session, data: OrderInput, now: datetime | None = None) -> CleanOrder:
     """Check everything at once and report every problem, keyed by field name
     (operations as operations.<index>.<field>, index from 0)."""
@@ -144,15 +129,19 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
         fields["quantity"] = f"The quantity must be between 1 and {MAX_QUANTITY:,}."
 
     due: datetime | None = None
-    try:
-        due = parse_datetime(data.due_date)
-        if due is None:
-            fields["due_date"] = ("Enter the due date." if data.due_date in (None, "")
-                                  else "Use a date and time such as 2026-12-20T17:00:00+08:00.")
-        elif due <= now:
-            fields["due_date"] = "The due date must be in the future."
-    except ValueError:
-        fields["due_date"] = "Include a time zone offset, e.g. 2026-12-20T17:00:00+08:00."
+    if data.due_date in (None, ""):
+        fields["due_date"] = "Enter the due date."
+    else:
+        try:
+            # a plain date means the end of that day in the buyer's zone (API.md "Dates")
+            due = parse_moment(data.due_date, day="end")
+        except DateError as exc:
+            fields["due_date"] = exc.message
+        else:
+            if due <= now:
+                fields["due_date"] = "The due date must be in the future."
+            elif due > now + MAX_DUE_AHEAD:
+                fields["due_date"] = "The due date must be within two years."
 
     lat = clean_number(data.delivery_lat, "delivery.lat", fields,
                   required="Enter the delivery latitude.")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -35,8 +35,6 @@ from market.orders.models import Order, OrderStatus
 from market.runs import planning
 
 QUOTE_VALID_MINUTES = 15
-SLACK_DAYS = 14
-MAX_HORIZON_DAYS = 90
 # 10 CNY a minute (14,400 CNY a day) late: enough that the engine pays for a faster plant
 # rather than deliver late, small enough to stay far from the unserved penalty.
 LATE_PENALTY_PER_MINUTE = 1_000
@@ -70,11 +68,7 @@ class QuoteResult:
 
 
 def horizon(order: Order, now: datetime) -> tuple[datetime, int]:
-    start = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    end = min(order.due_date + timedelta(days=SLACK_DAYS), start + timedelta(
-        days=MAX_HORIZON_DAYS))
-    minutes = max(60, int((end - start).total_seconds() // 60))
-    return start, minutes
+    return planning.horizon([order.due_date], now, at_least_minutes=60)
 
 
 def order_to_matching(order: Order, start: datetime, now: datetime) -> dict[str, Any]:

@@ -47,6 +47,43 @@ class ProblemIndex:
         return int((when - self.start).total_seconds() // 60)
 
 
+SLACK_DAYS = 14  # past the latest due date, so a late placement is found and reported
+MAX_HORIZON_DAYS = 90
+
+
+def horizon(due_dates: Iterable[datetime], now: datetime, at_least_minutes: int
+            ) -> tuple[datetime, int]:
+    """The planning horizon: from now (rounded down to the hour) to the latest due date plus
+    SLACK_DAYS, at most MAX_HORIZON_DAYS. The cap is applied before any addition, so a due
+    date at the end of the calendar cannot overflow (it once failed every run)."""
+    start = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    cap = start + timedelta(days=MAX_HORIZON_DAYS)
+    latest = max(due_dates, default=start)
+    end = cap if latest >= cap - timedelta(days=SLACK_DAYS) else latest + timedelta(
+        days=SLACK_DAYS)
+    return start, max(at_least_minutes, int((end - start).total_seconds() // 60))
+
+
+def unusable_reason(order: Any) -> str | None:
+    """Why the engine cannot plan this order as stored (data that slipped past validation
+    or predates it), or None."""
+    if not order.operations:
+        return "it has no operations"
+    if not int(order.quantity or 0) > 0:
+        return "its quantity is not positive"
+    due = order.due_date
+    if due is None or not 2000 <= due.year <= 2100:
+        return "its due date is outside 2000-2100"
+    for op in order.operations:
+        minutes = op.minutes_per_unit
+        if minutes is None or not math.isfinite(minutes) or minutes < 0:
+            return f"operation {op.seq} has no usable work content"
+    for value, low, high in ((order.delivery_lat, -90, 90), (order.delivery_lon, -180, 180)):
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            return "its delivery place is not on the map"
+    return None
+
+
 def machine_key(machine_id: int) -> str:
     return f"m{machine_id}"
 

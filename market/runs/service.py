@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -23,6 +23,7 @@ from market.core.extensions import db
 from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
 from market.orders.service import offered_orders
+from market.runs import planning
 from market.runs.instant_quote import order_to_matching
 from market.runs.models import MatchingRun, PlannedOperation, PlatformSetting, RunOrder, RunStatus
 from market.runs.planning import DEFAULT_TRANSPORT, build_problem
@@ -33,8 +34,6 @@ MIN_TIME_LIMIT, MAX_TIME_LIMIT = 1, 600
 HEARTBEAT_SECONDS = 5
 STALE_SECONDS = 90  # no heartbeat for this long: the worker is gone
 MAX_ATTEMPTS = 2
-SLACK_DAYS = 14
-MAX_HORIZON_DAYS = 90
 QUOTE_HOURS = 72
 
 def require_operator(actor: User) -> None:
@@ -201,11 +200,25 @@ class _Heartbeat(threading.Thread):
 
 
 def horizon_for(orders: list[Order], now: datetime) -> tuple[datetime, int]:
-    start = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    latest = max((o.due_date for o in orders), default=start + timedelta(days=7))
-    end = min(latest + timedelta(days=SLACK_DAYS), start + timedelta(days=MAX_HORIZON_DAYS))
-    end = max(end, start + timedelta(days=7))
-    return start, int((end - start).total_seconds() // 60)
+    return planning.horizon((o.due_date for o in orders), now, at_least_minutes=7 * 24 * 60)
+
+
+def usable(orders: list[Order], start: datetime, now: datetime
+           ) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The orders in the engine's format, and the ones it cannot use with the reason: one
+    buyer's bad data is named in the run, never the reason the run fails for everyone."""
+    good: list[dict[str, Any]] = []
+    skipped: dict[int, str] = {}
+    for order in orders:
+        try:
+            reason = planning.unusable_reason(order)
+            if reason is None:
+                good.append(order_to_matching(order, start, now))
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            reason = f"its data cannot be planned ({type(exc).__name__})"
+        if reason is not None:
+            skipped[order.id] = reason  # type: ignore[index]
+    return good, skipped
 
 
 def matched_orders(session: Session, run: MatchingRun) -> list[Order]:
@@ -231,9 +244,9 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
             now = utcnow()
             orders = matched_orders(session, run)  # type: ignore[arg-type]
             start, minutes = horizon_for(orders, now)
+            engine_orders, skipped = usable(orders, start, now)
             problem, index = build_problem(
-                session, start=start, minutes=minutes,
-                orders=[order_to_matching(o, start, now) for o in orders],
+                session, start=start, minutes=minutes, orders=engine_orders,
                 transport=transport_settings(session))
             session.rollback()  # release read locks while the engine works
             plan = solve(problem, time_limit=float(run.time_limit_seconds),  # type: ignore[union-attr]
@@ -249,7 +262,7 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
                 raise RuntimeError("the engine's plan failed validation: " + "; ".join(errors[:5]))
             if not _still_mine(session, run_id, worker):
                 return  # the reaper gave up on us meanwhile: store nothing
-            _store(session, run_id, problem, plan, index, orders)
+            _store(session, run_id, problem, plan, index, orders, skipped)
         except Exception as exc:  # recorded on the run; the operator sees it
             session.rollback()
             log.exception("matching run %s failed", run_id)
@@ -263,7 +276,7 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
 
 
 def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[str, Any],
-           index: Any, orders: list[Order]) -> None:
+           index: Any, orders: list[Order], skipped: dict[int, str] | None = None) -> None:
     """Write the whole proposal in one transaction."""
     from matching.problem import as_problem
 
@@ -305,8 +318,11 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
                 completion=index.at(int(outcome["completion"])),
                 lateness_minutes=int(outcome["lateness"])))
         else:
+            reason = unserved.get(key, "not placed")
+            if skipped and order.id in skipped:
+                reason = "not planned: " + skipped[order.id]  # type: ignore[index]
             session.add(RunOrder(run_id=run_id, order_id=order.id, served=False,  # type: ignore[arg-type]
-                                 reason=unserved.get(key, "not placed")[:500]))
+                                 reason=reason[:500]))
     offered = sum(b - a for m in problem["machines"] for a, b in m["windows"]) - sum(
         b["end"] - b["start"] for b in problem["bookings"])
     run.problem = problem  # type: ignore[union-attr]

@@ -126,6 +126,27 @@ def test_capacity_search(client, headers, machine_id, app):
     assert client.get(query, headers=rival_headers).json["items"][0]["rate_per_hour"] is None
     missing = client.get("/api/v1/capacity?process=cnc_milling", headers=buyer_headers)
     assert missing.status_code == 422 and "from" in missing.json["error"]["fields"]
+    # plain days (API.md "Dates"): from the start of the first to the end of the last
+    days = (f"/api/v1/capacity?process=cnc_milling&material=al6061&min_hours=2"
+            f"&from={base.date().isoformat()}&to={(base + timedelta(days=1)).date().isoformat()}")
+    by_day = client.get(days, headers=buyer_headers)
+    assert by_day.status_code == 200, by_day.json
+    assert by_day.json["items"][0]["free_hours"] == 10.0
+    for bad in ("9999-12-31", "2026-02-30", "tomorrow"):
+        refused = client.get(f"/api/v1/capacity?process=cnc_milling&from={bad}&to=2026-12-31",
+                             headers=buyer_headers)
+        assert refused.status_code == 422 and "from" in refused.json["error"]["fields"], bad
+
+
+def test_dates_outside_2000_2100_are_refused(client, headers, machine_id):
+    far = {"start": "9999-12-30T08:00:00+08:00", "end": "9999-12-30T16:00:00+08:00"}
+    window = client.post(f"/api/v1/machines/{machine_id}/windows", json=far, headers=headers)
+    assert window.status_code == 422 and "start" in window.json["error"]["fields"]
+    monday = future_monday().date()
+    rule = client.post(f"/api/v1/machines/{machine_id}/shift-rules", headers=headers, json={
+        "weekdays": [0], "start_time": "08:00", "end_time": "16:00",
+        "valid_from": monday.isoformat(), "valid_until": "9999-12-31"})
+    assert rule.status_code == 422 and "valid_until" in rule.json["error"]["fields"]
 
 
 def test_authorization(client, headers, machine_id, app):

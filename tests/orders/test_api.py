@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlmodel import func, select
 
@@ -94,6 +97,13 @@ def test_put_replaces_a_draft(client, headers):
         ({"due_date": "2020-01-01T00:00:00+00:00"}, "due_date"),
         ({"due_date": "2030-01-01T00:00:00"}, "due_date"),
         ({"due_date": "soon"}, "due_date"),
+        # a typo far in the future once made every matching run fail (issue "Locked doors")
+        ({"due_date": "9999-12-31"}, "due_date"),
+        ({"due_date": "9999-12-31T00:00:00+00:00"}, "due_date"),
+        ({"due_date": "1999-12-31"}, "due_date"),
+        ({"due_date": "2026-13-40"}, "due_date"),
+        ({"due_date": future(800).isoformat()}, "due_date"),  # more than two years ahead
+        ({"due_date": 20261222}, "due_date"),
         ({"delivery": {"address": "", "lat": 100, "lon": 0}}, "delivery.lat"),
         ({"delivery": {"address": "", "lat": 0}}, "delivery.lon"),
         ({"budget": -1}, "budget"),
@@ -220,3 +230,14 @@ def test_get_order_shows_bookings_and_quotes(app, client, session, headers, buye
     # the booked factory reads the order, not the buyer's deals
     seen = client.get(f"/api/v1/orders/{order_id}", headers=api_token(client, factory)).json
     assert seen["id"] == order_id and seen["quotes"] == []
+
+
+def test_a_plain_day_is_the_end_of_that_day_in_shanghai(client, headers):
+    """API.md "Dates": integrators send "2026-12-22"; it means by the end of that day."""
+    day = future(20).date()
+    created = client.post("/api/v1/orders", json=api_body(due_date=day.isoformat()),
+                          headers=headers)
+    assert created.status_code == 201, created.json
+    due = datetime.fromisoformat(created.json["due_date"])
+    local = due.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (local.date(), local.hour, local.minute) == (day, 23, 59)

@@ -11,6 +11,7 @@ from market.capacity.models import CapacityWindow, WindowStatus
 from market.core.errors import Conflict
 from market.orders import service as orders
 from market.runs import instant_quote as quotes
+from market.runs import planning
 from tests.conftest import api_token, make_account
 from tests.fakes.orders import future, order_input, seed_capacity, user
 
@@ -56,7 +57,7 @@ def test_matching_order_format(session, buyer_user):
 def test_horizon_is_capped(session, buyer_user):
     order = _order(session, buyer_user, due_date=future(400))
     _start, minutes = quotes.horizon(order, order.created_at)
-    assert minutes == quotes.MAX_HORIZON_DAYS * 24 * 60
+    assert minutes == planning.MAX_HORIZON_DAYS * 24 * 60
 
 
 def test_quote_with_capacity(session, buyer_user, factory_company):

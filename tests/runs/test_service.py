@@ -103,6 +103,25 @@ def test_unserved_order_has_a_reason(app, session, market):
     assert not outcome.served and "sewing" in outcome.reason
 
 
+def test_an_order_the_engine_cannot_use_is_named_not_fatal(app, session, market):
+    """A due date of 9999-12-31 stored before the edge checked dates once failed every run
+    (OverflowError); now the run serves the others and names that order with its reason."""
+    from datetime import UTC, datetime
+
+    b = market["buyer"]
+    typo = orders.create_draft(session, b, order_input(title="Typo in the due date"))
+    orders.submit(session, b, typo.id)
+    typo.due_date = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)  # data from before the check
+    session.add(typo)
+    session.commit()
+    run = run_now(app, session, market["operator"])
+    assert run.status == "done", run.error
+    assert (run.served, run.unserved) == (1, 1)
+    outcome = session.exec(select(RunOrder).where(RunOrder.order_id == typo.id)).one()
+    assert not outcome.served and "due date is outside 2000-2100" in outcome.reason
+    assert f"o{typo.id}" not in {o["id"] for o in run.problem["orders"]}
+
+
 def test_only_operators_run_and_bad_parameters(session, market):
     with pytest.raises(PermissionDenied):
         matching_runs.start_run(session, market["buyer"], 5)
