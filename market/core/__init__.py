@@ -15,8 +15,8 @@ MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: an id beyond the id columns' range is a 404 like any unknown id, never a
-    500 from the database driver (found by fuzzing the API)."""
+    """`<int:...>` in every route: an id beyond the id columns' range is a 404 like any
+    unknown id, never a 500 from the database driver (found by fuzzing the API)."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", MAX_ID)
