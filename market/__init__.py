@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             domain.init_app(app)
     from market.core import api
     from market.core.extensions import csrf
+    from market.core.jobs import jobs
 
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
@@ -51,4 +52,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from market import cli
 
     cli.init_app(app)
+    jobs.start_schedule(app)  # every domain's tasks are registered by now
     return app

@@ -78,6 +78,9 @@ class Config:
     QUOTE_VALID_HOURS = _int("QUOTE_VALID_HOURS", 72)
     MATCHING_EVERY_MINUTES = _int("MATCHING_EVERY_MINUTES", 0)  # 0: operators start runs
     MATCHING_TIME_LIMIT = _int("MATCHING_TIME_LIMIT", 60)
+    # the in-process schedule (JOBS_MODE=thread): "" = on, except under TESTING
+    SCHEDULE_IN_PROCESS = os.environ.get("SCHEDULE_IN_PROCESS", "")
+    HOUSEKEEPING_SECONDS = _int("HOUSEKEEPING_SECONDS", 60)
     TEST_SOLVE_DELAY_SECONDS = _int("TEST_SOLVE_DELAY_SECONDS", 0)  # tests only
 
     # Payments (market/payments). Stripe is used when its secret key is set; otherwise the

@@ -428,3 +428,14 @@ def set_auto_accept(session: Session, actor: User, value: bool) -> Company:
         audit.record(session, actor.id, "company.auto_accept", company, company.id, value=value)
     session.commit()
     return company
+
+
+def require_active(session: Session, actor: User) -> None:
+    """A suspended company can sign in and read its history, but cannot accept, start,
+    ship, quote or post (API.md "Confidentiality"). Operators are never suspended."""
+    if actor.is_operator or actor.company_id is None:
+        return
+    company = session.get(Company, actor.company_id)
+    if company is not None and company.status == CompanyStatus.suspended:
+        raise PermissionDenied("Your company is suspended: you can read your history, but "
+                               "not accept, start, ship, quote or post. Contact the platform.")

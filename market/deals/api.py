@@ -12,10 +12,11 @@ from market.core import events
 from market.core.api import current_api_user, route
 from market.core.extensions import db
 from market.core.schemas import ReasonIn
-from market.deals import offers
+from market.deals import offers, visibility
 from market.deals import service as bookings
 from market.deals.models import Booking, Quote
 from market.deals.schemas import ApproveIn, ApproveOut, BookingOut, NoteIn, ProgressIn, QuoteOut
+from market.orders import service as orders
 from market.orders.models import Order
 from market.orders.schemas import OrderStatusOut
 
@@ -80,7 +81,7 @@ def confirm_delivery(order_id: int) -> dict[str, Any]:
        paginated=True)
 def list_bookings() -> list[dict[str, Any]]:
     bookings.expire_overdue(db.session)
-    return [booking_out(b) for b in bookings.list_bookings(db.session, current_api_user(),
+    return [booking_out(b) for b in visibility.list_bookings(db.session, current_api_user(),
                                                            request.args.get("status"))]
 
 
@@ -117,10 +118,20 @@ def ship(booking_id: int, data: NoteIn) -> dict[str, Any]:
 def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_api: bookings per operation and firm quotes, for the buyer's
     company and operators (a booked factory follows its own bookings)."""
-    if viewer is None or not (viewer.is_operator or viewer.company_id == order.buyer_company_id):
+    if viewer is None:
         return {}
+    if not orders.sees_commercials(viewer, order):
+        # a factory booked on the order: its own bookings with their amounts, hand-offs
+        view = visibility.factory_view(session, order, viewer.company_id)
+        own: dict[int, list[dict[str, Any]]] = {}
+        for b in view.bookings:
+            own.setdefault(b.operation_id, []).append(
+                {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
+                 "respond_by": b.respond_by, "amount": b.amount, "currency": b.currency})
+        return {"bookings_by_operation": own, "handoffs": view.handoffs,
+                "ships_last": view.ships_last}
     per_op: dict[int, list[dict[str, Any]]] = {}
-    for b in bookings.bookings_of_order(session, order.id):  # type: ignore[arg-type]
+    for b in visibility.bookings_of_order(session, order.id):  # type: ignore[arg-type]
         per_op.setdefault(b.operation_id, []).append(
             {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
              "respond_by": b.respond_by})

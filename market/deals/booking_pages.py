@@ -14,6 +14,7 @@ from market.core.extensions import db
 from market.core.pages import actor as _actor
 from market.core.pages import attempt, factory_required, on_service_error
 from market.deals import service as bookings
+from market.deals import visibility
 from market.orders import attachments as attachments_service
 from market.orders import service as orders
 from market.orders.models import Order, OrderOperation
@@ -26,11 +27,11 @@ bp = Blueprint("bookings", __name__, url_prefix="/factory/bookings")
 def bookings_list():
     bookings.expire_overdue(db.session)
     status = request.args.get("status") or None
-    listed = attempt(bookings.list_bookings, db.session, _actor(), status)
+    listed = attempt(visibility.list_bookings, db.session, _actor(), status)
     if listed.ok:
         rows = listed.value
     else:  # an unknown status filter: show them all
-        rows, status = bookings.list_bookings(db.session, _actor()), None
+        rows, status = visibility.list_bookings(db.session, _actor()), None
     orders_by_id = {o.id: o for o in db.session.exec(
         select(Order).where(col(Order.id).in_({b.order_id for b in rows} or {0})))}
     ops = orders.operations_of(db.session, list(orders_by_id))
@@ -42,7 +43,7 @@ def bookings_list():
 
 def _booking_or_404(booking_id: int):
     try:
-        return bookings.get_booking(db.session, _actor(), booking_id)
+        return visibility.get_booking(db.session, _actor(), booking_id)
     except NotFound:
         abort(404)
 
@@ -55,7 +56,7 @@ def booking(booking_id: int):
     op = db.session.get(OrderOperation, row.operation_id)
     machine_row = db.session.get(Machine, row.machine_id)
     files = attachments_service.list_for(db.session, order) if (
-        bookings.company_has_booking(db.session, _actor().company_id, row.order_id)) else []
+        visibility.company_has_booking(db.session, _actor().company_id, row.order_id)) else []
     return render_template("deals/booking.html", booking=row, order=order, op=op,
                            machine=machine_row, files=files)
 

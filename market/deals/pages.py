@@ -17,9 +17,10 @@ from market.core.errors import NotFound
 from market.core.extensions import db
 from market.core.pages import actor, local_zone, on_service_error, operator_required
 from market.core.templating import localized
-from market.deals import offers
+from market.deals import offers, visibility
 from market.deals import service as bookings
 from market.deals.models import LIVE_BOOKING_STATES, Quote
+from market.orders import service as orders
 from market.orders.models import Order
 from market.runs import gantt
 from market.runs.models import PlannedOperation
@@ -31,11 +32,15 @@ def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_page: firm quotes, bookings and the production schedule, for
     the buyer's company and operators (a booked factory follows its own bookings pages)."""
     user = viewer
-    if not (user.is_authenticated
-            and (user.is_operator or user.company_id == order.buyer_company_id)):
-        return {"deal_quotes": [], "deal_bookings": [], "chart": None}
+    if not user.is_authenticated:
+        return {}
+    if not orders.sees_commercials(user, order):
+        # a factory booked on it: where its parts come from and go to, and the delivery
+        # place only if it ships to the buyer
+        view = visibility.factory_view(session, order, user.company_id)
+        return {"handoffs": view.handoffs, "ships_last": view.ships_last}
     deal_quotes = bookings.list_quotes(session, user._get_current_object(), order.id)
-    deal_bookings = bookings.bookings_of_order(session, order.id)
+    deal_bookings = visibility.bookings_of_order(session, order.id)
     live = [b for b in deal_bookings if b.status in LIVE_BOOKING_STATES]
     chart = None
     if live:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from market.accounts import service as accounts
 from market.accounts.models import Company, User
 from market.capacity.models import CapacityWindow, Plant, WindowStatus
 from market.core import audit, events
@@ -17,7 +18,8 @@ from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 from market.deals.lifecycle import move_booking, move_quote
-from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus, Quote, QuoteStatus
+from market.deals.models import Booking, BookingStatus, Quote, QuoteStatus
+from market.deals.visibility import company_has_booking, get_booking
 from market.orders import lifecycle
 from market.orders.models import Order, OrderOperation, OrderStatus
 from market.orders.service import add_event
@@ -103,6 +105,7 @@ def accept_quote(session: Session, actor: User, quote_id: int,
         quote, order = _buyer_quote(session, actor, quote_id)
         if actor.is_operator:
             raise Conflict("Only the buyer accepts a quote.")
+        accounts.require_active(session, actor)
         if quote.status == QuoteStatus.offered and quote.expires_at <= now:
             _expire_quote(session, quote, order, now)
             session.commit()
@@ -219,14 +222,6 @@ def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, i
 
 # --- bookings -----------------------------------------------------------------------------
 
-def company_has_booking(session: Session, company_id: int | None, order_id: int) -> bool:
-    """Whether a factory has live work on an order (and so may see its drawings)."""
-    if company_id is None:
-        return False
-    return session.exec(select(Booking.id).where(
-        Booking.factory_company_id == company_id, Booking.order_id == order_id,
-        col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).first() is not None
-
 
 def _grants_order_read(session: Session, order: Order, user: User) -> bool:
     """Receiver of events.order_readers: a factory with live work on the order may read it."""
@@ -236,27 +231,6 @@ def _grants_order_read(session: Session, order: Order, user: User) -> bool:
 def connect_receivers() -> None:
     events.order_cancelling.connect(_on_order_cancelling)
     events.order_readers.connect(_grants_order_read)
-
-
-def list_bookings(session: Session, actor: User, status: str | None = None) -> list[Booking]:
-    query = select(Booking)
-    if not actor.is_operator:
-        if actor.company is None or not actor.company.is_factory:
-            return []
-        query = query.where(Booking.factory_company_id == actor.company_id)
-    if status:
-        if status not in {s.value for s in BookingStatus}:
-            raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
-        query = query.where(Booking.status == status)
-    return list(session.exec(query.order_by(col(Booking.start))))
-
-
-def get_booking(session: Session, actor: User, booking_id: int,
-                lock: bool = False) -> Booking:
-    booking = session.get(Booking, booking_id, with_for_update=lock)
-    if booking is None or not (actor.is_operator or booking.factory_company_id == actor.company_id):
-        raise NotFound("Booking not found.")
-    return booking
 
 
 def _maybe_scheduled(session: Session, order: Order, actor: User | None) -> None:
@@ -278,6 +252,7 @@ def _current_quote_id(session: Session, order: Order) -> int | None:
 def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
     with write_lock(session):
         booking = get_booking(session, actor, booking_id, lock=True)
+        accounts.require_active(session, actor)
         if booking.status == BookingStatus.accepted:
             return booking
         if booking.status != BookingStatus.proposed:
@@ -393,6 +368,7 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
     if status not in ("started", "done"):
         raise ValidationError("Progress is 'started' or 'done'.", {"status": N_("started or done")})
     booking = get_booking(session, actor, booking_id, lock=True)
+    accounts.require_active(session, actor)
     now = utcnow()
     order = session.get(Order, booking.order_id)
     if status == "started":
@@ -428,6 +404,7 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
 def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Order:
     """The factory of the last operation records the shipment once every operation is done."""
     booking = get_booking(session, actor, booking_id, lock=True)
+    accounts.require_active(session, actor)
     order = session.get(Order, booking.order_id, with_for_update=True)
     assert order is not None
     bookings = session.exec(select(Booking).where(Booking.quote_id == booking.quote_id)).all()
@@ -467,6 +444,3 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
     return order
 
 
-def bookings_of_order(session: Session, order_id: int) -> list[Booking]:
-    return list(session.exec(select(Booking).where(Booking.order_id == order_id)
-                             .order_by(col(Booking.start))))

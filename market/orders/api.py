@@ -43,29 +43,36 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
     session = db.session
     # bookings, quotes and payments come from their domains, each showing what the reader
     # may see
-    parts = events.collect(events.order_api, session, order=order, viewer=_reader())
+    viewer = _reader()
+    parts = events.collect(events.order_api, session, order=order, viewer=viewer)
     bookings_of = parts.get("bookings_by_operation", {})
+    handoffs = parts.get("handoffs", {})
+    # a booked factory sees the work, not the buyer's money (API.md "Confidentiality")
+    buyer_side = orders.sees_commercials(viewer, order)
+    delivery = {"address": order.delivery_address, "lat": order.delivery_lat,
+                "lon": order.delivery_lon}
     body = {
         "id": order.id, "title": order.title, "description": order.description,
         "quantity": order.quantity, "due_date": order.due_date,
-        "delivery": {"address": order.delivery_address, "lat": order.delivery_lat,
-                     "lon": order.delivery_lon},
-        "budget": order.budget, "currency": order.currency, "status": order.status,
+        "delivery": delivery if buyer_side or parts.get("ships_last") else None,
+        "budget": order.budget if buyer_side else None, "currency": order.currency,
+        "status": order.status,
         "offered": orders.is_offered(session, order),
         "created_at": order.created_at, "updated_at": order.updated_at,
         "submitted_at": order.submitted_at, "cancelled_at": order.cancelled_at,
-        "cancel_reason": order.cancel_reason,
+        "cancel_reason": order.cancel_reason if buyer_side else "",
         "operations": [
             {"id": op.id, "seq": op.seq, "process": op.process_code,
              "material": op.material_code, "minutes_per_unit": op.minutes_per_unit,
              "tolerance_mm": op.tolerance_mm, "notes": op.notes,
-             "bookings": bookings_of.get(op.id, [])}
+             "bookings": bookings_of.get(op.id, []), "handoff": handoffs.get(op.id)}
             for op in order.operations
         ],
         "attachments": [attachment_out(a) for a in attachments.list_for(session, order)],
         "quotes": parts.get("quotes", []), "payments": parts.get("payments", []),
         "events": [{"at": e.at, "kind": e.kind, "details": e.details}
-                   for e in orders.timeline(session, order)] if with_events else [],
+                   for e in orders.timeline(session, order)] if with_events and buyer_side
+                  else [],
     }
     return OrderOut.model_validate(body).model_dump(mode="json")
 

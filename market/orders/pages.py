@@ -387,7 +387,9 @@ def _render_show(order: Order, status: int = 200):
     return render_template(
         "orders/show.html", order=order, events=orders.timeline(db.session, order),
         # quotes, bookings, the schedule and the payment link come from their domains
+        buyer_side=orders.sees_commercials(current_user, order),
         **{"deal_quotes": [], "deal_bookings": [], "chart": None, "payment_url": None,
+           "handoffs": {}, "ships_last": False,
            **events.collect(events.order_page, db.session, order=order, viewer=current_user)},
         files=attachments.list_for(db.session, order),
         offered=orders.is_offered(db.session, order),

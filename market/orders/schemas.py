@@ -57,6 +57,13 @@ class DeliveryOut(BaseModel):
     lon: float
 
 
+class HandoffOut(BaseModel):
+    """For a factory's own operation: where the parts come from and go to."""
+
+    from_city: str | None = Field(description="The previous operation's plant; null: none")
+    to_city: str | None = Field(description="The next operation's plant; null: the buyer")
+
+
 class OperationOut(BaseModel):
     id: int
     seq: int
@@ -67,7 +74,10 @@ class OperationOut(BaseModel):
     notes: str
     bookings: list[dict] = Field(
         default_factory=list,
-        description="Bookings on factories' machines: {id, status, start, end, respond_by}")
+        description="Bookings on factories' machines: {id, status, start, end, respond_by}; "
+                    "a factory sees only its own, with `amount`")
+    handoff: HandoffOut | None = Field(
+        default=None, description="A factory's own operations: the plants before and after")
 
 
 class AttachmentOut(BaseModel):
@@ -94,8 +104,9 @@ class OrderOut(BaseModel):
     description: str
     quantity: int = Field(strict=True, description="Whole units, at least 1")
     due_date: datetime
-    delivery: DeliveryOut
-    budget: int | None
+    delivery: DeliveryOut | None = Field(
+        description="For the buyer, operators and the factory of the last operation")
+    budget: int | None = Field(description="The buyer's and operators' only")
     currency: str
     status: str
     offered: bool = Field(description="Open and from a verified buyer: considered by matching")

@@ -64,6 +64,15 @@ def can_read_order(user: Any, order: Order) -> bool:
     return factory_booked_on(user, order)
 
 
+def sees_commercials(user: Any, order: Order) -> bool:
+    """The buyer's company and operators see an order's money, delivery place, timeline and
+    cancellation; a factory booked on it sees the work and its own bookings (API.md
+    "Confidentiality")."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and (
+        user.is_operator or (user.company_id is not None
+                             and user.company_id == order.buyer_company_id)))
+
+
 def can_edit_order(user: Any, order: Order) -> bool:
     """Only members of the buyer's company change an order (operators only cancel)."""
     return (

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from market.accounts import service as accounts
 from market.accounts.models import User
 from market.catalog.models import Material, Process
 from market.core.errors import Conflict
@@ -184,6 +185,7 @@ def instant_quote(
     now: datetime | None = None,
 ) -> QuoteResult:
     order = orders.get_order(session, actor, order_id)
+    accounts.require_active(session, actor)
     if order.status not in QUOTABLE:
         raise Conflict(f"Instant quotes are for orders that are not yet accepted; this order "
                        f"is {order.status.replace('_', ' ')}.")

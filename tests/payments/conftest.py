@@ -10,6 +10,7 @@ from market.accounts.models import User
 from market.core.models import utcnow
 from market.core.money import platform_fee
 from market.deals import service as bookings
+from market.deals import visibility
 from market.deals.models import Booking, Quote
 from market.orders import service as orders
 from market.orders.models import Order
@@ -73,7 +74,7 @@ def make_quote(session, people, costs=(12_345, 6_789), currency="CNY") -> tuple[
 def run_to_shipment(session, people, order) -> list[Booking]:
     """Factories accept, do the work, and the last one ships."""
     session.expire_all()
-    made = bookings.bookings_of_order(session, order.id)
+    made = visibility.bookings_of_order(session, order.id)
     by_company = {people["mill"].company_id: people["mill"],
                   people["anod"].company_id: people["anod"]}
     for b in made:

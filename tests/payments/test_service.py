@@ -13,6 +13,7 @@ from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationE
 from market.core.models import utcnow
 from market.core.money import platform_fee
 from market.deals import service as bookings
+from market.deals import visibility
 from market.deals.models import Quote
 from market.orders.models import Order, OrderEvent
 from market.payments import charges as pay_charges
@@ -62,7 +63,7 @@ def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
     assert bookings.accept_quote(session, people["buyer"], quote.id) == []
     session.expire_all()
     assert session.get(Order, order.id).status == "accepted"
-    assert bookings.bookings_of_order(session, order.id) == []  # not before the money
+    assert visibility.bookings_of_order(session, order.id) == []  # not before the money
     payment = pay_charges.start_payment(session, people["buyer"], order.id, MANUAL)
     assert (payment.amount, payment.currency, payment.gateway, payment.status) == (
         quote.price, "CNY", "manual", "pending")
@@ -73,7 +74,7 @@ def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
 
     pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     session.expire_all()
-    made = bookings.bookings_of_order(session, order.id)
+    made = visibility.bookings_of_order(session, order.id)
     assert len(made) == 2 and {b.factory_company_id for b in made} == {
         people["mill"].company_id, people["anod"].company_id}
     assert ledger.balances(session, order.id) == {
@@ -126,7 +127,7 @@ def test_mark_received_rules(session, people, seam):
     with pytest.raises(Conflict):
         pay_charges.mark_received(session, people["operator"], payment.id)
     session.expire_all()
-    assert len(bookings.bookings_of_order(session, order.id)) == 2
+    assert len(visibility.bookings_of_order(session, order.id)) == 2
     assert len(ledger.entries(session)) == 2
     assert_sound(session)
 
@@ -208,7 +209,7 @@ def test_cancel_while_waiting_for_money_and_money_arrives_later(session, people,
     pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     session.expire_all()
     assert session.get(Payment, payment.id).status == "refunded"
-    assert bookings.bookings_of_order(session, order.id) == []
+    assert visibility.bookings_of_order(session, order.id) == []
     assert ledger.balances(session, order.id)["CNY"]["refunds"] == quote.price
     assert ledger.balances(session, order.id)["CNY"]["escrow"] == 0
     assert_sound(session)
@@ -216,7 +217,7 @@ def test_cancel_while_waiting_for_money_and_money_arrives_later(session, people,
 
 def test_factory_decline_after_payment_refunds_that_quote(session, people, seam):
     order, quote, payment = paid_order(session, people)
-    booking = bookings.bookings_of_order(session, order.id)[0]
+    booking = visibility.bookings_of_order(session, order.id)[0]
     factory = people["mill"] if booking.factory_company_id == people["mill"].company_id else people[
         "anod"]
     bookings.decline_booking(session, factory, booking.id, "Machine down")  # refunds at once
@@ -357,7 +358,7 @@ def test_unpaid_quotes_give_their_capacity_back(session, people, seam):
     pay_charges.mark_received(session, people["operator"], payment.id, config=MANUAL)
     session.expire_all()
     assert session.get(Payment, payment.id).status == "refunded"
-    assert bookings.bookings_of_order(session, order.id) == []
+    assert visibility.bookings_of_order(session, order.id) == []
     assert_sound(session)
 
 

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 import market.payments.gateways
 from market.deals import service as bookings
+from market.deals import visibility
 from market.deals.models import Booking
 from market.orders.models import Order
 from market.payments import charges as pay_charges
@@ -115,7 +116,7 @@ def test_stripe_loop_and_replayed_events(client, session, people, seam, fake_str
     deliver_all(client, fake.events)
     session.expire_all()
     assert session.get(Payment, payment.id).status == "succeeded"
-    assert len(bookings.bookings_of_order(session, order.id)) == 2
+    assert len(visibility.bookings_of_order(session, order.id)) == 2
     assert all(a.stripe_ready for a in session.exec(select(PayoutAccount)))
 
     run_to_shipment(session, people, order)
@@ -171,7 +172,7 @@ def test_events_out_of_order_from_the_start(client, session, people, seam, fake_
     assert row.status == "succeeded"
     assert ledger.balances(session) == {"CNY": {"buyer_cash": -quote.price,
                                                 "escrow": quote.price}}
-    assert len(bookings.bookings_of_order(session, order.id)) == 2
+    assert len(visibility.bookings_of_order(session, order.id)) == 2
 
 
 # --- signatures ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from market.accounts.models import Company, User
 from market.capacity.models import CapacityWindow
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
-from market.deals import offers
+from market.deals import offers, visibility
 from market.deals import service as bookings
 from market.deals.models import Booking, Quote
 from market.orders import service as orders
@@ -40,7 +40,7 @@ def market(session, taxonomy, app, factory, buyer, operator):
 def accept_and_pay(session, market, quote_id: int) -> list[Booking]:
     assert bookings.accept_quote(session, market["buyer"], quote_id) == []
     pay(session, market["operator"].id, market["order"].id)
-    return bookings.bookings_of_order(session, market["order"].id)
+    return visibility.bookings_of_order(session, market["order"].id)
 
 
 def run_now(app, session, operator_user, **kwargs) -> MatchingRun:
@@ -148,13 +148,13 @@ def test_approve_accept_book_run_ship_deliver(app, session, market):
     # the capacity is the buyer's now, but the factories see nothing until the money arrives
     assert windows(session, "held") == [] and len(windows(session, "booked")) == len(held)
     assert session.get(Order, market["order"].id).status == "accepted"
-    assert bookings.bookings_of_order(session, market["order"].id) == []
+    assert visibility.bookings_of_order(session, market["order"].id) == []
     pay(session, market["operator"].id, market["order"].id)
-    made = bookings.bookings_of_order(session, market["order"].id)
+    made = visibility.bookings_of_order(session, market["order"].id)
     assert len(made) == 2 and {b.status for b in made} == {"proposed"}
 
     factory = market["factory"]
-    assert {b.id for b in bookings.list_bookings(session, factory)} == {b.id for b in made}
+    assert {b.id for b in visibility.list_bookings(session, factory)} == {b.id for b in made}
     for b in made:
         bookings.accept_booking(session, factory, b.id)
     session.expire_all()
@@ -293,14 +293,14 @@ def test_bookings_are_private(app, session, market):
     quote = offers.approve(session, market["operator"], run.id).quotes[0]
     made = accept_and_pay(session, market, quote.id)
     rival = session.get(User, make_account(app, "factory").user_id)
-    assert bookings.list_bookings(session, rival) == []
+    assert visibility.list_bookings(session, rival) == []
     with pytest.raises(NotFound):
         bookings.accept_booking(session, rival, made[0].id)
     with pytest.raises(NotFound):
         bookings.accept_quote(session, rival, quote.id)
-    assert bookings.company_has_booking(session, market["factory"].company_id,
+    assert visibility.company_has_booking(session, market["factory"].company_id,
                                         market["order"].id)
-    assert not bookings.company_has_booking(session, rival.company_id, market["order"].id)
+    assert not visibility.company_has_booking(session, rival.company_id, market["order"].id)
 
 
 def test_reaper_fails_a_dead_run_and_stores_nothing(session, market):
@@ -353,7 +353,7 @@ def test_cancel_before_production_refunds_and_releases(app, session, market):
     session.expire_all()
     assert session.get(Order, market["order"].id).status == "cancelled"
     assert windows(session, "booked") == [] and windows(session, "held") == []
-    assert {b.status for b in bookings.bookings_of_order(session, market["order"].id)} == {
+    assert {b.status for b in visibility.bookings_of_order(session, market["order"].id)} == {
         "cancelled"}
     payment = session.exec(select(Payment)).one()
     assert payment.status == "refunded" and payment.refunded_amount == payment.amount

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -74,9 +76,60 @@ def housekeeping(app: Flask) -> None:
         run_housekeeping(db.session)
 
 
+def schedule(app: Flask) -> list[tuple[str, float]]:
+    """What runs periodically, as (task name, every seconds): Celery beat in production and
+    the in-process scheduler in the embedded default run this same list."""
+    entries = [("housekeeping", float(app.config.get("HOUSEKEEPING_SECONDS") or 60))]
+    every = int(app.config.get("MATCHING_EVERY_MINUTES") or 0)
+    if every > 0:
+        entries.append(("scheduled_matching", every * 60.0))
+    return entries
+
+
+class Scheduler(threading.Thread):
+    """The schedule in-process (JOBS_MODE=thread, no Redis): without it nothing ever expired
+    or paid out under `make run`. Each due task runs in the job pool, never in this thread."""
+
+    def __init__(self, app: Flask, jobs: Jobs) -> None:
+        super().__init__(daemon=True, name="yunzao-scheduler")
+        self.app, self.jobs = app, jobs
+        self.entries = schedule(app)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        due = {name: time.monotonic() + every for name, every in self.entries}
+        tick = min((every for _name, every in self.entries), default=60.0) / 4
+        while not self.stopped.wait(max(0.05, min(tick, 5.0))):
+            now = time.monotonic()
+            for name, every in self.entries:
+                if now >= due[name]:
+                    due[name] = now + every
+                    try:
+                        with self.app.app_context():
+                            self.jobs.dispatch(name)
+                    except Exception:  # a failed tick must not stop the schedule
+                        log.exception("scheduled task %s could not start", name)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
 class Jobs:
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
+
+    def start_schedule(self, app: Flask) -> Scheduler | None:
+        """Start the in-process schedule in thread mode (SCHEDULE_IN_PROCESS: on by default,
+        off under TESTING unless asked for). Called once the domains registered their tasks."""
+        wanted = app.config.get("SCHEDULE_IN_PROCESS")
+        enabled = (str(wanted).lower() in ("1", "true", "yes") if wanted not in (None, "")
+                   else not app.testing)
+        app.extensions["yunzao_scheduler"] = None
+        if app.config["JOBS_MODE"] != "thread" or not enabled:
+            return None
+        scheduler = app.extensions["yunzao_scheduler"] = Scheduler(app, self)
+        scheduler.start()
+        return scheduler
 
     def init_app(self, app: Flask) -> None:
         mode = app.config.get("JOBS_MODE") or ("celery" if app.config.get("REDIS_URL")

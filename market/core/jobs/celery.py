@@ -40,12 +40,10 @@ def make_celery(flask_app: Flask) -> Celery:
 
 
 def _schedule(flask_app: Flask) -> dict[str, Any]:
-    schedule: dict[str, Any] = {
-        "housekeeping": {"task": "yunzao.housekeeping", "schedule": 60.0}}
-    every = int(flask_app.config.get("MATCHING_EVERY_MINUTES") or 0)
-    if every > 0:
-        schedule["matching"] = {"task": "yunzao.scheduled_matching", "schedule": every * 60.0}
-    return schedule
+    from market.core.jobs import schedule  # the same list the in-process scheduler runs
+
+    return {name: {"task": f"yunzao.{name}", "schedule": every}
+            for name, every in schedule(flask_app)}
 
 
 def _bind(fn: Any, flask_app: Flask) -> Any:

@@ -1,0 +1,81 @@
+"""Which bookings each party sees: a factory its own (and, of an order it works on, where the
+parts come from and go to), operators all; the buyer reads them through its order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from market.accounts.models import User
+from market.capacity.models import Machine, Plant
+from market.core.errors import N_, NotFound, ValidationError
+from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus
+from market.orders.models import Order
+
+
+def company_has_booking(session: Session, company_id: int | None, order_id: int) -> bool:
+    """Whether a factory has live work on an order (and so may see its drawings)."""
+    if company_id is None:
+        return False
+    return session.exec(select(Booking.id).where(
+        Booking.factory_company_id == company_id, Booking.order_id == order_id,
+        col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).first() is not None
+
+
+def list_bookings(session: Session, actor: User, status: str | None = None) -> list[Booking]:
+    query = select(Booking)
+    if not actor.is_operator:
+        if actor.company is None or not actor.company.is_factory:
+            return []
+        query = query.where(Booking.factory_company_id == actor.company_id)
+    if status:
+        if status not in {s.value for s in BookingStatus}:
+            raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
+        query = query.where(Booking.status == status)
+    return list(session.exec(query.order_by(col(Booking.start))))
+
+
+def get_booking(session: Session, actor: User, booking_id: int,
+                lock: bool = False) -> Booking:
+    booking = session.get(Booking, booking_id, with_for_update=lock)
+    if booking is None or not (actor.is_operator or booking.factory_company_id == actor.company_id):
+        raise NotFound("Booking not found.")
+    return booking
+
+
+@dataclass
+class FactoryView:
+    """What a factory sees of an order it works on: its own live bookings, where the parts
+    come from and go to (cities only), and whether it ships to the buyer."""
+
+    bookings: list[Booking] = field(default_factory=list)
+    handoffs: dict[int, dict[str, str | None]] = field(default_factory=dict)
+    ships_last: bool = False
+
+
+def factory_view(session: Session, order: Order, company_id: int) -> FactoryView:
+    live = [b for b in bookings_of_order(session, order.id)  # type: ignore[arg-type]
+            if b.status in LIVE_BOOKING_STATES]
+    view = FactoryView(bookings=[b for b in live if b.factory_company_id == company_id])
+    if not view.bookings:
+        return view
+    seq = {op.id: op.seq for op in order.operations}
+    by_seq = {seq.get(b.operation_id, 0): b for b in live}
+    cities = dict(session.exec(
+        select(Machine.id, Plant.city).join(Plant, col(Plant.id) == col(Machine.plant_id))
+        .where(col(Machine.id).in_({b.machine_id for b in live}))).all())
+    last = max(seq.values(), default=0)
+    for booking in view.bookings:
+        k = seq.get(booking.operation_id, 0)
+        before, after = by_seq.get(k - 1), by_seq.get(k + 1)
+        view.handoffs[booking.operation_id] = {
+            "from_city": cities.get(before.machine_id) if before else None,
+            "to_city": cities.get(after.machine_id) if after else None}
+        view.ships_last = view.ships_last or k == last
+    return view
+
+
+def bookings_of_order(session: Session, order_id: int) -> list[Booking]:
+    return list(session.exec(select(Booking).where(Booking.order_id == order_id)
+                             .order_by(col(Booking.start))))

@@ -1,0 +1,116 @@
+"""API.md "Confidentiality": a factory booked on one operation reads the work, its own
+bookings and hand-offs, never the buyer's money, other factories or the timeline. (A
+factory once read the whole order: budget, quote prices, fee, payments, other payouts.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from market.accounts.models import Company, CompanyStatus
+from market.capacity.models import Machine, Plant
+from market.core.errors import PermissionDenied
+from market.deals import service as bookings
+from market.deals import visibility
+from market.orders.models import Order
+from tests.conftest import api_token, login
+from tests.fakes.orders import pay
+from tests.payments.conftest import account_of, make_quote
+
+BUYER_ONLY = ("budget", "quotes", "payments", "events")
+
+
+def _booked_order(app, session, people):
+    # cities for the plants, so the hand-off has something to say
+    for machine, city in zip(people["machines"], ("Suzhou", "Kunshan"), strict=True):
+        plant = session.get(Plant, session.get(Machine, machine.id).plant_id)
+        plant.city = city
+        session.add(plant)
+    session.commit()
+    order, quote = make_quote(session, people)
+    order.budget = 987_654
+    session.add(order)
+    session.commit()
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    pay(session, people["operator"].id, order.id)
+    return session.get(Order, order.id), quote
+
+
+def test_a_booked_factory_reads_the_work_not_the_money(app, client, session, people):
+    order, quote = _booked_order(app, session, people)
+    buyer = client.get(f"/api/v1/orders/{order.id}",
+                       headers=api_token(client, account_of(people, "buyer", app))).json
+    assert buyer["budget"] == 987_654 and buyer["quotes"] and buyer["payments"]
+    assert buyer["delivery"] and buyer["events"]
+
+    first = client.get(f"/api/v1/orders/{order.id}",
+                       headers=api_token(client, account_of(people, "mill", app))).json
+    last = client.get(f"/api/v1/orders/{order.id}",
+                      headers=api_token(client, account_of(people, "anod", app))).json
+    for body in (first, last):
+        assert body["title"] == order.title and len(body["operations"]) == 2
+        assert body["budget"] is None and body["quotes"] == [] and body["payments"] == []
+        assert body["events"] == [] and body["cancel_reason"] == ""
+        text = str(body)
+        assert str(quote.price) not in text and str(quote.platform_fee) not in text
+    mill_op, anod_op = first["operations"]
+    # each sees its own booking with its amount, and nothing of the other's
+    assert [b["amount"] for b in mill_op["bookings"]] == [12_345] and anod_op["bookings"] == []
+    assert last["operations"][0]["bookings"] == []
+    assert [b["amount"] for b in last["operations"][1]["bookings"]] == [6_789]
+    assert "6789" not in str(first).replace("_", "") and "12345" not in str(last)
+    # hand-off: cities before and after; the delivery place only for the last operation
+    assert mill_op["handoff"] == {"from_city": None, "to_city": "Kunshan"}
+    assert last["operations"][1]["handoff"] == {"from_city": "Suzhou", "to_city": None}
+    assert first["delivery"] is None
+    assert last["delivery"]["lat"] == order.delivery_lat
+
+
+def test_the_order_page_hides_the_money_from_the_factory(app, session, people):
+    order, quote = _booked_order(app, session, people)
+    factory = login(app.test_client(), account_of(people, "mill", app))
+    page = factory.get(f"/orders/{order.id}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    html = page.text
+    assert "Budget" not in html and "9,876.54" not in html and "Timeline" not in html
+    assert "Kunshan" in html  # where the parts go next
+    buyer = login(app.test_client(), account_of(people, "buyer", app))
+    assert "9,876.54" in buyer.get(f"/orders/{order.id}",
+                                   headers={"Accept-Language": "en"}).text
+
+
+def _suspend(session, user) -> None:
+    company = session.get(Company, user.company_id)
+    company.status = CompanyStatus.suspended.value
+    session.add(company)
+    session.commit()
+
+
+def test_a_suspended_company_reads_its_history_but_cannot_act(app, client, session, people):
+    """Today a suspended factory kept accepting, starting and shipping (issue "Locked doors")."""
+    order, quote = make_quote(session, people)
+    _suspend(session, people["buyer"])
+    with pytest.raises(PermissionDenied):
+        bookings.accept_quote(session, people["buyer"], quote.id)
+    buyer = api_token(client, account_of(people, "buyer", app))
+    assert client.post(f"/api/v1/orders/{order.id}/instant-quote",
+                       headers=buyer).status_code == 403
+    assert client.get(f"/api/v1/orders/{order.id}", headers=buyer).status_code == 200
+    # the buyer is reinstated and pays; then the milling factory is suspended
+    company = session.get(Company, people["buyer"].company_id)
+    company.status = CompanyStatus.verified.value
+    session.add(company)
+    session.commit()
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    pay(session, people["operator"].id, order.id)
+    _suspend(session, people["mill"])
+    mine = [b for b in visibility.bookings_of_order(session, order.id)
+            if b.factory_company_id == people["mill"].company_id]
+    mill = api_token(client, account_of(people, "mill", app))
+    for action in ("accept", "progress", "ship"):
+        body = {"status": "started"} if action == "progress" else {}
+        refused = client.post(f"/api/v1/bookings/{mine[0].id}/{action}", json=body, headers=mill)
+        assert refused.status_code == 403, (action, refused.json)
+        assert "suspended" in refused.json["error"]["message"]
+    # reading its history still works
+    assert client.get("/api/v1/bookings", headers=mill).status_code == 200
+    assert client.get(f"/api/v1/orders/{order.id}", headers=mill).status_code == 200
