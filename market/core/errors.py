@@ -51,6 +51,13 @@ class Conflict(ServiceError):
     status = 409
 
 
+class Unavailable(ServiceError):
+    """A part of the platform cannot answer right now; a retry may succeed."""
+
+    code = "unavailable"
+    status = 503
+
+
 class AuthenticationFailed(ServiceError):
     code = "unauthorized"
     status = 401

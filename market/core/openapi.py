@@ -18,6 +18,7 @@ _ERRORS = {
     "409": "Conflict with the current state",
     "422": "Validation error: see error.fields",
     "429": "Too many requests",
+    "503": "Busy, or the solver is unavailable for a moment: retry",
 }
 
 

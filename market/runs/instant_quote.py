@@ -28,12 +28,12 @@ from sqlmodel import Session
 from market.accounts import service as accounts
 from market.accounts.models import User
 from market.catalog.models import Material, Process
-from market.core.errors import Conflict
+from market.core.errors import Conflict, Unavailable
 from market.core.models import utcnow
 from market.core.money import DEFAULT_FEE_BPS, platform_fee
 from market.orders import service as orders
 from market.orders.models import Order, OrderStatus
-from market.runs import planning
+from market.runs import isolation, planning
 
 QUOTE_VALID_MINUTES = 15
 # 10 CNY a minute (14,400 CNY a day) late: enough that the engine pays for a faster plant
@@ -152,32 +152,19 @@ class Placement:
 
 def place(problem: dict[str, Any], order: dict[str, Any]) -> Placement:
     """Place the order around the problem's fixed bookings with `matching.quote` (the
-    existing plan is empty: held and booked time is already in `bookings`)."""
+    existing plan is empty: held and booked time is already in `bookings`), in a child
+    process: a crash of the engine answers this quote with a clear error, nothing more."""
     try:
-        from matching.quote import quote as engine_quote
-    except ImportError:  # an engine without its quote entry point: solve the one-order problem
-        engine_quote = None
-    if engine_quote is not None:
-        result = engine_quote({**problem, "orders": []}, None, order, time_limit=ENGINE_SECONDS)
-        if not result.ok:
-            return Placement(False, reason=str(result.reason or ""))
-        return Placement(True, int(result.completion), int(result.lateness), int(result.price),
-                         [a.machine for a in result.placements])
-    from matching.solver import solve
-
-    data = solve({**problem, "orders": [order]}, time_limit=ENGINE_SECONDS,
-                 workers=1).to_dict()
-    for unserved in data.get("unserved", []):
-        if unserved.get("order") == order["id"]:
-            return Placement(False, reason=str(unserved.get("reason", "")))
-    outcome = next((o for o in data.get("orders", []) if o.get("order") == order["id"]), None)
-    if outcome is None:
-        return Placement(False, reason="no placement")
-    ops = {op["id"] for op in order["operations"]}
-    machines = [a["machine"] for a in data.get("assignments", []) if a["operation"] in ops]
-    lateness = int(outcome.get("lateness", 0))
-    cost = int(outcome["cost"]) - int(order["late_penalty_per_minute"]) * lateness
-    return Placement(True, int(outcome["completion"]), lateness, cost, machines)
+        result = isolation.call_engine("quote", {**problem, "orders": []}, None, order,
+                                       time_limit=ENGINE_SECONDS, kind="quotes", processes=2,
+                                       timeout=ENGINE_SECONDS + 30)
+    except isolation.SolverCrashed:
+        raise Unavailable("The quote engine had a problem; nothing was saved. Please try "
+                          "again in a moment.") from None
+    if not result.ok:
+        return Placement(False, reason=str(result.reason or ""))
+    return Placement(True, int(result.completion), int(result.lateness), int(result.price),
+                     [a.machine for a in result.placements])
 
 
 def instant_quote(

@@ -23,7 +23,7 @@ from market.core.extensions import db
 from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
 from market.orders.service import offered_orders
-from market.runs import planning
+from market.runs import isolation, planning
 from market.runs.instant_quote import order_to_matching
 from market.runs.models import MatchingRun, PlannedOperation, PlatformSetting, RunOrder, RunStatus
 from market.runs.planning import DEFAULT_TRANSPORT, build_problem
@@ -231,7 +231,6 @@ def matched_orders(session: Session, run: MatchingRun) -> list[Order]:
 
 def execute(app: Flask, run_id: int, worker: str) -> None:
     """The body of a matching run. Nothing of a failed run is stored but the failure."""
-    from matching.solver import solve
     from matching.validate import validate
 
     with db.new_session() as session:
@@ -249,9 +248,14 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
                 session, start=start, minutes=minutes, orders=engine_orders,
                 transport=transport_settings(session))
             session.rollback()  # release read locks while the engine works
-            plan = solve(problem, time_limit=float(run.time_limit_seconds),  # type: ignore[union-attr]
-                         workers=int(app.config.get("SOLVER_WORKERS", 2)), seed=0,
-                         deterministic=app.config.get("SOLVER_MODE") == "repeatable").to_dict()
+            limit = float(run.time_limit_seconds)  # type: ignore[union-attr]
+            # in a child process: an abort inside OR-Tools ends that child, not this one
+            plan = isolation.call_engine(
+                "solve", problem, time_limit=limit, seed=0,
+                workers=int(app.config.get("SOLVER_WORKERS", 2)),
+                deterministic=app.config.get("SOLVER_MODE") == "repeatable",
+                kind="runs", processes=int(app.config.get("JOBS_THREADS", 2)),
+                timeout=limit * 2 + 60)
             # Fault-injection hook for the tests that kill a worker mid-solve: tiny problems
             # solve in milliseconds, too fast to kill. Zero (off) unless a test sets it.
             delay = float(app.config.get("TEST_SOLVE_DELAY_SECONDS", 0) or 0)
@@ -263,6 +267,9 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
             if not _still_mine(session, run_id, worker):
                 return  # the reaper gave up on us meanwhile: store nothing
             _store(session, run_id, problem, plan, index, orders, skipped)
+        except isolation.SolverCrashed as exc:
+            session.rollback()
+            _after_crash(session, run_id, worker, str(exc))
         except Exception as exc:  # recorded on the run; the operator sees it
             session.rollback()
             log.exception("matching run %s failed", run_id)
@@ -273,6 +280,22 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
             session.commit()
         finally:
             heartbeat.stopped.set()
+
+
+def _after_crash(session: Session, run_id: int, worker: str, reason: str) -> None:
+    """The solver's process died: retried once (queued again), then failed with the reason."""
+    run = session.get(MatchingRun, run_id, populate_existing=True)
+    if run is None or run.status != RunStatus.running or run.worker != worker:
+        return
+    if run.attempts < MAX_ATTEMPTS:
+        run.status, run.worker = RunStatus.queued.value, ""
+        events.publish(session, events.run_requeued, run_id=run_id)
+    else:
+        run.status, run.finished_at = RunStatus.failed.value, utcnow()
+        run.error = (f"{reason} (attempt {run.attempts} of {MAX_ATTEMPTS}); "
+                     "nothing of the run was stored.")[:4000]
+    session.add(run)
+    session.commit()
 
 
 def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[str, Any],

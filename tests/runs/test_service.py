@@ -16,8 +16,10 @@ from market.deals import service as bookings
 from market.deals.models import Booking, Quote
 from market.orders import service as orders
 from market.orders.models import Order
+from market.runs import isolation
 from market.runs import service as matching_runs
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder
+from tests.conftest import api_token
 from tests.fakes.orders import order_input, pay, seed_capacity
 
 
@@ -74,20 +76,44 @@ def test_run_proposes_a_valid_plan(app, session, market):
 @pytest.mark.parametrize("mode, deterministic", [("anytime", False), ("repeatable", True)])
 def test_solver_mode_reaches_the_engine(app, session, market, monkeypatch, mode, deterministic):
     """Production runs use their whole time limit (anytime); tests and audits repeat."""
-    import matching.solver
-
     seen: dict = {}
-    real = matching.solver.solve
+    real = isolation.call_engine
 
-    def spy(problem, **kwargs):
+    def spy(name, *args, **kwargs):
         seen.update(kwargs)
-        return real(problem, **{**kwargs, "deterministic": True})
+        return real(name, *args, **{**kwargs, "deterministic": True})
 
-    monkeypatch.setattr(matching.solver, "solve", spy)
+    monkeypatch.setattr(isolation, "call_engine", spy)
     app.config["SOLVER_MODE"] = mode
     run = run_now(app, session, market["operator"], time_limit=1)
     assert run.status == "done", run.error
     assert seen["deterministic"] is deterministic and seen["time_limit"] == 1.0
+
+
+def test_a_crashing_solver_fails_the_run_not_the_site(app, client, session, market,
+                                                     monkeypatch):
+    """OR-Tools aborts the process on an internal CHECK now and then; the solve runs in a
+    child process, so only that child dies: the run is retried once, then failed with the
+    reason, and this process goes on serving."""
+    monkeypatch.setenv("YUNZAO_TEST_SOLVER_ABORT", "1")  # the child calls os.abort()
+    run = run_now(app, session, market["operator"], time_limit=1)
+    assert run.status == "failed" and run.attempts == 2, (run.status, run.attempts)
+    assert "crashed" in run.error and session.exec(select(PlannedOperation)).all() == []
+    assert client.get("/healthz").status_code == 200
+    monkeypatch.delenv("YUNZAO_TEST_SOLVER_ABORT")
+    again = run_now(app, session, market["operator"], time_limit=1)  # a fresh child
+    assert again.status == "done", again.error
+
+
+def test_a_crashing_quote_is_a_clear_error(app, client, session, market, buyer,
+                                          monkeypatch):
+    headers = api_token(client, buyer)
+    url = f"/api/v1/orders/{market['order'].id}/instant-quote"
+    monkeypatch.setenv("YUNZAO_TEST_SOLVER_ABORT", "1")
+    crashed = client.post(url, headers=headers)
+    assert crashed.status_code == 503 and crashed.json["error"]["code"] == "unavailable"
+    monkeypatch.delenv("YUNZAO_TEST_SOLVER_ABORT")
+    assert client.post(url, headers=headers).status_code == 200
 
 
 def test_unserved_order_has_a_reason(app, session, market):
