@@ -63,6 +63,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # per company: instant quotes run the solver, uploads fill the disk
+    QUOTE_RATE_LIMIT = os.environ.get("QUOTE_RATE_LIMIT", "30 per minute")
+    UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "120 per hour")
 
     HSTS = _bool("HSTS", False)
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)

@@ -58,6 +58,13 @@ class Unavailable(ServiceError):
     status = 503
 
 
+class RateLimited(ServiceError):
+    """Too many of something that costs the platform money or capacity, for now."""
+
+    code = "rate_limited"
+    status = 429
+
+
 class AuthenticationFailed(ServiceError):
     code = "unauthorized"
     status = 401

@@ -21,6 +21,23 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()
 
 
+def check_rate(name: str, config_key: str, *who: object) -> None:
+    """Count one `name` for `who` (a company id, say) against the limit in config
+    `config_key` (e.g. "30 per minute"); over it: RateLimited. For what abuse would make
+    expensive (instant quotes run the solver, uploads fill the disk), keyed by company, not
+    address, so one office behind one address is not limited as one."""
+    from flask import current_app
+    from limits import parse
+
+    from market.core.errors import RateLimited
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    limit = parse(current_app.config[config_key])
+    if not limiter.limiter.hit(limit, name, *(str(w) for w in who)):
+        raise RateLimited("Too many requests for now; please wait a little and try again.")
+
+
 def select_locale() -> str:
     from flask import current_app
 

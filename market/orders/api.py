@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.core import events
 from market.core.api import ApiError, Page, current_api_user, pagination, route
-from market.core.extensions import db
+from market.core.extensions import check_rate, db
 from market.orders import attachments, validation
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
@@ -142,6 +142,7 @@ def cancel_order(order_id: int) -> dict[str, Any]:
 def upload_attachment(order_id: int) -> dict[str, Any]:
     user = current_api_user()
     orders.get_order(db.session, user, order_id)  # 404 before reading a stranger's upload
+    check_rate("upload", "UPLOAD_RATE_LIMIT", user.company_id or f"user-{user.id}")
     if not request.mimetype.startswith("multipart/form-data"):
         raise ApiError(400, "bad_request", "Send the file as multipart/form-data, field 'file'.")
     try:

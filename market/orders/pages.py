@@ -35,7 +35,7 @@ from market.accounts.models import Company
 from market.catalog import service as taxonomy
 from market.core import events
 from market.core.errors import ServiceError
-from market.core.extensions import db
+from market.core.extensions import check_rate, db
 from market.core.pages import actor, attempt, local_zone, on_service_error
 from market.orders import attachments, validation
 from market.orders import service as orders
@@ -436,6 +436,11 @@ def upload(order_id: int):
         flash(_("Choose a file to upload."), "error")
         return redirect(url_for("orders.show", order_id=order_id))
     user = actor()
+    limited = attempt(check_rate, "upload", "UPLOAD_RATE_LIMIT",
+                      user.company_id or f"user-{user.id}")
+    if not limited.ok:
+        flash(limited.message, "error")
+        return redirect(url_for("orders.show", order_id=order_id))
     for upload in files:
         stored = attempt(attachments.store, db.session, user, order_id, upload.filename,
                          upload.stream, root=attachment_root(), max_bytes=upload_limit())

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, json
 
 from market.core.api import ApiError, Page, current_api_user, pagination, route
-from market.core.extensions import db
+from market.core.extensions import check_rate, db
 from market.core.jobs import dispatch
 from market.core.money import fee_bps
 from market.core.schemas import ReasonIn
@@ -28,8 +28,9 @@ from market.runs.schemas import (
        summary="An indicative price and delivery date against the current book",
        response=InstantQuoteOut, tag="orders")
 def instant_quote(order_id: int) -> dict[str, Any]:
-    result = quotes.instant_quote(db.session, current_api_user(), order_id,
-                                  fee_bps=fee_bps())
+    user = current_api_user()
+    check_rate("instant-quote", "QUOTE_RATE_LIMIT", user.company_id or f"user-{user.id}")
+    result = quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
     return InstantQuoteOut.model_validate(result.as_dict()).model_dump(mode="json")
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from market.catalog.models import Material, Process
-from market.core.extensions import db
+from market.core.extensions import check_rate, db
 from market.core.money import fee_bps
 from market.core.pages import actor, attempt
 from market.core.templating import localized
@@ -47,7 +47,13 @@ def quote_reason(result: quotes.QuoteResult | None) -> str | None:
 @login_required
 def quote(order_id: int):
     """htmx: the instant quote as a fragment (a full page without JavaScript)."""
-    quoted = attempt(quotes.instant_quote, db.session, actor(), order_id, fee_bps=fee_bps())
+    user = actor()
+
+    def rated_quote() -> quotes.QuoteResult:
+        check_rate("instant-quote", "QUOTE_RATE_LIMIT", user.company_id or f"user-{user.id}")
+        return quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
+
+    quoted = attempt(rated_quote)
     result, error = quoted.value, quoted.message or None
     if request.headers.get("HX-Request"):
         return render_template("runs/_instant_quote.html", quote=result, error=error,

@@ -1,0 +1,49 @@
+"""Rate limits where abuse costs money or capacity (issue "Locked doors"): instant quotes run
+the solver and uploads fill the disk, so they are limited per company, not per address."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from market.accounts.models import User
+from market.orders import service as orders
+from tests.conftest import api_token, make_account
+from tests.fakes.orders import order_input, seed_capacity, tiny_pdf
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "JOBS_MODE": "sync", "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT": "1000 per minute", "QUOTE_RATE_LIMIT": "2 per minute",
+            "UPLOAD_RATE_LIMIT": "1 per hour"}
+
+
+def _order_of(app, session, account) -> int:
+    user = session.get(User, account.user_id)
+    return orders.create_draft(session, user, order_input()).id
+
+
+def test_instant_quotes_and_uploads_are_limited_per_company(app, client, session, taxonomy,
+                                                            factory):
+    seed_capacity(session, factory.company_id)
+    first, second = make_account(app, "buyer"), make_account(app, "buyer")
+    mine, theirs = _order_of(app, session, first), _order_of(app, session, second)
+    headers = api_token(client, first)
+    url = f"/api/v1/orders/{mine}/instant-quote"
+    assert [client.post(url, headers=headers).status_code for _ in range(2)] == [200, 200]
+    refused = client.post(url, headers=headers)
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"
+    # another company, same address: not limited by the first one's quotes
+    other = client.post(f"/api/v1/orders/{theirs}/instant-quote",
+                        headers=api_token(client, second))
+    assert other.status_code == 200
+
+    def upload():
+        return client.post(f"/api/v1/orders/{mine}/attachments", headers=headers,
+                           data={"file": (io.BytesIO(tiny_pdf()), "drawing.pdf")},
+                           content_type="multipart/form-data")
+
+    assert upload().status_code == 201
+    assert upload().status_code == 429
