@@ -29,7 +29,7 @@ translations: install
 
 # Service errors are extracted from their raise sites and translated where shown.
 BABEL_KEYWORDS := -k _l -k lazy_gettext -k N_ -k ValidationError -k Conflict -k NotFound \
-	-k PermissionDenied -k AuthenticationFailed -k Unavailable
+	-k PermissionDenied -k AuthenticationFailed -k Unavailable -k RateLimited
 
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) -o market/translations/messages.pot .
