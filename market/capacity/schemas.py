@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from market.core.schemas import Strict
+from market.core.schemas import Id, Strict
 
 
 class PlantIn(Strict):
@@ -50,7 +50,7 @@ class CapabilityOut(BaseModel):
 
 
 class MachineIn(Strict):
-    plant_id: int
+    plant_id: Id
     name: str = Field(min_length=1, max_length=120)
     kind: str = Field(default="", max_length=120)
     capabilities: list[CapabilityIn] = Field(min_length=1, max_length=50)

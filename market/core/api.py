@@ -188,14 +188,21 @@ def route(
     return decorator
 
 
+MAX_PAGE, MAX_PER_PAGE = 1_000_000, 200
+
+
 def pagination() -> tuple[int, int]:
+    """`?page=` (1 to MAX_PAGE) and `?per_page=` (1 to 200; default 50), as documented."""
     try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 50))
     except ValueError:
         raise ApiError(
             400, "bad_request", "page and per_page must be whole numbers."
         ) from None
+    if not (1 <= page <= MAX_PAGE and 1 <= per_page <= MAX_PER_PAGE):
+        raise ApiError(422, "validation_error", "page is 1 to 1,000,000 and per_page 1 to 200.",
+                       {"page" if not 1 <= page <= MAX_PAGE else "per_page": "Out of range."})
     return page, per_page
 
 

@@ -22,6 +22,13 @@ _ERRORS = {
 }
 
 
+# Query parameters with a type of their own (the others are strings the route reads).
+_QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "page": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+    "per_page": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+}
+
+
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
@@ -54,7 +61,7 @@ def build() -> dict[str, Any]:
             for name in re.findall(r"{(\w+)}", path)
         ] + [
             {"name": name, "in": "query", "required": False, "description": text,
-             "schema": {"type": "string"}}
+             "schema": _QUERY_SCHEMAS.get(name, {"type": "string"})}
             for name, text in op.query.items()
         ]
         entry: dict[str, Any] = {

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from market.core.schemas import Strict
+from market.core.schemas import Id, Strict
 
 
 class ApproveIn(Strict):
-    order_ids: list[int] | None = Field(default=None, max_length=5000)
+    order_ids: list[Id] | None = Field(default=None, max_length=5000)
 
 
 class QuoteOut(BaseModel):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
-from market.core.schemas import Strict
+from market.core.schemas import Id, Strict
 
 
 class RunIn(Strict):
-    time_limit_seconds: int = Field(default=30, ge=1, le=600)
-    order_ids: list[int] | None = Field(default=None, max_length=5000)
+    time_limit_seconds: StrictInt = Field(default=30, ge=1, le=600)
+    order_ids: list[Id] | None = Field(default=None, max_length=5000)
 
 
 class RunAccepted(BaseModel):
