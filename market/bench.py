@@ -1,5 +1,6 @@
 """Marketplace benchmarks (`make bench` runs them after the engine's):
 
+    python -m market.bench pages [--seconds 10]          (market/page_bench.py)
     python -m market.bench capacity [--machines 1000] [--windows 200000] [--queries 300]
                                     [--database-url URL] [--write docs/benchmarks.md]
 
@@ -253,7 +254,8 @@ def bench_quote_http(url: str | None, machines: int, windows: int, queries: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m market.bench")
-    parser.add_argument("what", choices=["capacity", "quote"])
+    parser.add_argument("what", choices=["capacity", "quote", "pages"])
+    parser.add_argument("--seconds", type=int, default=10, help="pages: wrk time per page")
     parser.add_argument("--machines", type=int, default=1000)
     parser.add_argument("--windows", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=300)
@@ -261,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--write", help="update this Markdown file's section")
     args = parser.parse_args(argv)
-    if args.what == "capacity":
+    if args.what == "pages":
+        from market.page_bench import H_PAGES, bench_pages
+
+        head, section = H_PAGES, bench_pages(args.database_url, args.seconds)
+    elif args.what == "capacity":
         head = H_CAPACITY
         section = bench_capacity(args.database_url, args.machines, args.windows, args.queries,
                                  args.seed)
