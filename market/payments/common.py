@@ -7,22 +7,16 @@ from enum import Enum
 from sqlmodel import Session
 
 from market.core.db import write_lock
-from market.core.errors import (
-    ServiceError,
-    ValidationError,
-)
+from market.core.errors import ServiceError, Unavailable, ValidationError
 from market.payments import gateways
 from market.payments.gateways import GatewayError, PaymentSettings
-from market.payments.models import (
-    PaymentStatus,
-)
+from market.payments.models import PaymentStatus
 
 
-class PaymentProviderUnavailable(ServiceError):
+class PaymentProviderUnavailable(Unavailable):
     """Stripe timed out or failed; what we know is stored and a retry completes it."""
 
     code = "payment_provider_unavailable"
-    status = 503
 
 
 class BadWebhook(ServiceError):
