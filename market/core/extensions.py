@@ -10,6 +10,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from market.core.db import db
+from market.core.errors import RateLimited
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -28,8 +29,6 @@ def check_rate(name: str, config_key: str, *who: object) -> None:
     address, so one office behind one address is not limited as one."""
     from flask import current_app
     from limits import parse
-
-    from market.core.errors import RateLimited
 
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return

@@ -15,6 +15,8 @@ from typing import Any
 from celery import Celery
 from flask import Flask
 
+from market.core.jobs import TASKS, schedule  # the domains registered their tasks
+
 
 @lru_cache(maxsize=4)
 def sender(broker_url: str) -> Celery:
@@ -23,7 +25,6 @@ def sender(broker_url: str) -> Celery:
 
 
 def make_celery(flask_app: Flask) -> Celery:
-    from market.core.jobs import TASKS  # the domains registered theirs in create_app
 
     app = Celery("yunzao", broker=flask_app.config.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     app.conf.update(
@@ -40,8 +41,6 @@ def make_celery(flask_app: Flask) -> Celery:
 
 
 def _schedule(flask_app: Flask) -> dict[str, Any]:
-    from market.core.jobs import schedule  # the same list the in-process scheduler runs
-
     return {name: {"task": f"yunzao.{name}", "schedule": every}
             for name, every in schedule(flask_app)}
 
