@@ -34,7 +34,7 @@ H_CAPACITY = "## Capacity search (PostgreSQL)"
 H_QUOTE_HTTP = "## Instant quote through HTTP (PostgreSQL)"
 
 
-def _scratch_database() -> tuple[str, str]:
+def scratch_database() -> tuple[str, str]:
     name = f"yunzao_bench_{uuid.uuid4().hex[:8]}"
     engine = make_engine(ADMIN_URL)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -43,7 +43,7 @@ def _scratch_database() -> tuple[str, str]:
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, name
 
 
-def _drop(name: str) -> None:
+def drop_database(name: str) -> None:
     engine = make_engine(ADMIN_URL)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -117,7 +117,7 @@ def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
 
     name = None
     if url is None:
-        url, name = _scratch_database()
+        url, name = scratch_database()
     engine = make_engine(url)
     try:
         SQLModel.metadata.create_all(engine)
@@ -168,7 +168,7 @@ def bench_capacity(url: str | None, machines: int, windows: int, queries: int,
     finally:
         engine.dispose()
         if name:
-            _drop(name)
+            drop_database(name)
 
 
 def bench_quote_http(url: str | None, machines: int, windows: int, queries: int,
@@ -182,7 +182,7 @@ def bench_quote_http(url: str | None, machines: int, windows: int, queries: int,
 
     name = None
     if url is None:
-        url, name = _scratch_database()
+        url, name = scratch_database()
     engine = make_engine(url)
     try:
         SQLModel.metadata.create_all(engine)
@@ -249,7 +249,7 @@ def bench_quote_http(url: str | None, machines: int, windows: int, queries: int,
     finally:
         engine.dispose()
         if name:
-            _drop(name)
+            drop_database(name)
 
 
 def main(argv: list[str] | None = None) -> int:

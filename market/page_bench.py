@@ -193,11 +193,11 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def bench_pages(database_url: str | None, seconds: int = 10) -> str:
-    from market.bench import _drop, _scratch_database
+    from market.bench import drop_database, scratch_database
 
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    url, name = (database_url, None) if database_url else _scratch_database()
+    url, name = (database_url, None) if database_url else scratch_database()
     try:
         world = fill(url)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 40,
@@ -221,7 +221,7 @@ def bench_pages(database_url: str | None, seconds: int = 10) -> str:
             _stop(app)
     finally:
         if name:
-            _drop(name)
+            drop_database(name)
     lines = [  # the heading is written by update_sections
         f"Command: `python -m market.bench pages --seconds {seconds}`  ",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",

@@ -9,9 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-# The largest id our id columns hold (INTEGER on PostgreSQL); a larger number in a URL matches
-# no route.
-MAX_ID = 2**31 - 1
+from market.core.models import MAX_ID  # a larger number in a URL matches no route
 
 
 class IdConverter(IntegerConverter):

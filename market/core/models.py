@@ -18,6 +18,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# The largest id our id columns hold (INTEGER on PostgreSQL): routes and bodies stop there.
+MAX_ID = 2**31 - 1
+
+
 def company_column(index: bool) -> Any:
     """The `company_id` column under a name that says whose company it is (an order's
     `buyer_company_id`, a booking's `factory_company_id`): the table keeps its column."""

@@ -28,6 +28,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -212,11 +213,8 @@ def init_app(app: Flask) -> None:
         # every database connection is taken (a burst of requests): a retry will do
         log.warning("database pool exhausted on %s %s", request.method, request.path)
         db.session.rollback()
-        response = render_error(503)
-        if isinstance(response, tuple):
-            response = (response[0], 503, {"Retry-After": "5"})
-        else:
-            response.headers["Retry-After"] = "5"
+        response = make_response(render_error(503))
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)

@@ -6,9 +6,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from market.core.models import MAX_ID
+
 # An object id in a body: within what the id columns hold (INTEGER), so a fuzzer's 10**30
 # is a 422, never a driver error.
-Id = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):

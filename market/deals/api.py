@@ -115,6 +115,19 @@ def ship(booking_id: int, data: NoteIn) -> dict[str, Any]:
     return {"id": order.id, "status": order.status}
 
 
+def _by_operation(rows: list[Booking], amounts: bool = False) -> dict[int, list[dict[str, Any]]]:
+    """Bookings as the order body lists them under each operation (a factory's own carry
+    their amounts)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for b in rows:
+        brief = {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
+                 "respond_by": b.respond_by}
+        if amounts:
+            brief.update(amount=b.amount, currency=b.currency)
+        out.setdefault(b.operation_id, []).append(brief)
+    return out
+
+
 def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_api: bookings per operation and firm quotes, for the buyer's
     company and operators (a booked factory follows its own bookings)."""
@@ -123,18 +136,9 @@ def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     if not orders.sees_commercials(viewer, order):
         # a factory booked on the order: its own bookings with their amounts, hand-offs
         view = visibility.factory_view(session, order, viewer.company_id)
-        own: dict[int, list[dict[str, Any]]] = {}
-        for b in view.bookings:
-            own.setdefault(b.operation_id, []).append(
-                {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
-                 "respond_by": b.respond_by, "amount": b.amount, "currency": b.currency})
-        return {"bookings_by_operation": own, "handoffs": view.handoffs,
-                "ships_last": view.ships_last}
-    per_op: dict[int, list[dict[str, Any]]] = {}
-    for b in visibility.bookings_of_order(session, order.id):  # type: ignore[arg-type]
-        per_op.setdefault(b.operation_id, []).append(
-            {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
-             "respond_by": b.respond_by})
+        return {"bookings_by_operation": _by_operation(view.bookings, amounts=True),
+                "handoffs": view.handoffs, "ships_last": view.ships_last}
+    per_op = _by_operation(visibility.bookings_of_order(session, order.id))  # type: ignore[arg-type]
     quotes_ = [
         {"id": q.id, "status": q.status, "price": q.price, "currency": q.currency,
          "production_cost": q.production_cost, "platform_fee": q.platform_fee,

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from market.core import events
 from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
+from market.orders import service as orders
 from market.orders.models import Order
 from market.payments import charges, common, disputes, ledger, payouts, webhooks
 from market.payments import service as svc
@@ -146,7 +147,7 @@ def stripe_webhook() -> dict[str, Any]:
 
 def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
     """Receiver of events.order_api: the order's payments, for its buyer and operators."""
-    if viewer is None or not (viewer.is_operator or viewer.company_id == order.buyer_company_id):
+    if not orders.sees_commercials(viewer, order):
         return {}
     return {"payments": [
         {"id": p.id, "status": p.status, "amount": p.amount, "currency": p.currency,

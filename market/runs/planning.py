@@ -25,6 +25,7 @@ from market.capacity.models import (
     Plant,
     WindowStatus,
 )
+from market.core import dates
 
 # Road freight between plants in China, in CNY fen: ~3 CNY per km plus 200 CNY a pick-up,
 # and half a day's handling (packing, loading, unloading). Operators will be able to edit it.
@@ -72,8 +73,8 @@ def unusable_reason(order: Any) -> str | None:
     if not int(order.quantity or 0) > 0:
         return "its quantity is not positive"
     due = order.due_date
-    if due is None or not 2000 <= due.year <= 2100:
-        return "its due date is outside 2000-2100"
+    if due is None or not dates.MIN_YEAR <= due.year <= dates.MAX_YEAR:
+        return f"its due date is outside {dates.MIN_YEAR}-{dates.MAX_YEAR}"
     for op in order.operations:
         minutes = op.minutes_per_unit
         if minutes is None or not math.isfinite(minutes) or minutes < 0:

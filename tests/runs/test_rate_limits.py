@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 
 import pytest
+from sqlmodel import select
 
 from market.accounts.models import User
 from market.orders import service as orders
-from tests.conftest import api_token, make_account
+from market.orders.models import Attachment
+from tests.conftest import api_token, login, make_account
 from tests.fakes.orders import order_input, seed_capacity, tiny_pdf
 
 
@@ -47,3 +49,26 @@ def test_instant_quotes_and_uploads_are_limited_per_company(app, client, session
 
     assert upload().status_code == 201
     assert upload().status_code == 429
+
+
+def test_the_pages_say_so_when_a_company_is_over_its_limit(app, session, taxonomy, factory):
+    seed_capacity(session, factory.company_id)
+    buyer = make_account(app, "buyer")
+    order_id = _order_of(app, session, buyer)
+    page = login(app.test_client(), buyer)
+    en = {"Accept-Language": "en", "HX-Request": "true"}
+    for _ in range(2):
+        assert "quote-price" in page.post(f"/orders/{order_id}/quote", headers=en).text
+    refused = page.post(f"/orders/{order_id}/quote", headers=en).text
+    assert "Too many requests" in refused and "quote-price" not in refused
+
+    def upload():
+        return page.post(f"/orders/{order_id}/attachments", headers={"Accept-Language": "en"},
+                         data={"file": (io.BytesIO(tiny_pdf()), "drawing.pdf")},
+                         content_type="multipart/form-data", follow_redirects=True)
+
+    assert "drawing.pdf" in upload().text
+    second = upload().text
+    assert "Too many requests" in second
+    assert session.exec(select(Attachment).where(Attachment.order_id == order_id)).all()
+    assert len(session.exec(select(Attachment)).all()) == 1  # the refused one was not stored
