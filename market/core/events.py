@@ -63,6 +63,22 @@ Asked whether `user` may read `order` beyond its buyer and the operators (not a 
 A receiver returns True to grant (the deals domain: a factory with live work on the order).""")
 
 
+notable = _signals.signal("notable", doc="""
+Something a party should hear about happened (in the transaction, not committed yet). Sent by
+`occurred(session, kind, **details)`. `kind`: a notification kind of API.md "Notifications"
+(`booking_proposed`, `booking_declined`, `quote_offered`, `payment_received`,
+`order_replanned`, `downtime_reported`, `shipment_recorded`, `delivery_confirmed`,
+`delivery_rejected`, `message_received`, `payout_paid`, `change_request_answered`,
+`review_received`, ...). `details`: the objects concerned, those that apply: `order`,
+`booking`, `quote`, `payment`, `payout`; `actor` (the user who acted, None for the system);
+and plain values the message needs (for `downtime_reported`: `machine_name`, `start`, `end`,
+`reason`; for `order_replanned`: `run_id`; for `change_request_answered`:
+`change_request_id`, `status`, `price_difference_minor`, `delivery_date`). The sender passes
+one `order` per event (a downtime touching three orders sends three). The notify domain picks
+the recipients from the kind and the objects and stores the notifications, mails and webhook
+deliveries in the sender's transaction (an outbox): a rollback drops them, a commit keeps
+them, and they are sent after the commit.""")
+
 order_page = _signals.signal("order-page", doc="""
 Collects what other domains show on an order's page (not a change). `order`, `viewer` (the
 signed-in user or an anonymous one). Receivers, in their domain's pages module, return a dict
@@ -108,3 +124,8 @@ def drop_pending(session: Any) -> None:
 def granted(signal: Signal, sender: Any, **details: Any) -> bool:
     """True when any receiver of a question signal (such as `order_readers`) says yes."""
     return any(answer for _receiver, answer in signal.send(sender, **details))
+
+
+def occurred(session: Any, kind: str, **details: Any) -> None:
+    """Tell the parties concerned that `kind` happened, in `session`'s transaction."""
+    notable.send(session, kind=kind, **details)
