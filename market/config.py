@@ -84,6 +84,11 @@ class Config:
     # the in-process schedule (JOBS_MODE=thread): "" = on, except under TESTING
     SCHEDULE_IN_PROCESS = os.environ.get("SCHEDULE_IN_PROCESS", "")
     HOUSEKEEPING_SECONDS = _int("HOUSEKEEPING_SECONDS", 60)
+    # Days a buyer has to inspect a delivery; a delivered order closes when they pass.
+    INSPECTION_DAYS = _int("INSPECTION_DAYS", 7)
+    # A re-plan that cannot deliver by the due date plus these days offers the buyer
+    # cancellation with a full refund (API.md "Disruption and change").
+    REPLAN_SLACK_DAYS = _int("REPLAN_SLACK_DAYS", 3)
     TEST_SOLVE_DELAY_SECONDS = _int("TEST_SOLVE_DELAY_SECONDS", 0)  # tests only
 
     # Payments (market/payments). Stripe is used when its secret key is set; otherwise the

@@ -18,7 +18,7 @@ from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 from market.deals.lifecycle import move_booking, move_quote
-from market.deals.models import Booking, BookingStatus, Quote, QuoteStatus
+from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus, Quote, QuoteStatus
 from market.deals.visibility import company_has_booking, get_booking
 from market.orders import lifecycle
 from market.orders.models import Order, OrderOperation, OrderStatus
@@ -26,6 +26,19 @@ from market.orders.service import add_event
 from market.runs.models import PlannedOperation
 
 RESPONSE_HOURS = 48
+ANSWER_LEAD_HOURS = 4  # a factory answers at least this long before its work starts
+
+
+def answer_by(now: datetime, start: datetime) -> datetime:
+    """A proposed booking's deadline: RESPONSE_HOURS from now, but ending ANSWER_LEAD_HOURS
+    before the work starts (a deadline after the start helps nobody). Work starting sooner
+    gets until its start; work whose planned start has passed (money that came late) gets an
+    hour, and the re-plan that follows a lapse finds it a new place."""
+    deadline = min(now + timedelta(hours=RESPONSE_HOURS),
+                   start - timedelta(hours=ANSWER_LEAD_HOURS))
+    if deadline > now:
+        return deadline
+    return start if start > now else now + timedelta(hours=1)
 
 
 # --- capacity release ---------------------------------------------------------------------
@@ -153,7 +166,7 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
             quote_id=quote.id, order_id=order.id, operation_id=po.operation_id,  # type: ignore[arg-type]
             planned_operation_id=po.id, factory_company_id=company_id, machine_id=po.machine_id,  # type: ignore[arg-type]
             start=po.start, end=po.end, amount=po.cost, currency=quote.currency,
-            respond_by=now + timedelta(hours=RESPONSE_HOURS),
+            respond_by=answer_by(now, po.start),
             status=(BookingStatus.accepted if company_id in auto
                     else BookingStatus.proposed).value,
             responded_at=now if company_id in auto else None)
@@ -161,7 +174,7 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
         made.append(booking)
     session.flush()
     add_event(session, order, actor, "bookings_proposed", bookings=len(made))
-    _maybe_scheduled(session, order, actor)
+    _follow(session, order, actor)
     return made
 
 
@@ -233,14 +246,27 @@ def connect_receivers() -> None:
     events.order_readers.connect(_grants_order_read)
 
 
-def _maybe_scheduled(session: Session, order: Order, actor: User | None) -> None:
-    statuses = [b.status for b in session.exec(select(Booking).where(
-        Booking.order_id == order.id, Booking.quote_id == _current_quote_id(session, order)))]
-    if statuses and all(s == BookingStatus.accepted for s in statuses) and (
-            order.status == OrderStatus.accepted):
+def _follow(session: Session, order: Order, actor: User | None) -> None:
+    """The order follows its bookings, whatever the order in which factories act: scheduled
+    once every operation has an accepted (or started, or done) booking, in production at the
+    first start. A factory may start as soon as its own booking is accepted."""
+    quote_id = _current_quote_id(session, order)
+    live = session.exec(select(Booking).where(
+        Booking.order_id == order.id, Booking.quote_id == quote_id,
+        col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).all()
+    if not live:
+        return
+    operations = set(session.exec(select(OrderOperation.id).where(
+        OrderOperation.order_id == order.id)))
+    answered = {b.operation_id for b in live if b.status != BookingStatus.proposed}
+    if order.status == OrderStatus.accepted and operations <= answered:
         lifecycle.move(order, OrderStatus.scheduled)
         session.add(order)
         add_event(session, order, actor, "scheduled")
+    if order.status == OrderStatus.scheduled and any(
+            b.status in (BookingStatus.in_progress, BookingStatus.done) for b in live):
+        lifecycle.move(order, OrderStatus.in_production)
+        session.add(order)
 
 
 def _current_quote_id(session: Session, order: Order) -> int | None:
@@ -269,7 +295,7 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
         session.flush()
         order = session.get(Order, booking.order_id)
         add_event(session, order, actor, "booking_accepted", booking_id=booking.id)  # type: ignore[arg-type]
-        _maybe_scheduled(session, order, actor)  # type: ignore[arg-type]
+        _follow(session, order, actor)  # type: ignore[arg-type]
         audit.record(session, actor.id, "booking.accepted", booking, booking.factory_company_id)
         session.commit()
     return booking
@@ -376,9 +402,6 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
             raise Conflict(f"Only an accepted booking can start; this one is {booking.status}.")
         move_booking(booking, BookingStatus.in_progress)
         booking.started_at = now
-        if order is not None and order.status == OrderStatus.scheduled:
-            lifecycle.move(order, OrderStatus.in_production)
-            session.add(order)
     else:
         if booking.status not in (BookingStatus.accepted, BookingStatus.in_progress):
             raise Conflict(f"Only a started booking can be done; this one is {booking.status}.")
@@ -386,14 +409,13 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
             booking.started_at = now
         move_booking(booking, BookingStatus.done)
         booking.done_at = now
-        if order is not None and order.status == OrderStatus.scheduled:
-            lifecycle.move(order, OrderStatus.in_production)
-            session.add(order)
     if note.strip():
         booking.note = (booking.note + "\n" if booking.note else "") + note.strip()[:1000]
     if qc.strip():
         booking.qc = qc.strip()[:2000]
     session.add(booking)
+    session.flush()
+    _follow(session, order, actor)  # type: ignore[arg-type]
     add_event(session, order, actor, f"operation_{status}", booking_id=booking.id,  # type: ignore[arg-type]
                 note=note.strip()[:500])
     audit.record(session, actor.id, f"booking.{status}", booking, booking.factory_company_id)
@@ -433,6 +455,7 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
     if order.status != OrderStatus.shipped:
         raise Conflict(f"The order is {order.status}; only a shipped order can be confirmed.")
     lifecycle.move(order, OrderStatus.delivered)
+    order.delivered_at = utcnow()
     session.add(order)
     add_event(session, order, actor, "delivered")
     audit.record(session, actor.id, "order.delivered", order, order.buyer_company_id)
@@ -444,3 +467,22 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
     return order
 
 
+
+
+INSPECTION_DAYS = 7
+
+
+def close_delivered(session: Session, now: datetime | None = None,
+                    inspection_days: int = INSPECTION_DAYS) -> dict[str, int]:
+    """Delivered orders close once the inspection window has passed (housekeeping)."""
+    now = now or utcnow()
+    due = session.exec(select(Order).where(
+        Order.status == OrderStatus.delivered.value,
+        col(Order.delivered_at) <= now - timedelta(days=inspection_days))).all()
+    for order in due:
+        lifecycle.move(order, OrderStatus.closed)
+        session.add(order)
+        add_event(session, order, None, "closed", inspection_days=inspection_days)
+    if due:
+        session.commit()
+    return {"closed": len(due)}

@@ -59,6 +59,7 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
     submitted_at: datetime | None = Field(default=None, sa_column=utc_column())
     cancelled_at: datetime | None = Field(default=None, sa_column=utc_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column())
     cancel_reason: str = Field(default="", max_length=500)
 
     operations: list["OrderOperation"] = Relationship(
