@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import request
 
-from market.capacity import availability, equipment, publishing
+from market.capacity import availability, downtime, equipment, publishing
 from market.capacity.models import CapacityRule, CapacityWindow, Machine, Plant
 from market.capacity.schemas import (
     CapacityHitOut,
+    DowntimeIn,
+    DowntimeOut,
     MachineIn,
     MachineOut,
     MachinePatch,
@@ -163,6 +165,27 @@ def withdraw_range(machine_id: int, data: WindowIn) -> dict[str, Any]:
     result = publishing.withdraw(db.session, current_api_user(), machine_id, data.start, data.end)
     return {"withdrawn_minutes": result.withdrawn_minutes,
             "kept": [window_out(w) for w in result.kept]}
+
+
+def downtime_out(row: Any) -> dict[str, Any]:
+    return DowntimeOut.model_validate(row, from_attributes=True).model_dump(mode="json")
+
+
+@route("POST", "/machines/<int:machine_id>/downtime",
+       summary="Report a machine down: its idle time in the range is withdrawn, booked work "
+               "there is at risk and re-planned", body=DowntimeIn, response=DowntimeOut,
+       status=201, tag="capacity")
+def report_downtime(machine_id: int, data: DowntimeIn) -> tuple[dict[str, Any], int]:
+    row = downtime.report_downtime(db.session, current_api_user(), machine_id, data.start,
+                                   data.end, data.reason)
+    return downtime_out(row), 201
+
+
+@route("GET", "/machines/<int:machine_id>/downtime", summary="A machine's reported downtime",
+       response=DowntimeOut, tag="capacity", paginated=True)
+def list_downtime(machine_id: int) -> list[dict[str, Any]]:
+    return [downtime_out(d) for d in downtime.list_downtimes(db.session, current_api_user(),
+                                                             machine_id)]
 
 
 @route("DELETE", "/windows/<int:window_id>",

@@ -152,3 +152,24 @@ class CapacityWindow(SQLModel, table=True):
         return int((self.end - self.start).total_seconds() // 60)
 
 
+
+
+class MachineDowntime(SQLModel, table=True):
+    """A factory's report that a machine is down over [start, end): its idle time there is
+    withdrawn, booked work there is at risk, and a re-plan of the orders hit is queued."""
+
+    __tablename__ = "machine_downtime"
+    __table_args__ = (sa.CheckConstraint('"end" > start', name="positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    machine_id: int = Field(foreign_key="machine.id", index=True)
+    start: datetime = Field(sa_column=utc_column(False))
+    end: datetime = Field(sa_column=utc_column(False))
+    reason: str = Field(max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    withdrawn_minutes: int = 0
+    # what it hit, as the deals and runs domains answered (ids only: capacity sits below them)
+    affected_bookings: list[int] = Field(default_factory=list,
+                                         sa_column=sa.Column(sa.JSON, nullable=False))
+    replan_run_id: int | None = None

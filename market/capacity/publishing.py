@@ -160,9 +160,22 @@ def withdraw(session: Session, actor: User, machine_id: int, start: datetime,
     start, end = aware(start, "start"), aware(end, "end")
     if end <= start:
         raise ValidationError("The end must be after the start.", {"end": N_("Before the start.")})
+    minutes, kept = withdraw_published(session, machine.id, start, end)  # type: ignore[arg-type]
+    if minutes:
+        audit.record(session, actor.id, "window.withdrawn", machine, plant.company_id,  # type: ignore[union-attr]
+                     start=start.isoformat(), end=end.isoformat(), minutes=minutes)
+    session.commit()
+    return WithdrawResult(minutes, kept)
+
+
+def withdraw_published(session: Session, machine_id: int, start: datetime, end: datetime
+                       ) -> tuple[int, list[CapacityWindow]]:
+    """Withdraw the published time of [start, end) on a machine, splitting segments that
+    straddle it; return the minutes withdrawn and the held or booked segments inside, left
+    alone. No checks, no commit: the callers (a withdrawal, a downtime) do both."""
     minutes = 0
     kept: list[CapacityWindow] = []
-    for w in live_windows(session, machine.id, start, end):  # type: ignore[arg-type]
+    for w in live_windows(session, machine_id, start, end):
         if w.end <= start or w.start >= end:
             continue
         if w.status != WindowStatus.published:
@@ -174,11 +187,10 @@ def withdraw(session: Session, actor: User, machine_id: int, start: datetime,
             w.status = WindowStatus.withdrawn.value
             session.add(w)
             continue
-        pieces = [(w.start, a), (b, w.end)]
-        session.add(CapacityWindow(machine_id=machine.id, start=a, end=b, rule_id=w.rule_id,
+        session.add(CapacityWindow(machine_id=machine_id, start=a, end=b, rule_id=w.rule_id,
                                    status=WindowStatus.withdrawn.value, source=w.source))
         first = True
-        for p_start, p_end in pieces:
+        for p_start, p_end in ((w.start, a), (b, w.end)):
             if p_end <= p_start:
                 continue
             if first:
@@ -186,13 +198,10 @@ def withdraw(session: Session, actor: User, machine_id: int, start: datetime,
                 session.add(w)
                 first = False
             else:
-                session.add(CapacityWindow(machine_id=machine.id, start=p_start, end=p_end,
+                session.add(CapacityWindow(machine_id=machine_id, start=p_start, end=p_end,
                                            rule_id=w.rule_id, source=w.source))
-    if minutes:
-        audit.record(session, actor.id, "window.withdrawn", machine, plant.company_id,  # type: ignore[union-attr]
-                     start=start.isoformat(), end=end.isoformat(), minutes=minutes)
-    session.commit()
-    return WithdrawResult(minutes, kept)
+    session.flush()
+    return minutes, kept
 
 
 def withdraw_window(session: Session, actor: User, window_id: int) -> WithdrawResult:

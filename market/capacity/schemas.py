@@ -77,6 +77,25 @@ class WindowIn(Strict):
     end: datetime = Field(description="ISO 8601 with offset")
 
 
+class DowntimeIn(Strict):
+    start: datetime = Field(description="ISO 8601 with offset")
+    end: datetime = Field(description="ISO 8601 with offset")
+    reason: str = Field(min_length=1, max_length=500, description="What happened, for the "
+                        "buyers and operators")
+
+
+class DowntimeOut(BaseModel):
+    id: int
+    machine_id: int
+    start: datetime
+    end: datetime
+    reason: str
+    withdrawn_minutes: int = Field(description="Idle minutes taken back from the market")
+    affected_bookings: list[int] = Field(description="Bookings in the range, now at risk")
+    replan_run_id: int | None = Field(description="The re-plan run queued for their orders")
+    created_at: datetime
+
+
 class WindowOut(BaseModel):
     id: int
     machine_id: int

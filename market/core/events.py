@@ -46,7 +46,17 @@ run_requeued = _signals.signal("run-requeued", doc="""
 The reaper put a matching run whose worker died back in the queue (committed). `run_id`.
 The runs domain dispatches the job again.""")
 
+run_queued = _signals.signal("run-queued", doc="""
+A service queued a matching run in its transaction (committed): a re-plan after a downtime
+or a declined step. `run_id`. The runs domain dispatches the job.""")
+
 # --- in the transaction -----------------------------------------------------------------------
+
+machine_down = _signals.signal("machine-down", doc="""
+A factory reported a machine down (not committed yet); its idle time in the range is already
+withdrawn. `downtime` (a MachineDowntime), `machine`, `actor`. The deals domain marks the
+live bookings in the range at risk, queues a re-plan of their orders and tells the parties;
+its receiver returns `{"affected_bookings": [ids], "replan_run_id": id or None}`.""")
 
 quote_accepted = _signals.signal("quote-accepted", doc="""
 The buyer accepted a firm quote; its time is booked and the order accepted (not committed
@@ -78,6 +88,13 @@ one `order` per event (a downtime touching three orders sends three). The notify
 the recipients from the kind and the objects and stores the notifications, mails and webhook
 deliveries in the sender's transaction (an outbox): a rollback drops them, a commit keeps
 them, and they are sent after the commit.""")
+operation_places = _signals.signal("operation-places", doc="""
+Asked by a re-plan run where the operations of `orders` are now (not a change). The deals
+domain returns `{operation_id: {"state", "machine_id", "start", "end", "planned_operation_id"}}`
+from the live bookings: state `fixed` (started or done: stays), `previous` (accepted or
+proposed: keeps its place unless moving pays), `at_risk` (on a machine reported down: must
+move) or `declined` (its factory declined: must move, not back to that slot).""")
+
 
 order_page = _signals.signal("order-page", doc="""
 Collects what other domains show on an order's page (not a change). `order`, `viewer` (the

@@ -19,12 +19,14 @@ QUOTE_TRANSITIONS: dict[str, set[str]] = {
 
 B = BookingStatus
 BOOKING_TRANSITIONS: dict[str, set[str]] = {
-    B.proposed: {B.accepted, B.declined, B.cancelled},
-    B.accepted: {B.in_progress, B.done, B.declined, B.cancelled},
+    # replaced: an approved re-plan moved the work to a new booking
+    B.proposed: {B.accepted, B.declined, B.cancelled, B.replaced},
+    B.accepted: {B.in_progress, B.done, B.declined, B.cancelled, B.replaced},
     B.in_progress: {B.done},
     B.done: set(),
     B.declined: set(),
     B.cancelled: set(),
+    B.replaced: set(),
 }
 
 

@@ -25,6 +25,7 @@ class BookingStatus(StrEnum):
     in_progress = "in_progress"
     done = "done"
     cancelled = "cancelled"
+    replaced = "replaced"  # a re-plan moved the work: a new booking took its place
 
 
 LIVE_BOOKING_STATES = (BookingStatus.proposed, BookingStatus.accepted,
@@ -74,5 +75,9 @@ class Booking(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_column=utc_column())
     done_at: datetime | None = Field(default=None, sa_column=utc_column())
     decline_reason: str = Field(default="", max_length=1000)
+    # on a machine reported down: the work must move (a re-plan is queued)
+    at_risk: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False,
+                                                             server_default=sa.false()))
+    replaces_id: int | None = Field(default=None, foreign_key="booking.id")
     note: str = Field(default="", max_length=2000)
     qc: str = Field(default="", max_length=2000)

@@ -18,6 +18,7 @@ from market.core.db import write_lock
 from market.core.errors import Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 from market.core.money import DEFAULT_FEE_BPS, platform_fee
+from market.deals import disruption
 from market.deals.models import Quote
 from market.orders import lifecycle
 from market.orders.models import Order, OrderStatus
@@ -38,6 +39,10 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
     """Hold the planned intervals of the chosen served orders and offer firm quotes. Each
     order is all or nothing: if any of its intervals no longer fits, it is reported."""
     require_operator(actor)
+    kind = session.exec(select(MatchingRun.kind).where(MatchingRun.id == run_id)).first()
+    if kind == "replan":  # moves bookings instead of offering quotes
+        replanned = disruption.approve_replan(session, actor, run_id, order_ids)
+        return ApprovalReport(approved=replanned.approved, conflicts=replanned.conflicts)
     with write_lock(session):
         run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
         if run is None:

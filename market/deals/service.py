@@ -5,7 +5,6 @@ that quote and puts the order back to matching."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -17,70 +16,20 @@ from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
+from market.deals import disruption
 from market.deals.lifecycle import move_booking, move_quote
 from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus, Quote, QuoteStatus
+from market.deals.timing import (  # noqa: F401 (re-exported: the deals service's API)
+    ANSWER_LEAD_HOURS,
+    RESPONSE_HOURS,
+    answer_by,
+    release,
+)
 from market.deals.visibility import company_has_booking, get_booking
 from market.orders import lifecycle
 from market.orders.models import Order, OrderOperation, OrderStatus
 from market.orders.service import add_event
 from market.runs.models import PlannedOperation
-
-RESPONSE_HOURS = 48
-ANSWER_LEAD_HOURS = 4  # a factory answers at least this long before its work starts
-
-
-def answer_by(now: datetime, start: datetime) -> datetime:
-    """A proposed booking's deadline: RESPONSE_HOURS from now, but ending ANSWER_LEAD_HOURS
-    before the work starts (a deadline after the start helps nobody). Work starting sooner
-    gets until its start; work whose planned start has passed (money that came late) gets an
-    hour, and the re-plan that follows a lapse finds it a new place."""
-    deadline = min(now + timedelta(hours=RESPONSE_HOURS),
-                   start - timedelta(hours=ANSWER_LEAD_HOURS))
-    if deadline > now:
-        return deadline
-    return start if start > now else now + timedelta(hours=1)
-
-
-# --- capacity release ---------------------------------------------------------------------
-
-def release(session: Session, planned_ids: list[int]) -> int:
-    """Give the held or booked time of these planned operations back as idle time, merged
-    with the idle segments it touches. Returns the minutes released."""
-    if not planned_ids:
-        return 0
-    segments = session.exec(select(CapacityWindow).where(
-        col(CapacityWindow.planned_operation_id).in_(planned_ids),
-        col(CapacityWindow.status).in_([WindowStatus.held.value, WindowStatus.booked.value]),
-    )).all()
-    minutes = 0
-    machines: dict[int, list[CapacityWindow]] = defaultdict(list)
-    for seg in segments:
-        minutes += seg.minutes
-        seg.status, seg.planned_operation_id = WindowStatus.published.value, None
-        session.add(seg)
-        machines[seg.machine_id].append(seg)
-    session.flush()
-    for machine_id, segs in machines.items():
-        lo = min(s.start for s in segs)
-        hi = max(s.end for s in segs)
-        neighbours = session.exec(select(CapacityWindow).where(
-            CapacityWindow.machine_id == machine_id,
-            CapacityWindow.status == WindowStatus.published.value,
-            col(CapacityWindow.end) >= lo, col(CapacityWindow.start) <= hi,
-        ).order_by(col(CapacityWindow.start))).all()
-        keep: CapacityWindow | None = None
-        for w in neighbours:
-            if keep is not None and w.start <= keep.end:
-                new_end = max(keep.end, w.end)
-                # delete first: PostgreSQL checks the exclusion constraint per statement
-                session.delete(w)
-                session.flush()
-                keep.end = new_end
-                session.add(keep)
-            else:
-                keep = w
-        session.flush()
-    return minutes
 
 
 def _planned_of_quote(session: Session, quote: Quote) -> list[PlannedOperation]:
@@ -222,11 +171,13 @@ def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, i
             counts["quotes"] += 1
         overdue = session.exec(select(Booking).where(
             Booking.status == BookingStatus.proposed.value, col(Booking.respond_by) <= now)).all()
+        withdrawn: set[int] = set()
         for booking in overdue:
             if booking.status == BookingStatus.proposed:  # may be cancelled by a sibling
-                _decline(session, None, booking, "No answer before the deadline.", now)
+                if _decline(session, None, booking, "No answer before the deadline.", now):
+                    withdrawn.add(booking.quote_id)
                 counts["bookings"] += 1
-        for quote_id in sorted({b.quote_id for b in overdue}):
+        for quote_id in sorted(withdrawn):
             events.publish(session, events.quote_withdrawn, quote_id=quote_id)
         if counts["quotes"] or counts["bookings"]:
             session.commit()
@@ -244,6 +195,8 @@ def _grants_order_read(session: Session, order: Order, user: User) -> bool:
 def connect_receivers() -> None:
     events.order_cancelling.connect(_on_order_cancelling)
     events.order_readers.connect(_grants_order_read)
+    events.machine_down.connect(disruption.on_machine_down)
+    events.operation_places.connect(disruption.operation_places)
 
 
 def _follow(session: Session, order: Order, actor: User | None) -> None:
@@ -285,8 +238,8 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
             raise Conflict(f"This booking is {booking.status} and cannot be accepted.")
         now = utcnow()
         if booking.respond_by <= now:
-            _decline(session, actor, booking, "No answer before the deadline.", now)
-            events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
+            if _decline(session, actor, booking, "No answer before the deadline.", now):
+                events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
             session.commit()
             raise Conflict("The deadline to accept this booking has passed; it was released.")
         move_booking(booking, BookingStatus.accepted)
@@ -302,9 +255,14 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
 
 
 def _decline(session: Session, actor: User | None, booking: Booking, reason: str,
-             now: datetime) -> None:
-    """Decline one booking: every booking of its quote is cancelled, all their time is
-    released, the quote is withdrawn and the order goes back to matching."""
+             now: datetime) -> bool:
+    """Decline one booking. Where the order's other steps are accepted, only this step is
+    re-planned and everything else stays (False). Otherwise every booking of its quote is
+    cancelled, all their time released, the quote withdrawn and the order goes back to
+    matching (True: the caller refunds the quote after the commit)."""
+    if disruption.keeps_others(session, booking):
+        disruption.decline_step(session, actor, booking, reason, now)
+        return False
     quote = session.get(Quote, booking.quote_id)
     siblings = session.exec(select(Booking).where(Booking.quote_id == booking.quote_id)).all()
     for other in siblings:
@@ -327,6 +285,8 @@ def _decline(session: Session, actor: User | None, booking: Booking, reason: str
                     reason=reason[:500], note="The order goes back to matching.")
     audit.record(session, actor.id if actor else None, "booking.declined", booking,
                  booking.factory_company_id, reason=reason[:500], order_id=booking.order_id)
+    events.occurred(session, "booking_declined", order=order, booking=booking, actor=actor)
+    return True
 
 
 def cancel_accepted(session: Session, order: Order) -> int:
@@ -381,10 +341,11 @@ def decline_booking(session: Session, actor: User, booking_id: int, reason: str)
         booking = get_booking(session, actor, booking_id, lock=True)
         if booking.status not in (BookingStatus.proposed, BookingStatus.accepted):
             raise Conflict(f"This booking is {booking.status} and cannot be declined.")
-        _decline(session, actor, booking, reason.strip(), utcnow())
-        # the buyer's money goes back after the commit: a refund may call the payment
-        # provider, which must not hold the booking transaction
-        events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
+        accounts.require_active(session, actor)
+        if _decline(session, actor, booking, reason.strip(), utcnow()):
+            # the buyer's money goes back after the commit: a refund may call the payment
+            # provider, which must not hold the booking transaction
+            events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
         session.commit()
     return booking
 
@@ -429,7 +390,9 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
     accounts.require_active(session, actor)
     order = session.get(Order, booking.order_id, with_for_update=True)
     assert order is not None
-    bookings = session.exec(select(Booking).where(Booking.quote_id == booking.quote_id)).all()
+    bookings = session.exec(select(Booking).where(
+        Booking.quote_id == booking.quote_id,
+        col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).all()
     ops = {op.id: op.seq for op in session.exec(select(OrderOperation).where(
         OrderOperation.order_id == order.id))}
     last = max(bookings, key=lambda b: ops.get(b.operation_id, 0))

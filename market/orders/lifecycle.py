@@ -22,7 +22,8 @@ TRANSITIONS: dict[str, set[str]] = {
     # open again when a factory declines or the escrow payment never arrives; cancelled
     # (refunded in full) before production
     S.accepted: {S.scheduled, S.open, S.disputed, S.cancelled},
-    S.scheduled: {S.in_production, S.open, S.disputed, S.cancelled},
+    # back to accepted while a declined step is re-planned (its new booking unanswered)
+    S.scheduled: {S.in_production, S.accepted, S.open, S.disputed, S.cancelled},
     S.in_production: {S.shipped, S.disputed},
     S.shipped: {S.delivered, S.disputed},
     S.delivered: {S.closed, S.disputed},

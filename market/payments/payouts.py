@@ -61,7 +61,8 @@ def _factory_legs(session: Session, payment: Payment) -> dict[int, tuple[int, li
     rows = session.exec(select(Booking).where(
         Booking.quote_id == payment.quote_id,
         col(Booking.status).notin_([BookingStatus.declined.value,
-                                    BookingStatus.cancelled.value]))
+                                    BookingStatus.cancelled.value,
+                                    BookingStatus.replaced.value]))
         .order_by(col(Booking.id))).all()
     acc: dict[int, list[Booking]] = defaultdict(list)
     for b in rows:

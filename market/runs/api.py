@@ -55,13 +55,20 @@ def run_out(run: MatchingRun, with_orders: bool = True) -> dict[str, Any]:
         objective=run.objective, bound=run.bound, gap=run.gap, served=run.served,
         unserved=run.unserved,
         utilisation=None if run.utilisation_bp is None else run.utilisation_bp / 10_000,
-        error=run.error, stats=run.stats, orders=orders,  # type: ignore[arg-type]
-    ).model_dump(mode="json")
+        error=run.error, stats={k: v for k, v in run.stats.items() if k != "changes"},
+        kind=run.kind, trigger=run.trigger,
+        changes=run.stats.get("changes") if run.kind == "replan" else None,
+        orders=orders,  # type: ignore[arg-type]
+    ).model_dump(mode="json", by_alias=True)
 
 
 @route("POST", "/matching-runs", summary="Start a matching run (operators)", body=RunIn,
        response=RunAccepted, status=202, auth="operator", tag="matching")
 def start_run(data: RunIn) -> dict[str, Any]:
+    if data.kind == "replan":  # dispatched once queued and committed
+        run = matching_runs.start_replan(db.session, current_api_user(), data.order_ids or [],
+                                         data.time_limit_seconds)
+        return {"id": run.id, "status": run.status}
     run = matching_runs.start_run(db.session, current_api_user(), data.time_limit_seconds,
                                   data.order_ids)
     dispatch("run_matching", run_id=run.id)

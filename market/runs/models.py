@@ -33,6 +33,10 @@ class MatchingRun(SQLModel, table=True):
     worker: str = Field(default="", max_length=120)  # which process runs it (for the reaper)
     attempts: int = 0
     time_limit_seconds: int = 30
+    # "match": open orders against idle time; "replan": orders already booked, started and
+    # done work fixed, accepted work keeping its place unless moving it pays (runs/replan.py)
+    kind: str = Field(default="match", max_length=16)
+    trigger: str = Field(default="", max_length=200)  # why a re-plan: "downtime:3", ...
     # order ids asked for; empty means every open order of a verified buyer
     order_ids: list[int] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
     horizon_start: datetime | None = Field(default=None, sa_column=utc_column())

@@ -115,13 +115,22 @@ def build_problem(
     processes: set[str] | None = None,
     transport: dict[str, Any] | None = None,
     objective: str = "cost",
+    own: set[int] | frozenset[int] = frozenset(),
+    dropped: set[int] | frozenset[int] = frozenset(),
+    busy: Iterable[tuple[int, datetime, datetime]] = (),
+    keep_machines: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[dict[str, Any], ProblemIndex]:
     """A matching problem over [start, start + minutes) with the given orders.
 
     Only verified companies' active machines with time in the horizon take part. Held and
     booked segments stay inside the machine's windows and are listed as `bookings`, so an
     operation can neither overlap them nor run across them. `processes` prunes machines that
-    cannot do any of them (the instant quote needs only a handful)."""
+    cannot do any of them (the instant quote needs only a handful).
+
+    For a re-plan: the segments held or booked by the `own` planned operations (the orders
+    being re-planned) count as free time, those of `dropped` ones (on a machine reported
+    down) do not exist, `busy` adds spans the orders must not take (a slot its factory
+    declined), and `keep_machines` stay in the problem without time (fixed work on them)."""
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     start = start.astimezone(UTC)
@@ -160,25 +169,32 @@ def build_problem(
     if capabilities:
         w = CapacityWindow.__table__.c  # type: ignore[attr-defined]
         rows = session.execute(
-            select(w.machine_id, w.start, w.end, w.status)
+            select(w.machine_id, w.start, w.end, w.status, w.planned_operation_id)
             .where(w.machine_id.in_(list(capabilities)), w.status != WindowStatus.withdrawn.value,
                    w.end > start, w.start < end)
         ).all()
-        for machine_id, w_start, w_end, status in rows:
+        for machine_id, w_start, w_end, status, planned_id in rows:
+            if planned_id is not None and planned_id in dropped:
+                continue
             # Round inwards to whole minutes: the engine never plans outside real time.
             a = max(0, math.ceil((_utc(w_start) - start).total_seconds() / 60))
             b = min(minutes, math.floor((_utc(w_end) - start).total_seconds() / 60))
             if b <= a:
                 continue
             windows[machine_id].append((a, b))
-            if status != WindowStatus.published.value:
+            if status != WindowStatus.published.value and planned_id not in own:
+                bookings.append({"machine": machine_key(machine_id), "start": a, "end": b})
+        for machine_id, b_start, b_end in busy:
+            a = max(0, math.floor((_utc(b_start) - start).total_seconds() / 60))
+            b = min(minutes, math.ceil((_utc(b_end) - start).total_seconds() / 60))
+            if machine_id in capabilities and b > a:
                 bookings.append({"machine": machine_key(machine_id), "start": a, "end": b})
 
     machines_out = []
     used_plants: set[int] = set()
     for machine_id in sorted(capabilities):
         spans = _merge(windows.get(machine_id, []))
-        if not spans:
+        if not spans and machine_id not in keep_machines:
             continue  # no time in the horizon: nothing to plan on
         key = machine_key(machine_id)
         index.machine_ids[key] = machine_id
@@ -193,8 +209,13 @@ def build_problem(
         index.plant_ids[key] = plant_id
         index.company_of_plant[key] = company_id
         plants_out.append({"id": key, "lat": lat, "lon": lon})
-    bookings = [b for b in bookings if b["machine"] in index.machine_ids]
-    bookings.sort(key=lambda b: (b["machine"], b["start"]))
+    by_machine: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for b in bookings:
+        if b["machine"] in index.machine_ids:
+            by_machine[b["machine"]].append((b["start"], b["end"]))
+    # a declined slot may touch booked time: held spans must not overlap (the format)
+    bookings = [{"machine": key, "start": a, "end": b}
+                for key in sorted(by_machine) for a, b in _merge(by_machine[key])]
     problem = {
         "format": "yunzao.problem/1",
         "currency": currency,

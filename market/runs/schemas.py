@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
@@ -13,6 +13,26 @@ from market.core.schemas import Id, Strict
 class RunIn(Strict):
     time_limit_seconds: StrictInt = Field(default=30, ge=1, le=600)
     order_ids: list[Id] | None = Field(default=None, max_length=5000)
+    kind: Literal["match", "replan"] = Field(
+        default="match", description="match: open orders; replan: booked orders (order_ids "
+        "required), started work fixed, accepted work kept where moving it does not pay")
+
+
+class PlaceOut(BaseModel):
+    machine_id: int
+    start: datetime
+    end: datetime
+
+
+class ChangeOut(BaseModel):
+    operation_id: int | None
+    order_id: int
+    reason: str = Field(description="previous (moved to do better), at_risk (its machine is "
+                        "down), declined (its factory declined), new (no place before)")
+    from_: PlaceOut | None = Field(alias="from", serialization_alias="from")
+    to: PlaceOut
+
+    model_config = {"populate_by_name": True}
 
 
 class RunAccepted(BaseModel):
@@ -59,6 +79,11 @@ class RunOut(BaseModel):
     utilisation: float | None
     error: str
     stats: dict[str, Any]
+    kind: str = "match"
+    trigger: str = ""
+    changes: list[ChangeOut] | None = Field(
+        default=None, description="A re-plan's operations that move: where they are, where "
+        "they go")
     orders: list[RunOrderOut] | None = None
 
 

@@ -23,7 +23,7 @@ from market.core.extensions import db
 from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
 from market.orders.service import offered_orders
-from market.runs import isolation, planning
+from market.runs import isolation, planning, replan
 from market.runs.instant_quote import order_to_matching
 from market.runs.models import MatchingRun, PlannedOperation, PlatformSetting, RunOrder, RunStatus
 from market.runs.planning import DEFAULT_TRANSPORT, build_problem
@@ -107,6 +107,16 @@ def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30
     session.flush()
     audit.record(session, actor.id if actor else None, "matching_run.started", run, None,
                  orders=ids or "all open", time_limit=limit)
+    session.commit()
+    return run
+
+
+def start_replan(session: Session, actor: User, order_ids: list[int],
+                 time_limit_seconds: int = 30) -> MatchingRun:
+    """An operator re-plans booked orders (a rush, a factory's call): queued and dispatched
+    after the commit."""
+    require_operator(actor)
+    run = replan.queue_replan(session, order_ids, "operator", actor, int(time_limit_seconds))
     session.commit()
     return run
 
@@ -241,12 +251,23 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
         try:
             run = session.get(MatchingRun, run_id)
             now = utcnow()
-            orders = matched_orders(session, run)  # type: ignore[arg-type]
+            is_replan = run.kind == "replan"  # type: ignore[union-attr]
+            if is_replan:
+                orders = replan.replan_orders(session, run)  # type: ignore[arg-type]
+                places = replan.places_of(session, orders)
+                options: dict[str, Any] = replan.build_options(places)
+            else:
+                orders, places, options = matched_orders(session, run), {}, {}  # type: ignore[arg-type]
             start, minutes = horizon_for(orders, now)
             engine_orders, skipped = usable(orders, start, now)
             problem, index = build_problem(
                 session, start=start, minutes=minutes, orders=engine_orders,
-                transport=transport_settings(session))
+                transport=transport_settings(session), **options)
+            if is_replan:
+                by_key = {f"o{o.id}": o for o in orders}
+                for engine_order in engine_orders:
+                    replan.annotate(engine_order, by_key[engine_order["id"]], places, index)
+                problem["change_cost"] = dict(replan.CHANGE_COST)
             session.rollback()  # release read locks while the engine works
             limit = float(run.time_limit_seconds)  # type: ignore[union-attr]
             # in a child process: an abort inside OR-Tools ends that child, not this one
@@ -266,7 +287,8 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
                 raise RuntimeError("the engine's plan failed validation: " + "; ".join(errors[:5]))
             if not _still_mine(session, run_id, worker):
                 return  # the reaper gave up on us meanwhile: store nothing
-            _store(session, run_id, problem, plan, index, orders, skipped)
+            moved = replan.changes(plan, orders, places, index) if is_replan else None
+            _store(session, run_id, problem, plan, index, orders, skipped, moved)
         except isolation.SolverCrashed as exc:
             session.rollback()
             _after_crash(session, run_id, worker, str(exc))
@@ -299,8 +321,10 @@ def _after_crash(session: Session, run_id: int, worker: str, reason: str) -> Non
 
 
 def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[str, Any],
-           index: Any, orders: list[Order], skipped: dict[int, str] | None = None) -> None:
-    """Write the whole proposal in one transaction."""
+           index: Any, orders: list[Order], skipped: dict[int, str] | None = None,
+           moved: list[dict[str, Any]] | None = None) -> None:
+    """Write the whole proposal in one transaction; a re-plan's `moved` operations (their
+    place now and in the plan) go into the run's stats as `changes`."""
     from matching.problem import as_problem
 
     run = session.get(MatchingRun, run_id, populate_existing=True)
@@ -331,10 +355,14 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
     for key, order in by_key.items():
         if key in served:
             outcome = served[key]
-            late_penalty = int(p.orders[p.order_index[key]].late_penalty_per_minute) * int(
-                outcome["lateness"])
-            # cost in the plan = machines + transport + delivery + lateness penalty
-            transport = int(outcome["cost"]) - op_cost.get(key, 0) - late_penalty
+            parts = outcome.get("parts")
+            if parts:  # what the parties are paid; lateness, risk and change cost are not
+                transport = int(parts["transport"]) + int(parts["delivery"])
+            else:
+                late_penalty = int(p.orders[p.order_index[key]].late_penalty_per_minute) * int(
+                    outcome["lateness"])
+                # cost in the plan = machines + transport + delivery + lateness penalty
+                transport = int(outcome["cost"]) - op_cost.get(key, 0) - late_penalty
             session.add(RunOrder(
                 run_id=run_id, order_id=order.id, served=True,  # type: ignore[arg-type]
                 cost=op_cost.get(key, 0) + transport, transport_cost=transport,
@@ -357,6 +385,8 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
     run.stats = {**plan.get("stats", {}), "machines": len(problem["machines"]),  # type: ignore[union-attr]
                  "plants": len(problem["plants"]), "orders": len(by_key),
                  "operations": len(plan["assignments"])}
+    if moved is not None:
+        run.stats = {**run.stats, "changes": moved}  # type: ignore[union-attr]
     run.status, run.finished_at = RunStatus.done.value, utcnow()  # type: ignore[union-attr]
     session.add(run)
     session.commit()

@@ -33,3 +33,4 @@ def _dispatch_requeued(_session: object, run_id: int) -> None:
 
 
 events.run_requeued.connect(_dispatch_requeued)
+events.run_queued.connect(_dispatch_requeued)

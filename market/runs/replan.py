@@ -1,0 +1,109 @@
+"""Re-plan runs (DESIGN.md "When the week does not go to plan"): the orders hit by a downtime,
+a declined step or an operator's call are planned again against the rest of the book held
+fixed. Started and done work is `fixed`; accepted work carries its `previous` place and a
+`change_cost`, so the engine moves the fewest; work on a machine reported down or declined
+by its factory must move. Where the operations are now comes from the deals domain
+(`events.operation_places`): runs sits below the bookings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from market.accounts.models import User
+from market.core import audit, events
+from market.core.errors import N_, ValidationError
+from market.orders.models import Order, OrderStatus
+from market.runs.models import MatchingRun
+from market.runs.planning import ProblemIndex, machine_key
+
+# What moving accepted work costs in the engine's objective (fen): a factory re-arranges
+# its week and the buyer's dates move. Against a lateness of 10 CNY a minute, moving one
+# operation is worth about 50 minutes of lateness, moving it to another plant 3 hours more.
+CHANGE_COST = {"moved": 50_000, "plant_changed": 150_000}
+REPLAN_STATES = (OrderStatus.accepted, OrderStatus.scheduled, OrderStatus.in_production)
+
+
+def queue_replan(session: Session, order_ids: list[int], trigger: str,
+                 actor: User | None = None, time_limit_seconds: int = 30) -> MatchingRun:
+    """Queue a re-plan of these booked orders in the caller's transaction (no commit); the
+    job is dispatched once it commits."""
+    ids = sorted({int(i) for i in order_ids})
+    found = dict(session.exec(select(Order.id, Order.status).where(col(Order.id).in_(ids))).all())
+    wrong = [i for i in ids if found.get(i) not in [s.value for s in REPLAN_STATES]]
+    if not ids or wrong:
+        raise ValidationError("Only booked orders (accepted, scheduled or in production) can be "
+                              "re-planned.", {"order_ids": N_("Give booked orders only.")})
+    run = MatchingRun(kind="replan", trigger=trigger[:200], order_ids=ids,
+                      time_limit_seconds=time_limit_seconds,
+                      created_by_id=actor.id if actor else None)
+    session.add(run)
+    session.flush()
+    audit.record(session, actor.id if actor else None, "matching_run.started", run, None,
+                 orders=ids, kind="replan", trigger=trigger)
+    events.publish(session, events.run_queued, run_id=run.id)
+    return run
+
+
+def replan_orders(session: Session, run: MatchingRun) -> list[Order]:
+    """The run's orders that are still booked (one cancelled meanwhile is left out)."""
+    return list(session.exec(select(Order).where(
+        col(Order.id).in_(run.order_ids or [0]),
+        col(Order.status).in_([s.value for s in REPLAN_STATES])).order_by(col(Order.id))))
+
+
+def places_of(session: Session, orders: list[Order]) -> dict[int, dict[str, Any]]:
+    return events.collect(events.operation_places, session, orders=orders)
+
+
+def build_options(places: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The keyword arguments of `build_problem` that a re-plan needs."""
+    own = {p["planned_operation_id"] for p in places.values() if p.get("planned_operation_id")}
+    dropped = {p["planned_operation_id"] for p in places.values()
+               if p["state"] == "at_risk" and p.get("planned_operation_id")}
+    busy = [(p["machine_id"], p["start"], p["end"]) for p in places.values()
+            if p["state"] == "declined"]
+    keep = {p["machine_id"] for p in places.values() if p["state"] == "fixed"}
+    return {"own": own - dropped, "dropped": dropped, "busy": busy, "keep_machines": keep}
+
+
+def annotate(engine_order: dict[str, Any], order: Order, places: dict[int, dict[str, Any]],
+             index: ProblemIndex) -> dict[str, Any]:
+    """Mark the engine order's operations fixed or previous from their current places."""
+    by_seq = {op.seq: op.id for op in order.operations}
+    for op in engine_order["operations"]:
+        place = places.get(by_seq[int(op["id"].rsplit("-", 1)[1])])
+        if place is None or place["state"] not in ("fixed", "previous"):
+            continue
+        where = {"machine": machine_key(place["machine_id"]),
+                 "start": index.minute(place["start"])}
+        op[place["state"]] = where
+    return engine_order
+
+
+def changes(plan: dict[str, Any], orders: list[Order], places: dict[int, dict[str, Any]],
+            index: ProblemIndex) -> list[dict[str, Any]]:
+    """Every operation whose place differs from where it is now (API.md: `changes`), with
+    machine ids and times, for the review and the API."""
+    op_ids = {f"o{o.id}-{op.seq}": op.id for o in orders for op in o.operations}
+    out = []
+    for a in plan["assignments"]:
+        operation_id = op_ids.get(a["operation"])
+        place = places.get(operation_id) if operation_id is not None else None
+        to = {"machine_id": index.machine_ids[a["machine"]], "start": iso(index.at(a["start"])),
+              "end": iso(index.at(a["end"]))}
+        before = None if place is None else {
+            "machine_id": place["machine_id"], "start": iso(place["start"]),
+            "end": iso(place["end"])}
+        if before is not None and (before["machine_id"], before["start"]) == (
+                to["machine_id"], to["start"]):
+            continue
+        out.append({"operation_id": operation_id, "order_id": int(a["operation"][1:].split("-")[0]),
+                    "reason": place["state"] if place else "new", "from": before, "to": to})
+    return out
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
