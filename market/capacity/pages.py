@@ -21,10 +21,10 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from market.accounts import service as accounts
-from market.capacity import availability, csv_import, equipment, publishing
+from market.capacity import availability, csv_import, downtime, equipment, publishing
 from market.capacity.models import Plant
 from market.catalog import service as taxonomy
-from market.core.errors import NotFound, ServiceError
+from market.core.errors import N_, NotFound, ServiceError, ValidationError
 from market.core.extensions import db
 from market.core.money import parse_money
 from market.core.pages import actor as _actor
@@ -186,8 +186,10 @@ def _machine_page(row, errors, form, status: int = 200):  # type: ignore[no-unty
     windows = publishing.list_windows(db.session, _actor(), row.id, now - timedelta(days=1),
                                     now + timedelta(days=60))
     rules = publishing.list_rules(db.session, _actor(), row.id)
+    downtimes = downtime.list_downtimes(db.session, _actor(), row.id)[:10]
     return render_template("factory/machine.html", machine=row, plant=plant_row,
                            windows=windows, rules=rules, errors=errors, form=form,
+                           downtimes=downtimes,
                            processes=taxonomy.processes(db.session),
                            tz=ZoneInfo(plant_row.timezone),  # type: ignore[union-attr]
                            today=datetime.now(ZoneInfo(plant_row.timezone)).date()), status  # type: ignore[union-attr]
@@ -217,6 +219,32 @@ def retire_machine(machine_id: int):
     publishing.retire_machine(db.session, _actor(), row.id)
     flash(_("Machine retired. Its future idle time was withdrawn; booked work stays."), "info")
     return redirect(url_for("factory.plant", plant_id=row.plant_id))
+
+
+@bp.post("/machines/<int:machine_id>/downtime")
+@factory_required
+@on_service_error(_machine_again)
+def report_downtime(machine_id: int):
+    row = _machine_or_404(machine_id)
+    plant_row = db.session.get(Plant, row.plant_id)
+    form = request.form
+    fields: dict[str, str] = {}
+    moments = {}
+    for name in ("down_start", "down_end"):
+        try:
+            moments[name] = _local(form.get(f"{name}_day", ""), form.get(f"{name}_time", ""),
+                                   plant_row.timezone)  # type: ignore[union-attr]
+        except ValueError:
+            fields[name] = N_("Give a day and a time (HH:MM).")
+    if fields:
+        raise ValidationError(N_("The downtime cannot be recorded."), fields)
+    down = downtime.report_downtime(db.session, _actor(), row.id, moments["down_start"],
+                                    moments["down_end"], form.get("reason", ""))
+    flash(_("Downtime recorded: %(hours)s idle hours withdrawn; %(count)d booked operations "
+            "will be re-planned and their buyers told.",
+            hours=round(down.withdrawn_minutes / 60, 1), count=len(down.affected_bookings)),
+          "success")
+    return redirect(url_for("factory.machine", machine_id=machine_id))
 
 
 @bp.post("/machines/<int:machine_id>/shift-rules")

@@ -34,6 +34,9 @@ LABELS = {
     "proposed": _l("proposed"),
     "in_progress": _l("in progress"),
     "cancelled": _l("cancelled"),
+    "replaced": _l("moved by a re-plan"),
+    "match": _l("matching"),
+    "replan": _l("re-plan"),
 }
 
 

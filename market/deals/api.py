@@ -85,6 +85,12 @@ def list_bookings() -> list[dict[str, Any]]:
                                                            request.args.get("status"))]
 
 
+@route("GET", "/bookings/<int:booking_id>", summary="One booking (its factory, operators)",
+       response=BookingOut, tag="bookings")
+def get_booking(booking_id: int) -> dict[str, Any]:
+    return booking_out(visibility.get_booking(db.session, current_api_user(), booking_id))
+
+
 @route("POST", "/bookings/<int:booking_id>/accept", summary="Accept a proposed booking",
        response=BookingOut, tag="bookings")
 def accept_booking(booking_id: int) -> dict[str, Any]:
@@ -121,7 +127,7 @@ def _by_operation(rows: list[Booking], amounts: bool = False) -> dict[int, list[
     out: dict[int, list[dict[str, Any]]] = {}
     for b in rows:
         brief = {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
-                 "respond_by": b.respond_by}
+                 "respond_by": b.respond_by, "at_risk": b.at_risk}
         if amounts:
             brief.update(amount=b.amount, currency=b.currency)
         out.setdefault(b.operation_id, []).append(brief)

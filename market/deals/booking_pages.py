@@ -13,8 +13,8 @@ from market.core.errors import NotFound
 from market.core.extensions import db
 from market.core.pages import actor as _actor
 from market.core.pages import attempt, factory_required, on_service_error
+from market.deals import disruption, visibility
 from market.deals import service as bookings
-from market.deals import visibility
 from market.orders import attachments as attachments_service
 from market.orders import service as orders
 from market.orders.models import Order, OrderOperation
@@ -57,8 +57,9 @@ def booking(booking_id: int):
     machine_row = db.session.get(Machine, row.machine_id)
     files = attachments_service.list_for(db.session, order) if (
         visibility.company_has_booking(db.session, _actor().company_id, row.order_id)) else []
+    step_only = row.status in ("proposed", "accepted") and disruption.keeps_others(db.session, row)
     return render_template("deals/booking.html", booking=row, order=order, op=op,
-                           machine=machine_row, files=files)
+                           machine=machine_row, files=files, decline_step_only=step_only)
 
 
 def _to_booking(_exc: Exception | None = None):
@@ -80,6 +81,9 @@ def booking_action(booking_id: int, action: str):
     }
     if action not in messages:
         abort(404)
+    if action == "decline" and disruption.keeps_others(db.session, row):
+        messages["decline"] = _("Booking declined; this step is re-planned and the other "
+                                "factories' bookings stay.")
     if action == "accept":
         bookings.accept_booking(db.session, _actor(), row.id)  # type: ignore[arg-type]
     elif action == "decline":

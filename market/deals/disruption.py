@@ -106,7 +106,8 @@ def operation_places(session: Session, orders: list[Order]) -> dict[int, dict[st
                 continue
             places[b.operation_id] = {
                 "state": state, "machine_id": b.machine_id, "start": b.start, "end": b.end,
-                "planned_operation_id": b.planned_operation_id, "booking_id": b.id}
+                "planned_operation_id": b.planned_operation_id, "booking_id": b.id,
+                "order_id": b.order_id, "amount": int(b.amount)}
     return places
 
 

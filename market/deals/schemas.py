@@ -50,6 +50,8 @@ class BookingOut(BaseModel):
     decline_reason: str
     note: str
     qc: str
+    at_risk: bool = Field(description="Its machine is reported down: a re-plan moves it")
+    replaces_id: int | None = Field(description="The booking a re-plan moved to this one")
 
 
 class ProgressIn(Strict):

@@ -67,6 +67,8 @@ EVENT_LABELS = {
     "disputed": _l("Dispute opened"), "dispute_resolved": _l("Dispute resolved"),
     "payment_opened": _l("Payment requested"), "payment_received": _l("Payment received"),
     "refunded": _l("Refunded"),
+    "at_risk": _l("A machine is down: work is being re-planned"),
+    "replanned": _l("Re-planned: bookings moved"),
 }
 # A due date entered as a day means the end of that working day, in the buyer's zone.
 DUE_TIME = time(18, 0)

@@ -55,11 +55,12 @@ def run_out(run: MatchingRun, with_orders: bool = True) -> dict[str, Any]:
         objective=run.objective, bound=run.bound, gap=run.gap, served=run.served,
         unserved=run.unserved,
         utilisation=None if run.utilisation_bp is None else run.utilisation_bp / 10_000,
-        error=run.error, stats={k: v for k, v in run.stats.items() if k != "changes"},
+        error=run.error,
+        stats={k: v for k, v in run.stats.items() if k not in ("changes", "paid_before")},
         kind=run.kind, trigger=run.trigger,
         changes=run.stats.get("changes") if run.kind == "replan" else None,
         orders=orders,  # type: ignore[arg-type]
-    ).model_dump(mode="json", by_alias=True)
+    ).model_dump(mode="json")
 
 
 @route("POST", "/matching-runs", summary="Start a matching run (operators)", body=RunIn,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -32,6 +33,7 @@ from market.core.jobs import catch_up, dispatch
 from market.core.labels import label
 from market.core.pages import actor, attempt, on_service_error, operator_required
 from market.orders import service as orders_service
+from market.orders.models import OrderOperation
 from market.runs import gantt
 from market.runs import service as matching_runs
 from market.runs.models import RunOrder
@@ -152,7 +154,34 @@ def run(run_id: int):
     return render_template("operator/run.html", run=row, outcomes=outcomes,
                            progress=matching_runs.progress(row), plants=plants,
                            plant_rows=plant_rows, tz=_tz(),
-                           first_plant=max(plants, key=plants.get) if plants else None)
+                           first_plant=max(plants, key=plants.get) if plants else None,
+                           review=_replan_review(row, planned) if row.kind == "replan" else None)
+
+
+def _replan_review(row, planned) -> dict:  # type: ignore[no-untyped-def]
+    """What a re-plan moves, in words an operator reviews: each change with machine names
+    and operation names, and per order the factories' pay before and after."""
+    changes = row.stats.get("changes") or []
+    machine_ids = {c["to"]["machine_id"] for c in changes} | {
+        c["from"]["machine_id"] for c in changes if c.get("from")}
+    machine_names = dict(db.session.exec(select(Machine.id, Machine.name).where(
+        col(Machine.id).in_(machine_ids or {0}))).all())
+    op_ids = {c["operation_id"] for c in changes if c.get("operation_id")}
+    operations = {op.id: op for op in db.session.exec(select(OrderOperation).where(
+        col(OrderOperation.id).in_(op_ids or {0})))}
+    paid_after: dict[int, int] = {}
+    for po in planned:
+        paid_after[po.order_id] = paid_after.get(po.order_id, 0) + int(po.cost)
+    before = {int(k): v for k, v in (row.stats.get("paid_before") or {}).items()}
+    return {"changes": [{**c, "from_at": c.get("from") and _moment(c["from"]),
+                         "to_at": _moment(c["to"])} for c in changes],
+            "machine_names": machine_names, "operations": operations,
+            "paid_before": before, "paid_after": paid_after}
+
+
+def _moment(place: dict) -> dict:  # type: ignore[type-arg]
+    return {"start": datetime.fromisoformat(place["start"].replace("Z", "+00:00")),
+            "end": datetime.fromisoformat(place["end"].replace("Z", "+00:00"))}
 
 
 @bp.get("/runs/<int:run_id>/plants/<int:plant_id>/gantt")

@@ -107,3 +107,13 @@ def changes(plan: dict[str, Any], orders: list[Order], places: dict[int, dict[st
 
 def iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
+
+
+def paid_before(places: dict[int, dict[str, Any]]) -> dict[str, int]:
+    """What the factories were to be paid per order before the re-plan (order id as text:
+    the run's stats are JSON)."""
+    out: dict[str, int] = {}
+    for place in places.values():
+        key = str(place.get("order_id"))
+        out[key] = out.get(key, 0) + int(place.get("amount") or 0)
+    return out

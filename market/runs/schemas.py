@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from market.core.schemas import Id, Strict
 
@@ -29,10 +29,12 @@ class ChangeOut(BaseModel):
     order_id: int
     reason: str = Field(description="previous (moved to do better), at_risk (its machine is "
                         "down), declined (its factory declined), new (no place before)")
-    from_: PlaceOut | None = Field(alias="from", serialization_alias="from")
+    from_: PlaceOut | None = Field(alias="from")
     to: PlaceOut
 
-    model_config = {"populate_by_name": True}
+    # "from" is a Python keyword: the field is from_ here and "from" on the wire, both ways
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
 
 
 class RunAccepted(BaseModel):

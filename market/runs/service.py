@@ -288,7 +288,7 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
             if not _still_mine(session, run_id, worker):
                 return  # the reaper gave up on us meanwhile: store nothing
             moved = replan.changes(plan, orders, places, index) if is_replan else None
-            _store(session, run_id, problem, plan, index, orders, skipped, moved)
+            _store(session, run_id, problem, plan, index, orders, skipped, moved, places)
         except isolation.SolverCrashed as exc:
             session.rollback()
             _after_crash(session, run_id, worker, str(exc))
@@ -322,7 +322,8 @@ def _after_crash(session: Session, run_id: int, worker: str, reason: str) -> Non
 
 def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[str, Any],
            index: Any, orders: list[Order], skipped: dict[int, str] | None = None,
-           moved: list[dict[str, Any]] | None = None) -> None:
+           moved: list[dict[str, Any]] | None = None,
+           places: dict[int, dict[str, Any]] | None = None) -> None:
     """Write the whole proposal in one transaction; a re-plan's `moved` operations (their
     place now and in the plan) go into the run's stats as `changes`."""
     from matching.problem import as_problem
@@ -386,7 +387,8 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
                  "plants": len(problem["plants"]), "orders": len(by_key),
                  "operations": len(plan["assignments"])}
     if moved is not None:
-        run.stats = {**run.stats, "changes": moved}  # type: ignore[union-attr]
+        run.stats = {**run.stats, "changes": moved,  # type: ignore[union-attr]
+                     "paid_before": replan.paid_before(places or {})}
     run.status, run.finished_at = RunStatus.done.value, utcnow()  # type: ignore[union-attr]
     session.add(run)
     session.commit()

@@ -30,11 +30,16 @@ def app_config(app_config):
     return {**app_config, "JOBS_MODE": "sync", "SOLVER_WORKERS": 1}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def in_app(app):
-    """Re-plans are dispatched after the commit, as jobs of the app (sync here)."""
+    """Re-plans are dispatched after the commit, as jobs of the app (sync here): service
+    calls outside a request need the app's context. Page and API tests must not use it (a
+    shared context would share `g`, and so the signed-in user, between requests)."""
     with app.app_context():
         yield
+
+
+pytestmark = pytest.mark.usefixtures("in_app")
 
 
 @pytest.fixture
@@ -61,7 +66,8 @@ def world(app, session, taxonomy, buyer, operator):
     report = offers.approve(session, users["operator"], run.id)
     assert report.approved == [order.id]
     bookings.accept_quote(session, users["buyer"], report.quotes[0].id)
-    pay(session, users["operator"].id, order.id)
+    with app.app_context():
+        pay(session, users["operator"].id, order.id)
     made = visibility.bookings_of_order(session, order.id)
     for b in made:
         bookings.accept_booking(session, owner(users, machines, b), b.id)

@@ -1,0 +1,84 @@
+"""The breakdown story on the pages: the factory reports a machine down, the operator reviews
+the re-plan as a diff and approves it, the factories see what moved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from market.accounts.models import User
+from market.deals.models import Booking
+from tests.conftest import Account, login
+from tests.deals.test_disruption import app_config, live, world  # noqa: F401 (fixtures)
+
+EN = {"Accept-Language": "en"}
+ZH = {"Accept-Language": "zh"}
+
+
+def client_of(app, user: User):
+    return login(app.test_client(), Account(user.id, user.company_id, user.email))
+
+
+def test_breakdown_reported_reviewed_and_approved_on_the_pages(app, session, world):  # noqa: F811
+    users, machines, order = world["users"], world["machines"], world["order"]
+    milling = next(b for b in live(session, order.id) if b.machine_id != machines["anod"].id)
+    name = "mill1" if milling.machine_id == machines["mill1"].id else "mill2"
+    factory = client_of(app, users[name])
+    page = factory.get(f"/factory/machines/{milling.machine_id}", headers=EN)
+    assert page.status_code == 200 and "Report a breakdown" in page.text
+    zone = ZoneInfo("Asia/Shanghai")
+    start = (milling.start - timedelta(hours=1)).astimezone(zone)
+    end = (milling.end + timedelta(days=1)).astimezone(zone)
+    form = {"down_start_day": start.date().isoformat(), "down_start_time": start.strftime("%H:%M"),
+            "down_end_day": end.date().isoformat(), "down_end_time": end.strftime("%H:%M"),
+            "reason": "Spindle bearing failed"}
+    done = factory.post(f"/factory/machines/{milling.machine_id}/downtime", data=form,
+                        headers=EN, follow_redirects=True)
+    assert "Downtime recorded" in done.text and "1 booked operations" in done.text
+    assert "Spindle bearing failed" in done.text  # listed under reported downtime
+    booking_page = factory.get(f"/factory/bookings/{milling.id}", headers=EN)
+    assert "reported down during this booking" in booking_page.text
+    assert "at risk" in factory.get("/factory/bookings", headers=EN).text
+
+    operator = client_of(app, users["operator"])
+    session.expire_all()
+    run_id = session.get(Booking, milling.id) and _replan_id(session)
+    review = operator.get(f"/operator/runs/{run_id}", headers=EN)
+    assert review.status_code == 200
+    assert "Re-plan #" in review.text and "What this re-plan moves" in review.text
+    assert "machine down" in review.text and machines[name].name in review.text
+    zh = operator.get(f"/operator/runs/{run_id}", headers=ZH)
+    assert "重新排产" in zh.text
+    approved = operator.post(f"/operator/runs/{run_id}/approve", data={"all": "1"},
+                             headers=EN, follow_redirects=True)
+    assert approved.status_code == 200
+    session.expire_all()
+    assert session.get(Booking, milling.id).status == "replaced"
+    assert "A re-plan moved this work" in factory.get(f"/factory/bookings/{milling.id}",
+                                                      headers=EN).text
+
+
+def test_bad_downtime_input_is_shown_in_place_and_kept(app, session, world):  # noqa: F811
+    users, machines = world["users"], world["machines"]
+    factory = client_of(app, users["mill1"])
+    url = f"/factory/machines/{machines['mill1'].id}/downtime"
+    page = factory.post(url, data={"down_start_day": "2030-01-02", "down_start_time": "08:00",
+                                   "down_end_day": "2030-01-01", "down_end_time": "08:00",
+                                   "reason": "Hydraulics"}, headers=EN)
+    assert page.status_code == 422
+    assert "The end must be after the start." in page.text
+    assert 'value="Hydraulics"' in page.text  # what was typed is kept
+    page = factory.post(url, data={"down_start_day": "", "down_start_time": "8",
+                                   "down_end_day": "2030-01-01", "down_end_time": "08:00",
+                                   "reason": ""}, headers=EN)
+    assert page.status_code == 422 and "Give a day and a time" in page.text
+    other = client_of(app, users["mill2"])
+    assert other.post(url, data={}, headers=EN).status_code == 404
+
+
+def _replan_id(session):
+    from sqlmodel import select
+
+    from market.runs.models import MatchingRun
+
+    return session.exec(select(MatchingRun.id).where(MatchingRun.kind == "replan")).one()
