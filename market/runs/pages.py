@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from market.accounts import service as accounts
 from market.accounts.forms import StatusForm
-from market.accounts.models import CompanyStatus
+from market.accounts.models import Company, CompanyStatus
 from market.capacity.models import Machine, Plant
 from market.catalog.templating import process_name
 from market.core import audit
@@ -164,8 +164,12 @@ def _replan_review(row, planned) -> dict:  # type: ignore[no-untyped-def]
     changes = row.stats.get("changes") or []
     machine_ids = {c["to"]["machine_id"] for c in changes} | {
         c["from"]["machine_id"] for c in changes if c.get("from")}
-    machine_names = dict(db.session.exec(select(Machine.id, Machine.name).where(
-        col(Machine.id).in_(machine_ids or {0}))).all())
+    # machine names repeat across factories ("M1"): the operator reads them with the company
+    machine_names = {mid: f"{name} · {company}" for mid, name, company in db.session.exec(
+        select(Machine.id, Machine.name, Company.name)
+        .join(Plant, col(Plant.id) == col(Machine.plant_id))
+        .join(Company, col(Company.id) == col(Plant.company_id))
+        .where(col(Machine.id).in_(machine_ids or {0}))).all()}
     op_ids = {c["operation_id"] for c in changes if c.get("operation_id")}
     operations = {op.id: op for op in db.session.exec(select(OrderOperation).where(
         col(OrderOperation.id).in_(op_ids or {0})))}

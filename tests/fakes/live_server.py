@@ -66,9 +66,10 @@ def sign_in(page, server, email: str, password: str) -> None:  # type: ignore[no
 
     page.context.clear_cookies()
     page.goto(server.url + "/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    # by field name and button type: the same in every language the page is shown in
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=password]").press("Enter")
     page.wait_for_url(re.compile(r".*/(dashboard|operator/)$"))
 
 
