@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -217,16 +218,27 @@ def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
        query={"process": "process code (required)", "material": "material code",
               "from": "a day (its start) or ISO 8601 with offset",
               "to": "a day (to its end) or ISO 8601 with offset",
-              "min_hours": "minimum free hours in the range"}, paginated=True)
+              "min_hours": "minimum free hours in the range",
+              "tolerance_mm": "only machines holding this tolerance (± mm)",
+              "part_mm": "only machines taking a part this large (its largest side, mm)"},
+       paginated=True)
 def search() -> list[dict[str, Any]]:
-    try:
-        min_hours = float(request.args.get("min_hours") or 0)
-    except ValueError:
-        raise ApiError(422, "validation_error", "min_hours must be a number.",
-                       {"min_hours": "Enter a number."}) from None
+    numbers: dict[str, float | None] = {}
+    for name in ("min_hours", "tolerance_mm", "part_mm"):
+        raw = request.args.get(name)
+        try:
+            numbers[name] = float(raw) if raw else None
+        except ValueError:
+            raise ApiError(422, "validation_error", f"{name} must be a number.",
+                           {name: "Enter a number."}) from None
+        if numbers[name] is not None and not math.isfinite(numbers[name]):  # type: ignore[arg-type]
+            raise ApiError(422, "validation_error", f"{name} must be a number.",
+                           {name: "Enter a number."})
     hits = availability.search_capacity(
         db.session, current_api_user(), request.args.get("process", ""),
-        request.args.get("material") or None, _when("from"), _when("to"), min_hours)  # type: ignore[arg-type]
+        request.args.get("material") or None, _when("from"), _when("to"),  # type: ignore[arg-type]
+        numbers["min_hours"] or 0, tolerance_mm=numbers["tolerance_mm"],
+        part_mm=numbers["part_mm"])
     items = [CapacityHitOut(
         machine_id=hit.machine.id, machine=hit.machine.name, plant_id=hit.plant.id,  # type: ignore[arg-type]
         plant=hit.plant.name, city=hit.plant.city, lat=hit.plant.lat, lon=hit.plant.lon,

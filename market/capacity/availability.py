@@ -46,9 +46,11 @@ def can_see_prices(viewer: User, company_id: int) -> bool:
 
 def search_capacity(session: Session, viewer: User, process: str, material: str | None,
                     start: datetime, end: datetime, min_hours: float = 0,
-                    limit: int = 200) -> list[CapacityHit]:
-    """Machines of verified factories that can do `process` on `material`, with their free
-    (published) hours inside [start, end)."""
+                    limit: int = 200, tolerance_mm: float | None = None,
+                    part_mm: float | None = None) -> list[CapacityHit]:
+    """Machines of verified factories that can do `process` on `material` (holding
+    `tolerance_mm`, taking a part whose largest side is `part_mm`, where given), with their
+    free (published) hours inside [start, end)."""
     fields: dict[str, str] = {}
     if not process:
         fields["process"] = N_("Choose a process.")
@@ -59,6 +61,10 @@ def search_capacity(session: Session, viewer: User, process: str, material: str 
         fields["to"] = N_("Search at most 180 days at a time.")
     if min_hours < 0:
         fields["min_hours"] = N_("Must be zero or more.")
+    if tolerance_mm is not None and not tolerance_mm > 0:
+        fields["tolerance_mm"] = N_("Must be more than zero.")
+    if part_mm is not None and not part_mm > 0:
+        fields["part_mm"] = N_("Must be more than zero.")
     if fields:
         raise ValidationError("Please correct the search.", fields)
     rows = session.exec(
@@ -73,6 +79,12 @@ def search_capacity(session: Session, viewer: User, process: str, material: str 
     eligible = {}
     for cap, machine, plant, company in rows:
         if material and cap.materials and material not in cap.materials:
+            continue
+        # the matching's eligibility (MATCHING_FORMAT 1.1): absent on either side is no limit
+        if tolerance_mm is not None and cap.tolerance_mm is not None and (
+                cap.tolerance_mm > tolerance_mm):
+            continue
+        if part_mm is not None and cap.max_part_mm is not None and cap.max_part_mm < part_mm:
             continue
         prev = eligible.get(machine.id)
         if prev is None or cap.rate_per_hour < prev[0].rate_per_hour:

@@ -46,6 +46,10 @@ run_requeued = _signals.signal("run-requeued", doc="""
 The reaper put a matching run whose worker died back in the queue (committed). `run_id`.
 The runs domain dispatches the job again.""")
 
+run_finished = _signals.signal("run-finished", doc="""
+A matching run stored its proposal (committed). `run_id`, `kind` ("match" or "replan"). The
+deals domain tells the buyers of a re-plan that found no place in time (they may cancel).""")
+
 run_queued = _signals.signal("run-queued", doc="""
 A service queued a matching run in its transaction (committed): a re-plan after a downtime
 or a declined step. `run_id`. The runs domain dispatches the job.""")

@@ -7,7 +7,7 @@ the others as they are."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -145,6 +145,53 @@ def decline_step(session: Session, actor: User | None, booking: Booking, reason:
                  replan_run_id=run.id)
     events.occurred(session, "booking_declined", order=order, booking=booking, actor=actor)
     return run
+
+
+# --- a re-plan that finds no place in time -------------------------------------------------
+
+REPLAN_SLACK_DAYS = 3
+
+
+def fits(outcome: RunOrder, order: Order, slack_days: int = REPLAN_SLACK_DAYS) -> bool:
+    """Whether a re-plan delivers the order by its due date plus the slack (API.md)."""
+    return bool(outcome.served and outcome.completion is not None
+                and outcome.completion <= order.due_date + timedelta(days=slack_days))
+
+
+def on_run_finished(session: Session, run_id: int, kind: str,
+                    slack_days: int = REPLAN_SLACK_DAYS) -> list[int]:
+    """Receiver of events.run_finished: the buyers of orders a re-plan cannot deliver in time
+    are told, and offered cancellation with a full refund (API.md "Disruption and change").
+    Returns those orders' ids."""
+    if kind != "replan":
+        return []
+    late = []
+    for outcome in session.exec(select(RunOrder).where(RunOrder.run_id == run_id)).all():
+        order = session.get(Order, outcome.order_id)
+        if order is None or fits(outcome, order, slack_days):
+            continue
+        late.append(order.id)
+        add_event(session, order, None, "replan_no_fit", run_id=run_id,  # type: ignore[arg-type]
+                  until=(order.due_date + timedelta(days=slack_days)).isoformat())
+        events.occurred(session, "order_replanned", order=order, actor=None, run_id=run_id,
+                        fits=False)
+    if late:
+        session.commit()
+    return late  # type: ignore[return-value]
+
+
+def latest_replan_misses(session: Session, order: Order,
+                         slack_days: int = REPLAN_SLACK_DAYS) -> bool:
+    """Whether the newest re-plan of this booked order found no place in time and nothing
+    was approved since: the buyer may cancel with a full refund."""
+    if order.status not in REPLAN_STATES:
+        return False
+    row = session.exec(select(RunOrder).join(MatchingRun, col(MatchingRun.id) == RunOrder.run_id)
+                       .where(RunOrder.order_id == order.id, MatchingRun.kind == "replan",
+                              col(MatchingRun.status).in_([RunStatus.done.value,
+                                                           RunStatus.approved.value]))
+                       .order_by(col(MatchingRun.id).desc())).first()
+    return row is not None and not row.decision and not fits(row, order, slack_days)
 
 
 # --- approving a re-plan --------------------------------------------------------------------

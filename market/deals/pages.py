@@ -17,7 +17,7 @@ from market.core.errors import NotFound
 from market.core.extensions import db
 from market.core.pages import actor, local_zone, on_service_error, operator_required
 from market.core.templating import localized
-from market.deals import offers, visibility
+from market.deals import disruption, offers, visibility
 from market.deals import service as bookings
 from market.deals.models import LIVE_BOOKING_STATES, Quote
 from market.orders import service as orders
@@ -54,7 +54,10 @@ def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
         quote = session.get(Quote, live[0].quote_id)
         chart = gantt.order_chart(ops, labels, plant_names,  # type: ignore[arg-type]
                                   quote.delivery_date if quote else None, local_zone())
-    return {"deal_quotes": deal_quotes, "deal_bookings": deal_bookings, "chart": chart}
+    slack = int(current_app.config.get("REPLAN_SLACK_DAYS", disruption.REPLAN_SLACK_DAYS))
+    return {"deal_quotes": deal_quotes, "deal_bookings": deal_bookings, "chart": chart,
+            "replan_misses": disruption.latest_replan_misses(session, order, slack),
+            "replan_slack_days": slack}
 
 
 events.order_page.connect(_order_page)

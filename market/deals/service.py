@@ -199,6 +199,7 @@ def connect_receivers() -> None:
     events.operation_places.connect(disruption.operation_places)
 
 
+
 def _follow(session: Session, order: Order, actor: User | None) -> None:
     """The order follows its bookings, whatever the order in which factories act: scheduled
     once every operation has an accepted (or started, or done) booking, in production at the

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import current_app
 
+from market.core import events
 from market.core.jobs import housekeeping_step
-from market.deals import service
+from market.deals import disruption, service
 
 housekeeping_step("deals", on_read=True)(service.expire_overdue)
 
@@ -17,3 +18,11 @@ housekeeping_step("deals", on_read=True)(service.expire_overdue)
 def close_delivered(session: Any) -> dict[str, int]:
     days = int(current_app.config.get("INSPECTION_DAYS", service.INSPECTION_DAYS))
     return service.close_delivered(session, inspection_days=days)
+
+
+def _on_run_finished(session: Any, run_id: int, kind: str) -> None:
+    days = int(current_app.config.get("REPLAN_SLACK_DAYS", disruption.REPLAN_SLACK_DAYS))
+    disruption.on_run_finished(session, run_id, kind, days)
+
+
+events.run_finished.connect(_on_run_finished)

@@ -25,9 +25,10 @@ def order_input(data: OrderIn) -> validation.OrderInput:
         title=data.title, description=data.description, quantity=data.quantity,
         due_date=data.due_date, delivery_address=data.delivery.address,
         delivery_lat=data.delivery.lat, delivery_lon=data.delivery.lon, budget=data.budget,
-        currency=data.currency,
+        currency=data.currency, part_size_mm=data.part_size_mm,
         operations=[validation.OperationInput(op.process, op.material, op.minutes_per_unit,
-                                          op.tolerance_mm, op.notes) for op in data.operations],
+                                          op.tolerance_mm, op.notes, op.quantity)
+                    for op in data.operations],
     )
 
 
@@ -54,6 +55,7 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
     body = {
         "id": order.id, "title": order.title, "description": order.description,
         "quantity": order.quantity, "due_date": order.due_date,
+        "part_size_mm": order.part_size_mm,
         "delivery": delivery if buyer_side or parts.get("ships_last") else None,
         "budget": order.budget if buyer_side else None, "currency": order.currency,
         "status": order.status,
@@ -65,6 +67,7 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
             {"id": op.id, "seq": op.seq, "process": op.process_code,
              "material": op.material_code, "minutes_per_unit": op.minutes_per_unit,
              "tolerance_mm": op.tolerance_mm, "notes": op.notes,
+             "quantity": op.quantity or order.quantity,
              "bookings": bookings_of.get(op.id, []), "handoff": handoffs.get(op.id)}
             for op in order.operations
         ],

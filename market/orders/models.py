@@ -54,6 +54,8 @@ class Order(SQLModel, table=True):
     delivery_lon: float
     budget: int | None = None  # minor units of `currency`
     currency: str = Field(default="CNY", max_length=3)
+    # the finished part's [x, y, z] in mm: only machines taking its largest side are eligible
+    part_size_mm: list[float] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     status: str = Field(default=OrderStatus.draft.value, max_length=16, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
@@ -80,6 +82,7 @@ class OrderOperation(SQLModel, table=True):
         sa.UniqueConstraint("order_id", "seq", name="uq_order_operation_order_seq"),
         sa.CheckConstraint("minutes_per_unit > 0", name="minutes"),
         sa.CheckConstraint("tolerance_mm is null or tolerance_mm > 0", name="tolerance"),
+        sa.CheckConstraint("quantity is null or quantity > 0", name="quantity"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -90,6 +93,7 @@ class OrderOperation(SQLModel, table=True):
     minutes_per_unit: float
     tolerance_mm: float | None = None
     notes: str = Field(default="", max_length=1000)
+    quantity: int | None = None  # its own quantity (inspect 5 of 200); None: the order's
 
     order: Optional["Order"] = Relationship(back_populates="operations")
 

@@ -9,6 +9,7 @@ submit the form and the editor view applies the action instead of saving."""
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -69,6 +70,7 @@ EVENT_LABELS = {
     "refunded": _l("Refunded"),
     "at_risk": _l("A machine is down: work is being re-planned"),
     "replanned": _l("Re-planned: bookings moved"),
+    "replan_no_fit": _l("No re-plan delivers in time: the buyer may cancel with a full refund"),
 }
 # A due date entered as a day means the end of that working day, in the buyer's zone.
 DUE_TIME = time(18, 0)
@@ -100,12 +102,16 @@ class OrderForm(FlaskForm):
     lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal", "required": True})
     budget = StringField(_l("Budget (CNY, optional)"), render_kw={"inputmode": "decimal"},
                          description=_l("What you expect to pay in total, before tax."))
+    part_size = StringField(_l("Part size in mm (optional)"),
+                            render_kw={"placeholder": "120 x 80 x 30"},
+                            description=_l("Length x width x height of the finished part: only "
+                                           "machines that take it are matched."))
 
 
 # form field -> service field
 FIELD_MAP = {"title": "title", "description": "description", "quantity": "quantity",
              "due_date": "due_date", "address": "delivery.address", "lat": "delivery.lat",
-             "lon": "delivery.lon", "budget": "budget"}
+             "lon": "delivery.lon", "budget": "budget", "part_size": "part_size_mm"}
 
 
 @dataclass
@@ -119,6 +125,7 @@ class Row:
     tolerance: str = ""
     notes: str = ""
     suggested: str = ""  # the typical minutes shown when the process was chosen
+    quantity: str = ""  # the operation's own quantity; empty: the order's
 
 
 def _fmt(value: float | None) -> str:
@@ -130,7 +137,8 @@ def _fmt(value: float | None) -> str:
 def rows_from_form() -> list[Row]:
     form = request.form
     columns = [form.getlist(f"op-{name}") for name in
-               ("process", "material", "minutes", "tolerance", "notes", "suggested")]
+               ("process", "material", "minutes", "tolerance", "notes", "suggested",
+                "quantity")]
     count = max((len(c) for c in columns), default=0)
     return [Row(*[(c[i] if i < len(c) else "").strip() for c in columns])
             for i in range(min(count, validation.MAX_OPERATIONS + 5))]
@@ -138,7 +146,8 @@ def rows_from_form() -> list[Row]:
 
 def rows_from_order(order: Order) -> list[Row]:
     return [Row(op.process_code, op.material_code or "", _fmt(op.minutes_per_unit),
-                _fmt(op.tolerance_mm), op.notes) for op in order.operations]
+                _fmt(op.tolerance_mm), op.notes, "", str(op.quantity or ""))
+            for op in order.operations]
 
 
 def rows_from_template(code: str) -> list[Row] | None:
@@ -221,8 +230,20 @@ def _form_input(form: OrderForm, rows: list[Row]) -> validation.OrderInput:
         quantity=form.quantity.data, due_date=due, delivery_address=form.address.data or "",
         delivery_lat=form.lat.data, delivery_lon=form.lon.data, budget=budget or None,
         operations=[validation.OperationInput(r.process, r.material or None, r.minutes or None,
-                                          r.tolerance or None, r.notes) for r in rows],
+                                          r.tolerance or None, r.notes, r.quantity or None)
+                    for r in rows],
+        part_size_mm=_part_size(form.part_size.data),
     )
+
+
+def _part_size(text: str | None) -> Any:
+    """"120 x 80 x 30" (x, ×, * or commas) as three numbers; what cannot be read goes to the
+    service as it is, which says what it wants."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    parts = [p for p in re.split(r"[x×X*,\s]+", raw) if p]
+    return parts if len(parts) == 3 else raw
 
 
 def _fill_form(form: OrderForm, order: Order) -> None:
@@ -235,6 +256,7 @@ def _fill_form(form: OrderForm, order: Order) -> None:
     form.lat.data = _fmt(order.delivery_lat)
     form.lon.data = _fmt(order.delivery_lon)
     form.budget.data = "" if order.budget is None else f"{Decimal(order.budget) / 100:.2f}"
+    form.part_size.data = " x ".join(_fmt(v) for v in order.part_size_mm or [])
 
 
 def _form_errors(form: OrderForm, exc: ServiceError) -> dict[str, str]:

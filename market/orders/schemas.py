@@ -28,8 +28,14 @@ class OperationIn(Strict):
     minutes_per_unit: float | None = Field(
         default=None, strict=True,
         description="Work content per unit; omitted: the process's typical value")
-    tolerance_mm: float | None = Field(default=None, strict=True)
+    tolerance_mm: float | None = Field(
+        default=None, strict=True,
+        description="The tolerance to hold, ± mm: only machines holding it are eligible")
     notes: str = Field(default="", max_length=1000)
+    quantity: int | None = Field(
+        default=None, strict=True,
+        description="This operation's own quantity (inspect 5 of 200), 1..the order's; "
+                    "omitted: the order's")
 
 
 class OrderIn(Strict):
@@ -45,6 +51,10 @@ class OrderIn(Strict):
                                description="Minor units (fen), at least 0; optional")
     currency: str = Field(default="CNY", max_length=3)
     operations: list[OperationIn] = Field(description="The routing, in order; at least one")
+    part_size_mm: list[float] | None = Field(
+        default=None, min_length=3, max_length=3,
+        description="The finished part's [x, y, z] in mm: only machines taking its largest "
+                    "side are eligible")
 
 
 class CancelIn(Strict):
@@ -72,6 +82,7 @@ class OperationOut(BaseModel):
     minutes_per_unit: float
     tolerance_mm: float | None
     notes: str
+    quantity: int = Field(description="The quantity this operation works on")
     bookings: list[dict] = Field(
         default_factory=list,
         description="Bookings on factories' machines: {id, status, start, end, respond_by}; "
@@ -104,6 +115,7 @@ class OrderOut(BaseModel):
     description: str
     quantity: int = Field(strict=True, description="Whole units, at least 1")
     due_date: datetime
+    part_size_mm: list[float] | None
     delivery: DeliveryOut | None = Field(
         description="For the buyer, operators and the factory of the last operation")
     budget: int | None = Field(description="The buyer's and operators' only")

@@ -176,13 +176,14 @@ def _apply(order: Order, clean: CleanOrder) -> None:
     order.delivery_lon = clean.delivery_lon
     order.budget = clean.budget
     order.currency = clean.currency
+    order.part_size_mm = clean.part_size_mm
 
 
 def _operation_rows(clean: CleanOrder) -> list[OrderOperation]:
     return [
         OrderOperation(seq=i, process_code=op.process, material_code=op.material,
                        minutes_per_unit=op.minutes_per_unit, tolerance_mm=op.tolerance_mm,
-                       notes=op.notes)
+                       notes=op.notes, quantity=op.quantity)
         for i, op in enumerate(clean.operations, start=1)
     ]
 

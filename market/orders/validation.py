@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from market.catalog.models import Material, Process, ProcessMaterial
 from market.core.dates import DateError, parse_moment
-from market.core.errors import ValidationError
+from market.core.errors import N_, ValidationError
 from market.core.models import utcnow
 from market.orders.models import Order
 
@@ -36,6 +36,7 @@ class OperationInput:
     minutes_per_unit: Any = None  # None: the process's typical value
     tolerance_mm: Any = None
     notes: Any = ""
+    quantity: Any = None  # this operation's own quantity (inspect 5 of 200); None: the order's
 
 
 @dataclass
@@ -52,6 +53,7 @@ class OrderInput:
     description: Any = ""
     currency: str = "CNY"
     operations: list[OperationInput] = field(default_factory=list)
+    part_size_mm: Any = None  # [x, y, z] of the finished part, or None
 
 
 @dataclass
@@ -61,6 +63,7 @@ class CleanOperation:
     minutes_per_unit: float
     tolerance_mm: float | None
     notes: str
+    quantity: int | None = None
 
 
 @dataclass
@@ -75,6 +78,7 @@ class CleanOrder:
     description: str
     currency: str
     operations: list[CleanOperation]
+    part_size_mm: list[float] | None = None
 
 
 def clean_text(value: Any, limit: int, name: str, fields: dict[str, str],
@@ -162,15 +166,42 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
         # One platform currency for now: capacity rates are CNY, so quotes are too.
         fields["currency"] = "Orders are priced in CNY."
 
-    operations = validate_operations(session, data.operations, fields)
+    part_size = clean_part_size(data.part_size_mm, fields)
+    operations = validate_operations(session, data.operations, fields, quantity)  # type: ignore[arg-type]
     if fields:
         raise ValidationError("Please correct the highlighted fields.", fields)
     return CleanOrder(title, int(quantity), due, address, float(lat), float(lon),  # type: ignore[arg-type]
-                      budget, description, currency, operations)  # type: ignore[arg-type]
+                      budget, description, currency, operations, part_size)  # type: ignore[arg-type]
+
+
+MAX_PART_MM = 10_000
+
+
+def clean_part_size(value: Any, fields: dict[str, str]) -> list[float] | None:
+    """The finished part's size [x, y, z] in mm (the matching uses its largest side against
+    each machine's largest part), or None when not given."""
+    if value in (None, "", [], ()):
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        fields["part_size_mm"] = N_("Give the part's three sizes in mm (length, width, height).")
+        return None
+    sizes: list[float] = []
+    for v in value:
+        got = clean_number(v, "part_size_mm", fields)
+        if got is None or "part_size_mm" in fields:
+            fields["part_size_mm"] = N_("Give the part's three sizes in mm (length, width, "
+                                        "height).")
+            return None
+        if not 0 < got <= MAX_PART_MM:
+            fields["part_size_mm"] = N_("Each size must be more than 0 and at most 10,000 mm.")
+            return None
+        sizes.append(float(got))
+    return sizes
 
 
 def validate_operations(
-    session: Session, rows: list[OperationInput], fields: dict[str, str]
+    session: Session, rows: list[OperationInput], fields: dict[str, str],
+    order_quantity: int | None = None,
 ) -> list[CleanOperation]:
     if not rows:
         fields["operations"] = "Add at least one operation to the routing."
@@ -213,8 +244,13 @@ def validate_operations(
         if tolerance is not None and not 0 < tolerance <= 100:
             fields[f"{key}.tolerance_mm"] = "The tolerance must be more than 0 and at most 100 mm."
         notes = clean_text(row.notes, 1000, f"{key}.notes", fields)
+        own = clean_number(row.quantity, f"{key}.quantity", fields, integer=True)
+        if own is not None and not (own > 0 and (order_quantity is None
+                                                 or own <= order_quantity)):
+            fields[f"{key}.quantity"] = N_("An operation's own quantity is from 1 to the "
+                                           "order's quantity.")
         clean.append(CleanOperation(process_code, material, float(minutes or 0), tolerance,
-                                    notes))
+                                    notes, None if own == order_quantity else own))  # type: ignore[arg-type]
     return clean
 
 
@@ -226,5 +262,7 @@ def input_from_order(order: Order) -> OrderInput:
         delivery_lon=order.delivery_lon, budget=order.budget, description=order.description,
         currency=order.currency,
         operations=[OperationInput(op.process_code, op.material_code, op.minutes_per_unit,
-                                   op.tolerance_mm, op.notes) for op in order.operations],
+                                   op.tolerance_mm, op.notes, op.quantity)
+                    for op in order.operations],
+        part_size_mm=order.part_size_mm,
     )

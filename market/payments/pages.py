@@ -322,7 +322,12 @@ def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
             or order.status in (OrderStatus.draft, OrderStatus.open, OrderStatus.quoted,
                                 OrderStatus.cancelled)):
         return {}
-    return {"payment_url": url_for("payments.pay", order_id=order.id)}
+    payment = charges.payment_for_order(session, order.id)  # type: ignore[arg-type]
+    # "Pay into escrow" only while money is due: an accepted order whose money is held is
+    # waiting for its factories, not for the buyer
+    due = payment is None or payment.status in ("pending", "failed")
+    return {"payment_url": url_for("payments.pay", order_id=order.id),
+            "payment_due": due and order.status == OrderStatus.accepted}
 
 
 events.order_page.connect(_order_page)

@@ -83,12 +83,20 @@ def order_to_matching(order: Order, start: datetime, now: datetime) -> dict[str,
         "lon": order.delivery_lon,
         "late_penalty_per_minute": LATE_PENALTY_PER_MINUTE,
         "unserved_penalty": UNSERVED_PENALTY,
-        "operations": [
-            {"id": f"o{order.id}-{op.seq}", "process": op.process_code,
-             "material": op.material_code, "minutes_per_unit": op.minutes_per_unit}
-            for op in order.operations
-        ],
+        "operations": [_operation(order, op) for op in order.operations],
+        # version 1.1: only machines that take the part's largest side are eligible
+        **({"part_size_mm": list(order.part_size_mm)} if order.part_size_mm else {}),
     }
+
+
+def _operation(order: Order, op: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": f"o{order.id}-{op.seq}", "process": op.process_code,
+                           "material": op.material_code, "minutes_per_unit": op.minutes_per_unit}
+    if op.tolerance_mm is not None:  # only machines holding it are eligible (v1.1)
+        out["tolerance_mm"] = op.tolerance_mm
+    if op.quantity is not None and op.quantity != order.quantity:  # inspect 5 of 200
+        out["quantity"] = op.quantity
+    return out
 
 
 def _name(session: Session, model: type, code: str | None) -> str:
@@ -101,6 +109,10 @@ def _name(session: Session, model: type, code: str | None) -> str:
 REASONS = {
     "no_process": "No factory currently offers {process}.",
     "no_material": "No factory currently offers {process} for {material}.",
+    "no_tolerance": "No factory currently holds ±{tolerance} mm for {process}; the best "
+                    "offered is ±{best} mm.",
+    "too_large": "No factory currently takes a {size} mm part for {process}; the largest "
+                 "offered is {max} mm.",
     "no_capacity": "Not enough published capacity to make this order before {until}; try a "
                    "later due date or a smaller quantity.",
     "late": "Not enough capacity before the due date; the earliest possible delivery is "
@@ -119,9 +131,22 @@ def missing_capability(
         for_process = [c for c in caps if c["process"] == op.process_code]
         if not for_process:
             return "no_process", {"process": op.process_code}
-        if not any(not c["materials"] or op.material_code in c["materials"]
-                   for c in for_process):
+        with_material = [c for c in for_process
+                         if not c["materials"] or op.material_code in c["materials"]]
+        if not with_material:
             return "no_material", {"process": op.process_code, "material": op.material_code}
+        # v1.1 readings: a tolerance or size absent on either side restricts nothing
+        holding = [c for c in with_material if op.tolerance_mm is None
+                   or c.get("tolerance_mm") is None or c["tolerance_mm"] <= op.tolerance_mm]
+        if not holding:
+            best = min(c["tolerance_mm"] for c in with_material)
+            return "no_tolerance", {"process": op.process_code, "tolerance": op.tolerance_mm,
+                                    "best": best}
+        largest = max(order.part_size_mm) if order.part_size_mm else None
+        if largest is not None and not any(c.get("max_part_mm") is None
+                                           or c["max_part_mm"] >= largest for c in holding):
+            return "too_large", {"process": op.process_code, "size": largest,
+                                 "max": max(c["max_part_mm"] for c in holding)}
     return None
 
 

@@ -140,6 +140,7 @@ def build_problem(
     cap_rows = session.execute(
         select(Capability.machine_id, Capability.process_code, Capability.materials,
                Capability.rate_per_hour, Capability.setup_minutes, Capability.speed,
+               Capability.tolerance_mm, Capability.max_part_mm,
                Machine.plant_id, Plant.lat, Plant.lon, Plant.company_id)
         .join(Machine, Machine.id == Capability.machine_id)
         .join(Plant, Plant.id == Machine.plant_id)
@@ -152,11 +153,17 @@ def build_problem(
     plant_of: dict[int, int] = {}
     plants: dict[int, tuple[float, float, int]] = {}
     for row in cap_rows:
-        capabilities[row.machine_id].append({
+        capability = {
             "process": row.process_code, "materials": list(row.materials or []),
             "rate_per_hour": int(row.rate_per_hour), "setup_minutes": int(row.setup_minutes),
             "speed": float(row.speed),
-        })
+        }
+        # version 1.1 eligibility: the tolerance it holds and the largest part it takes
+        if row.tolerance_mm is not None:
+            capability["tolerance_mm"] = float(row.tolerance_mm)
+        if row.max_part_mm is not None:
+            capability["max_part_mm"] = float(row.max_part_mm)
+        capabilities[row.machine_id].append(capability)
         plant_of[row.machine_id] = row.plant_id
         plants[row.plant_id] = (row.lat, row.lon, row.company_id)
     if processes is not None:

@@ -33,6 +33,14 @@ def quote_reason(result: quotes.QuoteResult | None) -> str | None:
         return _("No factory currently offers %(process)s.", **names)
     if code == "no_material":
         return _("No factory currently offers %(process)s for %(material)s.", **names)
+    if code == "no_tolerance":
+        return _("No factory currently holds ±%(tolerance)s mm for %(process)s; the best "
+                 "offered is ±%(best)s mm.", tolerance=params["tolerance"], best=params["best"],
+                 process=names["process"])
+    if code == "too_large":
+        return _("No factory currently takes a %(size)s mm part for %(process)s; the largest "
+                 "offered is %(max)s mm.", size=params["size"], max=params["max"],
+                 process=names["process"])
     if code == "no_capacity":
         return _("Not enough published capacity to make this order before %(date)s; try a "
                  "later due date or a smaller quantity.",

@@ -391,6 +391,7 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
                      "paid_before": replan.paid_before(places or {})}
     run.status, run.finished_at = RunStatus.done.value, utcnow()  # type: ignore[union-attr]
     session.add(run)
+    events.publish(session, events.run_finished, run_id=run_id, kind=run.kind)  # type: ignore[union-attr]
     session.commit()
 
 

@@ -225,3 +225,29 @@ def test_downtime_input_is_checked_and_foreign_machines_are_404(app, session, wo
                                  "not mine")
     with pytest.raises(ValidationError):  # a re-plan is of booked orders only
         matching_runs.start_replan(session, users["operator"], [], 2)
+
+
+def test_when_no_replan_fits_the_buyer_may_cancel_with_a_full_refund(app, session, world):
+    from market.deals import disruption
+    from market.orders.models import OrderEvent
+
+    users, machines, order = world["users"], world["machines"], world["order"]
+    anodizing = next(b for b in live(session, order.id) if b.machine_id == machines["anod"].id)
+    # the only anodizing line is down for the whole horizon: nowhere to put the step
+    down = downtime.report_downtime(session, users["anod"], anodizing.machine_id,
+                                    utcnow(), utcnow() + timedelta(days=60), "Tank cracked")
+    run = session.get(MatchingRun, down.replan_run_id)
+    assert run.status == "done"
+    session.expire_all()
+    o = session.get(Order, order.id)
+    assert disruption.latest_replan_misses(session, o)
+    kinds = [e.kind for e in session.exec(select(OrderEvent).where(
+        OrderEvent.order_id == order.id))]
+    assert "replan_no_fit" in kinds
+    report = offers.approve(session, users["operator"], run.id)
+    assert order.id in report.conflicts  # nothing to approve for it
+    orders.cancel(session, users["buyer"], order.id, "No anodizing in time")
+    session.expire_all()
+    assert session.get(Order, order.id).status == "cancelled"
+    payment = session.exec(select(Payment).where(Payment.order_id == order.id)).one()
+    assert payment.status == "refunded"

@@ -470,3 +470,20 @@ def test_order_page_shows_firm_quotes_bookings_and_schedule(session, buyer_user,
     factory_page = login(buyer_client.application.test_client(), factory)
     html = factory_page.get(f"/orders/{order.id}").get_data(as_text=True)
     assert 'id="quotes"' not in html and "Cancel order" not in html
+
+
+def test_page_part_size_and_operation_quantity(session, taxonomy, buyer_client):
+    response = buyer_client.post("/orders/new", data=_form(
+        part_size="120 x 80 × 30", **{"op-quantity": ["", "5"]}))
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    order = session.exec(select(Order)).one()
+    assert order.part_size_mm == [120.0, 80.0, 30.0]
+    assert [op.quantity for op in order.operations] == [None, 5]
+    edit = buyer_client.get(f"/orders/{order.id}/edit").get_data(as_text=True)
+    assert 'value="120 x 80 x 30"' in edit and 'name="op-quantity" value="5"' in edit
+    bad = buyer_client.post("/orders/new", data=_form(part_size="120 by 80",
+                                                       **{"op-quantity": ["", "900"]}))
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "three sizes in mm" in html and "own quantity is from 1" in html
+    assert 'value="120 by 80"' in html  # kept as typed

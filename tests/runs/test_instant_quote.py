@@ -50,8 +50,10 @@ def test_matching_order_format(session, buyer_user):
     assert data["id"] == f"o{order.id}"
     assert [op["id"] for op in data["operations"]] == [f"o{order.id}-1", f"o{order.id}-2"]
     assert 0 <= data["release"] <= 60 and data["due"] > data["release"]
+    # the tolerance to hold goes to the engine (version 1.1 eligibility)
     assert data["operations"][0] == {"id": f"o{order.id}-1", "process": "cnc_milling",
-                                     "material": "al6061", "minutes_per_unit": 6.0}
+                                     "material": "al6061", "minutes_per_unit": 6.0,
+                                     "tolerance_mm": 0.05}
 
 
 def test_horizon_is_capped(session, buyer_user):
