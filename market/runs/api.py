@@ -56,7 +56,7 @@ def run_out(run: MatchingRun, with_orders: bool = True) -> dict[str, Any]:
         unserved=run.unserved,
         utilisation=None if run.utilisation_bp is None else run.utilisation_bp / 10_000,
         error=run.error,
-        stats={k: v for k, v in run.stats.items() if k not in ("changes", "paid_before")},
+        stats={k: v for k, v in run.stats.items() if k not in ("changes", "paid_before", "before")},
         kind=run.kind, trigger=run.trigger,
         changes=run.stats.get("changes") if run.kind == "replan" else None,
         orders=orders,  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -215,21 +216,27 @@ def plant_gantt_pick(run_id: int):
 @bp.get("/runs/<int:run_id>/orders/<int:order_id>/gantt")
 @operator_required
 def order_gantt(run_id: int, order_id: int):
-    _run_or_404(run_id)
+    row = _run_or_404(run_id)
     ops = [po for po in matching_runs.planned_operations(db.session, run_id)
            if po.order_id == order_id]
     outcome = db.session.exec(select(RunOrder).where(RunOrder.run_id == run_id,
                                                      RunOrder.order_id == order_id)).first()
     if outcome is None:
         abort(404)
+    now = row.kind == "replan" and request.args.get("when") == "before"
+    if now:  # a re-plan's review: where the operations are before it moves anything
+        ops = [SimpleNamespace(**{**b, **_moment(b)}) for b in row.stats.get("before", [])
+               if b.get("order_id") == order_id and b.get("plant_id") is not None]
     operations = orders_service.operations_of(db.session, [order_id])
     labels = {op_id: f"{op.seq}. {process_name(op.process_code)}"
               for op_id, op in operations.items()}
     plant_names = {p.id: p.name for p in db.session.exec(
         select(Plant).where(col(Plant.id).in_({po.plant_id for po in ops} or {0})))}
-    chart = gantt.order_chart(ops, labels, plant_names, outcome.completion, _tz())  # type: ignore[arg-type]
-    return render_template("operator/_gantt.html", chart=chart,
-                           title=_("Order #%(id)s across plants", id=order_id))
+    chart = gantt.order_chart(ops, labels, plant_names, None if now else outcome.completion,  # type: ignore[arg-type]
+                              _tz())
+    title = (_("Order #%(id)s now, before the re-plan", id=order_id) if now
+             else _("Order #%(id)s across plants", id=order_id))
+    return render_template("operator/_gantt.html", chart=chart, title=title)
 
 
 @bp.get("/runs/<int:run_id>/problem.json")

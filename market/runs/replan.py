@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
+from market.capacity.models import Machine
 from market.core import audit, events
 from market.core.errors import N_, ValidationError
 from market.orders.models import Order, OrderStatus
@@ -117,3 +118,13 @@ def paid_before(places: dict[int, dict[str, Any]]) -> dict[str, int]:
         key = str(place.get("order_id"))
         out[key] = out.get(key, 0) + int(place.get("amount") or 0)
     return out
+
+
+def before(session: Session, places: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where each operation is now, for the review's "before" Gantt (JSON for the stats)."""
+    plant_of = dict(session.exec(select(Machine.id, Machine.plant_id).where(
+        col(Machine.id).in_({p["machine_id"] for p in places.values()} or {0}))).all())
+    return [{"operation_id": op_id, "order_id": p.get("order_id"), "machine_id": p["machine_id"],
+             "plant_id": plant_of.get(p["machine_id"]), "start": iso(p["start"]),
+             "end": iso(p["end"]), "state": p["state"]}
+            for op_id, p in sorted(places.items())]

@@ -388,7 +388,8 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
                  "operations": len(plan["assignments"])}
     if moved is not None:
         run.stats = {**run.stats, "changes": moved,  # type: ignore[union-attr]
-                     "paid_before": replan.paid_before(places or {})}
+                     "paid_before": replan.paid_before(places or {}),
+                     "before": replan.before(session, places or {})}
     run.status, run.finished_at = RunStatus.done.value, utcnow()  # type: ignore[union-attr]
     session.add(run)
     events.publish(session, events.run_finished, run_id=run_id, kind=run.kind)  # type: ignore[union-attr]

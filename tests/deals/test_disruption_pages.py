@@ -47,6 +47,12 @@ def test_breakdown_reported_reviewed_and_approved_on_the_pages(app, session, wor
     assert review.status_code == 200
     assert "Re-plan #" in review.text and "What this re-plan moves" in review.text
     assert "machine down" in review.text and machines[name].name in review.text
+    before = operator.get(f"/operator/runs/{run_id}/orders/{order.id}/gantt?when=before",
+                          headers=EN)
+    after = operator.get(f"/operator/runs/{run_id}/orders/{order.id}/gantt", headers=EN)
+    assert before.status_code == after.status_code == 200
+    assert "before the re-plan" in before.text and "<svg" in before.text
+    assert before.text != after.text  # the milling moved to the other plant
     zh = operator.get(f"/operator/runs/{run_id}", headers=ZH)
     assert "重新排产" in zh.text
     approved = operator.post(f"/operator/runs/{run_id}/approve", data={"all": "1"},
