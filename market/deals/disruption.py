@@ -28,7 +28,7 @@ from market.orders import lifecycle
 from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatus
-from market.runs.replan import REPLAN_STATES, queue_replan
+from market.runs.replan import REPLAN_STATES, displacement, queue_replan
 from market.runs.service import require_operator
 
 LIVE = [s.value for s in LIVE_BOOKING_STATES]
@@ -202,10 +202,11 @@ class ReplanReport:
     conflicts: dict[int, str] = field(default_factory=dict)
     moved: dict[int, list[int]] = field(default_factory=dict)  # order -> new booking ids
     kept: dict[int, list[int]] = field(default_factory=dict)  # order -> unchanged booking ids
+    quotes: list[Quote] = field(default_factory=list)  # a rush order's firm quote
 
 
 def approve_replan(session: Session, actor: User, run_id: int,
-                   order_ids: list[int] | None = None) -> ReplanReport:
+                   order_ids: list[int] | None = None, offer: Any = None) -> ReplanReport:
     """Move what the re-plan moved: each moved booking is replaced by a new one proposed to
     its factory (accepted at once where it accepts automatically), unchanged bookings stay
     as they are. Each order is all or nothing; the buyer's price stays (a disruption is not
@@ -220,10 +221,27 @@ def approve_replan(session: Session, actor: User, run_id: int,
             raise Conflict(f"A run that is {run.status} cannot be approved.")
         wanted = set(order_ids) if order_ids else None
         now = utcnow()
-        for outcome in session.exec(select(RunOrder).where(RunOrder.run_id == run_id)).all():
+        outcomes = session.exec(select(RunOrder).where(RunOrder.run_id == run_id)).all()
+        statuses = dict(session.exec(select(Order.id, Order.status).where(
+            col(Order.id).in_([o.order_id for o in outcomes] or [0]))).all())
+        # in a rush the booked orders move first: that frees the time the open ones take
+        rush = [o.order_id for o in outcomes if statuses.get(o.order_id) == OrderStatus.open]
+        extra = displacement(run.stats, rush, {o.order_id: int(o.cost or 0) for o in outcomes})
+        for outcome in sorted(outcomes, key=lambda o: o.order_id in rush):
             if outcome.decision or (wanted is not None and outcome.order_id not in wanted):
                 continue
-            note = _approve_order(session, actor, run, outcome, now, report)
+            if outcome.order_id in rush:
+                order = session.get(Order, outcome.order_id, with_for_update=True)
+                if not outcome.served or offer is None:
+                    note: str | None = "The re-plan found no place for this order."
+                else:
+                    quote = offer(session, actor, run.id, outcome, order, now,
+                                  extra_cost=extra.get(outcome.order_id, 0))
+                    note = quote if isinstance(quote, str) else None
+                    if not isinstance(quote, str):
+                        report.quotes.append(quote)
+            else:
+                note = _approve_order(session, actor, run, outcome, now, report)
             if note:
                 outcome.decision, outcome.decision_note = "conflict", note[:1000]
                 report.conflicts[outcome.order_id] = note

@@ -5,7 +5,8 @@ Each order is all or nothing; what no longer fits is reported and not held."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -27,6 +28,52 @@ from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatu
 from market.runs.service import QUOTE_HOURS, require_operator
 
 
+def offer_quote(session: Session, actor: User, run_id: int, outcome: RunOrder, order: Order,
+                now: datetime, fee_bps: int, quote_hours: int, extra_cost: int = 0
+                ) -> Quote | str:
+    """Hold one served order's planned intervals and offer its buyer a firm quote (price =
+    production cost + `extra_cost` + platform fee); the order becomes quoted. All or nothing:
+    when an interval no longer fits, nothing is held and the reason is returned (and noted on
+    the outcome). The caller commits."""
+    planned = session.exec(select(PlannedOperation).where(
+        PlannedOperation.run_id == run_id,
+        PlannedOperation.order_id == outcome.order_id)).all()
+    nested = session.begin_nested()
+    try:
+        for po in planned:
+            if session.get(Machine, po.machine_id).status != "active":  # type: ignore[union-attr]
+                raise Conflict(f"Machine {po.machine_id} has been retired.")
+            for segment in occupy(session, po.machine_id, po.start, po.end, WindowStatus.held):
+                segment.planned_operation_id = po.id
+                session.add(segment)
+        session.flush()
+        nested.commit()
+    except (Conflict, IntegrityError, OperationalError) as exc:
+        nested.rollback()
+        note = exc.message if isinstance(exc, Conflict) else (
+            "Another approval took this capacity first.")
+        outcome.decision, outcome.decision_note = "conflict", note
+        session.add(outcome)
+        return note
+    cost = int(outcome.cost or 0) + int(extra_cost)
+    fee = platform_fee(cost, fee_bps)
+    quote = Quote(order_id=order.id, run_id=run_id, currency=order.currency,  # type: ignore[arg-type]
+                  production_cost=cost, platform_fee=fee, price=cost + fee,
+                  delivery_date=outcome.completion,  # type: ignore[arg-type]
+                  plants=len({po.plant_id for po in planned}),
+                  expires_at=now + timedelta(hours=quote_hours))
+    session.add(quote)
+    lifecycle.move(order, OrderStatus.quoted)
+    session.add(order)
+    outcome.decision = "approved"
+    session.add(outcome)
+    session.flush()
+    add_event(session, order, actor, "quoted", quote_id=quote.id, price=quote.price,
+              delivery_date=quote.delivery_date.isoformat(),
+              expires_at=quote.expires_at.isoformat())
+    return quote
+
+
 @dataclass
 class ApprovalReport:
     approved: list[int] = field(default_factory=list)
@@ -41,8 +88,11 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
     require_operator(actor)
     kind = session.exec(select(MatchingRun.kind).where(MatchingRun.id == run_id)).first()
     if kind == "replan":  # moves bookings instead of offering quotes
-        replanned = disruption.approve_replan(session, actor, run_id, order_ids)
-        return ApprovalReport(approved=replanned.approved, conflicts=replanned.conflicts)
+        replanned = disruption.approve_replan(
+            session, actor, run_id, order_ids,
+            offer=partial(offer_quote, fee_bps=fee_bps, quote_hours=quote_hours))
+        return ApprovalReport(approved=replanned.approved, conflicts=replanned.conflicts,
+                              quotes=replanned.quotes)
     with write_lock(session):
         run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
         if run is None:
@@ -70,44 +120,11 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
                 report.conflicts[outcome.order_id] = outcome.decision_note
                 session.add(outcome)
                 continue
-            planned = session.exec(select(PlannedOperation).where(
-                PlannedOperation.run_id == run_id,
-                PlannedOperation.order_id == outcome.order_id)).all()
-            nested = session.begin_nested()
-            try:
-                for po in planned:
-                    if session.get(Machine, po.machine_id).status != "active":  # type: ignore[union-attr]
-                        raise Conflict(f"Machine {po.machine_id} has been retired.")
-                    for segment in occupy(session, po.machine_id, po.start, po.end,
-                                          WindowStatus.held):
-                        segment.planned_operation_id = po.id
-                        session.add(segment)
-                session.flush()
-                nested.commit()
-            except (Conflict, IntegrityError, OperationalError) as exc:
-                nested.rollback()
-                note = exc.message if isinstance(exc, Conflict) else (
-                    "Another approval took this capacity first.")
-                outcome.decision, outcome.decision_note = "conflict", note
-                report.conflicts[outcome.order_id] = note
-                session.add(outcome)
+            quote = offer_quote(session, actor, run_id, outcome, order, now, fee_bps,
+                                quote_hours)
+            if isinstance(quote, str):
+                report.conflicts[outcome.order_id] = quote
                 continue
-            cost = int(outcome.cost or 0)
-            fee = platform_fee(cost, fee_bps)
-            quote = Quote(order_id=order.id, run_id=run_id, currency=order.currency,  # type: ignore[arg-type]
-                          production_cost=cost, platform_fee=fee, price=cost + fee,
-                          delivery_date=outcome.completion,  # type: ignore[arg-type]
-                          plants=len({po.plant_id for po in planned}),
-                          expires_at=now + timedelta(hours=quote_hours))
-            session.add(quote)
-            lifecycle.move(order, OrderStatus.quoted)
-            session.add(order)
-            outcome.decision = "approved"
-            session.add(outcome)
-            session.flush()
-            add_event(session, order, actor, "quoted", quote_id=quote.id, price=quote.price,
-                        delivery_date=quote.delivery_date.isoformat(),
-                        expires_at=quote.expires_at.isoformat())
             report.approved.append(order.id)  # type: ignore[arg-type]
             report.quotes.append(quote)
         run.status = RunStatus.approved.value

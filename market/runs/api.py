@@ -34,6 +34,10 @@ def instant_quote(order_id: int) -> dict[str, Any]:
     return InstantQuoteOut.model_validate(result.as_dict()).model_dump(mode="json")
 
 
+# a re-plan's review data in the stats: `changes` is its own field, the rest is for pages
+REVIEW_KEYS = ("changes", "paid_before", "before", "parts")
+
+
 def run_out(run: MatchingRun, with_orders: bool = True) -> dict[str, Any]:
     orders = None
     if with_orders and run.status not in ("queued", "running", "failed"):
@@ -56,7 +60,7 @@ def run_out(run: MatchingRun, with_orders: bool = True) -> dict[str, Any]:
         unserved=run.unserved,
         utilisation=None if run.utilisation_bp is None else run.utilisation_bp / 10_000,
         error=run.error,
-        stats={k: v for k, v in run.stats.items() if k not in ("changes", "paid_before", "before")},
+        stats={k: v for k, v in run.stats.items() if k not in REVIEW_KEYS},
         kind=run.kind, trigger=run.trigger,
         changes=run.stats.get("changes") if run.kind == "replan" else None,
         orders=orders,  # type: ignore[arg-type]
@@ -66,9 +70,10 @@ def run_out(run: MatchingRun, with_orders: bool = True) -> dict[str, Any]:
 @route("POST", "/matching-runs", summary="Start a matching run (operators)", body=RunIn,
        response=RunAccepted, status=202, auth="operator", tag="matching")
 def start_run(data: RunIn) -> dict[str, Any]:
-    if data.kind == "replan":  # dispatched once queued and committed
-        run = matching_runs.start_replan(db.session, current_api_user(), data.order_ids or [],
-                                         data.time_limit_seconds)
+    if data.kind in ("replan", "rush"):  # dispatched once queued and committed
+        start = matching_runs.start_rush if data.kind == "rush" else matching_runs.start_replan
+        run = start(db.session, current_api_user(), data.order_ids or [],
+                    data.time_limit_seconds)
         return {"id": run.id, "status": run.status}
     run = matching_runs.start_run(db.session, current_api_user(), data.time_limit_seconds,
                                   data.order_ids)

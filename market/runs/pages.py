@@ -35,7 +35,7 @@ from market.core.labels import label
 from market.core.pages import actor, attempt, on_service_error, operator_required
 from market.orders import service as orders_service
 from market.orders.models import OrderOperation
-from market.runs import gantt
+from market.runs import gantt, replan
 from market.runs import service as matching_runs
 from market.runs.models import RunOrder
 
@@ -123,6 +123,11 @@ def runs():
 @on_service_error("operator.runs")
 def start_run():
     ids = request.form.getlist("order_ids", type=int)
+    if request.form.get("kind") == "rush":  # the ticked orders, dispatched after the commit
+        run = matching_runs.start_rush(db.session, actor(), ids,
+                                       request.form.get("time_limit_seconds", 30))
+        flash(_("Rush re-plan #%(id)s started.", id=run.id), "success")
+        return redirect(url_for("operator.run", run_id=run.id))
     scope = request.form.get("scope", "all")
     run = matching_runs.start_run(db.session, actor(),
                                   request.form.get("time_limit_seconds", 30),
@@ -178,10 +183,15 @@ def _replan_review(row, planned) -> dict:  # type: ignore[no-untyped-def]
     for po in planned:
         paid_after[po.order_id] = paid_after.get(po.order_id, 0) + int(po.cost)
     before = {int(k): v for k, v in (row.stats.get("paid_before") or {}).items()}
+    rush = [int(i) for i in row.trigger.partition(":")[2].split(",") if i.isdigit()] if (
+        row.trigger.startswith("rush")) else []
+    costs = {ro.order_id: int(ro.cost or 0) for ro in db.session.exec(
+        select(RunOrder).where(RunOrder.run_id == row.id))}
     return {"changes": [{**c, "from_at": c.get("from") and _moment(c["from"]),
                          "to_at": _moment(c["to"])} for c in changes],
             "machine_names": machine_names, "operations": operations,
-            "paid_before": before, "paid_after": paid_after}
+            "paid_before": before, "paid_after": paid_after, "rush": rush,
+            "displacement": replan.displacement(row.stats, rush, costs) if rush else {}}
 
 
 def _moment(place: dict) -> dict:  # type: ignore[type-arg]

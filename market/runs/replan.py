@@ -13,11 +13,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
-from market.capacity.models import Machine
+from market.capacity.models import Capability, CapacityWindow, Machine, WindowStatus
 from market.core import audit, events
 from market.core.errors import N_, ValidationError
+from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
-from market.runs.models import MatchingRun
+from market.runs.models import MatchingRun, PlannedOperation
 from market.runs.planning import ProblemIndex, machine_key
 
 # What moving accepted work costs in the engine's objective (fen): a factory re-arranges
@@ -33,8 +34,11 @@ def queue_replan(session: Session, order_ids: list[int], trigger: str,
     job is dispatched once it commits."""
     ids = sorted({int(i) for i in order_ids})
     found = dict(session.exec(select(Order.id, Order.status).where(col(Order.id).in_(ids))).all())
-    wrong = [i for i in ids if found.get(i) not in [s.value for s in REPLAN_STATES]]
-    if not ids or wrong:
+    booked = [i for i in ids if found.get(i) in [s.value for s in REPLAN_STATES]]
+    # open orders ride along only in a rush: they may take the place of accepted work
+    wrong = [i for i in ids if i not in booked and not (
+        trigger.startswith("rush") and found.get(i) == OrderStatus.open.value)]
+    if not booked or wrong:
         raise ValidationError("Only booked orders (accepted, scheduled or in production) can be "
                               "re-planned.", {"order_ids": N_("Give booked orders only.")})
     run = MatchingRun(kind="replan", trigger=trigger[:200], order_ids=ids,
@@ -49,10 +53,43 @@ def queue_replan(session: Session, order_ids: list[int], trigger: str,
 
 
 def replan_orders(session: Session, run: MatchingRun) -> list[Order]:
-    """The run's orders that are still booked (one cancelled meanwhile is left out)."""
+    """The run's orders that are still booked (one cancelled meanwhile is left out), and in
+    a rush the open orders that may displace accepted work."""
+    states = [s.value for s in REPLAN_STATES] + (
+        [OrderStatus.open.value] if run.trigger.startswith("rush") else [])
     return list(session.exec(select(Order).where(
         col(Order.id).in_(run.order_ids or [0]),
-        col(Order.status).in_([s.value for s in REPLAN_STATES])).order_by(col(Order.id))))
+        col(Order.status).in_(states)).order_by(col(Order.id))))
+
+
+def displaceable(session: Session, rush: list[Order]) -> list[int]:
+    """Booked orders whose not-started work a rush may move: those holding booked time on a
+    machine that can do any process of the rush orders, from now on."""
+    processes = {op.process_code for o in rush for op in o.operations}
+    w = CapacityWindow
+    rows = session.exec(
+        select(PlannedOperation.order_id).distinct()
+        .join(w, col(w.planned_operation_id) == col(PlannedOperation.id))
+        .join(Capability, col(Capability.machine_id) == col(w.machine_id))
+        .join(Order, col(Order.id) == col(PlannedOperation.order_id))
+        .where(w.status == WindowStatus.booked.value, col(w.end) > utcnow(),
+               col(Capability.process_code).in_(processes or {""}),
+               col(Order.status).in_([s.value for s in REPLAN_STATES]))).all()
+    return sorted(int(i) for i in rows)
+
+
+def displacement(stats: dict[str, Any], rush_ids: list[int],
+                 costs: dict[int, int]) -> dict[int, int]:
+    """What moving the accepted work costs (the engine's change cost of the displaced
+    orders), charged to the rush orders in proportion to their own cost."""
+    parts = stats.get("parts") or {}
+    total = sum(int(p.get("change", 0)) for oid, p in parts.items() if int(oid) not in rush_ids)
+    weight = sum(max(1, costs.get(i, 0)) for i in rush_ids)
+    out, left = {}, total
+    for n, i in enumerate(sorted(rush_ids)):
+        share = left if n == len(rush_ids) - 1 else total * max(1, costs.get(i, 0)) // weight
+        out[i], left = share, left - share
+    return out
 
 
 def places_of(session: Session, orders: list[Order]) -> dict[int, dict[str, Any]]:

@@ -13,9 +13,11 @@ from market.core.schemas import Id, Strict
 class RunIn(Strict):
     time_limit_seconds: StrictInt = Field(default=30, ge=1, le=600)
     order_ids: list[Id] | None = Field(default=None, max_length=5000)
-    kind: Literal["match", "replan"] = Field(
+    kind: Literal["match", "replan", "rush"] = Field(
         default="match", description="match: open orders; replan: booked orders (order_ids "
-        "required), started work fixed, accepted work kept where moving it does not pay")
+        "required), started work fixed, accepted work kept where moving it does not pay; "
+        "rush: open orders (order_ids) that may displace accepted, not started work at its "
+        "change cost, charged to them")
 
 
 class PlaceOut(BaseModel):

@@ -80,18 +80,24 @@ def set_transport(session: Session, actor: User, values: dict[str, Any]) -> dict
 
 # --- starting and reading runs ------------------------------------------------------------
 
-def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30,
-              order_ids: list[int] | None = None) -> MatchingRun:
-    """Queue a run. `actor` None is the scheduler (Celery beat or `flask matching run`)."""
-    if actor is not None:
-        require_operator(actor)
+def time_limit(value: Any) -> int:
+    """A run's time limit in seconds, checked (1 to 600)."""
     try:
-        limit = int(time_limit_seconds)
+        limit = int(value)
     except (TypeError, ValueError):
         limit = -1
     if not MIN_TIME_LIMIT <= limit <= MAX_TIME_LIMIT:
         raise ValidationError("The time limit must be 1 to 600 seconds.",
                               {"time_limit_seconds": N_("1 to 600 seconds.")})
+    return limit
+
+
+def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30,
+              order_ids: list[int] | None = None) -> MatchingRun:
+    """Queue a run. `actor` None is the scheduler (Celery beat or `flask matching run`)."""
+    if actor is not None:
+        require_operator(actor)
+    limit = time_limit(time_limit_seconds)
     ids = sorted({int(i) for i in order_ids or []})
     if ids:
         found = session.exec(select(Order.id, Order.status).where(col(Order.id).in_(ids))).all()
@@ -112,11 +118,34 @@ def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30
 
 
 def start_replan(session: Session, actor: User, order_ids: list[int],
-                 time_limit_seconds: int = 30) -> MatchingRun:
+                 time_limit_seconds: Any = 30) -> MatchingRun:
     """An operator re-plans booked orders (a rush, a factory's call): queued and dispatched
     after the commit."""
     require_operator(actor)
-    run = replan.queue_replan(session, order_ids, "operator", actor, int(time_limit_seconds))
+    run = replan.queue_replan(session, order_ids, "operator", actor,
+                              time_limit(time_limit_seconds))
+    session.commit()
+    return run
+
+
+def start_rush(session: Session, actor: User, order_ids: list[int],
+               time_limit_seconds: Any = 30) -> MatchingRun:
+    """A rush: these open orders may displace accepted work that has not started, at its
+    change cost (charged to them), against the rest of the book held fixed. The operator
+    sees what would move and the price before approving anything."""
+    require_operator(actor)
+    limit = time_limit(time_limit_seconds)
+    rush = list(session.exec(select(Order).where(col(Order.id).in_(order_ids or [0]))))
+    if not rush or len(rush) != len(set(order_ids)) or any(
+            o.status != OrderStatus.open for o in rush):
+        raise ValidationError("A rush re-plan takes open orders.",
+                              {"order_ids": N_("Give open orders only.")})
+    booked = replan.displaceable(session, rush)
+    if not booked:
+        raise Conflict("No accepted work could make room: match the order as usual.")
+    run = replan.queue_replan(session, booked + [o.id for o in rush],  # type: ignore[misc]
+                              "rush:" + ",".join(str(o.id) for o in rush), actor,
+                              limit)
     session.commit()
     return run
 
@@ -387,7 +416,8 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
                  "plants": len(problem["plants"]), "orders": len(by_key),
                  "operations": len(plan["assignments"])}
     if moved is not None:
-        run.stats = {**run.stats, "changes": moved,  # type: ignore[union-attr]
+        parts = {o["order"][1:]: o.get("parts", {}) for o in plan["orders"]}
+        run.stats = {**run.stats, "changes": moved, "parts": parts,  # type: ignore[union-attr]
                      "paid_before": replan.paid_before(places or {}),
                      "before": replan.before(session, places or {})}
     run.status, run.finished_at = RunStatus.done.value, utcnow()  # type: ignore[union-attr]

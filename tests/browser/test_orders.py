@@ -109,7 +109,7 @@ def test_buyer_composes_uploads_submits_and_gets_a_quote(page, server, live_app,
 
     due = (datetime.now(UTC) + timedelta(days=28)).date().isoformat()
     page.get_by_label("Title", exact=True).fill("Sensor bracket, 6061 anodized")
-    page.get_by_label("Quantity").fill("40")
+    page.get_by_label("Quantity", exact=True).fill("40")
     page.get_by_label("Due date").fill(due)
     page.get_by_label("Delivery address").fill("88 Century Ave, Pudong, Shanghai")
     page.get_by_label("Latitude").fill("31.23")

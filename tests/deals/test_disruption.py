@@ -20,7 +20,7 @@ from market.orders import service as orders
 from market.orders.models import Order
 from market.payments.models import Payment
 from market.runs import service as matching_runs
-from market.runs.models import MatchingRun
+from market.runs.models import MatchingRun, RunOrder
 from tests.conftest import make_account
 from tests.fakes.orders import order_input, pay, seed_capacity
 
@@ -251,3 +251,38 @@ def test_when_no_replan_fits_the_buyer_may_cancel_with_a_full_refund(app, sessio
     assert session.get(Order, order.id).status == "cancelled"
     payment = session.exec(select(Payment).where(Payment.order_id == order.id)).one()
     assert payment.status == "refunded"
+
+
+def test_a_rush_order_displaces_accepted_work_at_its_change_cost(app, session, world):
+    from market.capacity import publishing
+    from market.runs.replan import CHANGE_COST
+
+    users, machines, order = world["users"], world["machines"], world["order"]
+    milling = next(b for b in live(session, order.id) if b.machine_id != machines["anod"].id)
+    name = "mill1" if milling.machine_id == machines["mill1"].id else "mill2"
+    other = "mill2" if name == "mill1" else "mill1"
+    # the other mill has no time left: the rush can only have the booked slot sooner
+    publishing.withdraw(session, users[other], machines[other].id, utcnow(),
+                        utcnow() + timedelta(days=25))
+    rush = orders.create_draft(session, users["buyer"], order_input(
+        title="Rush", quantity=50, due_date=utcnow() + timedelta(days=1)))
+    orders.submit(session, users["buyer"], rush.id)
+    with pytest.raises(ValidationError):  # a rush is for open orders
+        matching_runs.start_rush(session, users["operator"], [order.id], 2)
+    run = matching_runs.start_rush(session, users["operator"], [rush.id], 3)
+    session.expire_all()
+    run = session.get(MatchingRun, run.id)
+    assert run.status == "done", run.error
+    assert set(run.order_ids) == {order.id, rush.id}
+    moved = [c for c in run.stats["changes"] if c["order_id"] == order.id]
+    assert any(c["operation_id"] == milling.operation_id for c in moved), run.stats["changes"]
+    report = offers.approve(session, users["operator"], run.id)
+    assert set(report.approved) == {order.id, rush.id}, report.conflicts
+    quote = report.quotes[0]
+    session.expire_all()
+    rush_cost = session.exec(select(RunOrder.cost).where(
+        RunOrder.run_id == run.id, RunOrder.order_id == rush.id)).one()
+    # the rush pays for the work it moved: at least one moved operation's change cost
+    assert quote.production_cost >= rush_cost + CHANGE_COST["moved"]
+    assert session.get(Order, rush.id).status == "quoted"
+    assert session.get(Booking, milling.id).status == "replaced"

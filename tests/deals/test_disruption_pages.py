@@ -88,3 +88,27 @@ def _replan_id(session):
     from market.runs.models import MatchingRun
 
     return session.exec(select(MatchingRun.id).where(MatchingRun.kind == "replan")).one()
+
+
+def test_rush_from_the_runs_page(app, session, world):  # noqa: F811
+    from datetime import UTC, datetime
+
+    from market.orders import service as orders
+    from tests.fakes.orders import order_input
+
+    users = world["users"]
+    rush = orders.create_draft(session, users["buyer"], order_input(
+        title="Rush", quantity=20, due_date=datetime.now(UTC) + timedelta(days=2)))
+    orders.submit(session, users["buyer"], rush.id)
+    operator = client_of(app, users["operator"])
+    page = operator.get("/operator/runs", headers=EN)
+    assert "Rush the ticked orders" in page.text
+    bad = operator.post("/operator/runs", data={"kind": "rush", "order_ids": [rush.id],
+                                                 "time_limit_seconds": "lots"},
+                        headers=EN, follow_redirects=True)
+    assert "1 to 600 seconds" in bad.text
+    done = operator.post("/operator/runs", data={"kind": "rush", "order_ids": [rush.id],
+                                                  "time_limit_seconds": "2"},
+                         headers=EN, follow_redirects=True)
+    assert done.status_code == 200 and "Rush re-plan #" in done.text
+    assert "What this re-plan moves" in done.text
