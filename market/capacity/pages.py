@@ -375,17 +375,29 @@ def import_csv():
             if imported.ok:
                 report = imported.value
             elif isinstance(imported.error, csv_import.CsvImportError):
-                errors, status = imported.error.errors, 422  # one line per problem
+                # one line per problem, in the reader's language
+                errors = [(n, _(msg, **params) if params else _(msg))
+                          for n, msg, params in imported.error.errors]
+                status = 422
             else:
                 errors, status = [(0, imported.message)], imported.status
+    plants = equipment.list_plants(db.session, _actor())
     return render_template("factory/import.html", errors=errors, report=report,
-                           columns=csv_import.CSV_COLUMNS), status
+                           columns=csv_import.CSV_COLUMNS, plants=plants,
+                           processes=taxonomy.processes(db.session),
+                           materials=taxonomy.materials(db.session)), status
 
 
 @bp.get("/import/example.csv")
 @factory_required
 def import_example():
-    return Response(csv_import.CSV_EXAMPLE, mimetype="text/csv",
+    """An example that imports as downloaded: this factory's first plant, days ahead."""
+    plants = equipment.list_plants(db.session, _actor())
+    plant = plants[0] if plants else None
+    start = datetime.now(ZoneInfo(plant.timezone if plant else "Asia/Shanghai")).date()
+    text = csv_import.example_csv(plant.name if plant else _("My plant"),
+                                  start + timedelta(days=1))
+    return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=yunzao-capacity.csv"})
 
 

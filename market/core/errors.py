@@ -12,9 +12,14 @@ class ServiceError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, fields: dict[str, str] | None = None,
+                 params: dict[str, object] | None = None) -> None:
+        # `message` is the msgid, with %(name)s placeholders filled from `params` after
+        # translation (never an f-string: the catalogue could not hold it)
+        self.template = message
+        self.params = dict(params or {})
+        self.message = message % self.params if self.params else message
+        super().__init__(self.message)
         self.fields = fields or {}
 
     @property
@@ -22,7 +27,7 @@ class ServiceError(Exception):
         """The message in the reader's language (views only: needs a request context)."""
         from flask_babel import gettext
 
-        return gettext(self.message)
+        return gettext(self.template, **self.params) if self.params else gettext(self.template)
 
     @property
     def localized_fields(self) -> dict[str, str]:

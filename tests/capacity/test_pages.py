@@ -105,20 +105,33 @@ def test_calendar_shows_booked_and_refuses_withdraw(factory_client, session, wor
 
 
 def test_csv_import_page(factory_client, session, world):
-    example = factory_client.get("/factory/import/example.csv")
-    assert example.status_code == 200 and example.mimetype == "text/csv"
-    bad = (b"plant,machine,process\nNowhere,M,cnc_milling\n")
     import io
 
+    page = factory_client.get("/factory/import", headers=EN)
+    assert "Process and material codes" in page.text and "<code>cnc_milling</code>" in page.text
+    example = factory_client.get("/factory/import/example.csv")
+    assert example.status_code == 200 and example.mimetype == "text/csv"
+    # the example names this factory's own plant and imports exactly as downloaded
+    assert "Chang'an plant" in example.text
+    response = factory_client.post(
+        "/factory/import", data={"file": (io.BytesIO(example.data), "example.csv")},
+        content_type="multipart/form-data", headers=EN)
+    assert response.status_code == 200 and "2 machines created" in response.text
+    bad = (b"plant,machine,process\nNowhere,M,cnc_milling\n")
     response = factory_client.post("/factory/import", data={"file": (io.BytesIO(bad), "x.csv")},
                                    content_type="multipart/form-data", headers=EN)
     assert response.status_code == 422 and "Line 2" in response.text
     assert "Nothing was imported" in response.text
-    good = (b"plant,machine,process,materials,rate_per_hour\n"
-            b"Chang'an plant,Lathe 2,cnc_turning,al6061,9000\n")
+    zh = factory_client.post("/factory/import", data={"file": (io.BytesIO(bad), "x.csv")},
+                             content_type="multipart/form-data", headers={"Accept-Language": "zh"})
+    assert "Nowhere" in zh.text and "Unknown plant" not in zh.text  # the row error translated
+    good = (b"plant,machine,process,materials,rate_cny_per_hour\n"
+            b"Chang'an plant,Lathe 2,cnc_turning,al6061,90.00\n")
     response = factory_client.post("/factory/import", data={"file": (io.BytesIO(good), "g.csv")},
                                    content_type="multipart/form-data", headers=EN)
     assert response.status_code == 200 and "1 machine created" in response.text
+    lathe = session.exec(select(Machine).where(Machine.name == "Lathe 2")).one()
+    assert lathe.capabilities[0].rate_per_hour == 9_000  # ¥90.00 an hour
 
 
 def test_utilisation_page(factory_client, world):

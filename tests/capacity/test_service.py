@@ -238,13 +238,16 @@ def test_shift_rule_validation(session, world, data, field):
 
 # --- CSV import ---------------------------------------------------------------------------
 
-def test_csv_example_imports(session, world):
-    actor, _plant, _machine = world
+def test_csv_example_imports_as_downloaded(session, world):
+    actor, plant, _machine = world
     monday = future_monday()
-    text = csv_import.CSV_EXAMPLE.replace("2026-12-07", monday.date().isoformat()).replace(
-        "2026-12-08", (monday + timedelta(days=1)).date().isoformat())
+    text = csv_import.example_csv(plant.name, monday.date())
+    assert "Chang'an plant" in text or plant.name in text
     report = csv_import.import_csv(session, actor, text.encode())
     assert report.machines_created == 2 and report.windows_published == 2
+    mill = session.exec(select(Machine).where(Machine.name == "Haas VF-2 #1")).one()
+    # money in the file is yuan: 150.00 is 15,000 fen
+    assert [c.rate_per_hour for c in mill.capabilities] == [15_000]
     again = csv_import.import_csv(session, actor, text.encode())
     assert again.machines_created == 0 and again.minutes_published == 0  # idempotent
 
@@ -257,13 +260,23 @@ def test_csv_bad_rows_import_nothing(session, world):
             "Nowhere plant,M2,,cnc_milling,,100,0,1,,\n"
             "Chang'an plant,M3,,cnc_milling,cotton,100,0,1,,\n"
             f"Chang'an plant,M4,,cnc_milling,,100,0,1,{monday}T16:00,{monday}T08:00\n"
-            "Chang'an plant,M5,,cnc_milling,,abc,0,1,,\n")
+            "Chang'an plant,M5,,cnc_milling,,abc,0,1,,\n"
+            "Chang'an plant,M6,,cnc_milling,,1.234,0,1,,\n")
     with pytest.raises(csv_import.CsvImportError) as info:
         csv_import.import_csv(session, actor, text.encode())
-    assert [line for line, _ in info.value.errors] == [3, 4, 5, 6]
-    assert "Nowhere plant" in info.value.errors[0][1]
+    assert [line for line, _msg, _params in info.value.errors] == [3, 4, 5, 6, 7]
+    assert info.value.errors[0][2] == {"name": "Nowhere plant"}
+    assert "yuan" in info.value.errors[3][1]
     assert len(session.exec(select(Machine)).all()) == 1
     assert live(session, machine.id) == []
+
+
+def test_csv_in_fen_from_before_is_refused_with_a_pointer(session, world):
+    actor, _plant, _machine = world
+    text = "plant,machine,process,rate_per_hour\nChang'an plant,M9,cnc_milling,15000\n"
+    with pytest.raises(csv_import.CsvImportError) as info:
+        csv_import.import_csv(session, actor, text.encode())
+    assert "rate_cny_per_hour" in info.value.errors[0][1]
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfe\x00bad", b"name,foo\nx,y\n", b""])
