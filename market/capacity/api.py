@@ -207,6 +207,24 @@ def add_shift_rule(machine_id: int, data: ShiftRuleIn) -> dict[str, Any]:
     return rule_out(rule, added)
 
 
+@route("PUT", "/shift-rules/<int:rule_id>",
+       summary="Edit a shift rule: the old one is withdrawn and the new one published at once",
+       body=ShiftRuleIn, response=ShiftRuleOut, tag="capacity")
+def replace_shift_rule(rule_id: int, data: ShiftRuleIn) -> dict[str, Any]:
+    rule, added = publishing.replace_shift_rule(db.session, current_api_user(), rule_id,
+                                              publishing.ShiftRuleInput(**data.model_dump()))
+    return rule_out(rule, added)
+
+
+@route("DELETE", "/shift-rules/<int:rule_id>",
+       summary="Withdraw a shift rule: its future idle time goes; held and booked time stays",
+       response=WithdrawOut, tag="capacity")
+def withdraw_shift_rule(rule_id: int) -> dict[str, Any]:
+    result = publishing.withdraw_rule(db.session, current_api_user(), rule_id)
+    return {"withdrawn_minutes": result.withdrawn_minutes,
+            "kept": [window_out(w) for w in result.kept]}
+
+
 @route("GET", "/machines/<int:machine_id>/shift-rules", summary="A machine's shift rules",
        response=ShiftRuleOut, tag="capacity", paginated=True)
 def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
+from werkzeug.datastructures import MultiDict
 
 from market.accounts import service as accounts
 from market.capacity import availability, csv_import, downtime, equipment, publishing
@@ -66,6 +67,32 @@ def _local(day_text: str, clock: str, tz: str) -> datetime:
     if clock == "24:00":
         day, clock = day + timedelta(days=1), "00:00"
     return datetime.combine(day, time.fromisoformat(clock), ZoneInfo(tz)).astimezone(UTC)
+
+
+def cap_rows(form=None, caps=None) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    """The machine form's capability rows as raw text, from what was typed (so a bad value
+    comes back as typed, with every other field of the row) or from the saved capabilities;
+    empty rows are dropped (the service numbers rows the same way) and one blank row ends
+    the list."""
+    rows: list[dict] = []  # type: ignore[type-arg]
+    if form is not None and form.getlist("process"):
+        names = ("rate", "setup", "speed", "max_part_mm", "tolerance_mm")
+        columns = {n: form.getlist(n) for n in names}
+        for i, process in enumerate(form.getlist("process")):
+            if not process:
+                continue
+            row = {n: (columns[n][i] if i < len(columns[n]) else "") for n in names}
+            rows.append({"process": process, "materials": form.getlist(f"materials-{i}"),
+                         **row})
+    else:
+        for c in caps or []:
+            rows.append({"process": c.process_code, "materials": list(c.materials or []),
+                         "rate": f"{c.rate_per_hour / 100:.2f}", "setup": str(c.setup_minutes),
+                         "speed": f"{c.speed:g}",
+                         "max_part_mm": f"{c.max_part_mm:g}" if c.max_part_mm else "",
+                         "tolerance_mm": f"{c.tolerance_mm:g}" if c.tolerance_mm else ""})
+    return rows + [{"process": "", "materials": [], "rate": "", "setup": "0", "speed": "1",
+                    "max_part_mm": "", "tolerance_mm": ""}]
 
 
 def _capability_rows(form) -> list[equipment.CapabilityInput]:  # type: ignore[no-untyped-def]
@@ -134,6 +161,7 @@ def _plant_page(row: Plant, errors: dict, form, status: int = 200):  # type: ign
     return render_template("factory/plant.html", plant=row,
                            **_calendar_context(row, request.args.get("week")),
                            processes=taxonomy.processes(db.session),
+                           cap_rows=cap_rows(form if errors else None),
                            timezones=equipment.timezones(), errors=errors, form=form), status
 
 
@@ -177,7 +205,18 @@ def create_machine(plant_id: int):
 @factory_required
 def machine(machine_id: int):
     row = _machine_or_404(machine_id)
-    return _machine_page(row, {}, {})
+    form: dict = {}  # type: ignore[type-arg]
+    edit = request.args.get("edit_rule", type=int)
+    if edit:  # the shift form filled with a rule to edit
+        found = attempt(publishing.get_rule, db.session, _actor(), edit)
+        if found.ok and found.value.machine_id == row.id and found.value.withdrawn_at is None:
+            r = found.value
+            form = MultiDict([("weekdays", str(d)) for d in r.weekdays] + [
+                ("start_time", r.start_time), ("end_time", r.end_time),
+                ("valid_from", r.valid_from.isoformat()),
+                ("valid_until", r.valid_until.isoformat()),
+                ("holidays", " ".join(r.holidays)), ("replaces", str(r.id))])
+    return _machine_page(row, {}, form)
 
 
 def _machine_page(row, errors, form, status: int = 200):  # type: ignore[no-untyped-def]
@@ -189,6 +228,7 @@ def _machine_page(row, errors, form, status: int = 200):  # type: ignore[no-unty
     downtimes = downtime.list_downtimes(db.session, _actor(), row.id)[:10]
     return render_template("factory/machine.html", machine=row, plant=plant_row,
                            windows=windows, rules=rules, errors=errors, form=form,
+                           cap_rows=cap_rows(form if errors else None, row.capabilities),
                            downtimes=downtimes,
                            processes=taxonomy.processes(db.session),
                            tz=ZoneInfo(plant_row.timezone),  # type: ignore[union-attr]
@@ -258,10 +298,29 @@ def add_shift_rule(machine_id: int):
         weekdays=form.getlist("weekdays"), start_time=form.get("start_time", ""),
         end_time=form.get("end_time", ""), valid_from=form.get("valid_from", ""),
         valid_until=form.get("valid_until", ""), holidays=holidays)
-    _rule, added = publishing.add_shift_rule(db.session, _actor(), row.id, rule_input)
+    replaces = form.get("replaces", type=int)
+    if replaces:  # editing: the old rule goes in the same transaction
+        publishing.get_rule(db.session, _actor(), replaces)
+        _rule, added = publishing.replace_shift_rule(db.session, _actor(), replaces, rule_input)
+    else:
+        _rule, added = publishing.add_shift_rule(db.session, _actor(), row.id, rule_input)
     flash(_("Shift rule saved: %(hours)s hours of idle time published.",
             hours=round(added / 60, 1)), "success")
     return redirect(url_for("factory.machine", machine_id=machine_id))
+
+
+@bp.post("/shift-rules/<int:rule_id>/withdraw")
+@factory_required
+@on_service_error()
+def withdraw_shift_rule(rule_id: int):
+    try:
+        rule = publishing.get_rule(db.session, _actor(), rule_id)
+    except NotFound:
+        abort(404)
+    result = publishing.withdraw_rule(db.session, _actor(), rule_id)
+    flash(_("Shift rule withdrawn: %(hours)s hours of idle time taken back; booked work stays.",
+            hours=round(result.withdrawn_minutes / 60, 1)), "success")
+    return redirect(url_for("factory.machine", machine_id=rule.machine_id))
 
 
 # --- windows and the week calendar --------------------------------------------------------
@@ -310,7 +369,7 @@ def add_window(plant_id: int):
     row = _plant_or_404(plant_id)
     form = request.form
     week = form.get("week")
-    status = 200
+    status, kind = 200, "success"
     try:
         machine_id = int(form.get("machine_id", ""))
         start = _local(form.get("day", ""), form.get("start_time", ""), row.timezone)
@@ -325,13 +384,17 @@ def add_window(plant_id: int):
             result = published.value
             message = (_("Published %(hours)s hours.", hours=round(result.added_minutes / 60, 1))
                        if result.created else _("That time was already published."))
+            kind = "success" if result.created else "info"  # nothing happened: not a success
         else:
             message, status = published.message, published.status
+    if status != 200:
+        kind = "error"
     if _is_htmx():
+        # 409 and 422 are swapped in place (base.html's htmx responseHandling)
         return render_template("factory/_calendar.html", plant=row, message=message,
-                               message_error=status != 200,
+                               message_error=status != 200, message_kind=kind,
                                **_calendar_context(row, week)), status
-    flash(message, "error" if status != 200 else "success")
+    flash(message, kind)
     return redirect(url_for("factory.plant", plant_id=plant_id, week=week))
 
 
@@ -415,6 +478,10 @@ def material_options():
     code = request.args.get("process", "")
     infos = [i for i in taxonomy.processes(db.session) if i.process.code == code]
     materials = infos[0].materials if infos else []
+    if request.args.get("as") == "checks":  # the machine form: checkboxes, all visible
+        return render_template("factory/_material_checks.html", materials=materials,
+                               i=request.args.get("i", type=int) or 0, chosen=[],
+                               process=code)
     return render_template("factory/_material_options.html", materials=materials,
                            any_option=request.args.get("any") == "1")
 

@@ -25,7 +25,7 @@ from market.capacity.models import (
     WindowStatus,
 )
 from market.core import audit, dates
-from market.core.errors import N_, Conflict, ValidationError
+from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 
 MAX_WINDOW = timedelta(days=31)
@@ -385,10 +385,83 @@ def add_shift_rule(session: Session, actor: User, machine_id: int,
     return rule, added
 
 
+def _rule_spans(rule: CapacityRule, tz: str, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The rule's shifts from now on, as it was saved."""
+    spans = expand_shifts(rule.weekdays, rule.start_time, rule.end_time, rule.valid_from,
+                          rule.valid_until, [date.fromisoformat(h) for h in rule.holidays], tz)
+    return [(max(a, now), b) for a, b in spans if b > now]
+
+
+def get_rule(session: Session, actor: User, rule_id: int) -> CapacityRule:
+    rule = session.get(CapacityRule, rule_id)
+    if rule is None:
+        raise NotFound("Shift rule not found.")
+    get_machine(session, actor, rule.machine_id)
+    return rule
+
+
+def withdraw_rule(session: Session, actor: User, rule_id: int,
+                  commit: bool = True) -> WithdrawResult:
+    """Withdraw a shift rule as a unit: its future idle time goes (held and booked time stays
+    and is reported), except where another live rule of the machine publishes the same time.
+    Past shifts stay as history."""
+    rule = get_rule(session, actor, rule_id)
+    machine = session.get(Machine, rule.machine_id)
+    plant = session.get(Plant, machine.plant_id)  # type: ignore[union-attr]
+    require_writer(actor, plant.company_id)  # type: ignore[union-attr]
+    if rule.withdrawn_at is not None:
+        raise Conflict("This shift rule was already withdrawn.")
+    now = utcnow().replace(second=0, microsecond=0)
+    others = [span for other in session.exec(select(CapacityRule).where(
+        CapacityRule.machine_id == rule.machine_id, CapacityRule.id != rule.id,
+        col(CapacityRule.withdrawn_at).is_(None))).all()
+        for span in _rule_spans(other, plant.timezone, now)]  # type: ignore[union-attr]
+    minutes, kept = 0, []
+    for a, b in _rule_spans(rule, plant.timezone, now):  # type: ignore[union-attr]
+        for piece_a, piece_b in _subtract((a, b), others):
+            got, held = withdraw_published(session, rule.machine_id, piece_a, piece_b)
+            minutes += got
+            kept.extend(held)
+    rule.withdrawn_at = utcnow()
+    session.add(rule)
+    audit.record(session, actor.id, "capacity_rule.withdrawn", rule, plant.company_id,  # type: ignore[union-attr]
+                 minutes=minutes)
+    if commit:
+        session.commit()
+    return WithdrawResult(minutes, kept)
+
+
+def replace_shift_rule(session: Session, actor: User, rule_id: int,
+                       data: ShiftRuleInput) -> tuple[CapacityRule, int]:
+    """Edit a rule: the old one withdrawn and the new one published, in one transaction (a
+    rule the checks refuse changes nothing)."""
+    rule = get_rule(session, actor, rule_id)
+    withdraw_rule(session, actor, rule_id, commit=False)
+    return add_shift_rule(session, actor, rule.machine_id, data)
+
+
+def _subtract(span: tuple[datetime, datetime], others: list[tuple[datetime, datetime]]
+              ) -> list[tuple[datetime, datetime]]:
+    pieces = [span]
+    for oa, ob in others:
+        nxt = []
+        for a, b in pieces:
+            if ob <= a or oa >= b:
+                nxt.append((a, b))
+                continue
+            if a < oa:
+                nxt.append((a, oa))
+            if ob < b:
+                nxt.append((ob, b))
+        pieces = nxt
+    return pieces
+
+
 def list_rules(session: Session, actor: User, machine_id: int) -> list[CapacityRule]:
     get_machine(session, actor, machine_id)
     return list(session.exec(select(CapacityRule).where(CapacityRule.machine_id == machine_id)
-                             .order_by(col(CapacityRule.created_at).desc())))
+                             .order_by(col(CapacityRule.withdrawn_at).is_not(None),
+                                       col(CapacityRule.created_at).desc())))
 
 
 def retire_machine(session: Session, actor: User, machine_id: int) -> Machine:

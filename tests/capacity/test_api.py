@@ -109,6 +109,17 @@ def test_shift_rules(client, headers, machine_id):
         "weekdays": [7], "start_time": "99:00", "end_time": "06:00",
         "valid_from": monday.isoformat(), "valid_until": monday.isoformat()})
     assert bad.status_code == 422
+    rule_id = response.json["id"]
+    edited = client.put(f"/api/v1/shift-rules/{rule_id}", headers=headers, json={
+        "weekdays": [0], "start_time": "08:00", "end_time": "12:00",
+        "valid_from": monday.isoformat(), "valid_until": (monday + timedelta(days=6)).isoformat()})
+    assert edited.status_code == 200 and edited.json["added_minutes"] == 4 * 60
+    windows = client.get(f"/api/v1/machines/{machine_id}/windows", headers=headers).json["items"]
+    assert [(w["status"]) for w in windows] == ["published"]  # the old shifts are gone
+    gone = client.delete(f"/api/v1/shift-rules/{edited.json['id']}", headers=headers)
+    assert gone.status_code == 200 and gone.json["withdrawn_minutes"] == 4 * 60
+    assert client.delete(f"/api/v1/shift-rules/{rule_id}", headers=headers).status_code == 409
+    assert client.delete("/api/v1/shift-rules/999999", headers=headers).status_code == 404
 
 
 def test_capacity_search(client, headers, machine_id, app):

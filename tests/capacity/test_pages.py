@@ -49,6 +49,26 @@ def test_bad_plant_and_machine_keep_input(factory_client, session, world):
         "name": "Mill", "process": ["cnc_milling"], "rate": ["lots"]}, headers=EN)
     assert response.status_code == 422 and 'value="Mill"' in response.text
     assert len(session.exec(select(Machine)).all()) == 1
+    # a bad rate keeps the whole capability row as typed: process, materials, setup, size
+    response = factory_client.post(f"/factory/plants/{plant.id}/machines", data={
+        "name": "Mill", "process": ["cnc_milling"], "materials-0": ["al7075"],
+        "rate": ["-5"], "setup": ["25"], "speed": ["1.3"], "max_part_mm": ["400"],
+        "tolerance_mm": ["0.01"]}, headers=EN)
+    html = response.text
+    assert response.status_code == 422
+    assert 'value="cnc_milling" selected' in html
+    assert 'name="materials-0" value="al7075" checked' in html
+    assert 'value="-5"' in html and 'value="25"' in html and 'value="400"' in html
+    assert 'value="0.01"' in html and 'value="1.3"' in html
+
+
+def test_materials_are_checkboxes_for_the_chosen_process(factory_client, world):
+    _actor, _plant, machine = world
+    page = factory_client.get(f"/factory/machines/{machine.id}", headers=EN).text
+    assert 'type="checkbox" name="materials-0"' in page and "<select id=\"materials-0\"" not in page
+    swap = factory_client.get("/factory/material-options?process=anodizing&i=2&as=checks",
+                              headers={**EN, "HX-Request": "true"}).text
+    assert 'id="materials-2"' in swap and 'name="materials-2"' in swap
 
 
 def test_shift_rule_form(factory_client, session, world):
@@ -83,6 +103,29 @@ def test_calendar_htmx_add_and_withdraw(factory_client, session, world):
     assert response.status_code == 200 and "Withdrew 8.0 hours" in response.text
     session.expire_all()
     assert session.get(CapacityWindow, window.id).status == "withdrawn"
+
+
+def test_calendar_errors_in_place_and_repeats_are_not_successes(factory_client, session, world):
+    _actor, plant, machine = world
+    monday = future_monday().date()
+    htmx = {"HX-Request": "true"}
+    past = factory_client.post(f"/factory/plants/{plant.id}/windows", data={
+        "machine_id": machine.id, "day": "2020-01-06", "start_time": "08:00",
+        "end_time": "16:00", "week": monday.isoformat()}, headers={**EN, **htmx})
+    # a 422 partial that base.html's htmx settings swap in place, in the error style
+    assert past.status_code == 422 and "<html" not in past.text
+    assert 'class="flash flash-error"' in past.text and "entirely in the past" in past.text
+    zh = factory_client.post(f"/factory/plants/{plant.id}/windows", data={
+        "machine_id": machine.id, "day": "2020-01-06", "start_time": "08:00",
+        "end_time": "16:00", "week": monday.isoformat()},
+        headers={"Accept-Language": "zh", **htmx})
+    assert "entirely in the past" not in zh.text  # in the reader's language
+    data = {"machine_id": machine.id, "day": monday.isoformat(), "start_time": "08:00",
+            "end_time": "16:00", "week": monday.isoformat()}
+    factory_client.post(f"/factory/plants/{plant.id}/windows", data=data, headers={**EN, **htmx})
+    again = factory_client.post(f"/factory/plants/{plant.id}/windows", data=data,
+                                headers={**EN, **htmx})
+    assert "already published" in again.text and "flash-success" not in again.text
 
 
 def test_calendar_shows_booked_and_refuses_withdraw(factory_client, session, world):
@@ -173,3 +216,42 @@ def test_retire_from_page(factory_client, session, world):
     session.expire_all()
     assert session.get(Machine, machine.id).status == "retired"
     assert session.get(User, _actor.id) is not None
+
+
+def test_shift_rules_edited_and_withdrawn_as_a_unit(factory_client, client, session, world):
+    from market.capacity.models import CapacityRule
+
+    actor, _plant, machine = world
+    monday = future_monday().date()
+    rule_form = {"weekdays": ["0", "1", "2", "3", "4"], "start_time": "08:00",
+                 "end_time": "16:00", "valid_from": monday.isoformat(),
+                 "valid_until": (monday + timedelta(days=6)).isoformat(), "holidays": ""}
+    factory_client.post(f"/factory/machines/{machine.id}/shift-rules", data=rule_form)
+    rule = session.exec(select(CapacityRule)).one()
+
+    def idle_hours():
+        session.expire_all()
+        return sum(w.minutes for w in session.exec(select(CapacityWindow).where(
+            CapacityWindow.machine_id == machine.id,
+            CapacityWindow.status == "published"))) / 60
+
+    assert idle_hours() == 40
+    edit = factory_client.get(f"/factory/machines/{machine.id}?edit_rule={rule.id}", headers=EN)
+    assert "Edit shift rule" in edit.text and f'name="replaces" value="{rule.id}"' in edit.text
+    # a bad edit changes nothing
+    bad = factory_client.post(f"/factory/machines/{machine.id}/shift-rules",
+                              data={**rule_form, "replaces": rule.id, "end_time": "8"},
+                              headers=EN)
+    assert bad.status_code == 422 and idle_hours() == 40
+    factory_client.post(f"/factory/machines/{machine.id}/shift-rules",
+                        data={**rule_form, "replaces": rule.id, "end_time": "12:00"})
+    assert idle_hours() == 20  # 08:00-12:00 now, not 08:00-16:00
+    session.expire_all()
+    assert session.get(CapacityRule, rule.id).withdrawn_at is not None
+    new = session.exec(select(CapacityRule).where(CapacityRule.id != rule.id)).one()
+    done = factory_client.post(f"/factory/shift-rules/{new.id}/withdraw", headers=EN,
+                               follow_redirects=True)
+    assert "Shift rule withdrawn: 20.0 hours" in done.text and idle_hours() == 0
+    again = factory_client.post(f"/factory/shift-rules/{new.id}/withdraw", headers=EN,
+                                follow_redirects=True)
+    assert "already withdrawn" in again.text
