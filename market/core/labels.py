@@ -44,3 +44,62 @@ def label(value: str | None) -> str:
     if value is None:
         return ""
     return str(LABELS.get(value, value))
+
+
+# What the audit log's actions mean, for dashboards and the operators' company pages (the
+# log keeps the code; people read a sentence). tests/system/test_labels.py checks that every
+# action the code records is here.
+AUDIT_LABELS = {
+    "attachment.added": _l("File attached"),
+    "booking.accepted": _l("Booking accepted"),
+    "booking.declined": _l("Booking declined"),
+    "booking.started": _l("Operation started"),
+    "booking.done": _l("Operation done"),
+    "capacity.imported": _l("Capacity imported from CSV"),
+    "capacity_rule.created": _l("Shift rule published"),
+    "capacity_rule.withdrawn": _l("Shift rule withdrawn"),
+    "company.auto_accept": _l("Automatic acceptance changed"),
+    "company.registered": _l("Company registered"),
+    "company.updated": _l("Company details changed"),
+    "company.verified": _l("Company verified"),
+    "company.suspended": _l("Company suspended"),
+    "company.pending": _l("Company set back to pending"),
+    "dispute.resolved": _l("Dispute resolved"),
+    "machine.created": _l("Machine added"),
+    "machine.down": _l("Machine reported down"),
+    "machine.retired": _l("Machine retired"),
+    "machine.updated": _l("Machine changed"),
+    "matching_run.approved": _l("Matching run approved"),
+    "matching_run.rejected": _l("Matching run rejected"),
+    "matching_run.started": _l("Matching run started"),
+    "order.cancelled": _l("Order cancelled"),
+    "order.created": _l("Order created"),
+    "order.delivered": _l("Delivery confirmed"),
+    "order.disputed": _l("Dispute opened"),
+    "order.shipped": _l("Order shipped"),
+    "order.submitted": _l("Order submitted"),
+    "order.updated": _l("Order edited"),
+    "payment.expired": _l("Unpaid quote expired"),
+    "payment.received": _l("Payment received"),
+    "payout.paid": _l("Payout paid"),
+    "payout_account.bank_details": _l("Bank details saved"),
+    "payout_account.stripe": _l("Stripe payout account linked"),
+    "plant.created": _l("Plant added"),
+    "plant.updated": _l("Plant changed"),
+    "quote.accepted": _l("Quote accepted"),
+    "quote.declined": _l("Quote declined"),
+    "settings.transport": _l("Transport rates changed"),
+    "token.issued": _l("API token created"),
+    "token.revoked": _l("API token revoked"),
+    "user.operator_created": _l("Operator account created"),
+    "window.published": _l("Idle time published"),
+    "window.withdrawn": _l("Idle time withdrawn"),
+}
+
+
+def audit_label(action: str | None) -> str:
+    """An audit action in the reader's language; an unknown one in readable words."""
+    if action is None:
+        return ""
+    known = AUDIT_LABELS.get(action)
+    return str(known) if known is not None else action.replace("_", " ").replace(".", ": ")

@@ -9,7 +9,7 @@ from babel.dates import format_skeleton
 from flask import Flask, current_app
 from flask_babel import format_datetime, get_locale
 
-from market.core.labels import label
+from market.core.labels import audit_label, label
 from market.core.money import format_money
 
 
@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["skeleton"] = skeleton
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["audit_label"] = audit_label
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

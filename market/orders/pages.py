@@ -69,6 +69,10 @@ EVENT_LABELS = {
     "payment_opened": _l("Payment requested"), "payment_received": _l("Payment received"),
     "refunded": _l("Refunded"),
     "at_risk": _l("A machine is down: work is being re-planned"),
+    "operation_started": _l("An operation started"),
+    "operation_done": _l("An operation is done"),
+    "payment_overdue": _l("The payment did not arrive in time"),
+    "payouts_released": _l("Payouts released to the factories"),
     "replanned": _l("Re-planned: bookings moved"),
     "replan_no_fit": _l("No re-plan delivers in time: the buyer may cancel with a full refund"),
 }
