@@ -49,6 +49,8 @@ def server(live_app) -> Iterator[LiveServer]:
 def page(browser, request, server):
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 860})
     page = context.new_page()
+    # irreversible actions ask first (data-confirm): the tests answer yes
+    page.on("dialog", lambda dialog: dialog.accept())
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # Failed HTTP statuses are asserted by the tests themselves; scripts must not fail.

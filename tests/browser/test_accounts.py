@@ -84,6 +84,7 @@ def test_error_page_and_language(page, server):
 def test_mobile_layout(browser, server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm: yes
     page.goto(server.url + "/auth/register")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "no horizontal scrolling on a phone"

@@ -61,6 +61,7 @@ def lang(request):
 def page(browser, request, server, lang):  # the same as conftest's, in the language asked
     context = browser.new_context(locale=LOCALES[lang], viewport={"width": 1280, "height": 860})
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page

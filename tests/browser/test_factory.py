@@ -36,8 +36,10 @@ def test_factory_publishes_capacity(page, server, live_app):  # noqa: F811
     page.get_by_label("Kind").fill("3-axis machining centre")
     page.get_by_label("Process").select_option("cnc_milling")
     # choosing the process narrows the materials through htmx
-    page.locator("#materials-0 option").nth(3).wait_for(state="attached")
-    page.get_by_label("Materials").select_option(["al6061", "al7075"])
+    # the materials of the chosen process arrive as checkboxes (htmx)
+    page.locator("#materials-0 input[value=al7075]").wait_for()
+    page.locator("#materials-0 input[value=al6061]").check()
+    page.locator("#materials-0 input[value=al7075]").check()
     page.get_by_label("Rate per hour (¥)").fill("150")
     shot(page, "20-factory-add-machine")
     page.get_by_role("button", name="Add machine").click()
@@ -63,7 +65,6 @@ def test_factory_publishes_capacity(page, server, live_app):  # noqa: F811
     assert before == 5 * 2 + 1  # each night shift shows on two days, plus the legend
     shot(page, "22-factory-calendar")
     page.evaluate("window.__marker = 1")
-    page.once("dialog", lambda dialog: dialog.accept())
     calendar.get_by_role("button", name="Withdraw 22:00–24:00").first.click()
     page.get_by_text("Withdrew 8.0 hours").wait_for()
     assert page.locator("#calendar .slot-published").count() == before - 2

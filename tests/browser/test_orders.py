@@ -47,6 +47,7 @@ def server(live_app):
 def page(browser, request, server):  # noqa: F811
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm: yes
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text)

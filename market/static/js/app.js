@@ -11,3 +11,14 @@ document.addEventListener("htmx:responseError", (event) => {
   const main = document.getElementById("content");
   main.prepend(box);
 });
+
+// Irreversible actions ask first, in words (data-confirm on the button or its form).
+// Without JavaScript the action goes through; every such page also says what it will do.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  const text = (button && button.dataset.confirm) || event.target.dataset.confirm;
+  if (text && !window.confirm(text)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
