@@ -22,3 +22,15 @@ document.addEventListener("submit", (event) => {
     event.stopImmediatePropagation();
   }
 }, true);
+
+// The run form: ticking an order means "only the ticked orders" (and clearing all, all).
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || box.name !== "order_ids") return;
+  const form = box.form;
+  const selected = form && form.querySelector('input[name="scope"][value="selected"]');
+  const all = form && form.querySelector('input[name="scope"][value="all"]');
+  if (!selected || !all) return;
+  const anyTicked = form.querySelectorAll('input[name="order_ids"]:checked').length > 0;
+  (anyTicked ? selected : all).checked = true;
+});
