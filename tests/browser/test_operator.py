@@ -42,3 +42,21 @@ def test_ticking_orders_switches_the_scope(page, server, live_app):
     radio, label = scope_all.bounding_box(), page.get_by_text("Only the orders ticked below")
     assert label.bounding_box()["x"] - radio["x"] < 60
     shot(page, "80-operator-run-form")
+
+
+def test_the_accessibility_check_finds_problems(page, server):
+    """The axe-core check run on every screenshot can fail: an unlabeled field and text too
+    faint to read are reported."""
+    from tests.fakes.live_server import accessibility_problems
+
+    page.goto(f"{server.url}/auth/login")
+    page.evaluate("""() => {
+        const input = document.createElement('input');
+        document.querySelector('main').append(input);
+        const faint = document.createElement('p');
+        faint.textContent = 'faint';
+        faint.style.color = '#eeeeee';
+        document.querySelector('main').append(faint);
+    }""")
+    problems = " ".join(accessibility_problems(page))
+    assert "label" in problems and "color-contrast" in problems

@@ -76,7 +76,22 @@ def sign_in(page, server, email: str, password: str) -> None:  # type: ignore[no
 SHOTS = ARTIFACTS / "screenshots"
 
 
+def accessibility_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's violations on the page as it is now (WCAG 2 A/AA rules), one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": [
+        "wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}, "resultTypes": ["violations"]})
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+            for v in results.response["violations"]]
+
+
 def shot(page, name: str) -> None:
+    """Save a screenshot, and check the page with axe-core: every page a test looks at must
+    be accessible (labels, contrast, roles)."""
+    problems = accessibility_problems(page)
+    assert not problems, f"{name}: " + "\n".join(problems)
     SHOTS.mkdir(parents=True, exist_ok=True)
     # caret="initial": hiding the caret injects a style that the CSP (rightly) refuses
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, caret="initial")
