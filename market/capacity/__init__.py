@@ -8,6 +8,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     # importing api and tasks registers their routes, tasks and receivers
-    from market.capacity import api, pages  # noqa: F401
+    from market.capacity import api, calendar_pages, pages  # noqa: F401
 
     app.register_blueprint(pages.bp)
