@@ -350,7 +350,10 @@ def _calendar_context(plant_row: Plant, week: str | None = None) -> dict:
                 day += timedelta(days=1)
     return {"days": days, "monday": monday, "machines": machines, "cells": cells,
             "prev_week": (monday - timedelta(days=7)).isoformat(),
-            "next_week": (monday + timedelta(days=7)).isoformat(), "tz_name": plant_row.timezone}
+            "next_week": (monday + timedelta(days=7)).isoformat(), "tz_name": plant_row.timezone,
+            # the phone view shows the first day; its arrows move the range by one day
+            "prev_day": (monday - timedelta(days=1)).isoformat(),
+            "next_day": (monday + timedelta(days=1)).isoformat()}
 
 
 # --- bookings -----------------------------------------------------------------------------
