@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import login_required
 from sqlmodel import col, select
 
 from market.capacity.models import Plant
 from market.catalog import service as taxonomy
-from market.core import events
+from market.catalog.templating import material_name, process_name
+from market.core import events, pdf
 from market.core.errors import NotFound
 from market.core.extensions import db
+from market.core.labels import label
+from market.core.models import utcnow
+from market.core.money import format_money
 from market.core.pages import actor, local_zone, on_service_error, operator_required
 from market.core.templating import localized
-from market.deals import disruption, offers, visibility
+from market.deals import disruption, offers, quote_lines, visibility
 from market.deals import service as bookings
 from market.deals.models import LIVE_BOOKING_STATES, Quote
 from market.orders import service as orders
@@ -76,13 +90,59 @@ def quote(quote_id: int):
     bookings.expire_overdue(db.session)
     row, order = _quote_or_404(quote_id)
     db.session.rollback()  # _buyer_quote locked the row; this page only reads
-    planned = db.session.exec(select(PlannedOperation, Plant).join(
-        Plant, Plant.id == PlannedOperation.plant_id).where(
-        PlannedOperation.run_id == row.run_id, PlannedOperation.order_id == row.order_id)
-        .order_by(PlannedOperation.start)).all()
-    cities = sorted({plant.city or plant.name for _po, plant in planned})
-    return render_template("deals/quote.html", quote=row, order=order, cities=cities,
-                           steps=len(planned))
+    lines = quote_lines.lines_of(db.session, row, order)
+    return render_template("deals/quote.html", quote=row, order=order, lines=lines,
+                           cities=lines.cities, steps=len(lines.operations),
+                           payout_days=int(current_app.config.get("PAYOUT_AFTER_SHIPMENT_DAYS", 14)))
+
+
+@bp.get("/quotes/<int:quote_id>.pdf")
+@login_required
+def quote_pdf(quote_id: int):
+    """The firm quote as a PDF in the reader's language (a download, never rendered)."""
+    row, order = _quote_or_404(quote_id)
+    db.session.rollback()
+    lines = quote_lines.lines_of(db.session, row, order)
+    cur = row.currency
+    doc = pdf.Document(
+        title=_("Firm quote Q-%(id)s", id=row.id),
+        subtitle=_("Order #%(id)s: %(title)s", id=order.id, title=order.title),
+        facts=[(_("Quantity"), str(order.quantity)),
+               (_("Delivery by"), format_datetime(row.delivery_date, "medium")),
+               (_("Made in"), ", ".join(lines.cities)),
+               (_("Valid until"), format_datetime(row.expires_at, "medium")),
+               (_("Status"), label(row.status))],
+        headers=[_("Operation"), _("Quantity"), _("Amount")],
+        rows=[[f"{op.seq}. {process_name(op.process_code)}"
+               + (f" · {material_name(op.material_code)}" if op.material_code else "")
+               + f" ({op.city})", str(op.quantity), format_money(op.amount, cur)]
+              for op in lines.operations]
+        + [[_("Transport between plants and delivery"), "", format_money(lines.transport, cur)]]
+        + ([[_("Moving accepted work to make room (rush)"), "", format_money(lines.other, cur)]]
+           if lines.other else []),
+        totals=[(_("Platform fee"), format_money(lines.platform_fee, cur)),
+                (_("Per unit"), format_money(lines.per_unit, cur)),
+                (_("Total"), format_money(lines.total, cur))],
+        notes=quote_terms(int(current_app.config.get("PAYOUT_AFTER_SHIPMENT_DAYS", 14))),
+        footer=_("Yunzao · networked collaborative manufacturing. Generated %(when)s.",
+                 when=format_datetime(utcnow(), "medium")))
+    response = make_response(pdf.render(doc))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f"attachment; filename=yunzao-quote-{row.id}.pdf"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def quote_terms(payout_days: int) -> list[str]:
+    """The terms the platform applies to every firm quote, as the code applies them."""
+    return [_("Prices are in yuan and exclude VAT; no VAT invoice (fapiao) is issued through "
+              "the platform yet."),
+            _("You pay the total into escrow; the factories are paid when you confirm delivery, "
+              "or %(days)s days after shipment unless you open a dispute.", days=payout_days),
+            _("Before production starts you may cancel for a full refund of what you paid."),
+            _("If a factory cannot do its part, the step is re-planned at no extra cost to you; "
+              "when no plan delivers in time you may cancel for a full refund."),
+            _("The capacity is held for you until the quote expires.")]
 
 
 @bp.post("/quotes/<int:quote_id>/accept")
