@@ -93,7 +93,8 @@ def quote(quote_id: int):
     lines = quote_lines.lines_of(db.session, row, order)
     return render_template("deals/quote.html", quote=row, order=order, lines=lines,
                            cities=lines.cities, steps=len(lines.operations),
-                           payout_days=int(current_app.config.get("PAYOUT_AFTER_SHIPMENT_DAYS", 14)))
+                           payout_days=int(current_app.config.get(
+                               "PAYOUT_AFTER_SHIPMENT_DAYS", 14)))
 
 
 @bp.get("/quotes/<int:quote_id>.pdf")
