@@ -207,7 +207,7 @@ def create_operator(session: Session, email: str, password: str, name: str = "")
         raise ValidationError(problem, {"password": problem})
     existing = session.exec(select(User).where(User.email == email)).first()
     if existing is not None:
-        raise Conflict(f"A user with email {email} already exists.")
+        raise Conflict("A user with email %(email)s already exists.", params={"email": email})
     user = User(
         email=email,
         name=name or "Operator",
@@ -263,7 +263,8 @@ def set_company_status(
     if not actor.is_operator:
         raise PermissionDenied("Only platform operators can verify or suspend companies.")
     if status not in {s.value for s in CompanyStatus}:
-        raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
+        raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
+                              {"value": repr(status)})
     company = get_company(session, company_id)
     if status == CompanyStatus.suspended and not reason.strip():
         raise ValidationError(

@@ -39,8 +39,9 @@ TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 def aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
-        raise ValidationError(f"{name} needs a time zone offset.",
-                              {name: "Give the time with its offset, e.g. 2026-12-01T08:00+08:00."})
+        raise ValidationError("%(field)s needs a time zone offset.",
+                              {name: N_("Give the time with its offset, e.g. "
+                                        "2026-12-01T08:00+08:00.")}, {"field": name})
     return value.astimezone(UTC)
 
 
@@ -225,9 +226,11 @@ def occupy(session: Session, machine_id: int, start: datetime, end: datetime,
         if w.end <= start or w.start >= end:
             continue
         if w.status != WindowStatus.published:
-            raise Conflict(f"Machine {machine_id} is no longer free between "
-                           f"{max(w.start, start):%Y-%m-%d %H:%M} and "
-                           f"{min(w.end, end):%Y-%m-%d %H:%M} UTC.")
+            raise Conflict("Machine %(machine)s is no longer free between %(start)s and "
+                           "%(end)s UTC.", params={
+                               "machine": machine_id,
+                               "start": f"{max(w.start, start):%Y-%m-%d %H:%M}",
+                               "end": f"{min(w.end, end):%Y-%m-%d %H:%M}"})
         a, b = max(w.start, start), min(w.end, end)
         if w.start < a:
             session.add(CapacityWindow(machine_id=machine_id, start=w.start, end=a,
@@ -239,8 +242,10 @@ def occupy(session: Session, machine_id: int, start: datetime, end: datetime,
         session.add(w)
         segments.append(w)
     if not segments:
-        raise Conflict(f"Machine {machine_id} has no published time between {start:%Y-%m-%d %H:%M}"
-                       f" and {end:%Y-%m-%d %H:%M} UTC.")
+        raise Conflict("Machine %(machine)s has no published time between %(start)s and "
+                       "%(end)s UTC.", params={"machine": machine_id,
+                                               "start": f"{start:%Y-%m-%d %H:%M}",
+                                               "end": f"{end:%Y-%m-%d %H:%M}"})
     session.flush()
     return segments
 

@@ -18,7 +18,11 @@ class ServiceError(Exception):
         # translation (never an f-string: the catalogue could not hold it)
         self.template = message
         self.params = dict(params or {})
-        self.message = message % self.params if self.params else message
+        # a parameter named like a status is a code ("in_progress"): words in English here,
+        # the reader's label where shown (`localized`)
+        english = {k: (v.replace("_", " ") if k.endswith("status") and isinstance(v, str)
+                       else v) for k, v in self.params.items()}
+        self.message = message % english if self.params else message
         super().__init__(self.message)
         self.fields = fields or {}
 
@@ -27,7 +31,13 @@ class ServiceError(Exception):
         """The message in the reader's language (views only: needs a request context)."""
         from flask_babel import gettext
 
-        return gettext(self.template, **self.params) if self.params else gettext(self.template)
+        if not self.params:
+            return gettext(self.template)
+        from market.core.labels import label
+
+        words = {k: (label(v) if k.endswith("status") and isinstance(v, str) else v)
+                 for k, v in self.params.items()}
+        return gettext(self.template, **words)
 
     @property
     def localized_fields(self) -> dict[str, str]:

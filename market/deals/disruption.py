@@ -218,7 +218,8 @@ def approve_replan(session: Session, actor: User, run_id: int,
         if run is None or run.kind != "replan":
             raise NotFound("Re-plan run not found.")
         if run.status not in (RunStatus.done, RunStatus.approved):
-            raise Conflict(f"A run that is {run.status} cannot be approved.")
+            raise Conflict("A run that is %(status)s cannot be approved.",
+                           params={"status": run.status})
         wanted = set(order_ids) if order_ids else None
         now = utcnow()
         outcomes = session.exec(select(RunOrder).where(RunOrder.run_id == run_id)).all()

@@ -34,8 +34,9 @@ def move_quote(quote: Quote, target: QuoteStatus) -> str:
     """Check and make one quote move; return the previous status."""
     current = quote.status
     if target not in QUOTE_TRANSITIONS.get(current, set()):
-        raise Conflict(f"This quote is {current} and cannot become {target.value}.",
-                       {"status": current})
+        raise Conflict("This quote is %(status)s and cannot become %(target_status)s.",
+                       {"status": current},
+                       {"status": current, "target_status": target.value})
     quote.status = target.value
     return current
 
@@ -44,7 +45,8 @@ def move_booking(booking: Booking, target: BookingStatus) -> str:
     """Check and make one booking move; return the previous status."""
     current = booking.status
     if target not in BOOKING_TRANSITIONS.get(current, set()):
-        raise Conflict(f"This booking is {current.replace('_', ' ')} and cannot become "
-                       f"{target.value.replace('_', ' ')}.", {"status": current})
+        raise Conflict("This booking is %(status)s and cannot become %(target_status)s.",
+                       {"status": current},
+                       {"status": current, "target_status": target.value})
     booking.status = target.value
     return current

@@ -16,7 +16,7 @@ from market.capacity.models import Machine, WindowStatus
 from market.capacity.publishing import occupy
 from market.core import audit
 from market.core.db import write_lock
-from market.core.errors import Conflict, NotFound, ValidationError
+from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 from market.core.money import DEFAULT_FEE_BPS, platform_fee
 from market.deals import disruption
@@ -42,7 +42,8 @@ def offer_quote(session: Session, actor: User, run_id: int, outcome: RunOrder, o
     try:
         for po in planned:
             if session.get(Machine, po.machine_id).status != "active":  # type: ignore[union-attr]
-                raise Conflict(f"Machine {po.machine_id} has been retired.")
+                raise Conflict("Machine %(machine)s has been retired.",
+                               params={"machine": po.machine_id})
             for segment in occupy(session, po.machine_id, po.start, po.end, WindowStatus.held):
                 segment.planned_operation_id = po.id
                 session.add(segment)
@@ -98,15 +99,18 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
         if run is None:
             raise NotFound("Matching run not found.")
         if run.status not in (RunStatus.done, RunStatus.approved):
-            raise Conflict(f"A run that is {run.status} cannot be approved.")
+            raise Conflict("A run that is %(status)s cannot be approved.",
+                           params={"status": run.status})
         outcomes = session.exec(select(RunOrder).where(RunOrder.run_id == run_id,
                                                        col(RunOrder.served).is_(True))).all()
         wanted = set(order_ids) if order_ids else None
         if wanted is not None:
             unknown = wanted - {o.order_id for o in outcomes}
             if unknown:
-                raise ValidationError("Only orders the run served can be approved.",
-                                      {"order_ids": f"not served in this run: {sorted(unknown)}"})
+                raise ValidationError(
+                    "Only orders the run served can be approved; not served: %(ids)s.",
+                    {"order_ids": N_("Give orders this run served.")},
+                    {"ids": ", ".join(str(i) for i in sorted(unknown))})
         report = ApprovalReport()
         now = utcnow()
         for outcome in outcomes:

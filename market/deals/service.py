@@ -74,9 +74,11 @@ def accept_quote(session: Session, actor: User, quote_id: int,
             raise Conflict("This quote has expired and its capacity was released; the order "
                            "goes back to matching.")
         if quote.status != QuoteStatus.offered:
-            raise Conflict(f"This quote is {quote.status} and can no longer be accepted.")
+            raise Conflict("This quote is %(status)s and can no longer be accepted.",
+                           params={"status": quote.status})
         if order.status != OrderStatus.quoted:
-            raise Conflict(f"The order is {order.status}; only a quoted order takes a quote.")
+            raise Conflict("The order is %(status)s; only a quoted order takes a quote.",
+                           params={"status": order.status})
         planned = _planned_of_quote(session, quote)
         segments = session.exec(select(CapacityWindow).where(col(
             CapacityWindow.planned_operation_id).in_([p.id for p in planned]))).all()
@@ -133,7 +135,8 @@ def decline_quote(session: Session, actor: User, quote_id: int, reason: str = ""
         if actor.is_operator:
             raise Conflict("Only the buyer declines a quote.")
         if quote.status != QuoteStatus.offered:
-            raise Conflict(f"This quote is {quote.status} already.")
+            raise Conflict("This quote is %(status)s already.",
+                           params={"status": quote.status})
         now = utcnow()
         release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[misc]
         move_quote(quote, QuoteStatus.declined)
@@ -236,7 +239,8 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
         if booking.status == BookingStatus.accepted:
             return booking
         if booking.status != BookingStatus.proposed:
-            raise Conflict(f"This booking is {booking.status} and cannot be accepted.")
+            raise Conflict("This booking is %(status)s and cannot be accepted.",
+                           params={"status": booking.status})
         now = utcnow()
         if booking.respond_by <= now:
             if _decline(session, actor, booking, "No answer before the deadline.", now):
@@ -341,7 +345,8 @@ def decline_booking(session: Session, actor: User, booking_id: int, reason: str)
     with write_lock(session):
         booking = get_booking(session, actor, booking_id, lock=True)
         if booking.status not in (BookingStatus.proposed, BookingStatus.accepted):
-            raise Conflict(f"This booking is {booking.status} and cannot be declined.")
+            raise Conflict("This booking is %(status)s and cannot be declined.",
+                           params={"status": booking.status})
         accounts.require_active(session, actor)
         if _decline(session, actor, booking, reason.strip(), utcnow()):
             # the buyer's money goes back after the commit: a refund may call the payment
@@ -361,12 +366,14 @@ def report_progress(session: Session, actor: User, booking_id: int, status: str,
     order = session.get(Order, booking.order_id)
     if status == "started":
         if booking.status != BookingStatus.accepted:
-            raise Conflict(f"Only an accepted booking can start; this one is {booking.status}.")
+            raise Conflict("Only an accepted booking can start; this one is %(status)s.",
+                           params={"status": booking.status})
         move_booking(booking, BookingStatus.in_progress)
         booking.started_at = now
     else:
         if booking.status not in (BookingStatus.accepted, BookingStatus.in_progress):
-            raise Conflict(f"Only a started booking can be done; this one is {booking.status}.")
+            raise Conflict("Only a started booking can be done; this one is %(status)s.",
+                           params={"status": booking.status})
         if booking.started_at is None:
             booking.started_at = now
         move_booking(booking, BookingStatus.done)
@@ -402,7 +409,8 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
     if any(b.status != BookingStatus.done for b in bookings):
         raise Conflict("Every operation must be done before the order ships.")
     if order.status != OrderStatus.in_production:
-        raise Conflict(f"The order is {order.status}; it cannot ship now.")
+        raise Conflict("The order is %(status)s; it cannot ship now.",
+                           params={"status": order.status})
     lifecycle.move(order, OrderStatus.shipped)
     session.add(order)
     add_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
@@ -417,7 +425,8 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
     if order is None or actor.company_id != order.buyer_company_id:
         raise NotFound("Order not found.")
     if order.status != OrderStatus.shipped:
-        raise Conflict(f"The order is {order.status}; only a shipped order can be confirmed.")
+        raise Conflict("The order is %(status)s; only a shipped order can be confirmed.",
+                           params={"status": order.status})
     lifecycle.move(order, OrderStatus.delivered)
     order.delivered_at = utcnow()
     session.add(order)

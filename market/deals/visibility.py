@@ -31,7 +31,8 @@ def list_bookings(session: Session, actor: User, status: str | None = None) -> l
         query = query.where(Booking.factory_company_id == actor.company_id)
     if status:
         if status not in {s.value for s in BookingStatus}:
-            raise ValidationError(f"Unknown status {status!r}.", {"status": N_("Unknown status.")})
+            raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
+                                  {"value": repr(status)})
         query = query.where(Booking.status == status)
     return list(session.exec(query.order_by(col(Booking.start))))
 

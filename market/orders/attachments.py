@@ -25,7 +25,14 @@ from sqlmodel import Session, col, select
 
 from market.accounts.models import User
 from market.core import audit
-from market.core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationError
+from market.core.errors import (
+    N_,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    ValidationError,
+)
 from market.orders import service as orders
 from market.orders.models import Attachment, Order, OrderStatus
 
@@ -119,7 +126,8 @@ def store(
     if not orders.can_edit_order(actor, order):
         raise PermissionDenied("Only the buyer's company can attach files to this order.")
     if order.status in (OrderStatus.cancelled, OrderStatus.closed):
-        raise Conflict(f"The order is {order.status}; no more files can be attached.")
+        raise Conflict("The order is %(status)s; no more files can be attached.",
+                       params={"status": order.status})
     root.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -136,8 +144,8 @@ def store(
                 size += len(chunk)
                 if size > max_bytes:
                     raise TooLarge(
-                        f"The file is larger than {max_bytes // (1024 * 1024)} MB.",
-                        {"file": "Too large."})
+                        N_("The file is larger than %(mb)s MB."), {"file": N_("Too large.")},
+                        {"mb": max_bytes // (1024 * 1024)})
                 if len(head) < 512:
                     head += chunk[: 512 - len(head)]
                 tail = (tail + chunk)[-64:]
@@ -148,8 +156,8 @@ def store(
         kind = detect_kind(head, size, tail)
         if kind is None:
             raise ValidationError(
-                f"This file type is not accepted; upload a {ACCEPTED} file.",
-                {"file": f"Not a {ACCEPTED} file."})
+                "This file type is not accepted; upload a PDF, STEP, STL, DXF, PNG or JPEG "
+                "file.", {"file": N_("Not a PDF, STEP, STL, DXF, PNG or JPEG file.")})
         sha = digest.hexdigest()
         existing = session.exec(
             select(Attachment).where(Attachment.order_id == order.id, Attachment.sha256 == sha)

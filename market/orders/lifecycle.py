@@ -42,10 +42,11 @@ def move(order: Order, target: OrderStatus, refused: dict[str, str] | None = Non
     reason in words for the states a caller expects people to try it from."""
     current = order.status
     if not can_move(order, target):
-        reason = (refused or {}).get(current) or (
-            f"An order that is {current.replace('_', ' ')} cannot become "
-            f"{target.value.replace('_', ' ')}.")
-        raise Conflict(reason, {"status": current})
+        reason = (refused or {}).get(current)
+        if reason:  # may name the status: "The order is %(status)s; ..."
+            raise Conflict(reason, {"status": current}, {"status": current})
+        raise Conflict("An order that is %(status)s cannot become %(target_status)s.",
+                       {"status": current}, {"status": current, "target_status": target.value})
     order.status = target.value
     order.updated_at = utcnow()
     return current

@@ -24,7 +24,7 @@ from market.accounts.models import Company, CompanyStatus, User
 from market.catalog.models import Material, Process, ProcessMaterial
 from market.core import audit, events
 from market.core.db import write_lock
-from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
 from market.orders import lifecycle
 from market.orders.models import Order, OrderEvent, OrderOperation, OrderStatus
@@ -34,8 +34,8 @@ S = OrderStatus
 
 # Why a move is refused, in words for the buyer (status -> reason), per action.
 _CANCEL_REFUSED = {
-    S.cancelled: "The order is already cancelled.",
-    S.closed: "The order is closed; it can no longer be cancelled.",
+    S.cancelled: N_("The order is already cancelled."),
+    S.closed: N_("The order is closed; it can no longer be cancelled."),
 }
 
 
@@ -108,7 +108,8 @@ def list_orders(
         query = query.where(Order.buyer_company_id == user.company_id)
     if status:
         if status not in {s.value for s in OrderStatus}:
-            raise ValidationError(f"Unknown status {status!r}.", {"status": "Unknown status."})
+            raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
+                                  {"value": repr(status)})
         query = query.where(Order.status == status)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
@@ -214,7 +215,8 @@ def update_draft(session: Session, actor: User, order_id: int, data: OrderInput)
     may already be planning against the routing."""
     order = _editable(session, actor, order_id)
     if order.status != OrderStatus.draft:
-        raise Conflict(f"Only drafts can be edited; this order is {order.status}.")
+        raise Conflict("Only drafts can be edited; this order is %(status)s.",
+                       params={"status": order.status})
     clean = validate(session, data)
     _apply(order, clean)
     # Replace the routing wholesale: delete, flush (frees the (order, seq) keys), insert.
@@ -266,8 +268,8 @@ def cancel(session: Session, actor: User, order_id: int, reason: str = "") -> Or
     reason = "".join(ch for ch in (reason or "") if ch.isprintable()).strip()[:500]
     refused = dict(_CANCEL_REFUSED)
     for status in (S.in_production, S.shipped, S.delivered, S.disputed):
-        refused[status] = (f"The order is {status.replace('_', ' ')}; it can no longer be "
-                           "cancelled. Open a dispute if something is wrong.")
+        refused[status] = N_("The order is %(status)s; it can no longer be cancelled. Open a "
+                             "dispute if something is wrong.")
     with write_lock(session):
         previous = lifecycle.move(order, OrderStatus.cancelled, refused)
         # the deals domain gives back what the order holds (quotes, bookings, capacity)

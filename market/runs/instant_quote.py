@@ -199,8 +199,8 @@ def instant_quote(
     order = orders.get_order(session, actor, order_id)
     accounts.require_active(session, actor)
     if order.status not in QUOTABLE:
-        raise Conflict(f"Instant quotes are for orders that are not yet accepted; this order "
-                       f"is {order.status.replace('_', ' ')}.")
+        raise Conflict("Instant quotes are for orders that are not yet accepted; this order "
+                       "is %(status)s.", params={"status": order.status})
     now = now or utcnow()
     start, minutes = horizon(order, now)
     matching_order = order_to_matching(order, start, now)

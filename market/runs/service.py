@@ -105,8 +105,11 @@ def start_run(session: Session, actor: User | None, time_limit_seconds: Any = 30
         not_open = [i for i, status in found if status != OrderStatus.open]
         missing = [i for i in ids if i not in known]
         if missing or not_open:
-            raise ValidationError("Only open orders can be matched.", {
-                "order_ids": f"unknown: {missing or '-'}; not open: {not_open or '-'}"})
+            raise ValidationError(
+                "Only open orders can be matched (unknown: %(missing)s; not open: %(not_open)s).",
+                {"order_ids": N_("Give open orders only.")},
+                {"missing": ", ".join(map(str, missing)) or "-",
+                 "not_open": ", ".join(map(str, not_open)) or "-"})
     run = MatchingRun(created_by_id=actor.id if actor else None, time_limit_seconds=limit,
                       order_ids=ids)
     session.add(run)
@@ -458,7 +461,8 @@ def reject(session: Session, actor: User, run_id: int, reason: str = "") -> Matc
     require_operator(actor)
     run = get_run(session, actor, run_id)
     if run.status != RunStatus.done:
-        raise Conflict(f"A run that is {run.status} cannot be rejected.")
+        raise Conflict("A run that is %(status)s cannot be rejected.",
+                       params={"status": run.status})
     run.status = RunStatus.rejected.value
     run.reviewed_by_id, run.reviewed_at = actor.id, utcnow()
     run.error = reason.strip()[:4000]

@@ -57,3 +57,15 @@ def test_the_chinese_catalogue_is_complete(tmp_path):
     done = {m.id for m in catalog if m.id and not m.fuzzy and m.string and not (
         isinstance(m.string, tuple) and not all(m.string))}
     assert sorted(map(str, wanted - done)) == []
+
+
+def test_service_errors_take_parameters_after_translation(app):
+    from market.core.errors import Conflict
+    from market.core.labels import label
+
+    exc = Conflict("This booking is %(status)s and cannot be accepted.",
+                   params={"status": "in_progress"})
+    assert exc.message == "This booking is in progress and cannot be accepted."
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        text = exc.localized
+        assert "此预订" in text and label("in_progress") in text and "in_progress" not in text
