@@ -59,7 +59,7 @@ def test_marketplace_loop(page, server, live_app):  # noqa: F811
     for machine in ("cnc_milling cell", "anodizing cell"):
         for d in range(3):
             page.get_by_label("Machine", exact=True).select_option(label=machine)
-            page.get_by_label("Day").fill((tomorrow + timedelta(days=d)).isoformat())
+            page.get_by_label("Day", exact=True).fill((tomorrow + timedelta(days=d)).isoformat())
             page.get_by_label("From", exact=True).fill("08:00")
             page.get_by_label("To", exact=True).fill("20:00")
             page.get_by_role("button", name="Publish idle time").click()
