@@ -439,3 +439,12 @@ def require_active(session: Session, actor: User) -> None:
     if company is not None and company.status == CompanyStatus.suspended:
         raise PermissionDenied("Your company is suspended: you can read your history, but "
                                "not accept, start, ship, quote or post. Contact the platform.")
+
+
+def set_locale(session: Session, user: User, locale: str) -> User:
+    """Remember the user's language (the language switch): mails and notifications use it."""
+    if user.locale != locale:
+        user.locale = locale
+        session.add(user)
+        session.commit()
+    return user

@@ -161,6 +161,8 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
         made.append(booking)
     session.flush()
     add_event(session, order, actor, "bookings_proposed", bookings=len(made))
+    for booking in (b for b in made if b.status == BookingStatus.proposed):
+        events.occurred(session, "booking_proposed", order=order, booking=booking, actor=actor)
     _maybe_scheduled(session, order, actor)
     return made
 
@@ -299,6 +301,7 @@ def _decline(session: Session, actor: User | None, booking: Booking, reason: str
         session.add(order)
         add_event(session, order, actor, "booking_declined", booking_id=booking.id,
                     reason=reason[:500], note="The order goes back to matching.")
+        events.occurred(session, "booking_declined", order=order, booking=booking, actor=actor)
     audit.record(session, actor.id if actor else None, "booking.declined", booking,
                  booking.factory_company_id, reason=reason[:500], order_id=booking.order_id)
 
@@ -420,6 +423,7 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
     lifecycle.move(order, OrderStatus.shipped)
     session.add(order)
     add_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
+    events.occurred(session, "shipment_recorded", order=order, actor=actor, note=note.strip())
     audit.record(session, actor.id, "order.shipped", order, booking.factory_company_id)
     session.commit()
     return order
@@ -435,6 +439,7 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
     lifecycle.move(order, OrderStatus.delivered)
     session.add(order)
     add_event(session, order, actor, "delivered")
+    events.occurred(session, "delivery_confirmed", order=order, actor=actor)
     audit.record(session, actor.id, "order.delivered", order, order.buyer_company_id)
     # each factory is paid for its legs after the commit; a provider outage leaves pending
     # payouts that housekeeping retries

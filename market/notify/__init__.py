@@ -1,2 +1,25 @@
-"""Notifications, mail, outbound webhooks and messages (issue "Nobody misses anything";
-empty until it lands)."""
+"""Notifications, mail, reminders (issue "Nobody misses anything"): notifications are made
+from `core.events.notable` in the sender's transaction, with their mails in an outbox sent
+after the commit by a background job; housekeeping sends the reminders and what is due."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    # importing api and tasks registers their routes, tasks and housekeeping step
+    from flask_mailman import Mail
+
+    from market.notify import api, pages, service, tasks  # noqa: F401
+
+    Mail().init_app(app)
+    service.connect_receivers(app)
+    app.register_blueprint(pages.bp)
+    app.context_processor(pages.unread_badge)
+
+    from market.notify.kinds import kind_labels
+
+    @app.template_filter("notification_kind")
+    def _kind_label(name: str) -> str:
+        return str(kind_labels().get(name, name))

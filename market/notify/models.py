@@ -1,0 +1,84 @@
+"""Notifications (in-app), the mail outbox, the users' mail settings and the reminders
+already sent. Each row is written in the transaction of the event that caused it."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from market.core.models import utc_column, utcnow
+
+
+class Notification(SQLModel, table=True):
+    """One thing one user should hear about, written in that user's language when it
+    happened (a language switch later does not rewrite history)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.Index("ix_notification_user_read", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id")
+    kind: str = Field(max_length=40)
+    subject: str = Field(max_length=300)
+    body: str = Field(default="", max_length=4000)
+    link: str = Field(default="", max_length=300)  # a path on this site
+    order_id: int | None = Field(default=None, foreign_key="buyer_order.id")
+    booking_id: int | None = Field(default=None, foreign_key="booking.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    read_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # a question the notification asks (will it ship on time?): answered once
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class MailStatus:
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # gave up after the last retry
+
+
+class OutboundMail(SQLModel, table=True):
+    """The mail outbox: a row per mail, its Message-ID fixed when written, so a mail that
+    is sent again after a crash carries the same id (receivers drop the duplicate)."""
+
+    __tablename__ = "outbound_mail"
+    __table_args__ = (sa.Index("ix_outbound_mail_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    notification_id: int | None = Field(default=None, foreign_key="notification.id")
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    text_body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    html_body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    message_id: str = Field(max_length=200, sa_column_kwargs={"unique": True}, nullable=False)
+    status: str = Field(default=MailStatus.pending, max_length=16)
+    attempts: int = Field(default=0)
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    # pending rows are due then: the job sending right after the commit takes a lease by
+    # moving it forward; housekeeping sends whatever is due (a crash, a failed attempt)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class NotificationSettings(SQLModel, table=True):
+    """A user's choices of which kinds are also mailed; kinds absent take the default."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    email: dict[str, bool] = Field(default_factory=dict,
+                                   sa_column=sa.Column(sa.JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder sent (kind and object): the unique key makes each one go out once."""
+
+    __tablename__ = "notify_reminder"
+    __table_args__ = (sa.UniqueConstraint("kind", "object_id", name="uq_notify_reminder_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    object_id: int
+    sent_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))

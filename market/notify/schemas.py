@@ -1,0 +1,34 @@
+"""Bodies of the notifications API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, StrictBool
+
+from market.core.schemas import Strict
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str
+    subject: str
+    body: str
+    order_id: int | None
+    booking_id: int | None
+    link: str = Field(description="path of the object's page on this site")
+    created_at: datetime
+    read_at: datetime | None
+
+
+class ReadAllOut(BaseModel):
+    marked: int = Field(ge=0, description="how many were unread")
+
+
+class NotificationSettingsOut(BaseModel):
+    email: dict[str, bool] = Field(description="every kind: whether it is also mailed")
+
+
+class NotificationSettingsIn(Strict):
+    email: dict[str, StrictBool] = Field(
+        max_length=100, description="kinds to change: true to mail them, false not to")
