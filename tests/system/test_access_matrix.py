@@ -19,6 +19,7 @@ from market.core.money import format_money
 from market.deals import service as bookings
 from market.deals import visibility
 from market.deals.models import Booking
+from market.notify.models import Notification
 from market.orders.models import Order
 from market.payments.models import Payment
 from tests.conftest import Account, api_token, login, make_account
@@ -32,7 +33,7 @@ OWNER = {"order_id": "buyer", "quote_id": "buyer", "payment_id": "buyer",
          "attachment_id": "buyer", "token_id": "buyer", "booking_id": "factory_booked",
          "machine_id": "factory_booked", "plant_id": "factory_booked",
          "window_id": "factory_booked", "company_id": "operator", "run_id": "operator",
-         "payout_id": "nobody", "dispute_id": "nobody"}
+         "payout_id": "nobody", "dispute_id": "nobody", "notification_id": "buyer"}
 FIXED = {"action": "accept", "code": "en", "status": "verified", "filename": "css/app.css"}
 
 
@@ -73,7 +74,10 @@ def world(app, client, session, people):  # noqa: F811
            "run_id": quote.run_id, "attachment_id": upload.json["id"], "token_id": token.id,
            "payment_id": session.exec(select(Payment.id)).first(),
            "company_id": roles["buyer"].company_id, "payout_id": 999_999,
-           "dispute_id": 999_999}
+           "dispute_id": 999_999,
+           # the buyer's "payment received" (pay() above sends it)
+           "notification_id": session.exec(select(Notification.id).where(
+               Notification.user_id == roles["buyer"].user_id)).first()}
     return {"roles": roles, "tokens": tokens, "ids": ids, "quote": quote, "order": order}
 
 
