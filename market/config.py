@@ -117,6 +117,9 @@ class Config:
     MAIL_BACKEND = "smtp"  # flask-mailman would pick an in-memory one under TESTING
     MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "yunzao.local")
     SITE_URL = os.environ.get("SITE_URL", "http://localhost:5000")
+    # Outbound webhooks may call private or loopback addresses only when this is set (tests,
+    # an integrator's MES on the same private network as a self-hosted marketplace)
+    WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
     @classmethod
     def check_production(cls, config: dict) -> None:

@@ -8,13 +8,17 @@ from flask import request
 
 from market.core.api import Page, current_api_user, pagination, route
 from market.core.extensions import db
-from market.notify import service
-from market.notify.models import Notification
+from market.notify import service, webhooks
+from market.notify.models import Notification, WebhookEndpoint
 from market.notify.schemas import (
     NotificationOut,
     NotificationSettingsIn,
     NotificationSettingsOut,
     ReadAllOut,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointIn,
+    WebhookEndpointOut,
 )
 
 
@@ -49,3 +53,29 @@ def get_notification_settings() -> dict[str, Any]:
        body=NotificationSettingsIn, response=NotificationSettingsOut, tag="notifications")
 def put_notification_settings(data: NotificationSettingsIn) -> dict[str, Any]:
     return {"email": service.save_email_settings(db.session, current_api_user(), data.email)}
+
+
+@route("POST", "/webhook-endpoints", summary="Add a webhook endpoint (the secret is shown once)",
+       body=WebhookEndpointIn, response=WebhookEndpointCreated, status=201, tag="webhooks")
+def create_webhook_endpoint(data: WebhookEndpointIn) -> WebhookEndpoint:
+    return webhooks.create_endpoint(db.session, current_api_user(), data.url, data.events)
+
+
+@route("GET", "/webhook-endpoints", summary="The company's webhook endpoints",
+       response=WebhookEndpointOut, tag="webhooks", paginated=True)
+def list_webhook_endpoints() -> list[WebhookEndpoint]:
+    return webhooks.list_endpoints(db.session, current_api_user())
+
+
+@route("DELETE", "/webhook-endpoints/<int:endpoint_id>", summary="Delete a webhook endpoint",
+       response=WebhookEndpointOut, tag="webhooks")
+def delete_webhook_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    return webhooks.delete_endpoint(db.session, current_api_user(), endpoint_id)
+
+
+@route("GET", "/webhook-endpoints/<int:endpoint_id>/deliveries",
+       summary="An endpoint's delivery log, newest first", response=WebhookDeliveryOut,
+       tag="webhooks", paginated=True)
+def list_webhook_deliveries(endpoint_id: int) -> Page:
+    page, per_page = pagination()
+    return webhooks.deliveries(db.session, current_api_user(), endpoint_id, page, per_page)

@@ -97,6 +97,10 @@ KINDS: dict[str, Kind] = {
     "operation_late": Kind(
         ("buyer", "operators"), N_("Order %(order)s may be late"),
         N_("The factory expects %(operation)s to finish after %(end)s: %(note)s")),
+    "webhook_disabled": Kind(
+        ("company",), N_("A webhook endpoint was disabled"),
+        N_("%(url)s has failed for 5 days and receives no more events. Add it again once "
+           "it answers."), needs_answer=True),
 }
 
 GENERIC = Kind(("buyer",), N_("Update on order %(order)s"), N_("%(details)s"))
@@ -139,4 +143,5 @@ def kind_labels() -> dict[str, Any]:
         "review_received": _l("my factory is reviewed"),
         "operation_ending_soon": _l("an operation ends in two days (will it ship on time?)"),
         "operation_late": _l("a factory expects to be late"),
+        "webhook_disabled": _l("a webhook endpoint of my company is disabled"),
     }

@@ -82,3 +82,43 @@ class Reminder(SQLModel, table=True):
     kind: str = Field(max_length=40)
     object_id: int
     sent_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """An integrator's URL for a company's events (Standard Webhooks). The secret signs
+    every delivery; it is shown once, when the endpoint is made."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    secret: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    deleted_at: datetime | None = Field(default=None, sa_column=utc_column())
+    disabled_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # the first failure since the last success: 5 days of it disable the endpoint
+    failing_since: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint: its body fixed when written (in the event's
+    transaction), its `webhook-id` the same on every attempt."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = Field(foreign_key="webhook_endpoint.id", index=True)
+    event: str = Field(max_length=40)
+    message_id: str = Field(max_length=60, sa_column_kwargs={"unique": True}, nullable=False)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status: str = Field(default=MailStatus.pending, max_length=16)  # pending|sent|failed
+    attempt: int = Field(default=0)
+    status_code: int | None = None
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_column=utc_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column())

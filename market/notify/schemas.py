@@ -32,3 +32,33 @@ class NotificationSettingsOut(BaseModel):
 class NotificationSettingsIn(Strict):
     email: dict[str, StrictBool] = Field(
         max_length=100, description="kinds to change: true to mail them, false not to")
+
+
+class WebhookEndpointIn(Strict):
+    url: str = Field(min_length=1, max_length=2000, description="http(s), a public address")
+    events: list[str] = Field(min_length=1, max_length=30,
+                              description="notification kinds to receive")
+
+
+class WebhookEndpointOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+    deleted_at: datetime | None
+
+
+class WebhookEndpointCreated(WebhookEndpointOut):
+    secret: str = Field(description="whsec_...: shown only in this answer")
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: int
+    event: str
+    attempt: int
+    status: str = Field(description="pending | sent | failed")
+    status_code: int | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    created_at: datetime

@@ -24,7 +24,7 @@ from market.core.errors import N_, NotFound, ValidationError
 from market.core.models import utcnow
 from market.core.money import format_money
 from market.deals.models import LIVE_BOOKING_STATES, Booking
-from market.notify import mail
+from market.notify import mail, webhooks
 from market.notify.kinds import KINDS, defaults, kind_of, plain_details
 from market.notify.models import Notification, NotificationSettings
 from market.orders.models import Order, OrderOperation
@@ -173,6 +173,7 @@ def _params(session: Session, objects: dict[str, Any], details: dict[str, Any],
                              if details.get("price_difference_minor") is not None else "—"),
         "author": str(details.get("author") or "—"),
         "excerpt": str(details.get("excerpt") or ""),
+        "url": str(details.get("url") or "—"),
         "details": plain_details(details) or "—",
     }
     return params
@@ -234,6 +235,9 @@ def notify(session: Session, kind: str, **details: Any) -> list[Notification]:
             booking_id=objects["booking"].id if objects["booking"] is not None else None)
         session.add(note)
         made.append(note)
+    booking = objects["booking"]
+    webhooks.enqueue(session, kind, {u.company_id for u in people if u.company_id}, objects,
+                     details, booking.factory_company_id if booking is not None else None)
     if not made:
         return made
     session.flush()

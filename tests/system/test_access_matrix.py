@@ -19,7 +19,7 @@ from market.core.money import format_money
 from market.deals import service as bookings
 from market.deals import visibility
 from market.deals.models import Booking
-from market.notify.models import Notification
+from market.notify.models import Notification, WebhookEndpoint
 from market.orders.models import Order
 from market.payments.models import Payment
 from tests.conftest import Account, api_token, login, make_account
@@ -33,7 +33,8 @@ OWNER = {"order_id": "buyer", "quote_id": "buyer", "payment_id": "buyer",
          "attachment_id": "buyer", "token_id": "buyer", "booking_id": "factory_booked",
          "machine_id": "factory_booked", "plant_id": "factory_booked",
          "window_id": "factory_booked", "company_id": "operator", "run_id": "operator",
-         "payout_id": "nobody", "dispute_id": "nobody", "notification_id": "buyer"}
+         "payout_id": "nobody", "dispute_id": "nobody", "notification_id": "buyer",
+         "endpoint_id": "buyer"}
 FIXED = {"action": "accept", "code": "en", "status": "verified", "filename": "css/app.css"}
 
 
@@ -67,6 +68,10 @@ def world(app, client, session, people):  # noqa: F811
     machine = session.get(Machine, mine.machine_id)
     window = session.exec(select(CapacityWindow).where(
         CapacityWindow.machine_id == machine.id)).first()
+    endpoint = WebhookEndpoint(company_id=roles["buyer"].company_id, url="https://erp.example.com/",
+                               events=["shipment_recorded"], secret="whsec_c2VjcmV0")
+    session.add(endpoint)
+    session.commit()
     token = session.exec(select(ApiToken).where(
         ApiToken.user_id == roles["buyer"].user_id)).first()
     ids = {"order_id": order.id, "quote_id": quote.id, "booking_id": mine.id,
@@ -77,7 +82,8 @@ def world(app, client, session, people):  # noqa: F811
            "dispute_id": 999_999,
            # the buyer's "payment received" (pay() above sends it)
            "notification_id": session.exec(select(Notification.id).where(
-               Notification.user_id == roles["buyer"].user_id)).first()}
+               Notification.user_id == roles["buyer"].user_id)).first(),
+           "endpoint_id": endpoint.id}
     return {"roles": roles, "tokens": tokens, "ids": ids, "quote": quote, "order": order}
 
 

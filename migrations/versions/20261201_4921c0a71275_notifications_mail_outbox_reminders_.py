@@ -1,8 +1,8 @@
-"""notifications, mail outbox, reminders
+"""notifications, mail outbox, reminders, webhooks
 
-Revision ID: f04828142ac3
+Revision ID: 4921c0a71275
 Revises: 86b2c56f09f9
-Create Date: 2026-12-01 13:54:22.890468
+Create Date: 2026-12-01 14:01:25.965113
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import market.core.models
 
 
-revision: str = 'f04828142ac3'
+revision: str = '4921c0a71275'
 down_revision: str | None = '86b2c56f09f9'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -37,6 +37,45 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notification_settings_user_id_user_account')),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_notification_settings'))
     )
+    op.create_table('webhook_endpoint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('disabled_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('failing_since', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_webhook_endpoint_company_id_company')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_webhook_endpoint_created_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoint'))
+    )
+    with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_endpoint_company_id'), ['company_id'], unique=False)
+
+    op.create_table('webhook_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('endpoint_id', sa.Integer(), nullable=False),
+    sa.Column('event', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', market.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoint.id'], name=op.f('fk_webhook_delivery_endpoint_id_webhook_endpoint')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_delivery')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_webhook_delivery_message_id'))
+    )
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_delivery_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_endpoint_id'), ['endpoint_id'], unique=False)
+
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -93,6 +132,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notification_user_read')
 
     op.drop_table('notification')
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_endpoint_id'))
+        batch_op.drop_index('ix_webhook_delivery_due')
+
+    op.drop_table('webhook_delivery')
+    with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_endpoint_company_id'))
+
+    op.drop_table('webhook_endpoint')
     op.drop_table('notification_settings')
     op.drop_table('notify_reminder')
     # ### end Alembic commands ###
