@@ -11,12 +11,21 @@ def init_app(app: Flask) -> None:
     # importing api and tasks registers their routes, tasks and housekeeping step
     from flask_mailman import Mail
 
-    from market.notify import api, pages, service, tasks, webhook_pages  # noqa: F401
+    from market.notify import (  # noqa: F401
+        api,
+        message_api,
+        message_pages,
+        pages,
+        service,
+        tasks,
+        webhook_pages,
+    )
 
     Mail().init_app(app)
     service.connect_receivers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(webhook_pages.bp)
+    app.register_blueprint(message_pages.bp)
     app.context_processor(pages.unread_badge)
 
     from market.notify.kinds import kind_labels

@@ -8,6 +8,8 @@ Audiences:
 - `order_factories`: the users of every factory with live work on the order;
 - `payout_factory`: the users of the factory paid;
 - `company`: the users of `details["company_id"]` (or `factory_id`);
+- `thread`: the other side of a message thread: the users of `details["company_ids"]`, and
+  the operators when `details["to_operators"]`;
 - `operators`: the platform's operators.
 """
 
@@ -76,7 +78,7 @@ KINDS: dict[str, Kind] = {
         N_("The buyer rejected the delivery: %(reason)s. An operator will look into it."),
         needs_answer=True),
     "message_received": Kind(
-        ("company",), N_("New message on order %(order)s"),
+        ("thread",), N_("New message on order %(order)s"),
         N_("%(author)s wrote: %(excerpt)s"), needs_answer=True),
     "payout_paid": Kind(
         ("payout_factory",), N_("Payout sent for order %(order)s"),

@@ -122,3 +122,39 @@ class WebhookDelivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
     next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_column=utc_column())
     delivered_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class Message(SQLModel, table=True):
+    """One message in a thread of an order: `factory_company_id` names the factory of the
+    thread (the buyer, the operators and that factory), None the buyer-operators thread.
+    Messages are kept as written: no edit, no delete; the body is plain text."""
+
+    __tablename__ = "order_message"
+    __table_args__ = (sa.Index("ix_order_message_thread", "order_id", "factory_company_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="buyer_order.id")
+    factory_company_id: int | None = Field(default=None, foreign_key="company.id")
+    author_id: int = Field(foreign_key="user_account.id")
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+
+
+class MessageFile(SQLModel, table=True):
+    """A file for a message (a drawing, a photo): stored like an order's drawings (the same
+    directory, the same type checks) but readable only by its thread. Uploaded first, then
+    named by the message that carries it."""
+
+    __tablename__ = "message_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="buyer_order.id", index=True)
+    factory_company_id: int | None = Field(default=None, foreign_key="company.id")
+    message_id: int | None = Field(default=None, foreign_key="order_message.id", index=True)
+    uploaded_by_id: int = Field(foreign_key="user_account.id")
+    sha256: str = Field(max_length=64)
+    size: int
+    kind: str = Field(max_length=8)
+    content_type: str = Field(max_length=80)
+    filename: str = Field(max_length=160)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool
 
+from market.core.models import MAX_ID
 from market.core.schemas import Strict
 
 
@@ -62,3 +64,31 @@ class WebhookDeliveryOut(BaseModel):
     delivered_at: datetime | None
     next_attempt_at: datetime | None
     created_at: datetime
+
+
+class AuthorOut(BaseModel):
+    name: str
+    company: str
+
+
+class MessageFileOut(BaseModel):
+    id: int
+    filename: str
+    kind: str
+    size: int
+    url: str
+
+
+class MessageOut(BaseModel):
+    id: int
+    author: AuthorOut
+    body: str = Field(description="plain text, never HTML")
+    attachments: list[MessageFileOut]
+    factory_id: int | None = Field(description="the thread's factory; null: buyer-operators")
+    created_at: datetime
+
+
+class MessageIn(Strict):
+    body: str = Field(min_length=1, max_length=4000)
+    attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=10, description="files uploaded to this thread")

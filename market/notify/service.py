@@ -83,6 +83,11 @@ def _company_users(session: Session, company_ids: set[int]) -> list[User]:
         col(User.company_id).in_(company_ids), col(User.is_active).is_(True))))
 
 
+def _operators(session: Session) -> list[User]:
+    return list(session.exec(select(User).where(
+        User.role == UserRole.operator.value, col(User.is_active).is_(True))))
+
+
 def recipients(session: Session, kind: str, objects: dict[str, Any],
                details: dict[str, Any]) -> list[User]:
     """Who hears of `kind`: see the audiences in `market.notify.kinds`; never the actor."""
@@ -104,9 +109,12 @@ def recipients(session: Session, kind: str, objects: dict[str, Any],
             company_id = details.get("company_id") or details.get("factory_id")
             if company_id:
                 companies.add(int(company_id))
+        elif audience == "thread":
+            companies.update(int(c) for c in details.get("company_ids") or [])
+            if details.get("to_operators"):
+                users.extend(_operators(session))
         elif audience == "operators":
-            users.extend(session.exec(select(User).where(
-                User.role == UserRole.operator.value, col(User.is_active).is_(True))))
+            users.extend(_operators(session))
     users.extend(_company_users(session, companies))
     actor = details.get("actor")
     seen: set[int] = set()
@@ -185,6 +193,11 @@ def link_for(kind: str, user: User, objects: dict[str, Any]) -> str:
     booking, order = objects["booking"], objects["order"]
     if kind == "payout_paid":
         return urls.build("payments.payouts")
+    if kind == "message_received" and order is not None:
+        thread = ({"factory_id": objects["factory_id"]}
+                  if objects.get("factory_id") and user.company_id != objects["factory_id"]
+                  else {})
+        return urls.build("messages.thread", {"order_id": order.id, **thread})
     if booking is not None and booking.factory_company_id == user.company_id:
         return urls.build("bookings.booking", {"booking_id": booking.id})
     if order is not None and (user.is_operator or order.buyer_company_id == user.company_id
@@ -219,6 +232,7 @@ def notify(session: Session, kind: str, **details: Any) -> list[Notification]:
     """Store the notifications of `kind` for its recipients, and the mails of those who
     want them, in `session`'s transaction; the mails are sent after its commit."""
     objects = _objects(session, details)
+    objects["factory_id"] = details.get("factory_id")
     order = objects["order"]
     if order is not None and kind in ("delivery_confirmed", "delivery_rejected",
                                       "order_replanned"):

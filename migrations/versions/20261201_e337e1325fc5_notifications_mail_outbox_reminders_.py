@@ -1,8 +1,8 @@
-"""notifications, mail outbox, reminders, webhooks
+"""notifications, mail outbox, reminders, webhooks, messages
 
-Revision ID: 4921c0a71275
+Revision ID: e337e1325fc5
 Revises: 86b2c56f09f9
-Create Date: 2026-12-01 14:01:25.965113
+Create Date: 2026-12-01 14:04:55.694682
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import market.core.models
 
 
-revision: str = '4921c0a71275'
+revision: str = 'e337e1325fc5'
 down_revision: str | None = '86b2c56f09f9'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -55,6 +55,21 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_endpoint_company_id'), ['company_id'], unique=False)
 
+    op.create_table('order_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('factory_company_id', sa.Integer(), nullable=True),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_order_message_author_id_user_account')),
+    sa.ForeignKeyConstraint(['factory_company_id'], ['company.id'], name=op.f('fk_order_message_factory_company_id_company')),
+    sa.ForeignKeyConstraint(['order_id'], ['buyer_order.id'], name=op.f('fk_order_message_order_id_buyer_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_message'))
+    )
+    with op.batch_alter_table('order_message', schema=None) as batch_op:
+        batch_op.create_index('ix_order_message_thread', ['order_id', 'factory_company_id'], unique=False)
+
     op.create_table('webhook_delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('endpoint_id', sa.Integer(), nullable=False),
@@ -75,6 +90,28 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_delivery_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_delivery_endpoint_id'), ['endpoint_id'], unique=False)
+
+    op.create_table('message_file',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('factory_company_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('created_at', market.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['factory_company_id'], ['company.id'], name=op.f('fk_message_file_factory_company_id_company')),
+    sa.ForeignKeyConstraint(['message_id'], ['order_message.id'], name=op.f('fk_message_file_message_id_order_message')),
+    sa.ForeignKeyConstraint(['order_id'], ['buyer_order.id'], name=op.f('fk_message_file_order_id_buyer_order')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_message_file_uploaded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_message_file'))
+    )
+    with op.batch_alter_table('message_file', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_file_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_message_file_order_id'), ['order_id'], unique=False)
 
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -132,11 +169,20 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notification_user_read')
 
     op.drop_table('notification')
+    with op.batch_alter_table('message_file', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_file_order_id'))
+        batch_op.drop_index(batch_op.f('ix_message_file_message_id'))
+
+    op.drop_table('message_file')
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_endpoint_id'))
         batch_op.drop_index('ix_webhook_delivery_due')
 
     op.drop_table('webhook_delivery')
+    with op.batch_alter_table('order_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_message_thread')
+
+    op.drop_table('order_message')
     with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_endpoint_company_id'))
 
