@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from flask_mailman import Mail
 
     from market.notify import (  # noqa: F401
+        account_pages,
         api,
         message_api,
         message_pages,
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(webhook_pages.bp)
     app.register_blueprint(message_pages.bp)
+    app.register_blueprint(account_pages.bp)
     app.context_processor(pages.unread_badge)
 
     from market.notify.kinds import kind_labels

@@ -59,7 +59,16 @@ def app_context_for(session: Session) -> contextlib.AbstractContextManager[Any]:
 def on_notable(session: Session, kind: str, **details: Any) -> list[Notification]:
     """Receiver of `core.events.notable`: the notifications (and mails) of one event, in the
     sender's transaction; the sender commits."""
+    from market.notify import account_mail
+
+    if not has_app_context() and id(session.get_bind()) not in _APPS:
+        # a script on an engine of its own (a benchmark's scratch database): no app, so
+        # nothing to render or send with
+        log.warning("notify: %s outside any app; not recorded", kind)
+        return []
     with app_context_for(session):
+        if account_mail.on_account_event(session, kind, **details):
+            return []
         return notify(session, kind, **details)
 
 

@@ -13,8 +13,11 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlmodel import select
 
-from tests.payments.conftest import account_of, make_quote, people  # noqa: F401
+from market.notify.models import OutboundMail
+from tests.payments.conftest import account_of, make_quote  # noqa: F401
+from tests.payments.conftest import people as marketplace  # noqa: F401
 
 
 def free_port() -> int:
@@ -65,3 +68,14 @@ def inbox(smtp) -> Inbox:
 def app_config(app_config: dict, smtp) -> dict:
     return {**app_config, "JOBS_MODE": "sync", "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp[1], "MAIL_TIMEOUT": 5, "SITE_URL": "https://yunzao.test"}
+
+
+@pytest.fixture
+def people(marketplace, session, inbox):  # noqa: F811
+    """The payments tests' marketplace, its registrations' confirmation mails set aside (the
+    account mail tests look at those)."""
+    inbox.messages.clear()
+    for row in session.exec(select(OutboundMail)):
+        session.delete(row)
+    session.commit()
+    return marketplace
