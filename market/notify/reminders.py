@@ -96,8 +96,8 @@ def answer_on_time(session: Session, user: User, notification_id: int, on_time: 
     now = utcnow()
     item.answered_at = item.read_at = now
     session.add(item)
-    add_event(session, order, user, "on_time_answer", booking_id=booking.id, on_time=on_time,
-              note=note)
+    add_event(session, order, user, "on_time_confirmed" if on_time else "late_expected",
+              booking_id=booking.id, on_time=on_time, note=note)
     if not on_time:
         events.occurred(session, "operation_late", booking=booking, order=order, actor=user,
                         note=note)

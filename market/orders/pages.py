@@ -67,6 +67,9 @@ EVENT_LABELS = {
     "disputed": _l("Dispute opened"), "dispute_resolved": _l("Dispute resolved"),
     "payment_opened": _l("Payment requested"), "payment_received": _l("Payment received"),
     "refunded": _l("Refunded"),
+    # written by the notify domain ("will it ship on time?")
+    "on_time_confirmed": _l("A factory confirmed it will finish on time"),
+    "late_expected": _l("A factory expects to finish late"),
 }
 # A due date entered as a day means the end of that working day, in the buyer's zone.
 DUE_TIME = time(18, 0)

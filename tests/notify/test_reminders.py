@@ -71,7 +71,7 @@ def test_will_it_ship_on_time_and_a_late_answer(app, session, people):
     assert "operation_late" in _kinds(session, people["buyer"])
     assert "operation_late" in _kinds(session, people["operator"])
     answer = session.exec(select(OrderEvent).where(OrderEvent.order_id == order.id,
-                                                   OrderEvent.kind == "on_time_answer")).one()
+                                                   OrderEvent.kind == "late_expected")).one()
     assert answer.details["on_time"] is False and answer.details["note"] == "two days late"
 
 
@@ -83,3 +83,36 @@ def test_the_housekeeping_step_runs_reminders_and_due_mails(app, session, people
     with app.app_context():
         results = run_housekeeping(session)
     assert results["notify"]["quote_expiring"] == 1
+
+
+def test_the_answer_form_on_the_notifications_page(app, session, people):
+    from tests.conftest import login
+    from tests.payments.conftest import account_of
+
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    pay(session, people["operator"].id, order.id)
+    for b in visibility.bookings_of_order(session, order.id):
+        owner = people["mill"] if b.factory_company_id == people["mill"].company_id else (
+            people["anod"])
+        bookings.accept_booking(session, owner, b.id)
+    reminders.send_reminders(session, utcnow())
+    ask = session.exec(select(Notification).where(
+        Notification.user_id == people["mill"].id,
+        Notification.kind == "operation_ending_soon")).one()
+    mill = login(app.test_client(), account_of(people, "mill", app))
+    assert "Will it ship on time?" in mill.get(
+        "/notifications", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    missing_note = mill.post(f"/notifications/{ask.id}/answer", data={"on_time": "no"})
+    assert missing_note.status_code == 302
+    assert "late_expected" not in [e.kind for e in session.exec(select(OrderEvent))]
+    assert mill.post(f"/notifications/{ask.id}/answer", data={"on_time": "yes"}
+                     ).status_code == 302
+    kinds = [e.kind for e in session.exec(select(OrderEvent).where(
+        OrderEvent.order_id == order.id))]
+    assert "on_time_confirmed" in kinds
+    again = mill.post(f"/notifications/{ask.id}/answer", data={"on_time": "yes"})
+    assert again.status_code == 302
+    session.expire_all()
+    assert [e.kind for e in session.exec(select(OrderEvent).where(
+        OrderEvent.order_id == order.id))].count("on_time_confirmed") == 1
