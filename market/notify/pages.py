@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -98,6 +107,8 @@ def settings():
 
 def unread_badge() -> dict[str, Any]:
     """The navigation's unread count (a context processor: every signed-in page)."""
-    if not getattr(current_user, "is_authenticated", False):
-        return {}
-    return {"unread_notifications": service.unread_count(db.session, actor())}
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return {}  # a mail rendered by a job, a visitor
+    if "notify_unread" not in g:  # once a request, however many templates it renders
+        g.notify_unread = service.unread_count(db.session, actor())
+    return {"unread_notifications": g.notify_unread}
