@@ -116,3 +116,27 @@ def test_the_answer_form_on_the_notifications_page(app, session, people):
     session.expire_all()
     assert [e.kind for e in session.exec(select(OrderEvent).where(
         OrderEvent.order_id == order.id))].count("on_time_confirmed") == 1
+
+
+def test_a_late_answer_is_on_the_operators_overview(app, session, people):
+    from tests.conftest import login
+    from tests.payments.conftest import account_of
+
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    pay(session, people["operator"].id, order.id)
+    for b in visibility.bookings_of_order(session, order.id):
+        owner = people["mill"] if b.factory_company_id == people["mill"].company_id else (
+            people["anod"])
+        bookings.accept_booking(session, owner, b.id)
+    reminders.send_reminders(session, utcnow())
+    ask = session.exec(select(Notification).where(
+        Notification.user_id == people["mill"].id,
+        Notification.kind == "operation_ending_soon")).one()
+    operator = login(app.test_client(), account_of(people, "operator", app))
+    assert "expecting to be late" not in operator.get(
+        "/operator/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    with app.app_context():
+        reminders.answer_on_time(session, people["mill"], ask.id, False, "coolant pump")
+    page = operator.get("/operator/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "expecting to be late" in page and "coolant pump" in page
