@@ -258,9 +258,8 @@ def notify(session: Session, kind: str, **details: Any) -> list[Notification]:
             booking_id=objects["booking"].id if objects["booking"] is not None else None)
         session.add(note)
         made.append(note)
-    booking = objects["booking"]
     webhooks.enqueue(session, kind, {u.company_id for u in people if u.company_id}, objects,
-                     details, booking.factory_company_id if booking is not None else None)
+                     details)
     if not made:
         return made
     session.flush()

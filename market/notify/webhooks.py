@@ -3,10 +3,10 @@ deliveries written in the event's transaction (`enqueue`, from `service.notify`)
 after the commit by a background job, retried on API.md's schedule (`deliver`,
 `send_due`); an endpoint failing for 5 days is disabled and its company told.
 
-The body is `{type, timestamp, data}`; `data` names the objects by id (the integrator reads
-them through the API with its own token, which applies what that company may see) plus the
-plain values of the event. Headers `webhook-id` (the same on every attempt, so a receiver
-drops duplicates), `webhook-timestamp` and `webhook-signature`, signed by `standardwebhooks`.
+The body is `{type, timestamp, data}`; `data` holds the event's objects as the API shows
+them to the endpoint's company (see `_data`) and the plain values of the event. Headers
+`webhook-id` (the same on every attempt, so a receiver drops duplicates),
+`webhook-timestamp` and `webhook-signature`, signed by `standardwebhooks`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from market.core.api import Page
 from market.core.errors import N_, NotFound, PermissionDenied, ValidationError
 from market.core.jobs import dispatch
 from market.core.models import utcnow
+from market.deals.schemas import BookingOut, QuoteOut
 from market.notify.kinds import KINDS
 from market.notify.models import MailStatus, WebhookDelivery, WebhookEndpoint
+from market.payments.schemas import PayoutOut
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +154,34 @@ def deliveries(session: Session, user: User, endpoint_id: int, page: int = 1,
 # --- writing deliveries (in the event's transaction) -----------------------------------------
 
 
-def _data(kind: str, objects: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = {f"{name}_id": obj.id for name, obj in objects.items()
-                            if name in ("order", "booking", "quote", "payment", "payout")
-                            and obj is not None}
+def _dump(schema: Any, obj: Any) -> dict[str, Any]:
+    return schema.model_validate(obj, from_attributes=True).model_dump(mode="json")
+
+
+def _data(objects: dict[str, Any], details: dict[str, Any], company_id: int) -> dict[str, Any]:
+    """The event's objects as the API shows them to `company_id`: the order's summary to
+    whoever hears of it, quotes and payments to its buyer only, a booking and a payout to
+    their factory only; then the event's plain values."""
+    order, booking, quote = objects["order"], objects["booking"], objects["quote"]
+    payment, payout = objects["payment"], objects["payout"]
+    data: dict[str, Any] = {}
+    if order is not None:
+        data["order"] = {"id": order.id, "title": order.title, "status": order.status,
+                         "quantity": order.quantity, "due_date": order.due_date.isoformat()}
+        buyer = order.buyer_company_id == company_id
+        if quote is not None and buyer:
+            data["quote"] = _dump(QuoteOut, quote)
+        if payment is not None and buyer:
+            data["payment"] = {"id": payment.id, "status": payment.status,
+                               "amount": payment.amount, "currency": payment.currency}
+    if booking is not None and booking.factory_company_id == company_id:
+        data["booking"] = _dump(BookingOut, booking)
+    if payout is not None and payout.factory_company_id == company_id:
+        data["payout"] = _dump(PayoutOut, payout)
+    skip = {"company_ids", "to_operators", "factory_bookings"}
     for key, value in details.items():
+        if key in skip:
+            continue
         if isinstance(value, str | int | float | bool) or value is None:
             data[key] = value
         elif isinstance(value, datetime):
@@ -165,9 +190,9 @@ def _data(kind: str, objects: dict[str, Any], details: dict[str, Any]) -> dict[s
 
 
 def enqueue(session: Session, kind: str, company_ids: set[int], objects: dict[str, Any],
-            details: dict[str, Any], booking_company: int | None = None) -> list[int]:
-    """One delivery per live endpoint of `company_ids` that wants `kind` (the caller
-    commits; `send_after_commit` then). A booking's id goes only to its own factory."""
+            details: dict[str, Any]) -> list[int]:
+    """One delivery per live endpoint of `company_ids` that wants `kind`, written in the
+    caller's transaction; they are sent after its commit."""
     if not company_ids:
         return []
     endpoints = [e for e in session.exec(select(WebhookEndpoint).where(
@@ -177,9 +202,7 @@ def enqueue(session: Session, kind: str, company_ids: set[int], objects: dict[st
     now = utcnow()
     made = []
     for endpoint in endpoints:
-        data = _data(kind, objects, details)
-        if booking_company is not None and endpoint.company_id != booking_company:
-            data.pop("booking_id", None)
+        data = _data(objects, details, endpoint.company_id)
         body = json.dumps({"type": kind, "timestamp": now.isoformat(), "data": data},
                           separators=(",", ":"), sort_keys=True)
         delivery = WebhookDelivery(endpoint_id=endpoint.id, event=kind,  # type: ignore[arg-type]

@@ -101,7 +101,8 @@ def test_a_signed_delivery_reaches_the_receiver(app, client, session, people, re
     assert abs(int(headers["webhook-timestamp"]) - utcnow().timestamp()) < 60
     payload = json.loads(body)
     assert payload["type"] == "shipment_recorded"
-    assert payload["data"]["order_id"] == order.id and payload["data"]["note"] == "SF 77"
+    assert payload["data"]["order"]["id"] == order.id and payload["data"]["note"] == "SF 77"
+    assert payload["data"]["order"]["status"] == order.status
     assert not verify(endpoint["secret"], headers, body + b" ")  # the check can fail
     log = client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries",
                      headers=token).json
@@ -203,3 +204,30 @@ def test_the_pages_show_the_secret_once_and_the_log(app, session, people, receiv
     assert gone.status_code == 302
     session.expire_all()
     assert session.get(WebhookEndpoint, endpoint.id).deleted_at is not None
+
+
+def test_each_company_gets_the_objects_as_its_api_shows_them(app, client, session, people,
+                                                             receiver):
+    from market.deals import service as bookings
+    from tests.fakes.orders import pay
+
+    factory_hook, _t = _endpoint(app, client, people, receiver, role="mill",
+                                 events_=("booking_proposed",))
+    buyer_hook, _t = _endpoint(app, client, people, receiver, role="buyer",
+                               events_=("payment_received",))
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    pay(session, people["operator"].id, order.id)
+    by_type = {json.loads(b)["type"]: (h, b) for h, b, _s in receiver.requests}
+    headers, raw = by_type["booking_proposed"]
+    assert verify(factory_hook["secret"], headers, raw)
+    assert not verify(buyer_hook["secret"], headers, raw)  # each endpoint its own secret
+    proposed = json.loads(raw)
+    booking = proposed["data"]["booking"]
+    assert booking["status"] == "proposed" and booking["amount"] == 12_345
+    assert "quote" not in proposed["data"] and "payment" not in proposed["data"]
+    assert str(quote.price) not in raw.decode()  # never the buyer's price
+    _headers, raw = by_type["payment_received"]
+    paid = json.loads(raw)
+    assert paid["data"]["payment"]["amount"] == quote.price
+    assert "booking" not in paid["data"]
