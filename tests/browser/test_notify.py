@@ -93,6 +93,13 @@ def test_a_message_exchange_in_both_languages(page, server, live_app):
     shot(page, "notify-thread-buyer-zh")
     page.set_viewport_size({"width": 390, "height": 800})
     shot(page, "notify-thread-buyer-zh-390")
+    page.goto(f"{server.url}/notifications")
+    assert page.get_by_role("heading", name="通知").is_visible()
+    assert page.get_by_role("link", name=re.compile(r"订单 #\d+ .*有新消息")).is_visible()
+    page.get_by_role("button", name="全部标记为已读").click()
+    page.get_by_text("没有未读通知").or_(page.get_by_text("已读").first).first.wait_for()
+    assert page.locator("#unread-badge").inner_text().strip() == ""
+    shot(page, "notify-list-zh-390")
 
     browser_sign_in(page, server, "mill@example.com", PASSWORD)
     page.goto(f"{server.url}/notifications")
