@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(webhook_pages.bp)
     app.register_blueprint(message_pages.bp)
     app.register_blueprint(account_pages.bp)
+    app.jinja_env.globals["message_thread"] = message_pages.thread_html
     app.context_processor(pages.unread_badge)
 
     from market.notify.kinds import kind_labels

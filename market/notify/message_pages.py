@@ -3,10 +3,13 @@ booking pages load with htmx), writing with an optional file, and downloading a 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_login import login_required
+from typing import Any
 
-from market.core.errors import ServiceError
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from market.core.errors import NotFound, ServiceError
 from market.core.extensions import check_rate, db
 from market.core.pages import actor, attempt, error_message
 from market.notify import messages
@@ -24,12 +27,28 @@ def _factory_id() -> int | None:
     return int(raw)
 
 
-def _render(thread: messages.Thread, error: str = "", status: int = 200, body: str = ""):
+def _context(thread: messages.Thread, error: str = "", body: str = "") -> dict[str, Any]:
     rows = messages.list_messages(db.session, thread)
-    context = {"thread": thread, "messages": rows,
-               "authors": messages.authors_of(db.session, rows),
-               "files": messages.files_of(db.session, rows), "error": error, "draft": body,
-               "threads": messages.threads_of(db.session, actor(), thread.order.id)}
+    return {"thread": thread, "messages": rows,
+            "authors": messages.authors_of(db.session, rows),
+            "files": messages.files_of(db.session, rows), "error": error, "draft": body,
+            "threads": messages.threads_of(db.session, actor(), thread.order.id)}
+
+
+def thread_html(order: Any, factory_id: int | None = None) -> Markup:
+    """The thread, rendered into the order and booking pages (a template global): in the
+    page itself, so it shows without script and costs no second request."""
+    if not current_user.is_authenticated:
+        return Markup("")
+    try:
+        thread = messages.thread_for(db.session, actor(), order.id, factory_id)
+    except NotFound:
+        return Markup("")
+    return Markup(render_template("notify/_thread.html", **_context(thread)))
+
+
+def _render(thread: messages.Thread, error: str = "", status: int = 200, body: str = ""):
+    context = _context(thread, error, body)
     if request.headers.get("HX-Request"):
         return render_template("notify/_thread.html", **context), status
     return render_template("notify/thread.html", **context), status
