@@ -109,6 +109,23 @@ class Config:
     PLATFORM_BANK_HOLDER = os.environ.get("PLATFORM_BANK_HOLDER", "Yunzao Escrow Account")
     PLATFORM_BANK_ACCOUNT = os.environ.get("PLATFORM_BANK_ACCOUNT", "6225 8800 0000 0000")
 
+    # Mail (market/notify): SMTP through flask-mailman when MAIL_SERVER is set; without it
+    # mails are written to the log. SITE_URL makes the links in mails absolute.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Yunzao <noreply@yunzao.local>")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 15)
+    MAIL_BACKEND = "smtp"  # flask-mailman would pick an in-memory one under TESTING
+    MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "yunzao.local")
+    SITE_URL = os.environ.get("SITE_URL", "http://localhost:5000")
+    # Outbound webhooks may call private or loopback addresses only when this is set (tests,
+    # an integrator's MES on the same private network as a self-hosted marketplace)
+    WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE", False)
+
     @classmethod
     def check_production(cls, config: dict) -> None:
         """Refuse to serve production traffic with development secrets."""

@@ -90,6 +90,8 @@ class User(SQLModel, table=True):
     session_version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
     last_login_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # set when the user opened the confirmation link mailed to `email`
+    email_confirmed_at: datetime | None = Field(default=None, sa_column=utc_column())
 
     company: Optional["Company"] = Relationship(back_populates="users")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -52,7 +53,7 @@ def register():
                 country=form.country.data or "",
                 city=form.city.data or "",
                 name=form.name.data or "",
-                locale=request.cookies.get("lang"),
+                locale=str(get_locale()),  # the language the form was shown in
             ),
         )
         login_user(user)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import ApiToken, Company, CompanyKind, CompanyStatus, User, UserRole
-from market.core import audit
+from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import (
     N_,
@@ -156,6 +156,7 @@ def register(session: Session, data: Registration) -> User:
     try:
         session.flush()
         audit.record(session, user.id, "company.registered", company, company.id, kind=company.kind)
+        events.occurred(session, "email_confirmation", user=user)  # notify mails the link
         session.commit()
     except IntegrityError:
         # Two registrations racing for one email: the unique index decides.
@@ -440,3 +441,36 @@ def require_active(session: Session, actor: User) -> None:
     if company is not None and company.status == CompanyStatus.suspended:
         raise PermissionDenied("Your company is suspended: you can read your history, but "
                                "not accept, start, ship, quote or post. Contact the platform.")
+
+
+def set_locale(session: Session, user: User, locale: str) -> User:
+    """Remember the user's language (the language switch): mails and notifications use it."""
+    if user.locale != locale:
+        user.locale = locale
+        session.add(user)
+        session.commit()
+    return user
+
+
+def set_new_password(session: Session, user: User, password: str) -> User:
+    """A new password (a reset by mail): every session and remember-me cookie ends."""
+    problem = password_problem(password, user.email)
+    if problem:
+        raise ValidationError(problem, {"password": problem})
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    session.add(user)
+    audit.record(session, user.id, "user.password_reset", user, user.company_id)
+    session.commit()
+    return user
+
+
+def confirm_email(session: Session, user: User, email: str) -> User:
+    """The user opened the link mailed to `email`: confirmed, if it is still their address."""
+    if normalise_email(email) != user.email:
+        raise Conflict(N_("This link is for an address the account no longer has."))
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        session.add(user)
+        session.commit()
+    return user

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from market.accounts.models import User
 from market.capacity.models import Machine, WindowStatus
 from market.capacity.publishing import occupy
-from market.core import audit
+from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
@@ -72,6 +72,7 @@ def offer_quote(session: Session, actor: User, run_id: int, outcome: RunOrder, o
     add_event(session, order, actor, "quoted", quote_id=quote.id, price=quote.price,
               delivery_date=quote.delivery_date.isoformat(),
               expires_at=quote.expires_at.isoformat())
+    events.occurred(session, "quote_offered", order=order, quote=quote, actor=actor)
     return quote
 
 

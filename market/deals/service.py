@@ -125,6 +125,8 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
         made.append(booking)
     session.flush()
     add_event(session, order, actor, "bookings_proposed", bookings=len(made))
+    for booking in (b for b in made if b.status == BookingStatus.proposed):
+        events.occurred(session, "booking_proposed", order=order, booking=booking, actor=actor)
     _follow(session, order, actor)
     return made
 
@@ -414,6 +416,7 @@ def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Orde
     lifecycle.move(order, OrderStatus.shipped)
     session.add(order)
     add_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
+    events.occurred(session, "shipment_recorded", order=order, actor=actor, note=note.strip())
     audit.record(session, actor.id, "order.shipped", order, booking.factory_company_id)
     session.commit()
     return order
@@ -431,6 +434,7 @@ def confirm_delivery(session: Session, actor: User, order_id: int,
     order.delivered_at = utcnow()
     session.add(order)
     add_event(session, order, actor, "delivered")
+    events.occurred(session, "delivery_confirmed", order=order, actor=actor)
     audit.record(session, actor.id, "order.delivered", order, order.buyer_company_id)
     # each factory is paid for its legs after the commit; a provider outage leaves pending
     # payouts that housekeeping retries

@@ -150,6 +150,8 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
+    if current_user.is_authenticated:
+        accounts.set_locale(db.session, actor(), code)
     target = request.form.get("next") or url_for("main.index")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("main.index")

@@ -75,6 +75,9 @@ EVENT_LABELS = {
     "payouts_released": _l("Payouts released to the factories"),
     "replanned": _l("Re-planned: bookings moved"),
     "replan_no_fit": _l("No re-plan delivers in time: the buyer may cancel with a full refund"),
+    # written by the notify domain ("will it ship on time?")
+    "on_time_confirmed": _l("A factory confirmed it will finish on time"),
+    "late_expected": _l("A factory expects to finish late"),
 }
 # A due date entered as a day means the end of that working day, in the buyer's zone.
 DUE_TIME = time(18, 0)

@@ -31,6 +31,8 @@ class Health:
     busy_minutes_28d: int = 0
     money: dict[str, dict[str, int]] = field(default_factory=dict)  # currency -> account
     last_run: MatchingRun | None = None
+    # orders in work whose factory answered "will it ship on time?" with no (notify)
+    late: list[OrderEvent] = field(default_factory=list)
 
     @property
     def fill_rate(self) -> float | None:
@@ -73,4 +75,9 @@ def health(session: Session, now: datetime | None = None) -> Health:
     if session.exec(select(LedgerEntry.id)).first() is not None:
         h.money = ledger.balances(session)
     h.last_run = session.exec(select(MatchingRun).order_by(col(MatchingRun.id).desc())).first()
+    h.late = list(session.exec(
+        select(OrderEvent).join(Order, col(Order.id) == OrderEvent.order_id)
+        .where(OrderEvent.kind == "late_expected",
+               col(Order.status).in_(("accepted", "scheduled", "in_production")))
+        .order_by(col(OrderEvent.at).desc()).limit(20)))
     return h

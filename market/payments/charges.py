@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
-from market.core import audit
+from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import (
     N_,
@@ -216,6 +216,7 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
         quote = session.get(Quote, payment.quote_id, populate_existing=True)
         add_event(session, order, actor, "payment_received", payment_id=payment.id,
                     amount=payment.amount, currency=payment.currency)
+        events.occurred(session, "payment_received", order=order, payment=payment, actor=actor)
         audit.record(session, actor.id if actor else None, "payment.received", payment,
                      payment.buyer_company_id, amount=payment.amount, gateway=payment.gateway)
         if (quote is not None and quote.status == QuoteStatus.accepted

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import Company, User
-from market.core import audit
+from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import (
     N_,
@@ -233,6 +233,7 @@ def mark_payout_paid(session: Session, payout_id: int, transfer_id: str) -> bool
                     memo=f"transfer {transfer_id}")
         audit.record(session, None, "payout.paid", payout, payout.factory_company_id,
                      amount=payout.amount, transfer=transfer_id)
+        events.occurred(session, "payout_paid", payout=payout)
         session.commit()
     return True
 

@@ -19,6 +19,7 @@ from market.core.money import format_money
 from market.deals import service as bookings
 from market.deals import visibility
 from market.deals.models import Booking
+from market.notify.models import Message, MessageFile, Notification, WebhookEndpoint
 from market.orders.models import Order
 from market.payments.models import Payment
 from tests.conftest import Account, api_token, login, make_account
@@ -32,7 +33,8 @@ OWNER = {"order_id": "buyer", "quote_id": "buyer", "payment_id": "buyer",
          "attachment_id": "buyer", "token_id": "buyer", "booking_id": "factory_booked",
          "machine_id": "factory_booked", "plant_id": "factory_booked",
          "window_id": "factory_booked", "company_id": "operator", "run_id": "operator",
-         "payout_id": "nobody", "dispute_id": "nobody"}
+         "payout_id": "nobody", "dispute_id": "nobody", "notification_id": "buyer",
+         "endpoint_id": "buyer", "file_id": "buyer"}
 FIXED = {"action": "accept", "code": "en", "status": "verified", "filename": "css/app.css"}
 
 
@@ -66,6 +68,18 @@ def world(app, client, session, people):  # noqa: F811
     machine = session.get(Machine, mine.machine_id)
     window = session.exec(select(CapacityWindow).where(
         CapacityWindow.machine_id == machine.id)).first()
+    endpoint = WebhookEndpoint(company_id=roles["buyer"].company_id, url="https://erp.example.com/",
+                               events=["shipment_recorded"], secret="whsec_c2VjcmV0")
+    session.add(endpoint)
+    # a file of the buyer-operators thread (the bytes need not exist: outsiders get 404)
+    message = Message(order_id=order.id, author_id=roles["buyer"].user_id, body="a question")
+    session.add(message)
+    session.flush()
+    message_file = MessageFile(order_id=order.id, message_id=message.id, sha256="0" * 64,
+                               uploaded_by_id=roles["buyer"].user_id, size=10, kind="pdf",
+                               content_type="application/pdf", filename="q.pdf")
+    session.add(message_file)
+    session.commit()
     token = session.exec(select(ApiToken).where(
         ApiToken.user_id == roles["buyer"].user_id)).first()
     ids = {"order_id": order.id, "quote_id": quote.id, "booking_id": mine.id,
@@ -73,7 +87,11 @@ def world(app, client, session, people):  # noqa: F811
            "run_id": quote.run_id, "attachment_id": upload.json["id"], "token_id": token.id,
            "payment_id": session.exec(select(Payment.id)).first(),
            "company_id": roles["buyer"].company_id, "payout_id": 999_999,
-           "dispute_id": 999_999}
+           "dispute_id": 999_999,
+           # the buyer's "payment received" (pay() above sends it)
+           "notification_id": session.exec(select(Notification.id).where(
+               Notification.user_id == roles["buyer"].user_id)).first(),
+           "endpoint_id": endpoint.id, "file_id": message_file.id}
     return {"roles": roles, "tokens": tokens, "ids": ids, "quote": quote, "order": order}
 
 
