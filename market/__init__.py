@@ -13,11 +13,11 @@ from market.config import INSTANCE_DIR, Config
 # One package per domain, lowest first: a domain imports `core` and the domains before it,
 # never one after it (the import contract in pyproject.toml checks this).
 DOMAINS = ("catalog", "accounts", "capacity", "orders", "runs", "deals", "payments",
-           "notify", "overview", "home")
+           "quality", "notify", "overview", "home")
 # Domains with tables; importing their models registers them on SQLModel.metadata.
 MODEL_MODULES = ("core.audit", "catalog.models", "accounts.models", "capacity.models",
                  "orders.models", "runs.models", "deals.models", "payments.models",
-                 "notify.models")
+                 "quality.models", "notify.models")
 
 
 def load_models() -> None:

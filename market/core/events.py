@@ -99,6 +99,11 @@ from the live bookings: state `fixed` (started or done: stays), `previous` (acce
 proposed: keeps its place unless moving pays), `at_risk` (on a machine reported down: must
 move) or `declined` (its factory declined: must move, not back to that slot).""")
 
+plant_risk = _signals.signal("plant-risk", doc="""
+Asked by the matching what each plant's record predicts (not a change). `plant_companies`
+({plant id: company id}), `now`. The quality domain returns {plant id: risk_per_mille} from
+its companies' scorecards (MATCHING_FORMAT 1.1); without an answer a plant carries no risk.""")
+
 
 order_page = _signals.signal("order-page", doc="""
 Collects what other domains show on an order's page (not a change). `order`, `viewer` (the

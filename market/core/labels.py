@@ -88,10 +88,13 @@ AUDIT_LABELS = {
     "plant.updated": _l("Plant changed"),
     "quote.accepted": _l("Quote accepted"),
     "quote.declined": _l("Quote declined"),
+    "review.posted": _l("Review posted"),
+    "review.answered": _l("Review answered"),
     "settings.transport": _l("Transport rates changed"),
     "token.issued": _l("API token created"),
     "token.revoked": _l("API token revoked"),
     "user.operator_created": _l("Operator account created"),
+    "user.password_reset": _l("Password reset by mail"),
     "window.published": _l("Idle time published"),
     "window.withdrawn": _l("Idle time withdrawn"),
 }

@@ -41,6 +41,7 @@ QUOTE_VALID_MINUTES = 15
 LATE_PENALTY_PER_MINUTE = 1_000
 # Leaving the quote's order unserved must never look cheaper than any placement.
 UNSERVED_PENALTY = 10**13
+RISK_COST = 8 * 60 * LATE_PENALTY_PER_MINUTE
 ENGINE_SECONDS = 0.3  # CP-SAT improves on the greedy placement for this long
 QUOTABLE = (OrderStatus.draft, OrderStatus.open, OrderStatus.quoted)
 
@@ -83,6 +84,9 @@ def order_to_matching(order: Order, start: datetime, now: datetime) -> dict[str,
         "lon": order.delivery_lon,
         "late_penalty_per_minute": LATE_PENALTY_PER_MINUTE,
         "unserved_penalty": UNSERVED_PENALTY,
+        # what one problem (a late or defective operation) costs: half a day of lateness,
+        # weighed against each plant's risk_per_mille; never part of a price
+        "risk_cost": RISK_COST,
         "operations": [_operation(order, op) for op in order.operations],
         # version 1.1: only machines that take the part's largest side are eligible
         **({"part_size_mm": list(order.part_size_mm)} if order.part_size_mm else {}),

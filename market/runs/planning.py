@@ -25,7 +25,7 @@ from market.capacity.models import (
     Plant,
     WindowStatus,
 )
-from market.core import dates
+from market.core import dates, events
 
 # Road freight between plants in China, in CNY fen: ~3 CNY per km plus 200 CNY a pick-up,
 # and half a day's handling (packing, loading, unloading). Operators will be able to edit it.
@@ -209,13 +209,19 @@ def build_problem(
         used_plants.add(plant_id)
         machines_out.append({"id": key, "plant": plant_key(plant_id),
                              "capabilities": capabilities[machine_id], "windows": spans})
+    # each plant's record as the risk the engine charges for it (the quality domain answers)
+    risk = events.collect(events.plant_risk, session,
+                          plant_companies={p: plants[p][2] for p in used_plants}, now=start)
     plants_out = []
     for plant_id in sorted(used_plants):
         lat, lon, company_id = plants[plant_id]
         key = plant_key(plant_id)
         index.plant_ids[key] = plant_id
         index.company_of_plant[key] = company_id
-        plants_out.append({"id": key, "lat": lat, "lon": lon})
+        plant_out: dict[str, Any] = {"id": key, "lat": lat, "lon": lon}
+        if plant_id in risk:
+            plant_out["risk_per_mille"] = int(risk[plant_id])
+        plants_out.append(plant_out)
     by_machine: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for b in bookings:
         if b["machine"] in index.machine_ids:

@@ -1,0 +1,68 @@
+"""The factory directory for buyers and operators: verified factories with their city,
+processes and scorecard; one profile per factory with its reviews."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from market.accounts.models import Company, CompanyStatus, User
+from market.capacity.models import Capability, Machine, MachineStatus, Plant
+from market.core.errors import NotFound
+from market.quality.models import Review
+from market.quality.reviews import reviews_of
+from market.quality.scorecards import Scorecard, scorecard
+
+
+@dataclass
+class FactoryEntry:
+    company: Company
+    cities: list[str]
+    processes: list[str]
+    scorecard: Scorecard
+    reviews: list[Review] = field(default_factory=list)
+
+
+def _processes_and_cities(session: Session, company_ids: list[int]
+                          ) -> dict[int, tuple[set[str], set[str]]]:
+    rows = session.exec(
+        select(Plant.company_id, Plant.city, Capability.process_code)
+        .join(Machine, col(Machine.plant_id) == col(Plant.id))
+        .join(Capability, col(Capability.machine_id) == col(Machine.id))
+        .where(col(Plant.company_id).in_(company_ids or [0]),
+               Machine.status == MachineStatus.active.value)).all()
+    out: dict[int, tuple[set[str], set[str]]] = {c: (set(), set()) for c in company_ids}
+    for company_id, city, process in rows:
+        out[company_id][0].add(process)
+        if city:
+            out[company_id][1].add(city)
+    return out
+
+
+def directory(session: Session, actor: User, now: datetime, process: str | None = None,
+              city: str | None = None) -> list[FactoryEntry]:
+    companies = list(session.exec(select(Company).where(
+        Company.status == CompanyStatus.verified.value,
+        col(Company.kind).in_(["factory", "both"])).order_by(col(Company.name))))
+    facts = _processes_and_cities(session, [c.id for c in companies])  # type: ignore[misc]
+    entries = []
+    for c in companies:
+        processes, cities = facts.get(c.id, (set(), set()))  # type: ignore[arg-type]
+        if process and process not in processes:
+            continue
+        if city and city.strip().lower() not in {x.lower() for x in cities}:
+            continue
+        entries.append(FactoryEntry(c, sorted(cities), sorted(processes),
+                                    scorecard(session, c.id, now)))  # type: ignore[arg-type]
+    return entries
+
+
+def profile(session: Session, actor: User, company_id: int, now: datetime) -> FactoryEntry:
+    company = session.get(Company, company_id)
+    if company is None or company.status != CompanyStatus.verified or not company.is_factory:
+        raise NotFound("Factory not found.")
+    processes, cities = _processes_and_cities(session, [company_id])[company_id]
+    return FactoryEntry(company, sorted(cities), sorted(processes),
+                        scorecard(session, company_id, now), reviews_of(session, company_id))

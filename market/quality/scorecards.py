@@ -1,0 +1,94 @@
+"""Scorecards (DESIGN.md "Trust feeds the matching"): each factory's record over the last 90
+days or its last 10 jobs, whichever holds more, and the risk the matching charges for it.
+
+- a job is an operation the factory finished (a done booking);
+- on-time rate: jobs done by their planned end plus one day;
+- defect rate: jobs on orders that went to a dispute (rejected deliveries and failed QC join
+  this when quality inspection lands);
+- acceptance rate: proposed bookings the factory accepted, of those it answered or let lapse;
+- response time: median hours from proposal to answer;
+- rating: the mean of its reviews (quality, on time, communication).
+Every figure is None until the factory has MIN_JOBS jobs.
+
+risk_per_mille (MATCHING_FORMAT 1.1, problems per 1000 operations) is the share of late or
+defective jobs, smoothed towards PRIOR_PER_MILLE with the weight of PRIOR_JOBS jobs, so a
+factory without a record is neither trusted blindly nor ruled out, and one bad job of a new
+factory does not condemn it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from market.deals.models import Booking, BookingStatus
+from market.payments.models import Dispute
+from market.quality.models import Review
+
+WINDOW_DAYS = 90
+MIN_RECENT = 10
+MIN_JOBS = 3
+ON_TIME_GRACE = timedelta(days=1)
+PRIOR_PER_MILLE = 100  # a new factory: one problem in ten operations, until it shows better
+PRIOR_JOBS = 5
+
+
+@dataclass
+class Scorecard:
+    jobs_counted: int
+    window_days: int
+    on_time_rate: float | None
+    defect_rate: float | None
+    acceptance_rate: float | None
+    response_hours_median: float | None
+    rating: float | None
+    risk_per_mille: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _jobs(session: Session, company_id: int, now: datetime) -> list[Booking]:
+    done = list(session.exec(select(Booking).where(
+        Booking.factory_company_id == company_id, Booking.status == BookingStatus.done.value,
+        col(Booking.done_at).is_not(None)).order_by(col(Booking.done_at).desc())))
+    recent = [b for b in done if b.done_at >= now - timedelta(days=WINDOW_DAYS)]  # type: ignore[operator]
+    return recent if len(recent) >= MIN_RECENT else done[:MIN_RECENT]
+
+
+def scorecard(session: Session, company_id: int, now: datetime) -> Scorecard:
+    jobs = _jobs(session, company_id, now)
+    disputed = set(session.exec(select(Dispute.order_id).where(
+        col(Dispute.order_id).in_({b.order_id for b in jobs} or {0}))))
+    late = sum(1 for b in jobs if b.done_at > b.end + ON_TIME_GRACE)  # type: ignore[operator]
+    defects = sum(1 for b in jobs if b.order_id in disputed)
+    problems = sum(1 for b in jobs if b.order_id in disputed
+                   or b.done_at > b.end + ON_TIME_GRACE)  # type: ignore[operator]
+    risk = round((problems * 1000 + PRIOR_PER_MILLE * PRIOR_JOBS) / (len(jobs) + PRIOR_JOBS))
+    if len(jobs) < MIN_JOBS:
+        return Scorecard(len(jobs), WINDOW_DAYS, None, None, None, None, None, risk)
+    proposed = list(session.exec(select(Booking).where(
+        Booking.factory_company_id == company_id,
+        col(Booking.created_at) >= now - timedelta(days=WINDOW_DAYS))))
+    answered = [b for b in proposed if b.responded_at is not None]
+    accepted = [b for b in answered if b.status != BookingStatus.declined]
+    hours = [(b.responded_at - b.created_at).total_seconds() / 3600 for b in answered]  # type: ignore[operator]
+    reviews = list(session.exec(select(Review).where(Review.factory_company_id == company_id)))
+    return Scorecard(
+        jobs_counted=len(jobs), window_days=WINDOW_DAYS,
+        on_time_rate=round(1 - late / len(jobs), 3), defect_rate=round(defects / len(jobs), 3),
+        acceptance_rate=round(len(accepted) / len(answered), 3) if answered else None,
+        response_hours_median=round(median(hours), 1) if hours else None,
+        rating=round(sum(r.rating for r in reviews) / len(reviews), 2) if reviews else None,
+        risk_per_mille=min(1000, risk))
+
+
+def plant_risk(session: Session, plant_companies: dict[int, int], now: datetime
+               ) -> dict[int, int]:
+    """Receiver of events.plant_risk: each plant's risk_per_mille from its company's record."""
+    by_company = {c: scorecard(session, c, now).risk_per_mille
+                  for c in set(plant_companies.values())}
+    return {plant: by_company[company] for plant, company in plant_companies.items()}
