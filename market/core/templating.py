@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
-from babel.dates import format_skeleton
+from babel import Locale
+from babel.dates import (
+    format_skeleton,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+    parse_pattern,
+)
 from flask import Flask, current_app
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale, get_timezone
 
 from market.core.labels import label
 from market.core.money import format_money
@@ -35,8 +44,37 @@ def skeleton(value: date | datetime | None, pattern: str = "MMMd") -> str:
     return format_skeleton(pattern, value, locale=str(get_locale() or "zh"))
 
 
+@lru_cache(maxsize=64)
+def _datetime_formatter(fmt: str, locale_id: str) -> Callable[[datetime], str]:
+    """What `babel.dates.format_datetime(value, fmt, locale=...)` does to a value already in
+    the reader's zone, with the locale's patterns looked up and parsed once: a list page
+    formats a few hundred times per request, and the lookups were most of the cost."""
+    locale = Locale.parse(locale_id)
+    if fmt not in ("full", "long", "medium", "short"):
+        pattern = parse_pattern(fmt)
+        return lambda value: pattern.apply(value, locale)
+    frame = get_datetime_format(fmt, locale=locale).replace("'", "")
+    date_pattern = parse_pattern(get_date_format(fmt, locale=locale))
+    time_pattern = parse_pattern(get_time_format(fmt, locale=locale))
+
+    def format_(value: datetime) -> str:
+        day = value.date()
+        clock = time_pattern.apply(value.timetz(), locale, reference_date=day)
+        return frame.replace("{0}", clock).replace("{1}", date_pattern.apply(day, locale))
+
+    return format_
+
+
 def when(value: datetime | None, fmt: str = "medium") -> str:
-    return format_datetime(value, fmt) if value else "—"
+    """A moment in the reader's language and zone: the same text as flask_babel's
+    `format_datetime(value, fmt)` (a naive value is UTC), at a fraction of the cost."""
+    if not value:
+        return "—"
+    zone = get_timezone()
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+    if hasattr(zone, "normalize"):  # pytz
+        local = zone.normalize(local)
+    return _datetime_formatter(fmt, str(get_locale() or "zh"))(local)
 
 
 def init_app(app: Flask) -> None:
