@@ -30,3 +30,20 @@ def test_when_writes_what_flask_babel_writes(app, language):
 def test_when_without_a_moment_is_a_dash(app):
     with app.test_request_context("/"):
         assert when(None) == "—"
+
+
+def test_a_forced_locale_is_honoured_inside_its_block_and_only_there(app):
+    """The templates' translations, dates and labels are looked up once per request, but an
+    email rendered in its recipient's language (flask_babel.force_locale) gets that one."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Orders') }} | {{ moment | when('short') }} | {{ 'accepted' | label }}"
+    moment = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    with app.test_request_context("/", headers={"Accept-Language": "zh"}):
+        before = render_template_string(page, moment=moment)
+        with force_locale("en"):
+            inside = render_template_string(page, moment=moment)
+        after = render_template_string(page, moment=moment)
+    assert before == after == "订单 | 2027/1/1 00:00 | 已接受"
+    assert inside == "Orders | 1/1/27, 12:00\u202fAM | accepted"
