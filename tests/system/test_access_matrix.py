@@ -32,7 +32,7 @@ OWNER = {"order_id": "buyer", "quote_id": "buyer", "payment_id": "buyer",
          "attachment_id": "buyer", "token_id": "buyer", "booking_id": "factory_booked",
          "machine_id": "factory_booked", "plant_id": "factory_booked",
          "window_id": "factory_booked", "company_id": "operator", "run_id": "operator",
-         "payout_id": "nobody", "dispute_id": "nobody"}
+         "payout_id": "nobody", "dispute_id": "nobody", "refund_id": "nobody"}
 FIXED = {"action": "accept", "code": "en", "status": "verified", "filename": "css/app.css"}
 
 
@@ -73,7 +73,7 @@ def world(app, client, session, people):  # noqa: F811
            "run_id": quote.run_id, "attachment_id": upload.json["id"], "token_id": token.id,
            "payment_id": session.exec(select(Payment.id)).first(),
            "company_id": roles["buyer"].company_id, "payout_id": 999_999,
-           "dispute_id": 999_999}
+           "dispute_id": 999_999, "refund_id": 999_999}
     return {"roles": roles, "tokens": tokens, "ids": ids, "quote": quote, "order": order}
 
 
