@@ -272,7 +272,8 @@ def index():
     except ValueError:
         page = 1
     user = current_user._get_current_object()
-    rows, total = orders.list_orders(db.session, user, status=status, page=page, per_page=50)
+    rows, total = orders.list_order_lines(db.session, user, status=status, page=page,
+                                          per_page=50)
     counts = orders.status_counts(db.session, user)
     template = "orders/_list.html" if request.headers.get("HX-Request") else "orders/index.html"
     return render_template(template, orders=rows, total=total, status=status, counts=counts,
