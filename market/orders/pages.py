@@ -272,9 +272,9 @@ def index():
     except ValueError:
         page = 1
     user = current_user._get_current_object()
-    rows, total = orders.list_order_lines(db.session, user, status=status, page=page,
-                                          per_page=50)
     counts = orders.status_counts(db.session, user)
+    rows, total = orders.list_order_lines(db.session, user, status=status, page=page,
+                                          per_page=50, counts=counts)
     template = "orders/_list.html" if request.headers.get("HX-Request") else "orders/index.html"
     return render_template(template, orders=rows, total=total, status=status, counts=counts,
                            page=page, per_page=50, statuses=list(STATUS_LABELS),

@@ -114,10 +114,12 @@ def _listed(user: User, status: str | None, *columns: Any) -> Any:
     return query
 
 
-def _page(session: Session, query: Any, page: int, per_page: int) -> tuple[Any, int]:
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+def _page(session: Session, query: Any, page: int, per_page: int,
+          total: int | None = None) -> tuple[Any, int]:
+    if total is None:
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
     return (query.order_by(col(Order.created_at).desc(), col(Order.id).desc())
-            .offset((page - 1) * per_page).limit(per_page)), int(total)
+            .offset((page - 1) * per_page).limit(per_page)), int(total)  # type: ignore[arg-type]
 
 
 def _routings(session: Session, page_query: Any, *columns: Any) -> Any:
@@ -165,15 +167,20 @@ class OrderLine:
 
 
 def list_order_lines(
-    session: Session, user: User, status: str | None = None, page: int = 1, per_page: int = 50
+    session: Session, user: User, status: str | None = None, page: int = 1,
+    per_page: int = 50, counts: dict[str, int] | None = None,
 ) -> tuple[list[OrderLine], int]:
     """`list_orders` for reading only, as plain rows of the columns a list shows: loading
-    whole orders and operations as ORM objects cost a 50-row page several times as much."""
+    whole orders and operations as ORM objects cost a 50-row page several times as much.
+    `counts`: the user's `status_counts`, when the caller has them (the total is then
+    theirs, without a query of its own)."""
     query = _listed(user, status, Order.id, Order.title, Order.quantity, Order.due_date,
                     Order.budget, Order.currency, Order.status)
     if query is None:
         return [], 0
-    query, total = _page(session, query, page, per_page)
+    known = None if counts is None else (
+        counts.get(status, 0) if status else sum(counts.values()))
+    query, total = _page(session, query, page, per_page, known)
     rows = session.exec(query).all()
     if not rows:
         return [], total
