@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import ApiToken, Company, CompanyKind, CompanyStatus, User, UserRole
@@ -192,7 +193,9 @@ def load_user(session: Session, session_id: str) -> User | None:
     """flask-login's loader: `<id>:<session_version>`; a stale version signs the user out."""
     try:
         raw_id, raw_version = session_id.split(":", 1)
-        user = session.get(User, int(raw_id))
+        # with its company in the same query: every page of a company's user reads it (the
+        # navigation), a second round trip per request otherwise
+        user = session.get(User, int(raw_id), options=[joinedload(User.company)])  # type: ignore[arg-type]
         version = int(raw_version)
     except (ValueError, TypeError):
         return None

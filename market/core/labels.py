@@ -3,6 +3,9 @@ extractor finds them and templates show them in the reader's language."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
@@ -40,10 +43,27 @@ LABELS = {
 }
 
 
+# (id of a module-level lazy string, locale) -> its text: the catalogues do not change while
+# the process runs, and a list page shows the same few labels on every row (each lookup
+# through flask_babel costs several microseconds)
+_texts: dict[tuple[int, Any], str] = {}
+
+
+def translated(text: Any) -> str:
+    """The text of a lazy string that lives as long as the process (a label table's), in the
+    reader's language."""
+    key = (id(text), get_locale())
+    found = _texts.get(key)
+    if found is None:
+        found = _texts[key] = str(text)
+    return found
+
+
 def label(value: str | None) -> str:
     if value is None:
         return ""
-    return str(LABELS.get(value, value))
+    text = LABELS.get(value)
+    return value if text is None else translated(text)
 
 
 # What the audit log's actions mean, for dashboards and the operators' company pages (the
@@ -105,4 +125,4 @@ def audit_label(action: str | None) -> str:
     if action is None:
         return ""
     known = AUDIT_LABELS.get(action)
-    return str(known) if known is not None else action.replace("_", " ").replace(".", ": ")
+    return translated(known) if known is not None else action.replace("_", " ").replace(".", ": ")

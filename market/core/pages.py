@@ -38,7 +38,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.exceptions import NotFound as HttpNotFound
 
 from market.core.api import error_body
 from market.core.errors import NotFound, ServiceError
@@ -74,6 +75,23 @@ def role_required(allowed: Callable[[Any], bool]) -> Callable[[Callable[..., Any
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def _path_exists(exc: MethodNotAllowed) -> bool:
+    """Whether some route takes this path with another method. werkzeug answers 405 when an
+    id beyond the id columns fails its converter on the path's rule for this method while a
+    rule of the same shape has other methods (`PUT /api/v1/orders/99999999999`, found by
+    fuzzing): that path names nothing, a 404 like any unknown id."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in exc.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except (HttpNotFound, MethodNotAllowed):
+            continue
+        except HTTPException:  # a redirect (a missing slash): the path exists
+            return True
+        return True
+    return False
 
 
 def _is_factory(user: Any) -> bool:
@@ -200,6 +218,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        if isinstance(exc, MethodNotAllowed) and not _path_exists(exc):
+            exc = HttpNotFound()
         status = exc.code or 500
         detail = None
         if _wants_json() and exc.description and status not in (500,):

@@ -16,7 +16,6 @@ from market.core.pages import attempt, factory_required, on_service_error
 from market.deals import disruption, visibility
 from market.deals import service as bookings
 from market.orders import attachments as attachments_service
-from market.orders import service as orders
 from market.orders.models import Order, OrderOperation
 
 bp = Blueprint("bookings", __name__, url_prefix="/factory/bookings")
@@ -27,18 +26,23 @@ bp = Blueprint("bookings", __name__, url_prefix="/factory/bookings")
 def bookings_list():
     bookings.expire_overdue(db.session)
     status = request.args.get("status") or None
-    listed = attempt(visibility.list_bookings, db.session, _actor(), status)
+    listed = attempt(visibility.list_booking_rows, db.session, _actor(), status)
     if listed.ok:
         rows = listed.value
     else:  # an unknown status filter: show them all
-        rows, status = visibility.list_bookings(db.session, _actor()), None
-    orders_by_id = {o.id: o for o in db.session.exec(
-        select(Order).where(col(Order.id).in_({b.order_id for b in rows} or {0})))}
-    ops = orders.operations_of(db.session, list(orders_by_id))
+        rows, status = visibility.list_booking_rows(db.session, _actor()), None
+    order_ids = {b.order_id for b in rows} or {0}
+    # the titles and steps the rows show, as plain rows: whole ORM orders and operations
+    # cost this page more than everything else it reads
+    titles = dict(db.session.exec(select(Order.id, Order.title).where(
+        col(Order.id).in_(order_ids))).all())
+    ops = {op.id: op for op in db.session.exec(
+        select(OrderOperation.id, OrderOperation.seq, OrderOperation.process_code)
+        .where(col(OrderOperation.order_id).in_(order_ids)))}
     machines = {m.id: m for m in equipment.list_machines(db.session, _actor(),
                                                         include_retired=True)}
     return render_template("deals/bookings.html", bookings=rows, status=status,
-                           orders=orders_by_id, ops=ops, machines=machines)
+                           titles=titles, ops=ops, machines=machines)
 
 
 def _booking_or_404(booking_id: int):

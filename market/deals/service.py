@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
 from market.accounts import service as accounts
@@ -168,6 +169,14 @@ def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, i
     declined. Cheap when nothing is due, so pages may call it."""
     now = now or utcnow()
     counts = {"quotes": 0, "bookings": 0}
+    # one cheap question first: pages call this on every request, and nearly always
+    # nothing is due
+    due = session.exec(select(
+        exists().where(Quote.status == QuoteStatus.offered.value, col(Quote.expires_at) <= now),
+        exists().where(Booking.status == BookingStatus.proposed.value,
+                       col(Booking.respond_by) <= now))).one()
+    if not any(due):
+        return counts
     with write_lock(session):
         for quote in session.exec(select(Quote).where(
                 Quote.status == QuoteStatus.offered.value,

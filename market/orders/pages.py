@@ -37,6 +37,7 @@ from market.catalog import service as taxonomy
 from market.core import events
 from market.core.errors import ServiceError
 from market.core.extensions import check_rate, db
+from market.core.labels import translated
 from market.core.pages import actor, attempt, local_zone, on_service_error
 from market.orders import attachments, validation
 from market.orders import service as orders
@@ -85,12 +86,14 @@ DUE_TIME = time(18, 0)
 
 @bp.app_template_filter("order_status")
 def order_status_label(value: str) -> str:
-    return str(STATUS_LABELS.get(value, value))
+    text = STATUS_LABELS.get(value)
+    return value if text is None else translated(text)
 
 
 @bp.app_template_filter("order_event")
 def order_event_label(value: str) -> str:
-    return str(EVENT_LABELS.get(value, value))
+    text = EVENT_LABELS.get(value)
+    return value if text is None else translated(text)
 
 
 class OrderForm(FlaskForm):
@@ -300,15 +303,14 @@ def index():
     except ValueError:
         page = 1
     user = current_user._get_current_object()
-    rows, total = orders.list_orders(db.session, user, status=status, page=page, per_page=50)
     counts = orders.status_counts(db.session, user)
+    rows, total = orders.list_order_lines(db.session, user, status=status, page=page,
+                                          per_page=50, counts=counts)
     template = "orders/_list.html" if request.headers.get("HX-Request") else "orders/index.html"
     return render_template(template, orders=rows, total=total, status=status, counts=counts,
                            page=page, per_page=50, statuses=list(STATUS_LABELS),
                            can_post=bool(user.company and user.company.is_buyer),
-                           templates=orders.routing_templates(),
-                           processes={i.process.code: i.process
-                                      for i in taxonomy.processes(db.session)})
+                           templates=orders.routing_templates())
 
 
 # --- the editor ------------------------------------------------------------------------

@@ -14,10 +14,12 @@ from `offered_orders`, never from "status == open" alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import object_session, selectinload
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import Company, CompanyStatus, User
@@ -97,28 +99,97 @@ def _editable(session: Session, user: Any, order_id: int) -> Order:
     return order
 
 
-def list_orders(
-    session: Session, user: User, status: str | None = None, page: int = 1, per_page: int = 50
-) -> tuple[list[Order], int]:
-    """The user's company's orders (operators: all), newest first."""
-    query = select(Order)
+def _listed(user: User, status: str | None, *columns: Any) -> Any:
+    """The user's company's orders (operators: all) with `status`, as a query of `columns`
+    (whole orders by default); None when the user has no company."""
+    query = select(*columns) if columns else select(Order)
     if not user.is_operator:
         if user.company_id is None:
-            return [], 0
+            return None
         query = query.where(Order.buyer_company_id == user.company_id)
     if status:
         if status not in {s.value for s in OrderStatus}:
             raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
                                   {"value": repr(status)})
         query = query.where(Order.status == status)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.options(selectinload(Order.operations))  # type: ignore[arg-type]
-        .order_by(col(Order.created_at).desc(), col(Order.id).desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return list(rows), int(total)
+    return query
+
+
+def _page(session: Session, query: Any, page: int, per_page: int,
+          total: int | None = None) -> tuple[Any, int]:
+    if total is None:
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    return (query.order_by(col(Order.created_at).desc(), col(Order.id).desc())
+            .offset((page - 1) * per_page).limit(per_page)), int(total)  # type: ignore[arg-type]
+
+
+def _routings(session: Session, page_query: Any, *columns: Any) -> Any:
+    """The operations of a page's orders in routing order: one query joined to the page's
+    own, not selectinload's IN list of ids (that list is written into the SQL literally, so
+    the statement is new to PostgreSQL every time, and building it cost as much as loading
+    the orders)."""
+    page_ids = page_query.with_only_columns(col(Order.id)).subquery()
+    return session.exec(select(*columns)
+                        .join(page_ids, page_ids.c.id == col(OrderOperation.order_id))
+                        .order_by(col(OrderOperation.order_id), col(OrderOperation.seq)))
+
+
+def list_orders(
+    session: Session, user: User, status: str | None = None, page: int = 1, per_page: int = 50
+) -> tuple[list[Order], int]:
+    """The user's company's orders (operators: all), newest first, with their routings."""
+    query = _listed(user, status)
+    if query is None:
+        return [], 0
+    query, total = _page(session, query, page, per_page)
+    rows = list(session.exec(query).all())
+    if not rows:
+        return rows, total
+    routing: dict[int, list[OrderOperation]] = {o.id: [] for o in rows}  # type: ignore[misc]
+    for op in _routings(session, query, OrderOperation):
+        routing[op.order_id].append(op)
+    for order in rows:
+        set_committed_value(order, "operations", routing[order.id])  # type: ignore[index]
+    return rows, total
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """An order as a list page shows it: its own fields and its routing's process codes."""
+
+    id: int
+    title: str
+    quantity: int
+    due_date: datetime
+    budget: int | None
+    currency: str
+    status: str
+    processes: list[str]
+
+
+def list_order_lines(
+    session: Session, user: User, status: str | None = None, page: int = 1,
+    per_page: int = 50, counts: dict[str, int] | None = None,
+) -> tuple[list[OrderLine], int]:
+    """`list_orders` for reading only, as plain rows of the columns a list shows: loading
+    whole orders and operations as ORM objects cost a 50-row page several times as much.
+    `counts`: the user's `status_counts`, when the caller has them (the total is then
+    theirs, without a query of its own)."""
+    query = _listed(user, status, Order.id, Order.title, Order.quantity, Order.due_date,
+                    Order.budget, Order.currency, Order.status)
+    if query is None:
+        return [], 0
+    known = None if counts is None else (
+        counts.get(status, 0) if status else sum(counts.values()))
+    query, total = _page(session, query, page, per_page, known)
+    rows = session.exec(query).all()
+    if not rows:
+        return [], total
+    processes: dict[int, list[str]] = {row[0]: [] for row in rows}
+    for order_id, code in _routings(session, query, OrderOperation.order_id,
+                                    OrderOperation.process_code):
+        processes[order_id].append(code)
+    return [OrderLine(*row, processes=processes[row[0]]) for row in rows], total
 
 
 def status_counts(session: Session, user: User) -> dict[str, int]:
@@ -136,13 +207,21 @@ def is_offered(session: Session, order: Order) -> bool:
     return company is not None and company.status == CompanyStatus.verified
 
 
+def _offered(*columns: Any) -> Any:
+    return (select(*columns).join(Company, col(Company.id) == col(Order.buyer_company_id))
+            .where(Order.status == OrderStatus.open, Company.status == CompanyStatus.verified)
+            .order_by(col(Order.due_date)))
+
+
 def offered_orders(session: Session) -> list[Order]:
     """Open orders of verified buyers: what the matching runs should take."""
-    return list(session.exec(
-        select(Order).join(Company, col(Company.id) == col(Order.buyer_company_id))
-        .where(Order.status == OrderStatus.open, Company.status == CompanyStatus.verified)
-        .order_by(col(Order.due_date))
-    ))
+    return list(session.exec(_offered(Order)))
+
+
+def offered_order_rows(session: Session) -> list[Any]:
+    """`offered_orders` as rows of id, title, quantity and due date, for a page that lists
+    them (a hundred ORM orders cost six times as much to load)."""
+    return list(session.exec(_offered(Order.id, Order.title, Order.quantity, Order.due_date)))
 
 
 def timeline(session: Session, order: Order) -> list[OrderEvent]:

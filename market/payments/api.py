@@ -13,7 +13,7 @@ from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import db
 from market.orders import service as orders
 from market.orders.models import Order
-from market.payments import charges, common, disputes, ledger, payouts, webhooks
+from market.payments import bank_transfers, charges, common, disputes, ledger, payouts, webhooks
 from market.payments import service as svc
 from market.payments.gateways import PaymentSettings
 from market.payments.models import Dispute, Payment, Payout
@@ -22,8 +22,10 @@ from market.payments.schemas import (
     DisputeOut,
     LedgerOut,
     MarkReceivedIn,
+    MarkSentIn,
     PaymentOut,
     PayoutOut,
+    RefundOut,
     ResolveIn,
     WebhookOut,
 )
@@ -96,6 +98,25 @@ def list_payouts() -> Page:
     rows = payouts.payouts_for(db.session, user, page, per_page)
     return Page([payout_out(p) for p in rows], page, per_page,
                      payouts.count_payouts(db.session, user))
+
+
+@route("POST", "/payouts/<int:payout_id>/mark-paid",
+       summary="The bank transfer to the factory went out (operators, manual gateway): the "
+               "payout is paid and the ledger moves it to what was paid to factories",
+       body=MarkSentIn, response=PayoutOut, auth="operator", tag="payments")
+def mark_payout_paid(payout_id: int, data: MarkSentIn) -> dict[str, Any]:
+    return payout_out(bank_transfers.confirm_payout_sent(db.session, current_api_user(),
+                                                         payout_id, data.reference))
+
+
+@route("POST", "/refunds/<int:refund_id>/mark-sent",
+       summary="The bank transfer back to the buyer went out (operators, manual gateway): "
+               "the refund succeeded and the ledger moves it from escrow to refunds",
+       body=MarkSentIn, response=RefundOut, auth="operator", tag="payments")
+def mark_refund_sent(refund_id: int, data: MarkSentIn) -> dict[str, Any]:
+    refund = bank_transfers.confirm_refund_sent(db.session, current_api_user(), refund_id,
+                                                data.reference)
+    return RefundOut.model_validate(refund, from_attributes=True).model_dump(mode="json")
 
 
 @route("GET", "/ledger", summary="Ledger balances and entries, overall or for one order",

@@ -31,7 +31,7 @@ from market.core.money import parse_money
 from market.core.pages import actor as _me
 from market.core.pages import attempt, on_service_error, operator_required
 from market.orders.models import Order, OrderStatus
-from market.payments import charges, disputes, ledger
+from market.payments import bank_transfers, charges, disputes, ledger
 from market.payments import payouts as payouts_svc
 from market.payments import service as svc
 from market.payments.gateways import PaymentSettings
@@ -53,6 +53,9 @@ LABELS = {
     "payout_held": _l("held by a dispute"),
     "payout_paid": _l("paid"),
     "payout_failed": _l("failed"),
+    "refund_pending": _l("being sent back"),
+    "refund_succeeded": _l("sent back"),
+    "refund_failed": _l("failed"),
     "resolved": _l("resolved"),
     "manual": _l("bank transfer"),
     "stripe": _l("card (Stripe)"),
@@ -152,17 +155,19 @@ def receipts():
 @operator_required
 def operator_payments():
     waiting = svc.pending_manual(db.session)
+    outgoing = bank_transfers.transfers_to_make(db.session)
     open_disputes = disputes.disputes(db.session, "open")
     payouts = list(db.session.exec(select(Payout).order_by(col(Payout.id).desc()).limit(100)))
     companies = {c.id: c for c in db.session.exec(select(Company))}
     orders = {o.id: o for o in db.session.exec(select(Order).where(col(Order.id).in_(
         {p.order_id for p in waiting} | {d.order_id for d in open_disputes}
-        | {p.order_id for p in payouts})))}
+        | {p.order_id for p in payouts} | {p.order_id for p in outgoing.payouts}
+        | {r.order_id for r, _p in outgoing.refunds})))}
     payments = {p.id: p for p in db.session.exec(select(Payment).where(col(Payment.id).in_(
         {d.payment_id for d in open_disputes})))}
     return render_template("payments/operator.html", waiting=waiting, disputes=open_disputes,
                            payouts=payouts, companies=companies, orders=orders,
-                           payments=payments, cfg=_cfg())
+                           payments=payments, outgoing=outgoing, cfg=_cfg())
 
 
 @bp.post("/operator/payments/<int:payment_id>/mark-received")
@@ -173,6 +178,26 @@ def mark_received(payment_id: int):
                                 request.form.get("note", ""), _cfg())
     flash(_("Payment %(ref)s marked received; the bookings went to the factories.",
             ref=payment.reference), "success")
+    return _to_operator_payments()
+
+
+@bp.post("/operator/payouts/<int:payout_id>/mark-paid")
+@operator_required
+@on_service_error(_to_operator_payments)
+def mark_payout_paid(payout_id: int):
+    payout = bank_transfers.confirm_payout_sent(db.session, _me(), payout_id,
+                                                request.form.get("reference", ""))
+    flash(_("Payout #%(id)s marked paid.", id=payout.id), "success")
+    return _to_operator_payments()
+
+
+@bp.post("/operator/refunds/<int:refund_id>/mark-sent")
+@operator_required
+@on_service_error(_to_operator_payments)
+def mark_refund_sent(refund_id: int):
+    refund = bank_transfers.confirm_refund_sent(db.session, _me(), refund_id,
+                                                request.form.get("reference", ""))
+    flash(_("Refund #%(id)s marked sent.", id=refund.id), "success")
     return _to_operator_payments()
 
 

@@ -197,6 +197,14 @@ def send_payout(session: Session, payout_id: int,
         session.add(payout)
         session.commit()
         return payout
+    if gateways.confirmed_by_hand(payout.gateway):
+        # a bank transfer the finance staff make: it stays due, with where it goes, until an
+        # operator marks it sent (payments.bank_transfers); nothing is paid before that
+        if (payout.destination, payout.last_error) != (destination[:255], ""):
+            payout.destination, payout.last_error = destination[:255], ""
+            session.add(payout)
+        session.commit()
+        return payout
     payout.attempts += 1
     payout.destination = destination[:255]
     session.add(payout)
@@ -216,24 +224,31 @@ def send_payout(session: Session, payout_id: int,
     return session.get(Payout, payout_id)  # type: ignore[return-value]
 
 
+def record_paid(session: Session, payout: Payout, transfer_id: str,
+                actor_id: int | None = None, reference: str = "") -> None:
+    """The money reached the factory: the payout is paid and the ledger moves it from what
+    is owed to the factory to what was paid (the caller holds the payout's lock, commits)."""
+    payout.status, payout.paid_at = PayoutStatus.paid.value, utcnow()
+    payout.provider_transfer_id, payout.last_error = transfer_id, ""
+    session.add(payout)
+    ledger.post(session, f"payout-{payout.id}", order_id=payout.order_id,
+                currency=payout.currency, kind="payout",
+                legs=[(ledger.factory_payable(payout.factory_company_id), -payout.amount),
+                      (ledger.FACTORY_PAID, payout.amount)],
+                memo=f"transfer {transfer_id}" + (f" ({reference})" if reference else ""))
+    audit.record(session, actor_id, "payout.paid", payout, payout.factory_company_id,
+                 amount=payout.amount, transfer=transfer_id, reference=reference)
+    events.occurred(session, "payout_paid", payout=payout)
+
+
 def mark_payout_paid(session: Session, payout_id: int, transfer_id: str) -> bool:
+    """The provider says the transfer went out (once, whoever says it first)."""
     with write_lock(session):
         payout = locked(session, Payout, payout_id)
         if payout is None or payout.status == PayoutStatus.paid:
             session.rollback()
             return False
-        now = utcnow()
-        payout.status, payout.paid_at = PayoutStatus.paid.value, now
-        payout.provider_transfer_id, payout.last_error = transfer_id, ""
-        session.add(payout)
-        ledger.post(session, f"payout-{payout.id}", order_id=payout.order_id,
-                    currency=payout.currency, kind="payout",
-                    legs=[(ledger.factory_payable(payout.factory_company_id), -payout.amount),
-                          (ledger.FACTORY_PAID, payout.amount)],
-                    memo=f"transfer {transfer_id}")
-        audit.record(session, None, "payout.paid", payout, payout.factory_company_id,
-                     amount=payout.amount, transfer=transfer_id)
-        events.occurred(session, "payout_paid", payout=payout)
+        record_paid(session, payout, transfer_id)
         session.commit()
     return True
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from market.accounts.models import User
+from market.core import audit
 from market.core.db import write_lock
 from market.core.errors import (
     N_,
@@ -57,6 +59,10 @@ def execute_refund(session: Session, refund_id: int,
         return refund
     payment = session.get(Payment, refund.payment_id)
     assert payment is not None
+    if gateways.confirmed_by_hand(payment.gateway):
+        # the finance staff send it back by bank transfer: pending until an operator marks
+        # it sent (payments.bank_transfers), and only then does the ledger move it
+        return refund
     refund.attempts += 1
     session.add(refund)
     session.commit()
@@ -74,22 +80,34 @@ def execute_refund(session: Session, refund_id: int,
     return session.get(Refund, refund_id)  # type: ignore[return-value]
 
 
+def record_sent(session: Session, refund: Refund, provider_id: str,
+                actor: User | None = None, reference: str = "") -> None:
+    """The money went back to the buyer: the refund succeeded and the ledger moves it from
+    escrow to refunds (the caller holds the refund's lock and commits)."""
+    refund.status, refund.succeeded_at = RefundStatus.succeeded.value, utcnow()
+    refund.provider_refund_id, refund.last_error = provider_id, ""
+    session.add(refund)
+    memo = refund.reason[:200] + (f" ({reference})" if reference else "")
+    ledger.post(session, f"refund-{refund.id}", order_id=refund.order_id,
+                currency=refund.currency, kind="refund",
+                legs=[(ledger.ESCROW, -refund.amount), (ledger.REFUNDS, refund.amount)],
+                memo=memo)
+    order = session.get(Order, refund.order_id)
+    add_event(session, order, actor, "refunded", refund_id=refund.id,  # type: ignore[arg-type]
+              amount=refund.amount, currency=refund.currency)
+    if actor is not None:
+        audit.record(session, actor.id, "refund.sent", refund, order.buyer_company_id,  # type: ignore[union-attr]
+                     amount=refund.amount, reference=reference)
+
+
 def mark_refund_succeeded(session: Session, refund_id: int, provider_id: str) -> bool:
+    """The provider says the refund went out (once, whoever says it first)."""
     with write_lock(session):
         refund = locked(session, Refund, refund_id)
         if refund is None or refund.status == RefundStatus.succeeded:
             session.rollback()
             return False
-        refund.status, refund.succeeded_at = RefundStatus.succeeded.value, utcnow()
-        refund.provider_refund_id, refund.last_error = provider_id, ""
-        session.add(refund)
-        ledger.post(session, f"refund-{refund.id}", order_id=refund.order_id,
-                    currency=refund.currency, kind="refund",
-                    legs=[(ledger.ESCROW, -refund.amount), (ledger.REFUNDS, refund.amount)],
-                    memo=refund.reason[:200])
-        order = session.get(Order, refund.order_id)
-        add_event(session, order, None, "refunded", refund_id=refund.id,  # type: ignore[arg-type]
-                    amount=refund.amount, currency=refund.currency)
+        record_sent(session, refund, provider_id)
         session.commit()
     return True
 

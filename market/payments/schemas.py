@@ -43,6 +43,26 @@ class MarkReceivedIn(Strict):
     note: str = Field(default="", max_length=200)
 
 
+class MarkSentIn(Strict):
+    """The bank's own reference of the transfer out, if the operator has one."""
+
+    reference: str = Field(default="", max_length=100)
+
+
+class RefundOut(BaseModel):
+    id: int
+    order_id: int
+    payment_id: int
+    amount: int
+    currency: str
+    status: str
+    reason: str
+    provider_refund_id: str | None
+    last_error: str
+    created_at: datetime
+    succeeded_at: datetime | None
+
+
 class PayoutOut(BaseModel):
     id: int
     order_id: int

@@ -15,7 +15,9 @@ The flow
    the bookings are proposed to the factories (`bookings.propose_bookings`).
 4. Release (`on_delivery_confirmed`, or `housekeeping` PAYOUT_AFTER_SHIPMENT_DAYS after
    shipment without a dispute): one `Payout` per factory and a Transfer in the order's
-   transfer group (idempotency key `payout-<payment id>-<company id>`).
+   transfer group (idempotency key `payout-<payment id>-<company id>`). With the manual
+   gateway the transfer is a bank transfer the finance staff make: the payout stays due
+   until an operator marks it sent (`bank_transfers`), and so does a refund.
 5. Cancellation refunds whatever is in escrow in full (`on_order_cancelled`); a dispute
    stops the release until an operator resolves it: refund all, refund part (the rest is
    released), or release.
@@ -64,7 +66,7 @@ from market.deals.models import Quote, QuoteStatus
 from market.orders.models import Order, OrderEvent, OrderStatus
 from market.payments.charges import expire_unpaid, open_payment, sync_payment
 from market.payments.common import LIVE_PAYMENT, config_or_default
-from market.payments.gateways import PaymentSettings
+from market.payments.gateways import ManualGateway, PaymentSettings
 from market.payments.models import (
     Payment,
     PaymentStatus,
@@ -136,12 +138,16 @@ def housekeeping(session: Session, now: datetime | None = None,
     for payment in orphans:
         if refund_remaining(session, payment.id, "The quote was withdrawn.", cfg):  # type: ignore[arg-type]
             counts["refunded"] += 1
+    # bank transfers (the manual gateway) wait for an operator, not for a retry
     for payout_id in session.exec(select(Payout.id).where(
-            Payout.status == PayoutStatus.pending.value)).all():
+            Payout.status == PayoutStatus.pending.value,
+            Payout.gateway != ManualGateway.name)).all():
         send_payout(session, payout_id, cfg)  # type: ignore[arg-type]
         counts["payouts_retried"] += 1
-    for refund_id in session.exec(select(Refund.id).where(
-            Refund.status == RefundStatus.pending.value)).all():
+    for refund_id in session.exec(
+            select(Refund.id).join(Payment, col(Payment.id) == col(Refund.payment_id))
+            .where(Refund.status == RefundStatus.pending.value,
+                   Payment.gateway != ManualGateway.name)).all():
         execute_refund(session, refund_id, cfg)  # type: ignore[arg-type]
         counts["refunds_retried"] += 1
     stale = session.exec(select(Payment.id).where(

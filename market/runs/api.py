@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, json
+from flask import Response, current_app, json
 
 from market.core.api import ApiError, Page, current_api_user, pagination, route
 from market.core.extensions import check_rate, db
@@ -30,7 +30,8 @@ from market.runs.schemas import (
 def instant_quote(order_id: int) -> dict[str, Any]:
     user = current_api_user()
     check_rate("instant-quote", "QUOTE_RATE_LIMIT", user.company_id or f"user-{user.id}")
-    result = quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
+    result = quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps(),
+                                  workers=current_app.config["SOLVER_WORKERS"])
     return InstantQuoteOut.model_validate(result.as_dict()).model_dump(mode="json")
 
 

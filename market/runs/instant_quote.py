@@ -179,13 +179,15 @@ class Placement:
     reason: str = ""
 
 
-def place(problem: dict[str, Any], order: dict[str, Any]) -> Placement:
+def place(problem: dict[str, Any], order: dict[str, Any], workers: int = 1) -> Placement:
     """Place the order around the problem's fixed bookings with `matching.quote` (the
     existing plan is empty: held and booked time is already in `bookings`), in a child
-    process: a crash of the engine answers this quote with a clear error, nothing more."""
+    process: a crash of the engine answers this quote with a clear error, nothing more.
+    `workers`: CP-SAT's search threads (SOLVER_WORKERS)."""
     try:
         result = isolation.call_engine("quote", {**problem, "orders": []}, None, order,
-                                       time_limit=ENGINE_SECONDS, kind="quotes", processes=2,
+                                       time_limit=ENGINE_SECONDS, workers=max(1, workers),
+                                       kind="quotes", processes=2,
                                        timeout=ENGINE_SECONDS + 30)
     except isolation.SolverCrashed:
         raise Unavailable("The quote engine had a problem; nothing was saved. Please try "
@@ -198,7 +200,7 @@ def place(problem: dict[str, Any], order: dict[str, Any]) -> Placement:
 
 def instant_quote(
     session: Session, actor: User, order_id: int, *, fee_bps: int = DEFAULT_FEE_BPS,
-    now: datetime | None = None,
+    now: datetime | None = None, workers: int = 1,
 ) -> QuoteResult:
     order = orders.get_order(session, actor, order_id)
     accounts.require_active(session, actor)
@@ -216,7 +218,7 @@ def instant_quote(
     missing = missing_capability(problem, order)
     code, params = missing if missing else (None, {})
     if missing is None:
-        placement = place(problem, matching_order)
+        placement = place(problem, matching_order, workers)
         if not placement.served:
             code, params = "no_capacity", {"until": index.at(minutes)}
         else:

@@ -110,7 +110,7 @@ def runs():
     matching_runs.reap(db.session)
     catch_up(db.session)  # quotes expired meanwhile put their orders back among the open
     rows, total = matching_runs.list_runs(db.session, actor())
-    open_orders = orders_service.offered_orders(db.session)
+    open_orders = orders_service.offered_order_rows(db.session)
     # declined or unanswered bookings put orders back: operators see them first
     attention = audit.recent(db.session, limit=10, actions=["booking.declined"])
     return render_template("operator/runs.html", runs=rows, total=total,

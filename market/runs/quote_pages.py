@@ -3,7 +3,7 @@ without JavaScript): POST /orders/<id>/quote."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -59,7 +59,8 @@ def quote(order_id: int):
 
     def rated_quote() -> quotes.QuoteResult:
         check_rate("instant-quote", "QUOTE_RATE_LIMIT", user.company_id or f"user-{user.id}")
-        return quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps())
+        return quotes.instant_quote(db.session, user, order_id, fee_bps=fee_bps(),
+                                    workers=current_app.config["SOLVER_WORKERS"])
 
     quoted = attempt(rated_quote)
     result, error = quoted.value, quoted.message or None

@@ -107,6 +107,19 @@ def _bank_details(page, server, email: str, bank: str, number: str) -> None:
     page.get_by_text("Bank details saved.").wait_for()
 
 
+def _send_payouts(page, server, reference: str, screenshot: str | None) -> None:
+    """The operator makes the bank transfer of the first payout that can be sent and marks
+    it sent on the payments page."""
+    sign_in(page, server, "ops@example.com")
+    page.goto(server.url + "/operator/payments")
+    page.get_by_role("heading", name="Bank transfers to make").wait_for()
+    page.get_by_label("Bank reference").first.fill(reference)
+    if screenshot:
+        shot(page, screenshot)
+    page.get_by_role("button", name=re.compile(r"Mark payout \d+ sent")).first.click()
+    page.get_by_text(re.compile(r"Payout #\d+ marked paid")).wait_for()
+
+
 def test_manual_payment_loop_pays_each_factory(page, server, live_app, wired):  # noqa: F811
     from market.core.extensions import db
 
@@ -158,6 +171,12 @@ def test_manual_payment_loop_pays_each_factory(page, server, live_app, wired):  
     assert reference in page.locator("table").inner_text()
     shot(page, "62-buyer-receipts")
 
+    # the payouts are due: nothing is paid before the bank transfer is made and confirmed
+    sign_in(page, server, "mill@example.com")
+    page.goto(server.url + "/factory/payouts")
+    row = page.locator("table tbody tr").first
+    assert "¥123.45" in row.inner_text() and "due" in row.inner_text()
+    _send_payouts(page, server, "CMB OUT 5521", "63-operator-transfers-to-make")
     sign_in(page, server, "mill@example.com")
     page.goto(server.url + "/factory/payouts")
     row = page.locator("table tbody tr").first
@@ -172,6 +191,11 @@ def test_manual_payment_loop_pays_each_factory(page, server, live_app, wired):  
     shot(page, "64-anodizer-payout-waiting")
     _bank_details(page, server, "anodizer@example.com", "Bank of China Kunshan",
                   "6216 6100 0000 4321")
+    row = page.locator("table tbody tr").first
+    assert "¥67.89" in row.inner_text() and "due" in row.inner_text()
+    _send_payouts(page, server, "BOC OUT 17", None)
+    sign_in(page, server, "anodizer@example.com")
+    page.goto(server.url + "/factory/payouts")
     row = page.locator("table tbody tr").first
     assert "¥67.89" in row.inner_text() and "paid" in row.inner_text()
     shot(page, "65-anodizer-payouts")

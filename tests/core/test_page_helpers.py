@@ -253,3 +253,14 @@ def test_an_exhausted_connection_pool_is_busy_not_broken(client):
     response = client.get("/_helpers/busy", headers={"Accept-Language": "en"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert "busy right now" in response.text
+
+
+def test_an_id_beyond_the_columns_is_a_404_whatever_the_method(client):
+    """werkzeug said 405 for `PUT /api/v1/orders/<a huge id>` (the GET rule of the same shape
+    was counted as a match); a path that names nothing is a 404, a wrong method still 405."""
+    huge = 10**12
+    for method, path in (("PUT", f"/api/v1/orders/{huge}"), ("PATCH", f"/api/v1/machines/{huge}"),
+                         ("GET", f"/api/v1/machines/{huge}/windows"), ("PUT", f"/orders/{huge}")):
+        assert client.open(path, method=method).status_code == 404, (method, path)
+    wrong = client.delete("/api/v1/orders/1")
+    assert wrong.status_code == 405 and wrong.json["error"]["code"] == "method_not_allowed"

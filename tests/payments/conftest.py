@@ -95,3 +95,17 @@ def assert_sound(session, order_id=None):
 def account_of(people, role, app):
     user = people[role]
     return Account(user.id, user.company_id, user.email)
+
+
+def send_bank_transfers(session, people, reference: str = "") -> list:
+    """The finance staff make every bank transfer out that is due, and an operator marks
+    each sent (the manual gateway moves no money by itself): the payouts and refunds."""
+    from market.payments import bank_transfers
+
+    due = bank_transfers.transfers_to_make(session)
+    done = [bank_transfers.confirm_payout_sent(session, people["operator"], p.id, reference)
+            for p in due.payouts if p.destination]
+    done += [bank_transfers.confirm_refund_sent(session, people["operator"], r.id, reference)
+             for r, _payment in due.refunds]
+    session.expire_all()
+    return done

@@ -32,6 +32,7 @@ from tests.payments.conftest import (
     assert_sound,
     make_quote,
     run_to_shipment,
+    send_bank_transfers,
 )
 
 
@@ -89,6 +90,13 @@ def test_manual_loop_escrow_then_payouts_per_factory(session, people, seam):
     assert all("payout account" in p.last_error for p in payouts)
     bank_details(session, people)
     session.expire_all()
+    payouts = session.exec(select(Payout).where(Payout.order_id == order.id)).all()
+    # due, with where the money goes, until the bank transfers are made and confirmed
+    assert {(p.status, p.last_error, p.attempts) for p in payouts} == {("pending", "", 0)}
+    assert "factory_paid" not in ledger.balances(session, order.id)["CNY"]
+    assert ledger.balances(session, order.id)["CNY"][
+        f"factory_payable:{people['mill'].company_id}"] == 12_345
+    send_bank_transfers(session, people)
     payouts = session.exec(select(Payout).where(Payout.order_id == order.id)).all()
     assert {p.status for p in payouts} == {"paid"}
     by_company = {p.factory_company_id: p for p in payouts}
@@ -184,10 +192,14 @@ def test_cancellation_before_production_refunds_in_full(session, people, seam):
     session.add(row)
     session.commit()
     refunds = pay_refunds.on_order_cancelled(session, row, MANUAL)
-    assert [(r.amount, r.status) for r in refunds] == [(quote.price, "succeeded")]
+    # owed back in full at once; the money moves when the bank transfer is made and confirmed
+    assert [(r.amount, r.status) for r in refunds] == [(quote.price, "pending")]
     assert pay_refunds.on_order_cancelled(session, row, MANUAL) == []  # once
     session.expire_all()
     assert session.get(Payment, payment.id).status == "refunded"
+    assert ledger.balances(session, order.id)["CNY"] == {
+        "buyer_cash": -quote.price, "escrow": quote.price}
+    assert [r.status for r in send_bank_transfers(session, people)] == ["succeeded"]
     assert ledger.balances(session, order.id)["CNY"] == {
         "buyer_cash": -quote.price, "escrow": 0, "refunds": quote.price}
     assert_sound(session)
@@ -210,6 +222,8 @@ def test_cancel_while_waiting_for_money_and_money_arrives_later(session, people,
     session.expire_all()
     assert session.get(Payment, payment.id).status == "refunded"
     assert visibility.bookings_of_order(session, order.id) == []
+    assert ledger.balances(session, order.id)["CNY"]["escrow"] == quote.price
+    send_bank_transfers(session, people)
     assert ledger.balances(session, order.id)["CNY"]["refunds"] == quote.price
     assert ledger.balances(session, order.id)["CNY"]["escrow"] == 0
     assert_sound(session)
@@ -229,6 +243,10 @@ def test_factory_decline_after_payment_refunds_that_quote(session, people, seam)
     assert session.get(Payment, payment.id).status == "refunded"
     assert session.get(Payment, payment.id).refunded_amount == quote.price
     assert_sound(session)
+    assert ledger.balances(session, order.id)["CNY"]["escrow"] == quote.price  # not sent yet
+    send_bank_transfers(session, people)
+    assert ledger.balances(session, order.id)["CNY"] == {
+        "buyer_cash": -quote.price, "escrow": 0, "refunds": quote.price}
     # on_quote_withdrawn (for the lead to call from the decline) is then a no-op
     assert pay_refunds.on_quote_withdrawn(session, session.get(Quote, quote.id), MANUAL) is None
 
@@ -280,6 +298,9 @@ def test_dispute_holds_payouts_then_refund_part(session, people, seam):
     assert sum(shares.values()) == refund
     assert (mill.amount, anod.amount) == (12_345 - mill.refund_share, 6_789 - anod.refund_share)
     assert mill.refund_share + anod.refund_share + shares["platform"] == refund
+    assert {mill.status, anod.status} == {"pending"}
+    assert len(send_bank_transfers(session, people)) == 3  # two payouts, the refund
+    mill, anod = session.get(Payout, mill.id), session.get(Payout, anod.id)
     assert {mill.status, anod.status} == {"paid"}
     bal = ledger.balances(session, order.id)["CNY"]
     assert bal["escrow"] == 0 and bal["refunds"] == refund
@@ -294,6 +315,9 @@ def test_dispute_refund_all_or_release(session, people, seam, resolution):
     bank_details(session, people)
     dispute = pay_disputes.open_dispute(session, people["buyer"], order.id, "Late")
     pay_disputes.resolve_dispute(session, people["operator"], dispute.id, resolution, config=MANUAL)
+    bal = ledger.balances(session, order.id)["CNY"]
+    assert "refunds" not in bal and "factory_paid" not in bal  # nothing sent yet
+    send_bank_transfers(session, people)
     bal = ledger.balances(session, order.id)["CNY"]
     assert bal["escrow"] == 0
     if resolution == "refund_all":
@@ -320,6 +344,9 @@ def test_payouts_a_set_number_of_days_after_shipment(session, people, seam):
     now = shipped.at + timedelta(days=14)
     assert pay.housekeeping(session, now, MANUAL)["released"] == 1
     assert pay.housekeeping(session, now, MANUAL)["released"] == 0
+    assert {p.status for p in session.exec(select(Payout)).all()} == {"pending"}
+    assert pay.housekeeping(session, now, MANUAL)["payouts_retried"] == 0  # an operator's
+    send_bank_transfers(session, people)
     assert {p.status for p in session.exec(select(Payout)).all()} == {"paid"}
     # a dispute after the money left is refused with a clear message
     with pytest.raises(Conflict) as exc:
@@ -459,6 +486,15 @@ def test_payments_api(app, client, session, people, seam):
                        headers=buyer_h).status_code == 200
     pay_payouts.on_delivery_confirmed(session, session.get(Order, order.id), MANUAL)
     mine = client.get("/api/v1/payouts", headers=mill_h).json
+    assert [p["status"] for p in mine["items"]] == ["pending"]  # until the bank transfer
+    sent = f"/api/v1/payouts/{mine['items'][0]['id']}/mark-paid"
+    assert client.post(sent, headers=mill_h, json={}).status_code == 403
+    assert client.post(sent, headers=op_h, json={"reference": 7}).status_code == 422
+    ok = client.post(sent, headers=op_h, json={"reference": "ICBC 20261201-0042"})
+    assert ok.status_code == 200 and ok.json["status"] == "paid" and ok.json["paid_at"]
+    assert client.post(sent, headers=op_h, json={}).status_code == 409
+    assert client.post("/api/v1/payouts/9999/mark-paid", headers=op_h).status_code == 404
+    mine = client.get("/api/v1/payouts", headers=mill_h).json
     assert [(p["amount"], p["status"], p["currency"]) for p in mine["items"]] == [
         (12_345, "paid", "CNY")]
     assert mine["total"] == 1 and mine["page"] == 1
@@ -492,7 +528,17 @@ def test_dispute_api(app, client, session, people, seam):
                                                  "amount": 1.5}).status_code == 422
     done = client.post(url, headers=op_h, json={"resolution": "refund_all"})
     assert done.status_code == 200 and done.json["refund_amount"] == quote.price
-    assert session.exec(select(Refund)).one().status == "succeeded"
+    refund = session.exec(select(Refund)).one()
+    assert refund.status == "pending"  # until the money is sent back by bank transfer
+    sent = f"/api/v1/refunds/{refund.id}/mark-sent"
+    assert client.post(sent, headers=buyer_h, json={}).status_code == 403
+    back = client.post(sent, headers=op_h, json={"reference": "CMB back 77"})
+    assert back.status_code == 200, back.json
+    assert (back.json["status"], back.json["amount"]) == ("succeeded", quote.price)
+    assert client.post(sent, headers=op_h).status_code == 409
+    assert client.post("/api/v1/refunds/9999/mark-sent", headers=op_h).status_code == 404
+    session.expire_all()
+    assert ledger.balances(session, order.id)["CNY"]["refunds"] == quote.price
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -562,6 +608,25 @@ def test_payment_pages(app, session, people, seam):
     assert session.get(Refund, 1).amount == 1_000
     receipts = buyer.get("/payments/receipts", headers=EN).text
     assert payment.reference in receipts and "¥10.00" in receipts
+    due = mill.get("/factory/payouts", headers=EN).text
+    assert "due" in due and "bank-payout-" not in due
+    to_make = op.get("/operator/payments", headers=EN).text
+    assert "Bank transfers to make" in to_make and "ICBC / Mill Co / 622200001111" in to_make
+    refund = session.get(Refund, 1)
+    assert f"Mark refund {refund.id} sent" in to_make and payment.reference in to_make
+    payout = session.exec(select(Payout).where(
+        Payout.factory_company_id == people["mill"].company_id)).one()
+    sent = op.post(f"/operator/payouts/{payout.id}/mark-paid", data={"reference": "ICBC 9"},
+                   headers=EN, follow_redirects=True)
+    assert f"Payout #{payout.id} marked paid" in sent.text
+    again = op.post(f"/operator/payouts/{payout.id}/mark-paid", headers=EN,
+                    follow_redirects=True)
+    assert "not waiting for a bank transfer" in again.text
+    back = op.post(f"/operator/refunds/{refund.id}/mark-sent", headers=EN,
+                   follow_redirects=True)
+    assert f"Refund #{refund.id} marked sent" in back.text
+    assert mill.post(f"/operator/refunds/{refund.id}/mark-sent").status_code == 403
+    assert "sent back" in buyer.get(f"/orders/{order.id}/payment", headers=EN).text
     payouts = mill.get("/factory/payouts", headers=EN).text
     assert "paid" in payouts and "bank-payout-" in payouts
     assert_sound(session)
@@ -592,6 +657,8 @@ def test_provider_errors_on_refunds_and_payouts(session, people, seam, monkeypat
     bank_details(session, people)
     run_to_shipment(session, people, order)
     monkeypatch.setattr(gateways, "gateway", lambda _name, _cfg: _FailingGateway(exc))
+    # a provider that sends money itself (Stripe's way), not bank transfers made by people
+    monkeypatch.setattr(gateways, "confirmed_by_hand", lambda _name: False)
     bookings.confirm_delivery(session, people["buyer"], order.id)  # releases the payouts
     session.expire_all()
     payouts = session.exec(select(Payout).where(Payout.order_id == order.id)).all()

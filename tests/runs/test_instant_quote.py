@@ -192,3 +192,28 @@ def test_page_reason_is_translated(app, session, buyer_client, buyer_user, facto
     html = buyer_client.post(f"/orders/{order.id}/quote",
                              headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "阳极氧化" in html  # the process's Chinese name
+
+
+def test_the_solves_get_solver_workers_threads(app, client, session, buyer, buyer_user,
+                                               factory_company, monkeypatch):
+    """SOLVER_WORKERS reaches the engine's child process: CP-SAT's search threads for the
+    instant quote (page and API) as for the matching runs."""
+    from market.runs import isolation
+
+    seen = []
+    real = isolation.call_engine
+
+    def spy(name, *args, **kwargs):
+        seen.append((name, kwargs.get("workers")))
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(isolation, "call_engine", spy)
+    app.config["SOLVER_WORKERS"] = 3
+    seed_capacity(session, factory_company)
+    order = _order(session, buyer_user, quantity=20)
+    response = client.post(f"/api/v1/orders/{order.id}/instant-quote",
+                           headers=api_token(client, buyer))
+    assert response.status_code == 200 and response.json["price"], response.json
+    assert seen == [("quote", 3)]
+    assert quotes.instant_quote(session, buyer_user, order.id).price  # a caller's default: 1
+    assert seen[-1] == ("quote", 1)

@@ -85,9 +85,11 @@ def test_solver_mode_reaches_the_engine(app, session, market, monkeypatch, mode,
 
     monkeypatch.setattr(isolation, "call_engine", spy)
     app.config["SOLVER_MODE"] = mode
+    app.config["SOLVER_WORKERS"] = 3  # CP-SAT's threads in the child (anytime mode uses them)
     run = run_now(app, session, market["operator"], time_limit=1)
     assert run.status == "done", run.error
     assert seen["deterministic"] is deterministic and seen["time_limit"] == 1.0
+    assert seen["workers"] == 3
 
 
 def test_a_crashing_solver_fails_the_run_not_the_site(app, client, session, market,

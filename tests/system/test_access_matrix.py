@@ -34,7 +34,8 @@ OWNER = {"order_id": "buyer", "quote_id": "buyer", "payment_id": "buyer",
          "machine_id": "factory_booked", "plant_id": "factory_booked",
          "window_id": "factory_booked", "company_id": "operator", "run_id": "operator",
          "payout_id": "nobody", "dispute_id": "nobody", "notification_id": "buyer",
-         "endpoint_id": "buyer", "file_id": "buyer"}
+         "endpoint_id": "buyer", "file_id": "buyer",
+         "refund_id": "nobody"}
 FIXED = {"action": "accept", "code": "en", "status": "verified", "filename": "css/app.css"}
 
 
@@ -91,7 +92,7 @@ def world(app, client, session, people):  # noqa: F811
            # the buyer's "payment received" (pay() above sends it)
            "notification_id": session.exec(select(Notification.id).where(
                Notification.user_id == roles["buyer"].user_id)).first(),
-           "endpoint_id": endpoint.id, "file_id": message_file.id}
+           "endpoint_id": endpoint.id, "file_id": message_file.id, "refund_id": 999_999}
     return {"roles": roles, "tokens": tokens, "ids": ids, "quote": quote, "order": order}
 
 

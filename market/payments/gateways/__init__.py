@@ -72,6 +72,12 @@ def settings() -> PaymentSettings:
         {k: getattr(Config, k) for k in dir(Config) if k.isupper()})
 
 
+def confirmed_by_hand(name: str) -> bool:
+    """Whether money out through this gateway is a bank transfer that people make: a payout
+    is paid, a refund sent, when an operator confirms it, not when the service asks."""
+    return name == ManualGateway.name
+
+
 def gateway(name: str, config: PaymentSettings) -> PaymentGateway:
     """The gateway a payment was made with (a payment keeps its gateway for life)."""
     if name == "stripe":
@@ -93,6 +99,7 @@ __all__ = [
     "ManualGateway",
     "PaymentGateway",
     "PaymentSettings",
+    "confirmed_by_hand",
     "gateway",
     "settings",
 ]

@@ -1,7 +1,9 @@
 """The manual gateway: the buyer pays by bank transfer quoting a reference, an operator
-marks the money received, and payouts are bank transfers to each factory's bank details that
-the platform's finance staff execute from the operator page (recorded here with a reference
-made from our own payout id, so recording twice is impossible)."""
+marks the money received; money out is bank transfers too, made by the platform's finance
+staff from the operator page (to each factory's bank details, or back to the account a
+buyer paid from) and marked sent by an operator there (`payments.bank_transfers`). Nothing
+here claims money moved: `transfer` and `refund` refuse, so no code path can mark a payout
+paid or a refund sent without that confirmation."""
 
 from __future__ import annotations
 
@@ -22,13 +24,11 @@ class ManualGateway:
 
     def transfer(self, *, amount: int, currency: str, destination: str, transfer_group: str,
                  idempotency_key: str, metadata: dict[str, str]) -> str:
-        if not destination:
-            raise GatewayRefused("The factory has not entered its bank details yet.")
-        return f"bank-{idempotency_key}"
+        raise GatewayRefused("Bank transfers are made by people; an operator marks them sent.")
 
     def refund(self, *, payment_provider_id: str | None, amount: int, idempotency_key: str,
                metadata: dict[str, str]) -> str:
-        return f"bank-{idempotency_key}"
+        raise GatewayRefused("Bank transfers are made by people; an operator marks them sent.")
 
     def create_account(self, *, email: str, country: str, idempotency_key: str,
                        metadata: dict[str, str]) -> str:
