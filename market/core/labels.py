@@ -108,6 +108,7 @@ AUDIT_LABELS = {
     "plant.updated": _l("Plant changed"),
     "quote.accepted": _l("Quote accepted"),
     "quote.declined": _l("Quote declined"),
+    "refund.sent": _l("Refund sent"),
     "review.posted": _l("Review posted"),
     "review.answered": _l("Review answered"),
     "settings.transport": _l("Transport rates changed"),

@@ -19,6 +19,7 @@ from market.core.errors import (
     ValidationError,
 )
 from market.core.models import utcnow
+from market.core.money import format_money
 from market.deals import service as bookings
 from market.deals.lifecycle import move_quote
 from market.deals.models import Booking, Quote, QuoteStatus
@@ -106,7 +107,8 @@ def start_payment(session: Session, actor: User, order_id: int,
             latest = payment_for_order(session, order.id)  # type: ignore[arg-type]
             if latest is not None:
                 return latest
-            raise Conflict(f"The order is {order.status}; there is nothing to pay now.")
+            raise Conflict("The order is %(status)s; there is nothing to pay now.",
+                           params={"status": order.status})
         with write_lock(session):
             payment = open_payment(session, quote, order, actor, config=cfg)
             session.commit()
@@ -247,12 +249,13 @@ def mark_received(session: Session, actor: User, payment_id: int, amount: int | 
     if payment.gateway != "manual":
         raise Conflict(N_("Card payments are confirmed by Stripe, not by hand."))
     if payment.status not in (*LIVE_PAYMENT, PaymentStatus.cancelled):
-        raise Conflict(f"This payment is {payment.status} already.")
+        raise Conflict("This payment is %(status)s already.", params={"status": payment.status})
     if amount is not None and amount != payment.amount:
         raise ValidationError(
-            N_("The amount received differs from the amount due; contact the buyer and mark it "
-            "received when the full amount has arrived."),
-            {"amount": f"Due: {payment.amount} {payment.currency} (minor units)."})
+            N_("The amount received differs from the amount due (%(due)s); contact the buyer "
+               "and mark it received when the full amount has arrived."),
+            {"amount": N_("Not the amount due.")},
+            {"due": format_money(payment.amount, payment.currency)})
     apply_success(session, payment_id, actor, config=config, note=note.strip()[:200])
     session.expire_all()
     return session.get(Payment, payment_id)  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from enum import Enum
 from sqlmodel import Session
 
 from market.core.db import write_lock
-from market.core.errors import ServiceError, Unavailable, ValidationError
+from market.core.errors import N_, ServiceError, Unavailable, ValidationError
 from market.payments import gateways
 from market.payments.gateways import GatewayError, PaymentSettings
 from market.payments.models import PaymentStatus
@@ -43,8 +43,9 @@ def check_currency(currency: str, config: PaymentSettings | None = None) -> None
     if currency.upper() not in cfg.supported_currencies:
         allowed = ", ".join(cfg.supported_currencies)
         raise ValidationError(
-            f"Payments in {currency} are not supported; this marketplace takes {allowed}.",
-            {"currency": f"Only {allowed}."})
+            "Payments in %(currency)s are not supported; this marketplace takes %(allowed)s.",
+            {"currency": N_("Not a supported currency.")},
+            {"currency": currency, "allowed": allowed})
 
 
 def locked(session: Session, model: type, ident: int):  # type: ignore[no-untyped-def]

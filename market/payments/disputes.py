@@ -45,7 +45,8 @@ def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> D
         if order is None or actor.company_id != order.buyer_company_id:
             raise NotFound(N_("Order not found."))
         if order.status not in DISPUTABLE:
-            raise Conflict(f"An order that is {order.status} cannot be disputed.")
+            raise Conflict("An order that is %(status)s cannot be disputed.",
+                           params={"status": order.status})
         payment = session.exec(select(Payment).where(
             Payment.order_id == order_id, Payment.status == PaymentStatus.succeeded.value)
             .order_by(col(Payment.id).desc())).first()
@@ -95,7 +96,7 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
         held = payment.amount - payment.refunded_amount
         if resolution == "refund_part" and amount >= held:  # type: ignore[operator]
             raise ValidationError(N_("A partial refund is less than what is held; use refund_all."),
-                                  {"amount": f"1 to {held - 1}"})
+                                  {"amount": N_("Less than what is held.")})
         made: list[Payout] = []
         if resolution == "refund_all":
             refund_ids.append(queue_refund(session, payment, held, "Dispute: refund").id)  # type: ignore[arg-type]

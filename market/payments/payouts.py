@@ -152,7 +152,8 @@ def on_delivery_confirmed(session: Session, order: Order,
     if order is None:
         raise NotFound(N_("Order not found."))
     if order.status not in (OrderStatus.delivered, OrderStatus.closed):
-        raise Conflict(f"The order is {order.status}; payouts wait for delivery.")
+        raise Conflict("The order is %(status)s; payouts wait for delivery.",
+                       params={"status": order.status})
     return release_payouts(session, order, "delivered", config=config)
 
 

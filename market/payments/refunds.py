@@ -33,7 +33,7 @@ def queue_refund(session: Session, payment: Payment, amount: int, reason: str) -
     if amount <= 0 or amount > payment.amount - payment.refunded_amount:
         raise ValidationError(
             N_("A refund must be more than zero and at most what is still held."),
-            {"amount": f"1 to {payment.amount - payment.refunded_amount}"})
+            {"amount": N_("More than zero and at most what is still held.")})
     number = session.exec(select(Refund.id).where(
         Refund.payment_id == payment.id)).all()
     refund = Refund(order_id=payment.order_id, payment_id=payment.id, amount=amount,  # type: ignore[arg-type]

@@ -69,3 +69,32 @@ def test_service_errors_take_parameters_after_translation(app):
     with app.test_request_context(headers={"Accept-Language": "zh"}):
         text = exc.localized
         assert "此预订" in text and label("in_progress") in text and "in_progress" not in text
+
+
+ERRORS = {"ServiceError", "ValidationError", "NotFound", "PermissionDenied", "Conflict",
+          "Unavailable", "RateLimited", "AuthenticationFailed", "TooLarge", "BadWebhook",
+          "CsvImportError"}
+
+
+def test_no_service_message_is_built_with_an_f_string():
+    """A message built with an f-string (or % or .format) cannot be in the catalogue: the
+    msgid carries %(name)s placeholders and the values go in `params`."""
+    import ast
+
+    found = []
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in ERRORS or not node.args:
+                continue
+            first = node.args[0]
+            built = isinstance(first, (ast.JoinedStr, ast.BinOp)) or (
+                isinstance(first, ast.Call) and getattr(first.func, "attr", "") == "format")
+            fields = node.args[1] if len(node.args) > 1 else None
+            if isinstance(fields, ast.Dict):
+                built = built or any(isinstance(v, ast.JoinedStr) for v in fields.values)
+            if built:
+                found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
+    assert found == []
