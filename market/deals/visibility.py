@@ -48,7 +48,7 @@ def list_bookings(session: Session, actor: User, status: str | None = None) -> l
 # what a list of bookings shows
 ROW_COLUMNS = (Booking.id, Booking.order_id, Booking.operation_id, Booking.machine_id,
                Booking.start, Booking.end, Booking.amount, Booking.currency, Booking.status,
-               Booking.respond_by)
+               Booking.respond_by, Booking.at_risk)
 
 
 def list_booking_rows(session: Session, actor: User, status: str | None = None) -> list[Any]:
