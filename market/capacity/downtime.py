@@ -24,7 +24,15 @@ MAX_DOWNTIME = timedelta(days=90)
 def report_downtime(session: Session, actor: User, machine_id: int, start: datetime,
                     end: datetime, reason: str) -> MachineDowntime:
     """Record the downtime, withdraw the idle time in it and let the booked work be
-    re-planned. Returns the downtime with what it hit (`affected_bookings`, `replan_run_id`)."""
+    re-planned. Returns the downtime with what it hit (`affected_bookings`, `replan_run_id`).
+    The whole read-check-write holds the write lock (on SQLite a read before it could not
+    write after another writer)."""
+    with write_lock(session):
+        return _report(session, actor, machine_id, start, end, reason)
+
+
+def _report(session: Session, actor: User, machine_id: int, start: datetime, end: datetime,
+            reason: str) -> MachineDowntime:
     machine = get_machine(session, actor, machine_id)
     plant = session.get(Plant, machine.plant_id)
     require_writer(actor, plant.company_id)  # type: ignore[union-attr]
@@ -49,21 +57,20 @@ def report_downtime(session: Session, actor: User, machine_id: int, start: datet
         fields["reason"] = N_("At most 500 characters.")
     if fields:
         raise ValidationError("The downtime cannot be recorded.", fields)
-    with write_lock(session):
-        minutes, _booked = withdraw_published(session, machine.id, start, end)  # type: ignore[arg-type]
-        downtime = MachineDowntime(machine_id=machine.id, start=start, end=end, reason=reason,  # type: ignore[arg-type]
-                                   created_by_id=actor.id, withdrawn_minutes=minutes)
-        session.add(downtime)
-        session.flush()
-        answer = events.collect(events.machine_down, session, downtime=downtime,
-                                machine=machine, actor=actor)
-        downtime.affected_bookings = list(answer.get("affected_bookings", []))
-        downtime.replan_run_id = answer.get("replan_run_id")
-        session.add(downtime)
-        audit.record(session, actor.id, "machine.down", machine, plant.company_id,  # type: ignore[union-attr]
-                     start=start.isoformat(), end=end.isoformat(), reason=reason,
-                     withdrawn_minutes=minutes, affected=downtime.affected_bookings)
-        session.commit()
+    minutes, _booked = withdraw_published(session, machine.id, start, end)  # type: ignore[arg-type]
+    downtime = MachineDowntime(machine_id=machine.id, start=start, end=end, reason=reason,  # type: ignore[arg-type]
+                               created_by_id=actor.id, withdrawn_minutes=minutes)
+    session.add(downtime)
+    session.flush()
+    answer = events.collect(events.machine_down, session, downtime=downtime, machine=machine,
+                            actor=actor)
+    downtime.affected_bookings = list(answer.get("affected_bookings", []))
+    downtime.replan_run_id = answer.get("replan_run_id")
+    session.add(downtime)
+    audit.record(session, actor.id, "machine.down", machine, plant.company_id,  # type: ignore[union-attr]
+                 start=start.isoformat(), end=end.isoformat(), reason=reason,
+                 withdrawn_minutes=minutes, affected=downtime.affected_bookings)
+    session.commit()
     return downtime
 
 

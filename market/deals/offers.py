@@ -89,6 +89,9 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
     order is all or nothing: if any of its intervals no longer fits, it is reported."""
     require_operator(actor)
     kind = session.exec(select(MatchingRun.kind).where(MatchingRun.id == run_id)).first()
+    # end that read before the write lock: on SQLite a snapshot older than the lock's holder
+    # cannot write (SQLITE_BUSY_SNAPSHOT)
+    session.rollback()
     if kind == "replan":  # moves bookings instead of offering quotes
         replanned = disruption.approve_replan(
             session, actor, run_id, order_ids,
