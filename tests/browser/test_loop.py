@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from market.accounts.models import User
@@ -56,13 +57,17 @@ def test_marketplace_loop(page, server, live_app):  # noqa: F811
     sign_in(page, server, "works@example.com")
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
     page.goto(f"{server.url}/factory/plants/{plant_id}?week={tomorrow}")
+    slots = page.locator("#calendar .calendar-week .slot-published")
     for machine in ("cnc_milling cell", "anodizing cell"):
         for d in range(3):
+            before = slots.count()
             page.get_by_label("Machine", exact=True).select_option(label=machine)
             page.get_by_label("Day", exact=True).fill((tomorrow + timedelta(days=d)).isoformat())
             page.get_by_label("From", exact=True).fill("08:00")
             page.get_by_label("To", exact=True).fill("20:00")
             page.get_by_role("button", name="Publish idle time").click()
+            # wait for this window's swap (the last one's message may still be showing)
+            expect(slots).to_have_count(before + 1)
             page.get_by_text("Published 12.0 hours").wait_for()
     shot(page, "30-loop-factory-calendar")
 
