@@ -60,6 +60,16 @@ def test_factory_and_buyer_pages_fit_a_phone(phone, server, live_app):
     browser_sign_in(page, server, "works@example.com", PASSWORD)
     page.goto(f"{server.url}/factory/plants/{plant_id}?week={day.date()}")
     fits(page)
+    # the navigation sits behind a Menu button: the header is one row, not three
+    menu = page.locator(".menu-toggle")
+    nav = page.locator("#mainnav")
+    assert menu.is_visible() and not nav.is_visible()
+    assert page.locator(".topbar").bounding_box()["height"] < 140
+    menu.click()
+    assert nav.is_visible() and menu.get_attribute("aria-expanded") == "true"
+    shot(page, f"89-phone-menu-{lang}")
+    menu.click()
+    assert not nav.is_visible()
     day_view = page.locator(".calendar-day")
     assert day_view.is_visible() and not page.locator(".calendar-week").is_visible()
     # the day view starts on the day asked for, and its arrows move one day

@@ -1,4 +1,15 @@
 // Small progressive enhancements; every page works without JavaScript.
+document.documentElement.classList.add("js");
+
+// The Menu button of narrow screens opens and closes the navigation.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest(".menu-toggle");
+  if (!button) return;
+  const bar = button.closest(".topbar");
+  const open = !bar.classList.contains("menu-open");
+  bar.classList.toggle("menu-open", open);
+  button.setAttribute("aria-expanded", String(open));
+});
 document.addEventListener("htmx:responseError", (event) => {
   // Show a server-side error of an htmx request where the user is looking.
   const box = document.createElement("div");
