@@ -417,10 +417,12 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
     run.utilisation_bp = int(10_000 * planned_minutes / offered) if offered > 0 else None  # type: ignore[union-attr]
     run.stats = {**plan.get("stats", {}), "machines": len(problem["machines"]),  # type: ignore[union-attr]
                  "plants": len(problem["plants"]), "orders": len(by_key),
-                 "operations": len(plan["assignments"])}
+                 "operations": len(plan["assignments"]),
+                 # each served order's cost parts (machines, transport, delivery, lateness,
+                 # risk, change): the review shows what the record and the moves cost
+                 "parts": {o["order"][1:]: o.get("parts", {}) for o in plan["orders"]}}
     if moved is not None:
-        parts = {o["order"][1:]: o.get("parts", {}) for o in plan["orders"]}
-        run.stats = {**run.stats, "changes": moved, "parts": parts,  # type: ignore[union-attr]
+        run.stats = {**run.stats, "changes": moved,  # type: ignore[union-attr]
                      "paid_before": replan.paid_before(places or {}),
                      "before": replan.before(session, places or {})}
     run.status, run.finished_at = RunStatus.done.value, utcnow()  # type: ignore[union-attr]

@@ -112,3 +112,20 @@ def test_rush_from_the_runs_page(app, session, world):  # noqa: F811
                          headers=EN, follow_redirects=True)
     assert done.status_code == 200 and "Rush re-plan #" in done.text
     assert "What this re-plan moves" in done.text
+
+
+def test_run_review_shows_each_orders_risk_cost(app, session, world):  # noqa: F811
+    from sqlmodel import select
+
+    from market.quality.scorecards import PRIOR_PER_MILLE
+    from market.runs.instant_quote import RISK_COST
+    from market.runs.models import MatchingRun
+
+    first = session.exec(select(MatchingRun).where(MatchingRun.kind == "match")).first()
+    order = world["order"]
+    parts = first.stats["parts"][str(order.id)]
+    # two operations by factories without a record: the prior risk on each
+    assert parts["risk"] == 2 * round(RISK_COST * PRIOR_PER_MILLE / 1000)
+    operator = client_of(app, world["users"]["operator"])
+    page = operator.get(f"/operator/runs/{first.id}", headers=EN).text
+    assert ">Risk<" in page and "¥{:,.2f}".format(parts["risk"] / 100) in page
