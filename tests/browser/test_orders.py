@@ -152,6 +152,7 @@ def test_buyer_composes_uploads_submits_and_gets_a_quote(page, server, live_app,
     page.goto(server.url + "/orders/new?template=sheet_metal_enclosure")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "orders-07-editor-mobile")
+    page.get_by_role("button", name="Menu").click()  # a phone's navigation is behind it
     with page.expect_navigation():
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
     with page.expect_navigation():  # measure the order page, not the one being left
