@@ -98,6 +98,17 @@ def approve(session: Session, actor: User, run_id: int, order_ids: list[int] | N
             offer=partial(offer_quote, fee_bps=fee_bps, quote_hours=quote_hours))
         return ApprovalReport(approved=replanned.approved, conflicts=replanned.conflicts,
                               quotes=replanned.quotes)
+    try:
+        return _approve_run(session, actor, run_id, order_ids, fee_bps, quote_hours)
+    except OperationalError:
+        # SQLite: a writer outside the lock (a background job's outbox) held the database
+        # while this approval wrote; nothing was held, the operator tries again
+        session.rollback()
+        raise Conflict("Capacity changed while approving; nothing was held. Try again.") from None
+
+
+def _approve_run(session: Session, actor: User, run_id: int, order_ids: list[int] | None,
+                 fee_bps: int, quote_hours: int) -> ApprovalReport:
     with write_lock(session):
         run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
         if run is None:
