@@ -6,9 +6,6 @@ and type checks) but readable only by their thread. Each message notifies the ot
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,15 +18,7 @@ from market.core import events
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.deals.models import Booking
 from market.notify.models import Message, MessageFile
-from market.orders.attachments import (
-    ACCEPTED,
-    CHUNK,
-    KINDS,
-    TooLarge,
-    detect_kind,
-    sanitise_name,
-    storage_path,
-)
+from market.orders.attachments import ACCEPTED, KINDS, sanitise_name, storage_path, write_blob
 from market.orders.models import Order
 
 MAX_BODY = 4000
@@ -171,40 +160,10 @@ def post(session: Session, user: User, thread: Thread, body: str,
 
 def store_file(session: Session, user: User, thread: Thread, filename: str | None,
                stream: BinaryIO, *, root: Path, max_bytes: int) -> MessageFile:
-    """A file for a message of `thread`, checked and stored as drawings are."""
+    """A file for a message of `thread`, checked and stored as drawings are (write_blob)."""
     if thread.order.status in ("cancelled",) and not user.is_operator:
         raise Conflict(N_("The order is cancelled; no more files can be attached."))
-    root.mkdir(parents=True, exist_ok=True)
-    digest, size, head, tail = hashlib.sha256(), 0, b"", b""
-    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", dir=root)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TooLarge(N_("The file is too large."), {"file": N_("Too large.")})
-                if len(head) < 512:
-                    head += chunk[: 512 - len(head)]
-                tail = (tail + chunk)[-64:]
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise ValidationError(N_("The file is empty."), {"file": N_("Choose a file.")})
-        kind = detect_kind(head, size, tail)
-        if kind is None:
-            raise ValidationError(N_("This file type is not accepted."),
-                                  {"file": N_("Upload a PDF, STEP, STL, DXF, PNG or JPEG file.")})
-        sha = digest.hexdigest()
-        target = storage_path(root, sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            tmp.unlink()
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    sha, size, kind = write_blob(stream, root=root, max_bytes=max_bytes)
     row = MessageFile(order_id=thread.order.id, factory_company_id=thread.factory_id,  # type: ignore[arg-type]
                       uploaded_by_id=user.id, sha256=sha, size=size, kind=kind,  # type: ignore[arg-type]
                       content_type=KINDS[kind][0], filename=sanitise_name(filename, kind))

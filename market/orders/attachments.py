@@ -110,24 +110,11 @@ def storage_path(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256[2:]
 
 
-def store(
-    session: Session,
-    actor: User,
-    order_id: int,
-    filename: str | None,
-    stream: BinaryIO,
-    *,
-    root: Path,
-    max_bytes: int,
-) -> Attachment:
-    """Attach the stream's bytes to the order. Streams to a temporary file while hashing
-    and counting, so a too-large upload stops at the limit instead of filling memory."""
-    order = orders.get_order(session, actor, order_id)
-    if not orders.can_edit_order(actor, order):
-        raise PermissionDenied("Only the buyer's company can attach files to this order.")
-    if order.status in (OrderStatus.cancelled, OrderStatus.closed):
-        raise Conflict("The order is %(status)s; no more files can be attached.",
-                       params={"status": order.status})
+def write_blob(stream: BinaryIO, *, root: Path, max_bytes: int) -> tuple[str, int, str]:
+    """Store a stream's bytes under their SHA-256 in `root`, checked like every upload (not
+    empty, at most `max_bytes`, a known file type by content); return (sha256, size, kind).
+    Streams to a temporary file while hashing and counting, so a too-large upload stops at
+    the limit instead of filling memory. Drawings and message files both come through here."""
     root.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -137,10 +124,7 @@ def store(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            while True:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
+            while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
                     raise TooLarge(
@@ -159,11 +143,6 @@ def store(
                 "This file type is not accepted; upload a PDF, STEP, STL, DXF, PNG or JPEG "
                 "file.", {"file": N_("Not a PDF, STEP, STL, DXF, PNG or JPEG file.")})
         sha = digest.hexdigest()
-        existing = session.exec(
-            select(Attachment).where(Attachment.order_id == order.id, Attachment.sha256 == sha)
-        ).first()
-        if existing is not None:
-            return existing  # the same bytes again: idempotent, keep the first name
         target = storage_path(root, sha)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -173,6 +152,32 @@ def store(
     finally:
         if tmp.exists():
             tmp.unlink()
+    return sha, size, kind
+
+
+def store(
+    session: Session,
+    actor: User,
+    order_id: int,
+    filename: str | None,
+    stream: BinaryIO,
+    *,
+    root: Path,
+    max_bytes: int,
+) -> Attachment:
+    """Attach the stream's bytes to the order (stored by `write_blob`)."""
+    order = orders.get_order(session, actor, order_id)
+    if not orders.can_edit_order(actor, order):
+        raise PermissionDenied("Only the buyer's company can attach files to this order.")
+    if order.status in (OrderStatus.cancelled, OrderStatus.closed):
+        raise Conflict("The order is %(status)s; no more files can be attached.",
+                       params={"status": order.status})
+    sha, size, kind = write_blob(stream, root=root, max_bytes=max_bytes)
+    existing = session.exec(
+        select(Attachment).where(Attachment.order_id == order.id, Attachment.sha256 == sha)
+    ).first()
+    if existing is not None:
+        return existing  # the same bytes again: idempotent, keep the first name
     attachment = Attachment(
         order_id=order.id, uploaded_by_id=actor.id, sha256=sha, size=size, kind=kind,  # type: ignore[arg-type]
         content_type=KINDS[kind][0], filename=sanitise_name(filename, kind),
