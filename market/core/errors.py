@@ -21,7 +21,9 @@ class ServiceError(Exception):
         # a parameter named like a status is a code ("in_progress"): words in English here,
         # the reader's label where shown (`localized`)
         english = {k: (v.replace("_", " ") if k.endswith("status") and isinstance(v, str)
-                       else v) for k, v in self.params.items()}
+                       else ", ".join(x.replace("_", " ") for x in v)
+                       if k.endswith("kinds") and isinstance(v, list | tuple) else v)
+                   for k, v in self.params.items()}
         self.message = message % english if self.params else message
         super().__init__(self.message)
         self.fields = fields or {}
@@ -35,7 +37,10 @@ class ServiceError(Exception):
             return gettext(self.template)
         from market.core.labels import label
 
-        words = {k: (label(v) if k.endswith("status") and isinstance(v, str) else v)
+        # codes named *status, or lists of them named *kinds, read as the reader's words
+        words = {k: (label(v) if k.endswith("status") and isinstance(v, str)
+                     else ", ".join(label(x) for x in v)
+                     if k.endswith("kinds") and isinstance(v, list | tuple) else v)
                  for k, v in self.params.items()}
         return gettext(self.template, **words)
 

@@ -104,12 +104,22 @@ Asked by the matching what each plant's record predicts (not a change). `plant_c
 ({plant id: company id}), `now`. The quality domain returns {plant id: risk_per_mille} from
 its companies' scorecards (MATCHING_FORMAT 1.1); without an answer a plant carries no risk.""")
 
+shipping = _signals.signal("shipping", doc="""
+The last operation's factory is recording the shipment to the buyer (not committed yet).
+`order`, `booking`. A receiver refuses by raising a ServiceError, which the sender lets
+through (the quality domain: QC documents the order requires are missing).""")
+
 
 order_page = _signals.signal("order-page", doc="""
 Collects what other domains show on an order's page (not a change). `order`, `viewer` (the
 signed-in user or an anonymous one). Receivers, in their domain's pages module, return a dict
 of template variables (firm quotes, bookings and the schedule, the payment link) holding only
 what that viewer may see.""")
+
+booking_page = _signals.signal("booking-page", doc="""
+Collects what other domains show on a booking's page (not a change). `booking`, `order`,
+`viewer` (its factory or an operator). Receivers return a dict of template variables (the
+quality domain: the booking's QC documents and the kinds the order still needs).""")
 
 order_api = _signals.signal("order-api", doc="""
 Collects what other domains add to an order's API body (not a change). `order`, `viewer`

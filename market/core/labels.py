@@ -40,6 +40,22 @@ LABELS = {
     "replaced": _l("moved by a re-plan"),
     "match": _l("matching"),
     "replan": _l("re-plan"),
+    # QC documents (quality.models.DocumentKind), results, remedies of a rejected delivery
+    "inspection_report": _l("inspection report"),
+    "coc": _l("certificate of conformity"),
+    "material_cert": _l("material certificate"),
+    "photo": _l("photo"),
+    "fai": _l("first-article inspection"),
+    "other": _l("other"),
+    "pass": _l("passed"),
+    "fail": _l("failed"),
+    "remake": _l("remake"),
+    "refund": _l("refund"),
+    "partial_refund": _l("partial refund"),
+    # how the operators resolved a rejected delivery (payments.disputes.RESOLUTIONS)
+    "refund_all": _l("refund all"),
+    "refund_part": _l("refund part"),
+    "release": _l("release to factories"),
 }
 
 
@@ -97,6 +113,8 @@ AUDIT_LABELS = {
     "order.delivered": _l("Delivery confirmed"),
     "order.disputed": _l("Dispute opened"),
     "order.shipped": _l("Order shipped"),
+    "booking.handed_off": _l("Parts sent on to the next plant"),
+    "document.added": _l("QC document uploaded"),
     "order.submitted": _l("Order submitted"),
     "order.updated": _l("Order edited"),
     "payment.expired": _l("Unpaid quote expired"),

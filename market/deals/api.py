@@ -15,7 +15,8 @@ from market.core.schemas import ReasonIn
 from market.deals import offers, visibility
 from market.deals import service as bookings
 from market.deals.models import Booking, Quote
-from market.deals.schemas import ApproveIn, ApproveOut, BookingOut, NoteIn, ProgressIn, QuoteOut
+from market.deals.production import inspection_ends
+from market.deals.schemas import ApproveIn, ApproveOut, BookingOut, ProgressIn, QuoteOut, ShipIn
 from market.orders import service as orders
 from market.orders.models import Order
 from market.orders.schemas import OrderStatusOut
@@ -106,18 +107,21 @@ def decline_booking(booking_id: int, data: ReasonIn) -> dict[str, Any]:
 
 
 @route("POST", "/bookings/<int:booking_id>/progress",
-       summary="Report an operation started or done, with a note and QC", body=ProgressIn,
-       response=BookingOut, tag="bookings")
+       summary="Report an operation started or done, with the quantity done, QC pass or "
+               "fail and a note", body=ProgressIn, response=BookingOut, tag="bookings")
 def booking_progress(booking_id: int, data: ProgressIn) -> dict[str, Any]:
-    return booking_out(bookings.report_progress(db.session, current_api_user(), booking_id,
-                                                data.status, data.note, data.qc))
+    return booking_out(bookings.report_progress(
+        db.session, current_api_user(), booking_id, data.status, data.note, data.qc,
+        quantity_done=data.quantity_done, qc_result=data.qc_result or ""))
 
 
 @route("POST", "/bookings/<int:booking_id>/ship",
-       summary="Record the shipment (factory of the last operation)", body=NoteIn,
-       response=OrderStatusOut, tag="bookings")
-def ship(booking_id: int, data: NoteIn) -> dict[str, Any]:
-    order = bookings.ship(db.session, current_api_user(), booking_id, data.note)
+       summary="Send a done operation's parts on: to the next operation's plant, or (the "
+               "last operation) ship the order to the buyer, with carrier and tracking number",
+       body=ShipIn, response=OrderStatusOut, tag="bookings")
+def ship(booking_id: int, data: ShipIn) -> dict[str, Any]:
+    order = bookings.ship(db.session, current_api_user(), booking_id, data.note,
+                          carrier=data.carrier, tracking_number=data.tracking_number)
     return {"id": order.id, "status": order.status}
 
 
@@ -127,7 +131,10 @@ def _by_operation(rows: list[Booking], amounts: bool = False) -> dict[int, list[
     out: dict[int, list[dict[str, Any]]] = {}
     for b in rows:
         brief = {"id": b.id, "status": b.status, "start": b.start, "end": b.end,
-                 "respond_by": b.respond_by, "at_risk": b.at_risk}
+                 "respond_by": b.respond_by, "at_risk": b.at_risk,
+                 "quantity_done": b.quantity_done, "qc_result": b.qc_result,
+                 "shipped_at": b.shipped_at, "carrier": b.carrier,
+                 "tracking_number": b.tracking_number}
         if amounts:
             brief.update(amount=b.amount, currency=b.currency)
         out.setdefault(b.operation_id, []).append(brief)
@@ -144,14 +151,24 @@ def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
         view = visibility.factory_view(session, order, viewer.company_id)
         return {"bookings_by_operation": _by_operation(view.bookings, amounts=True),
                 "handoffs": view.handoffs, "ships_last": view.ships_last}
-    per_op = _by_operation(visibility.bookings_of_order(session, order.id))  # type: ignore[arg-type]
+    rows = visibility.bookings_of_order(session, order.id)  # type: ignore[arg-type]
+    per_op = _by_operation(rows)
     quotes_ = [
         {"id": q.id, "status": q.status, "price": q.price, "currency": q.currency,
          "production_cost": q.production_cost, "platform_fee": q.platform_fee,
          "delivery_date": q.delivery_date, "plants": q.plants, "expires_at": q.expires_at}
         for q in session.exec(select(Quote).where(Quote.order_id == order.id)
                               .order_by(col(Quote.created_at).desc()))]
-    return {"bookings_by_operation": per_op, "quotes": quotes_}
+    body: dict[str, Any] = {"bookings_by_operation": per_op, "quotes": quotes_}
+    if order.shipped_at is not None:
+        last = max((b for b in rows if b.shipped_at is not None),
+                   key=lambda b: b.shipped_at, default=None)  # type: ignore[arg-type, return-value]
+        body["shipment"] = {"shipped_at": order.shipped_at,
+                            "carrier": last.carrier if last else "",
+                            "tracking_number": last.tracking_number if last else "",
+                            "inspection_ends_at": inspection_ends(order, _config(
+                                "INSPECTION_DAYS"))}
+    return body
 
 
 events.order_api.connect(_order_api)

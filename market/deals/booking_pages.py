@@ -9,11 +9,12 @@ from sqlmodel import col, select
 
 from market.capacity import equipment
 from market.capacity.models import Machine
+from market.core import events
 from market.core.errors import NotFound
 from market.core.extensions import db
 from market.core.pages import actor as _actor
 from market.core.pages import attempt, factory_required, on_service_error
-from market.deals import disruption, visibility
+from market.deals import disruption, production, visibility
 from market.deals import service as bookings
 from market.orders import attachments as attachments_service
 from market.orders.models import Order, OrderOperation
@@ -62,8 +63,14 @@ def booking(booking_id: int):
     files = attachments_service.list_for(db.session, order) if (
         visibility.company_has_booking(db.session, _actor().company_id, row.order_id)) else []
     step_only = row.status in ("proposed", "accepted") and disruption.keeps_others(db.session, row)
-    return render_template("deals/booking.html", booking=row, order=order, op=op,
-                           machine=machine_row, files=files, decline_step_only=step_only)
+    view = visibility.factory_view(db.session, order, row.factory_company_id)  # type: ignore[arg-type]
+    return render_template(
+        "deals/booking.html", booking=row, order=order, op=op, machine=machine_row,
+        files=files, decline_step_only=step_only,
+        quantity=production.operation_quantity(db.session, row),
+        handoff=view.handoffs.get(row.operation_id) or {},
+        **events.collect(events.booking_page, db.session, booking=row, order=order,
+                         viewer=_actor()))
 
 
 def _to_booking(_exc: Exception | None = None):
@@ -81,6 +88,7 @@ def booking_action(booking_id: int, action: str):
         "decline": _("Booking declined; the order goes back to matching."),
         "start": _("Marked as started."),
         "done": _("Marked as done."),
+        "progress": _("Progress saved."),
         "ship": _("Shipment recorded; the buyer has been told."),
     }
     if action not in messages:
@@ -92,11 +100,20 @@ def booking_action(booking_id: int, action: str):
         bookings.accept_booking(db.session, _actor(), row.id)  # type: ignore[arg-type]
     elif action == "decline":
         bookings.decline_booking(db.session, _actor(), row.id, form.get("reason", ""))  # type: ignore[arg-type]
-    elif action in ("start", "done"):
+    elif action in ("start", "progress", "done"):
         bookings.report_progress(db.session, _actor(), row.id,  # type: ignore[arg-type]
-                                 "started" if action == "start" else "done",
-                                 form.get("note", ""), form.get("qc", ""))
+                                 "done" if action == "done" else "started",
+                                 form.get("note", ""), form.get("qc", ""),
+                                 # "Mark done" means every part: the count typed is
+                                 # the progress so far, for "Save progress"
+                                 quantity_done=None if action == "done"
+                                 else form.get("quantity_done") or None,
+                                 qc_result=form.get("qc_result", ""))
     else:
-        bookings.ship(db.session, _actor(), row.id, form.get("note", ""))  # type: ignore[arg-type]
+        order = bookings.ship(db.session, _actor(), row.id, form.get("note", ""),  # type: ignore[arg-type]
+                              carrier=form.get("carrier", ""),
+                              tracking_number=form.get("tracking_number", ""))
+        if order.status != "shipped":
+            messages["ship"] = _("Hand-off recorded; the next plant has been told.")
     flash(messages[action], "success")
     return _to_booking()

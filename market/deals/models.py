@@ -32,6 +32,9 @@ LIVE_BOOKING_STATES = (BookingStatus.proposed, BookingStatus.accepted,
                        BookingStatus.in_progress, BookingStatus.done)
 
 
+QC_RESULTS = ("pass", "fail")
+
+
 class Quote(SQLModel, table=True):
     """A firm quote from an approved run: the buyer's price and delivery date."""
 
@@ -81,3 +84,13 @@ class Booking(SQLModel, table=True):
     replaces_id: int | None = Field(default=None, foreign_key="booking.id")
     note: str = Field(default="", max_length=2000)
     qc: str = Field(default="", max_length=2000)
+    # progress as the factory reports it: parts done so far, the latest QC result (pass |
+    # fail | ""), and when QC first failed (a defect on the factory's record)
+    quantity_done: int = Field(default=0, sa_column=sa.Column(
+        sa.Integer, nullable=False, server_default="0"))
+    qc_result: str = Field(default="", max_length=8)
+    qc_failed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # sent on: to the next operation's plant (a hand-off) or, after the last, to the buyer
+    shipped_at: datetime | None = Field(default=None, sa_column=utc_column())
+    carrier: str = Field(default="", max_length=80)
+    tracking_number: str = Field(default="", max_length=80)

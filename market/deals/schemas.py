@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from market.core.schemas import Id, Strict
 
@@ -52,13 +52,28 @@ class BookingOut(BaseModel):
     qc: str
     at_risk: bool = Field(description="Its machine is reported down: a re-plan moves it")
     replaces_id: int | None = Field(description="The booking a re-plan moved to this one")
+    quantity_done: int = Field(description="Parts done so far, as the factory reports them")
+    qc_result: Literal["", "pass", "fail"] = Field(description="The latest QC result")
+    shipped_at: datetime | None = Field(
+        description="When its parts were sent on: to the next plant, or (the last "
+                    "operation) to the buyer")
+    carrier: str
+    tracking_number: str
 
 
 class ProgressIn(Strict):
-    status: Literal["started", "done"]
+    status: Literal["started", "done"] = Field(
+        description="started: start an accepted booking, or report on one in progress; "
+                    "done: all parts done (the operation before must be done)")
     note: str = Field(default="", max_length=1000)
     qc: str = Field(default="", max_length=2000)
+    quantity_done: StrictInt | None = Field(default=None, ge=0)
+    qc_result: Literal["pass", "fail"] | None = Field(
+        default=None, description="fail counts as a defect on the factory's record; a "
+                                  "failed operation cannot be done until it passes")
 
 
-class NoteIn(Strict):
+class ShipIn(Strict):
+    carrier: str = Field(default="", max_length=80)
+    tracking_number: str = Field(default="", max_length=80)
     note: str = Field(default="", max_length=1000)

@@ -1,11 +1,12 @@
 """Firm quotes and bookings: the buyer accepts or declines a quote; accepted, its held time
-becomes bookings proposed to each factory; factories accept or decline them, report progress,
-and ship; the buyer confirms delivery. A decline or a missed deadline releases everything of
-that quote and puts the order back to matching."""
+becomes bookings proposed to each factory; factories accept or decline them. A decline or a
+missed deadline releases everything of that quote and puts the order back to matching (or,
+where the other steps stand, re-plans the one step: deals.disruption). The work itself and
+the delivery are deals.production's."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
@@ -18,8 +19,16 @@ from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
 from market.deals import disruption
+from market.deals.lifecycle import follow as lifecycle_follow
 from market.deals.lifecycle import move_booking, move_quote
-from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus, Quote, QuoteStatus
+from market.deals.models import Booking, BookingStatus, Quote, QuoteStatus
+from market.deals.production import (  # noqa: F401 (re-exported: the deals service's API)
+    INSPECTION_DAYS,
+    close_delivered,
+    confirm_delivery,
+    report_progress,
+    ship,
+)
 from market.deals.timing import (  # noqa: F401 (re-exported: the deals service's API)
     ANSWER_LEAD_HOURS,
     RESPONSE_HOURS,
@@ -28,7 +37,7 @@ from market.deals.timing import (  # noqa: F401 (re-exported: the deals service'
 )
 from market.deals.visibility import company_has_booking, get_booking
 from market.orders import lifecycle
-from market.orders.models import Order, OrderOperation, OrderStatus
+from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
 from market.runs.models import PlannedOperation
 
@@ -128,7 +137,7 @@ def propose_bookings(session: Session, quote: Quote, order: Order, actor: User |
     add_event(session, order, actor, "bookings_proposed", bookings=len(made))
     for booking in (b for b in made if b.status == BookingStatus.proposed):
         events.occurred(session, "booking_proposed", order=order, booking=booking, actor=actor)
-    _follow(session, order, actor)
+    lifecycle_follow(session, order, actor)
     return made
 
 
@@ -214,35 +223,6 @@ def connect_receivers() -> None:
 
 
 
-def _follow(session: Session, order: Order, actor: User | None) -> None:
-    """The order follows its bookings, whatever the order in which factories act: scheduled
-    once every operation has an accepted (or started, or done) booking, in production at the
-    first start. A factory may start as soon as its own booking is accepted."""
-    quote_id = _current_quote_id(session, order)
-    live = session.exec(select(Booking).where(
-        Booking.order_id == order.id, Booking.quote_id == quote_id,
-        col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).all()
-    if not live:
-        return
-    operations = set(session.exec(select(OrderOperation.id).where(
-        OrderOperation.order_id == order.id)))
-    answered = {b.operation_id for b in live if b.status != BookingStatus.proposed}
-    if order.status == OrderStatus.accepted and operations <= answered:
-        lifecycle.move(order, OrderStatus.scheduled)
-        session.add(order)
-        add_event(session, order, actor, "scheduled")
-    if order.status == OrderStatus.scheduled and any(
-            b.status in (BookingStatus.in_progress, BookingStatus.done) for b in live):
-        lifecycle.move(order, OrderStatus.in_production)
-        session.add(order)
-
-
-def _current_quote_id(session: Session, order: Order) -> int | None:
-    return session.exec(select(Quote.id).where(
-        Quote.order_id == order.id, Quote.status == QuoteStatus.accepted.value)
-        .order_by(col(Quote.id).desc())).first()
-
-
 def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
     with write_lock(session):
         booking = get_booking(session, actor, booking_id, lock=True)
@@ -264,7 +244,7 @@ def accept_booking(session: Session, actor: User, booking_id: int) -> Booking:
         session.flush()
         order = session.get(Order, booking.order_id)
         add_event(session, order, actor, "booking_accepted", booking_id=booking.id)  # type: ignore[arg-type]
-        _follow(session, order, actor)  # type: ignore[arg-type]
+        lifecycle_follow(session, order, actor)  # type: ignore[arg-type]
         audit.record(session, actor.id, "booking.accepted", booking, booking.factory_company_id)
         session.commit()
     return booking
@@ -365,110 +345,3 @@ def decline_booking(session: Session, actor: User, booking_id: int, reason: str)
             events.publish(session, events.quote_withdrawn, quote_id=booking.quote_id)
         session.commit()
     return booking
-
-
-def report_progress(session: Session, actor: User, booking_id: int, status: str,
-                    note: str = "", qc: str = "") -> Booking:
-    if status not in ("started", "done"):
-        raise ValidationError("Progress is 'started' or 'done'.", {"status": N_("started or done")})
-    booking = get_booking(session, actor, booking_id, lock=True)
-    accounts.require_active(session, actor)
-    now = utcnow()
-    order = session.get(Order, booking.order_id)
-    if status == "started":
-        if booking.status != BookingStatus.accepted:
-            raise Conflict("Only an accepted booking can start; this one is %(status)s.",
-                           params={"status": booking.status})
-        move_booking(booking, BookingStatus.in_progress)
-        booking.started_at = now
-    else:
-        if booking.status not in (BookingStatus.accepted, BookingStatus.in_progress):
-            raise Conflict("Only a started booking can be done; this one is %(status)s.",
-                           params={"status": booking.status})
-        if booking.started_at is None:
-            booking.started_at = now
-        move_booking(booking, BookingStatus.done)
-        booking.done_at = now
-    if note.strip():
-        booking.note = (booking.note + "\n" if booking.note else "") + note.strip()[:1000]
-    if qc.strip():
-        booking.qc = qc.strip()[:2000]
-    session.add(booking)
-    session.flush()
-    _follow(session, order, actor)  # type: ignore[arg-type]
-    add_event(session, order, actor, f"operation_{status}", booking_id=booking.id,  # type: ignore[arg-type]
-                note=note.strip()[:500])
-    audit.record(session, actor.id, f"booking.{status}", booking, booking.factory_company_id)
-    session.commit()
-    return booking
-
-
-def ship(session: Session, actor: User, booking_id: int, note: str = "") -> Order:
-    """The factory of the last operation records the shipment once every operation is done."""
-    booking = get_booking(session, actor, booking_id, lock=True)
-    accounts.require_active(session, actor)
-    order = session.get(Order, booking.order_id, with_for_update=True)
-    assert order is not None
-    bookings = session.exec(select(Booking).where(
-        Booking.quote_id == booking.quote_id,
-        col(Booking.status).in_([s.value for s in LIVE_BOOKING_STATES]))).all()
-    ops = {op.id: op.seq for op in session.exec(select(OrderOperation).where(
-        OrderOperation.order_id == order.id))}
-    last = max(bookings, key=lambda b: ops.get(b.operation_id, 0))
-    if booking.id != last.id:
-        raise Conflict("The shipment is recorded by the factory of the last operation.")
-    if any(b.status != BookingStatus.done for b in bookings):
-        raise Conflict("Every operation must be done before the order ships.")
-    if order.status != OrderStatus.in_production:
-        raise Conflict("The order is %(status)s; it cannot ship now.",
-                           params={"status": order.status})
-    lifecycle.move(order, OrderStatus.shipped)
-    session.add(order)
-    add_event(session, order, actor, "shipped", booking_id=booking.id, note=note.strip()[:500])
-    events.occurred(session, "shipment_recorded", order=order, actor=actor, note=note.strip())
-    audit.record(session, actor.id, "order.shipped", order, booking.factory_company_id)
-    session.commit()
-    return order
-
-
-def confirm_delivery(session: Session, actor: User, order_id: int,
-                     payments_config: object | None = None) -> Order:
-    order = session.get(Order, order_id, with_for_update=True)
-    if order is None or actor.company_id != order.buyer_company_id:
-        raise NotFound("Order not found.")
-    if order.status != OrderStatus.shipped:
-        raise Conflict("The order is %(status)s; only a shipped order can be confirmed.",
-                           params={"status": order.status})
-    lifecycle.move(order, OrderStatus.delivered)
-    order.delivered_at = utcnow()
-    session.add(order)
-    add_event(session, order, actor, "delivered")
-    events.occurred(session, "delivery_confirmed", order=order, actor=actor)
-    audit.record(session, actor.id, "order.delivered", order, order.buyer_company_id)
-    # each factory is paid for its legs after the commit; a provider outage leaves pending
-    # payouts that housekeeping retries
-    events.publish(session, events.delivery_confirmed, order=order,
-                   payments_config=payments_config)
-    session.commit()
-    return order
-
-
-
-
-INSPECTION_DAYS = 7
-
-
-def close_delivered(session: Session, now: datetime | None = None,
-                    inspection_days: int = INSPECTION_DAYS) -> dict[str, int]:
-    """Delivered orders close once the inspection window has passed (housekeeping)."""
-    now = now or utcnow()
-    due = session.exec(select(Order).where(
-        Order.status == OrderStatus.delivered.value,
-        col(Order.delivered_at) <= now - timedelta(days=inspection_days))).all()
-    for order in due:
-        lifecycle.move(order, OrderStatus.closed)
-        session.add(order)
-        add_event(session, order, None, "closed", inspection_days=inspection_days)
-    if due:
-        session.commit()
-    return {"closed": len(due)}

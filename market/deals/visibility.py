@@ -72,7 +72,7 @@ class FactoryView:
     come from and go to (cities only), and whether it ships to the buyer."""
 
     bookings: list[Booking] = field(default_factory=list)
-    handoffs: dict[int, dict[str, str | None]] = field(default_factory=dict)
+    handoffs: dict[int, dict[str, Any]] = field(default_factory=dict)
     ships_last: bool = False
 
 
@@ -91,9 +91,16 @@ def factory_view(session: Session, order: Order, company_id: int) -> FactoryView
     for booking in view.bookings:
         k = seq.get(booking.operation_id, 0)
         before, after = by_seq.get(k - 1), by_seq.get(k + 1)
+        # who sends to whom, and when: the sender's planned end and actual dispatch, the
+        # receiver's planned start
         view.handoffs[booking.operation_id] = {
             "from_city": cities.get(before.machine_id) if before else None,
-            "to_city": cities.get(after.machine_id) if after else None}
+            "from_end": before.end if before else None,
+            "from_shipped_at": before.shipped_at if before else None,
+            "from_carrier": before.carrier if before else "",
+            "from_tracking_number": before.tracking_number if before else "",
+            "to_city": cities.get(after.machine_id) if after else None,
+            "to_start": after.start if after else None}
         view.ships_last = view.ships_last or k == last
     return view
 

@@ -77,6 +77,19 @@ KINDS: dict[str, Kind] = {
         ("order_factories", "operators"), N_("Delivery of order %(order)s rejected"),
         N_("The buyer rejected the delivery: %(reason)s. An operator will look into it."),
         needs_answer=True),
+    "delivery_accepted": Kind(
+        ("buyer", "order_factories"), N_("Delivery of order %(order)s accepted"),
+        N_("The inspection window of %(inspection_days)s days ended without a rejection: "
+           "the delivery counts as accepted, the factories are paid and the order closes.")),
+    "remake_ordered": Kind(
+        ("buyer", "order_factories"), N_("Order %(order)s is to be made again"),
+        N_("The operators resolved the rejected delivery with a remake from step "
+           "%(from_seq)s on. The factories of those steps make the parts again; the money "
+           "stays in escrow until the new delivery is accepted.")),
+    "parts_sent": Kind(
+        ("booking_factory",), N_("Parts for order %(order)s are on their way to you"),
+        N_("The previous operation's plant sent the parts for %(operation)s (carrier: "
+           "%(carrier)s, tracking number: %(tracking_number)s). Your work starts at %(start)s.")),
     "message_received": Kind(
         ("thread",), N_("New message on order %(order)s"),
         N_("%(author)s wrote: %(excerpt)s"), needs_answer=True),
@@ -139,6 +152,9 @@ def kind_labels() -> dict[str, Any]:
         "shipment_recorded": _l("my order ships"),
         "delivery_confirmed": _l("the buyer confirms delivery"),
         "delivery_rejected": _l("the buyer rejects a delivery"),
+        "delivery_accepted": _l("an inspection window ends without a rejection"),
+        "parts_sent": _l("parts are sent to my plant from the previous operation"),
+        "remake_ordered": _l("a rejected delivery is to be made again"),
         "message_received": _l("a message arrives"),
         "payout_paid": _l("a payout is sent"),
         "change_request_answered": _l("my change request is answered"),

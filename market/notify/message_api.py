@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.core.api import ApiError, current_api_user, route
-from market.core.extensions import check_rate, db
+from market.core.extensions import db
 from market.notify import messages
 from market.notify.models import Message, MessageFile
 from market.notify.schemas import MessageFileOut, MessageIn, MessageOut
-from market.orders.files import attachment_root, file_response, upload_limit
+from market.orders.files import api_upload, attachment_root, file_response, upload_limit
 
 THREAD_QUERY = {"factory_id": "the factory's thread (buyer, operators); none: buyer-operators"}
 
@@ -65,15 +64,7 @@ def post_order_message(order_id: int, data: MessageIn) -> dict[str, Any]:
 def upload_message_file(order_id: int) -> dict[str, Any]:
     user = current_api_user()
     thread = messages.thread_for(db.session, user, order_id, _factory_id())
-    check_rate("upload", "UPLOAD_RATE_LIMIT", user.company_id or f"user-{user.id}")
-    if not request.mimetype.startswith("multipart/form-data"):
-        raise ApiError(400, "bad_request", "Send the file as multipart/form-data, field 'file'.")
-    try:
-        upload = request.files.get("file")
-    except RequestEntityTooLarge:
-        raise ApiError(413, "too_large", "The upload is too large.") from None
-    if upload is None:
-        raise ApiError(400, "bad_request", "Send the file in the multipart field 'file'.")
+    upload = api_upload(user)
     row = messages.store_file(db.session, user, thread, upload.filename, upload.stream,
                               root=attachment_root(), max_bytes=upload_limit())
     return file_out(row)

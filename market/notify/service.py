@@ -192,6 +192,10 @@ def _params(session: Session, objects: dict[str, Any], details: dict[str, Any],
         "excerpt": str(details.get("excerpt") or ""),
         "url": str(details.get("url") or "—"),
         "details": plain_details(details) or "—",
+        "carrier": str(details.get("carrier") or "—"),
+        "tracking_number": str(details.get("tracking_number") or "—"),
+        "inspection_days": details.get("inspection_days", "—"),
+        "from_seq": details.get("from_seq", "—"),
     }
     return params
 
@@ -244,6 +248,7 @@ def notify(session: Session, kind: str, **details: Any) -> list[Notification]:
     objects["factory_id"] = details.get("factory_id")
     order = objects["order"]
     if order is not None and kind in ("delivery_confirmed", "delivery_rejected",
+                                      "delivery_accepted", "remake_ordered",
                                       "order_replanned"):
         objects["factory_bookings"] = list(session.exec(select(Booking).where(
             Booking.order_id == order.id)))

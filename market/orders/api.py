@@ -8,14 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.core import events
 from market.core.api import ApiError, Page, current_api_user, pagination, route
-from market.core.extensions import check_rate, db
+from market.core.extensions import db
 from market.orders import attachments, validation
 from market.orders import service as orders
-from market.orders.files import attachment_root, file_response, upload_limit
+from market.orders.files import api_upload, attachment_root, file_response, upload_limit
 from market.orders.models import Attachment, Order
 from market.orders.schemas import AttachmentOut, OrderIn, OrderOut
 
@@ -26,6 +25,7 @@ def order_input(data: OrderIn) -> validation.OrderInput:
         due_date=data.due_date, delivery_address=data.delivery.address,
         delivery_lat=data.delivery.lat, delivery_lon=data.delivery.lon, budget=data.budget,
         currency=data.currency, part_size_mm=data.part_size_mm,
+        required_documents=list(data.required_documents),
         operations=[validation.OperationInput(op.process, op.material, op.minutes_per_unit,
                                           op.tolerance_mm, op.notes, op.quantity)
                     for op in data.operations],
@@ -48,6 +48,7 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
     parts = events.collect(events.order_api, session, order=order, viewer=viewer)
     bookings_of = parts.get("bookings_by_operation", {})
     handoffs = parts.get("handoffs", {})
+    documents_of = parts.get("documents_by_operation", {})
     # a booked factory sees the work, not the buyer's money (API.md "Confidentiality")
     buyer_side = orders.sees_commercials(viewer, order)
     delivery = {"address": order.delivery_address, "lat": order.delivery_lat,
@@ -56,6 +57,8 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
         "id": order.id, "title": order.title, "description": order.description,
         "quantity": order.quantity, "due_date": order.due_date,
         "part_size_mm": order.part_size_mm,
+        "required_documents": list(order.required_documents or []),
+        "shipment": parts.get("shipment") if buyer_side else None,
         "delivery": delivery if buyer_side or parts.get("ships_last") else None,
         "budget": order.budget if buyer_side else None, "currency": order.currency,
         "status": order.status,
@@ -68,7 +71,8 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
              "material": op.material_code, "minutes_per_unit": op.minutes_per_unit,
              "tolerance_mm": op.tolerance_mm, "notes": op.notes,
              "quantity": op.quantity or order.quantity,
-             "bookings": bookings_of.get(op.id, []), "handoff": handoffs.get(op.id)}
+             "bookings": bookings_of.get(op.id, []), "handoff": handoffs.get(op.id),
+             "documents": documents_of.get(op.id, [])}
             for op in order.operations
         ],
         "attachments": [attachment_out(a) for a in attachments.list_for(session, order)],
@@ -145,16 +149,7 @@ def cancel_order(order_id: int) -> dict[str, Any]:
 def upload_attachment(order_id: int) -> dict[str, Any]:
     user = current_api_user()
     orders.get_order(db.session, user, order_id)  # 404 before reading a stranger's upload
-    check_rate("upload", "UPLOAD_RATE_LIMIT", user.company_id or f"user-{user.id}")
-    if not request.mimetype.startswith("multipart/form-data"):
-        raise ApiError(400, "bad_request", "Send the file as multipart/form-data, field 'file'.")
-    try:
-        upload = request.files.get("file")
-    except RequestEntityTooLarge:
-        raise ApiError(413, "too_large", f"The upload is larger than "
-                                         f"{upload_limit() // (1024 * 1024)} MB.") from None
-    if upload is None:
-        raise ApiError(400, "bad_request", "Send the file in the multipart field 'file'.")
+    upload = api_upload(user)
     row = attachments.store(db.session, user, order_id, upload.filename, upload.stream,
                             root=attachment_root(), max_bytes=upload_limit())
     return attachment_out(row)

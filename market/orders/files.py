@@ -6,8 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, send_file
+from flask import current_app, request, send_file
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from market.core.api import ApiError
+from market.core.extensions import check_rate
 from market.orders.models import Attachment
 
 
@@ -20,6 +24,22 @@ def attachment_root() -> Path:
 
 def upload_limit() -> int:
     return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024)
+
+
+def api_upload(user: Any) -> FileStorage:
+    """The multipart field 'file' of an API upload (drawings, message files, QC documents),
+    within the uploads' rate limit; a clear 400/413 otherwise."""
+    check_rate("upload", "UPLOAD_RATE_LIMIT", user.company_id or f"user-{user.id}")
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise ApiError(400, "bad_request", "Send the file as multipart/form-data, field 'file'.")
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise ApiError(413, "too_large", f"The upload is larger than "
+                                         f"{upload_limit() // (1024 * 1024)} MB.") from None
+    if upload is None:
+        raise ApiError(400, "bad_request", "Send the file in the multipart field 'file'.")
+    return upload
 
 
 def file_response(row: Attachment, path: Path) -> Any:

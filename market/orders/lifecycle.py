@@ -27,7 +27,8 @@ TRANSITIONS: dict[str, set[str]] = {
     S.in_production: {S.shipped, S.disputed},
     S.shipped: {S.delivered, S.disputed},
     S.delivered: {S.closed, S.disputed},
-    S.disputed: {S.closed},
+    # back in production: a rejected delivery is made again (the money stays in escrow)
+    S.disputed: {S.closed, S.in_production},
     S.closed: set(),
     S.cancelled: set(),
 }

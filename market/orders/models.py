@@ -27,6 +27,10 @@ class OrderStatus(StrEnum):
 
 
 ORDER_STATUSES = tuple(s.value for s in OrderStatus)
+# QC documents a factory uploads per booking (quality.models.BookingDocument), and that an
+# order may require before it ships: inspection report, certificate of conformity, material
+# certificate, photo, first-article inspection, other
+DOCUMENT_KINDS = ("inspection_report", "coc", "material_cert", "photo", "fai", "other")
 
 
 class Order(SQLModel, table=True):
@@ -62,6 +66,11 @@ class Order(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_column=utc_column())
     cancelled_at: datetime | None = Field(default=None, sa_column=utc_column())
     delivered_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # the inspection window (deals.INSPECTION_DAYS) runs from the shipment to the buyer
+    shipped_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # QC documents the factories must upload before the last operation ships (fai, coc, ...)
+    required_documents: list[str] = Field(default_factory=list, sa_column=sa.Column(
+        sa.JSON, nullable=False, server_default="[]"))
     cancel_reason: str = Field(default="", max_length=500)
 
     operations: list["OrderOperation"] = Relationship(

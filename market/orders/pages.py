@@ -29,20 +29,21 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import StringField, TextAreaField
+from wtforms import SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from market.accounts.models import Company
 from market.catalog import service as taxonomy
 from market.core import events
 from market.core.errors import ServiceError
 from market.core.extensions import check_rate, db
-from market.core.labels import translated
+from market.core.labels import LABELS, translated
 from market.core.pages import actor, attempt, local_zone, on_service_error
 from market.orders import attachments, validation
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
-from market.orders.models import Order, OrderStatus
+from market.orders.models import DOCUMENT_KINDS, Order, OrderStatus
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -72,6 +73,12 @@ EVENT_LABELS = {
     "at_risk": _l("A machine is down: work is being re-planned"),
     "operation_started": _l("An operation started"),
     "operation_done": _l("An operation is done"),
+    "operation_progress": _l("A factory reported progress"),
+    "handed_off": _l("Parts sent on to the next plant"),
+    "document_added": _l("A QC document was uploaded"),
+    "delivery_rejected": _l("Delivery rejected"),
+    "delivery_accepted": _l("Delivery accepted at the end of the inspection window"),
+    "remake": _l("The operators ordered a remake"),
     "payment_overdue": _l("The payment did not arrive in time"),
     "payouts_released": _l("Payouts released to the factories"),
     "replanned": _l("Re-planned: bookings moved"),
@@ -116,12 +123,18 @@ class OrderForm(FlaskForm):
                             render_kw={"placeholder": "120 x 80 x 30"},
                             description=_l("Length x width x height of the finished part: only "
                                            "machines that take it are matched."))
+    # checkboxes, not a Ctrl-click list: what is chosen stays visible
+    required_documents = SelectMultipleField(
+        _l("QC documents required before shipping"),
+        choices=[SelectChoice(k, LABELS[k]) for k in DOCUMENT_KINDS], validate_choice=False,
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
 # form field -> service field
 FIELD_MAP = {"title": "title", "description": "description", "quantity": "quantity",
              "due_date": "due_date", "address": "delivery.address", "lat": "delivery.lat",
-             "lon": "delivery.lon", "budget": "budget", "part_size": "part_size_mm"}
+             "lon": "delivery.lon", "budget": "budget", "part_size": "part_size_mm",
+             "required_documents": "required_documents"}
 
 
 @dataclass
@@ -243,6 +256,7 @@ def _form_input(form: OrderForm, rows: list[Row]) -> validation.OrderInput:
                                           r.tolerance or None, r.notes, r.quantity or None)
                     for r in rows],
         part_size_mm=_part_size(form.part_size.data),
+        required_documents=list(form.required_documents.data or []),
     )
 
 
@@ -267,6 +281,7 @@ def _fill_form(form: OrderForm, order: Order) -> None:
     form.lon.data = _fmt(order.delivery_lon)
     form.budget.data = "" if order.budget is None else f"{Decimal(order.budget) / 100:.2f}"
     form.part_size.data = " x ".join(_fmt(v) for v in order.part_size_mm or [])
+    form.required_documents.data = list(order.required_documents or [])
 
 
 def _form_errors(form: OrderForm, exc: ServiceError) -> dict[str, str]:

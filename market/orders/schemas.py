@@ -6,10 +6,13 @@ material known, ...) live in market.orders.service so pages and API give the sam
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from market.core.schemas import Strict
+
+DocumentKind = Literal["inspection_report", "coc", "material_cert", "photo", "fai", "other"]
 
 
 class DeliveryIn(Strict):
@@ -55,6 +58,9 @@ class OrderIn(Strict):
         default=None, min_length=3, max_length=3,
         description="The finished part's [x, y, z] in mm: only machines taking its largest "
                     "side are eligible")
+    required_documents: list[DocumentKind] = Field(
+        default_factory=list, max_length=6,
+        description="QC documents the factories must upload before the order ships")
 
 
 class CancelIn(Strict):
@@ -71,7 +77,35 @@ class HandoffOut(BaseModel):
     """For a factory's own operation: where the parts come from and go to."""
 
     from_city: str | None = Field(description="The previous operation's plant; null: none")
+    from_end: datetime | None = Field(default=None,
+                                      description="When the previous operation is planned to end")
+    from_shipped_at: datetime | None = Field(
+        default=None, description="When the previous plant sent the parts on (null: not yet)")
+    from_carrier: str = ""
+    from_tracking_number: str = ""
     to_city: str | None = Field(description="The next operation's plant; null: the buyer")
+    to_start: datetime | None = Field(default=None,
+                                      description="When the next operation is planned to start")
+
+
+class DocumentOut(BaseModel):
+    id: int
+    booking_id: int
+    kind: DocumentKind
+    filename: str
+    file_type: str
+    size: int
+    created_at: datetime
+    url: str = Field(description="Download address (the buyer, operators, its factory)")
+
+
+class ShipmentOut(BaseModel):
+    shipped_at: datetime
+    carrier: str
+    tracking_number: str
+    inspection_ends_at: datetime = Field(
+        description="Until then the buyer may reject the delivery; after it the delivery "
+                    "counts as accepted")
 
 
 class OperationOut(BaseModel):
@@ -89,6 +123,10 @@ class OperationOut(BaseModel):
                     "a factory sees only its own, with `amount`")
     handoff: HandoffOut | None = Field(
         default=None, description="A factory's own operations: the plants before and after")
+    documents: list[DocumentOut] = Field(
+        default_factory=list,
+        description="QC documents of this operation (the buyer and operators; a factory: "
+                    "its own)")
 
 
 class AttachmentOut(BaseModel):
@@ -127,6 +165,9 @@ class OrderOut(BaseModel):
     submitted_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str
+    required_documents: list[DocumentKind]
+    shipment: ShipmentOut | None = Field(
+        default=None, description="Once shipped: the buyer's and operators' only")
     operations: list[OperationOut]
     attachments: list[AttachmentOut]
     quotes: list[dict] = Field(

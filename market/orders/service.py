@@ -257,6 +257,7 @@ def _apply(order: Order, clean: CleanOrder) -> None:
     order.budget = clean.budget
     order.currency = clean.currency
     order.part_size_mm = clean.part_size_mm
+    order.required_documents = clean.required_documents
 
 
 def _operation_rows(clean: CleanOrder) -> list[OrderOperation]:

@@ -14,7 +14,7 @@ from market.catalog.models import Material, Process, ProcessMaterial
 from market.core.dates import DateError, parse_moment
 from market.core.errors import N_, ValidationError
 from market.core.models import utcnow
-from market.orders.models import Order
+from market.orders.models import DOCUMENT_KINDS, Order
 
 MAX_OPERATIONS = 30
 
@@ -54,6 +54,7 @@ class OrderInput:
     currency: str = "CNY"
     operations: list[OperationInput] = field(default_factory=list)
     part_size_mm: Any = None  # [x, y, z] of the finished part, or None
+    required_documents: Any = None  # QC document kinds needed before shipping
 
 
 @dataclass
@@ -79,6 +80,7 @@ class CleanOrder:
     currency: str
     operations: list[CleanOperation]
     part_size_mm: list[float] | None = None
+    required_documents: list[str] = field(default_factory=list)
 
 
 def clean_text(value: Any, limit: int, name: str, fields: dict[str, str],
@@ -167,11 +169,24 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
         fields["currency"] = "Orders are priced in CNY."
 
     part_size = clean_part_size(data.part_size_mm, fields)
+    documents = clean_required_documents(data.required_documents, fields)
     operations = validate_operations(session, data.operations, fields, quantity)  # type: ignore[arg-type]
     if fields:
         raise ValidationError("Please correct the highlighted fields.", fields)
     return CleanOrder(title, int(quantity), due, address, float(lat), float(lon),  # type: ignore[arg-type]
-                      budget, description, currency, operations, part_size)  # type: ignore[arg-type]
+                      budget, description, currency, operations, part_size, documents)  # type: ignore[arg-type]
+
+
+def clean_required_documents(value: Any, fields: dict[str, str]) -> list[str]:
+    """The QC document kinds the order requires, known kinds only, each once, in the
+    catalogue's order."""
+    if value in (None, "", [], ()):
+        return []
+    if not isinstance(value, (list, tuple)) or any(v not in DOCUMENT_KINDS for v in value):
+        fields["required_documents"] = N_("Choose from inspection_report, coc, "
+                                          "material_cert, photo, fai and other.")
+        return []
+    return [k for k in DOCUMENT_KINDS if k in value]
 
 
 MAX_PART_MM = 10_000
@@ -265,4 +280,5 @@ def input_from_order(order: Order) -> OrderInput:
                                    op.tolerance_mm, op.notes, op.quantity)
                     for op in order.operations],
         part_size_mm=order.part_size_mm,
+        required_documents=list(order.required_documents or []),
     )

@@ -146,12 +146,13 @@ def open_dispute(order_id: int, data: DisputeIn) -> dict[str, Any]:
 
 
 @route("POST", "/disputes/<int:dispute_id>/resolve",
-       summary="Resolve a dispute: refund_all, refund_part (amount) or release (operators)",
+       summary="Resolve a dispute: refund_all, refund_part (amount), release, or remake "
+               "(from_seq) (operators)",
        body=ResolveIn, response=DisputeOut, auth="operator", tag="payments")
 def resolve_dispute(dispute_id: int, data: ResolveIn) -> dict[str, Any]:
     return dispute_out(disputes.resolve_dispute(db.session, current_api_user(), dispute_id,
                                            data.resolution, data.amount, data.note,
-                                           _settings()))
+                                           _settings(), from_seq=data.from_seq))
 
 
 @route("POST", "/webhooks/stripe",

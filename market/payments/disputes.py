@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
-from market.core import audit
+from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import (
     N_,
@@ -16,6 +16,7 @@ from market.core.errors import (
     ValidationError,
 )
 from market.core.models import utcnow
+from market.deals import production
 from market.orders import lifecycle
 from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
@@ -35,8 +36,10 @@ DISPUTABLE = (OrderStatus.accepted, OrderStatus.scheduled, OrderStatus.in_produc
               OrderStatus.shipped, OrderStatus.delivered)
 
 
-def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> Dispute:
-    """The buyer disputes an order: the escrow stays put until an operator resolves it."""
+def open_dispute(session: Session, actor: User, order_id: int, reason: str, remedy: str = "",
+                 attachment_ids: list[int] | None = None) -> Dispute:
+    """The buyer disputes an order: the escrow stays put until an operator resolves it. A
+    rejected delivery (quality.inspection) also says the remedy asked and the photos."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(N_("Tell us what went wrong."), {"reason": N_("Required.")})
@@ -56,30 +59,42 @@ def open_dispute(session: Session, actor: User, order_id: int, reason: str) -> D
         if current_dispute(session, order_id) is not None:
             raise Conflict(N_("This order is disputed already."))
         dispute = Dispute(order_id=order_id, payment_id=payment.id, reason=reason[:2000],  # type: ignore[arg-type]
-                          previous_order_status=order.status, opened_by_id=actor.id)
+                          previous_order_status=order.status, opened_by_id=actor.id,
+                          remedy=remedy, attachment_ids=list(attachment_ids or []))
         lifecycle.move(order, OrderStatus.disputed)
         session.add_all([dispute, order])
         session.flush()
-        add_event(session, order, actor, "disputed", dispute_id=dispute.id,
-                    reason=reason[:500])
-        audit.record(session, actor.id, "order.disputed", order, order.buyer_company_id)
+        if remedy:
+            add_event(session, order, actor, "delivery_rejected", dispute_id=dispute.id,
+                      reason=reason[:500], remedy=remedy)
+            events.occurred(session, "delivery_rejected", order=order, actor=actor,
+                            reason=reason[:500])
+        else:
+            add_event(session, order, actor, "disputed", dispute_id=dispute.id,
+                      reason=reason[:500])
+        audit.record(session, actor.id, "order.disputed", order, order.buyer_company_id,
+                     remedy=remedy)
         session.commit()
     return dispute
 
 
-RESOLUTIONS = ("refund_all", "refund_part", "release")
+RESOLUTIONS = ("refund_all", "refund_part", "release", "remake")
 
 
 def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: str,
                     amount: int | None = None, note: str = "",
-                    config: PaymentSettings | None = None) -> Dispute:
+                    config: PaymentSettings | None = None, from_seq: int | None = None
+                    ) -> Dispute:
     """An operator ends a dispute: refund everything, refund part (the rest goes to the
-    factories and the platform in proportion), or release everything. The order closes."""
+    factories and the platform in proportion), or release everything, and the order closes;
+    or a remake: the operations from `from_seq` (default: the first) are made again by their
+    factories at their cost, the money stays in escrow and the order is back in production
+    (then shipped and inspected again)."""
     if not actor.is_operator:
         raise PermissionDenied(N_("Only platform operators resolve disputes."))
     if resolution not in RESOLUTIONS:
-        raise ValidationError(N_("Choose refund_all, refund_part or release."),
-                              {"resolution": N_("refund_all | refund_part | release")})
+        raise ValidationError(N_("Choose refund_all, refund_part, release or remake."),
+                              {"resolution": N_("refund_all | refund_part | release | remake")})
     if resolution == "refund_part" and (type(amount) is not int or amount <= 0):
         raise ValidationError(N_("A partial refund needs an amount in minor units."),
                               {"amount": N_("A whole number of minor units, more than zero.")})
@@ -98,7 +113,9 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
             raise ValidationError(N_("A partial refund is less than what is held; use refund_all."),
                                   {"amount": N_("Less than what is held.")})
         made: list[Payout] = []
-        if resolution == "refund_all":
+        if resolution == "remake":
+            production.reopen_for_remake(session, actor, order, from_seq or 1)
+        elif resolution == "refund_all":
             refund_ids.append(queue_refund(session, payment, held, "Dispute: refund").id)  # type: ignore[arg-type]
         elif resolution == "refund_part":
             refund_ids.append(queue_refund(session, payment, amount, "Dispute: part refund").id)  # type: ignore[arg-type]
@@ -109,7 +126,8 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
         dispute.refund_amount = held if resolution == "refund_all" else (
             amount if resolution == "refund_part" else 0)  # type: ignore[assignment]
         dispute.note, dispute.resolved_by_id, dispute.resolved_at = note[:2000], actor.id, now
-        lifecycle.move(order, OrderStatus.closed)
+        if resolution != "remake":
+            lifecycle.move(order, OrderStatus.closed)
         session.add_all([dispute, order])
         add_event(session, order, actor, "dispute_resolved", dispute_id=dispute.id,
                     resolution=resolution, refund=dispute.refund_amount)

@@ -142,10 +142,16 @@ class Dispute(SQLModel, table=True):
     payment_id: int = Field(foreign_key="payment.id", index=True)
     status: str = Field(default=DisputeStatus.open.value, max_length=16, index=True)
     reason: str = Field(max_length=2000)
+    # a rejected delivery: what the buyer asks (remake | refund | partial_refund) and the
+    # order's files (photos) that show the problem; "" for other disputes
+    remedy: str = Field(default="", max_length=16)
+    attachment_ids: list[int] = Field(default_factory=list, sa_column=sa.Column(
+        sa.JSON, nullable=False, server_default="[]"))
     previous_order_status: str = Field(max_length=16)
     opened_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     opened_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
-    resolution: str = Field(default="", max_length=16)  # refund_all | refund_part | release
+    # refund_all | refund_part | release | remake
+    resolution: str = Field(default="", max_length=16)
     refund_amount: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
     note: str = Field(default="", max_length=2000)
     resolved_by_id: int | None = Field(default=None, foreign_key="user_account.id")

@@ -215,7 +215,8 @@ def resolve(dispute_id: int):
             flash(_("Enter the refund as an amount, e.g. 120.50."), "error")
             return _to_operator_payments()
     disputes.resolve_dispute(db.session, _me(), dispute_id, resolution, amount,
-                        request.form.get("note", ""), _cfg())
+                             request.form.get("note", ""), _cfg(),
+                             from_seq=request.form.get("from_seq", type=int))
     flash(_("Dispute resolved."), "success")
     return _to_operator_payments()
 

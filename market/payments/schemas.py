@@ -104,9 +104,13 @@ class DisputeIn(Strict):
 
 
 class ResolveIn(Strict):
-    resolution: Literal["refund_all", "refund_part", "release"]
+    resolution: Literal["refund_all", "refund_part", "release", "remake"]
     amount: StrictInt | None = Field(default=None, gt=0)
     note: str = Field(default="", max_length=2000)
+    from_seq: StrictInt | None = Field(
+        default=None, ge=1, le=1000,
+        description="remake: the first routing step made again (default 1); it and every "
+                    "later step go back into production")
 
 
 class DisputeOut(BaseModel):
@@ -115,6 +119,10 @@ class DisputeOut(BaseModel):
     payment_id: int
     status: str
     reason: str
+    remedy: str = Field(description="A rejected delivery: remake | refund | partial_refund; "
+                                    "empty for other disputes")
+    attachment_ids: list[int] = Field(description="The order's files the buyer pointed to "
+                                                  "(photos of the problem)")
     resolution: str
     refund_amount: int
     opened_at: datetime

@@ -1,6 +1,6 @@
-"""Quality and trust: reviews after delivery, scorecards per factory that become each plant's
-risk in the matching, the factory directory. (QC documents, delivery inspection and
-certifications: still to come, see the issue notes.)"""
+"""Quality and trust: QC documents per booking (required ones before shipping), delivery
+inspection and rejection, reviews after delivery, scorecards per factory that become each
+plant's risk in the matching, the factory directory."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from market.core import events
 
 
 def init_app(app: Flask) -> None:
-    from market.quality import api, pages, scorecards  # noqa: F401 (routes)
+    from market.quality import api, documents, pages, scorecards  # noqa: F401 (routes)
 
     events.plant_risk.connect(scorecards.plant_risk)
+    events.shipping.connect(documents.check_shipping)
     app.register_blueprint(pages.bp)

@@ -1,17 +1,24 @@
-"""Quality in the JSON API: reviews after delivery, the factory directory with scorecards."""
+"""Quality in the JSON API: QC documents, delivery rejection, reviews after delivery, the
+factory directory with scorecards."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request, url_for
 
+from market.core import events
 from market.core.api import current_api_user, route
 from market.core.extensions import db
 from market.core.models import utcnow
-from market.quality import directory, reviews
-from market.quality.models import Review
-from market.quality.schemas import AnswerIn, FactoryOut, ReviewIn, ReviewOut
+from market.orders.files import api_upload, attachment_root, file_response, upload_limit
+from market.orders.models import Order
+from market.orders.schemas import DocumentOut
+from market.payments.api import dispute_out
+from market.payments.schemas import DisputeOut
+from market.quality import directory, documents, inspection, reviews
+from market.quality.models import BookingDocument, Review
+from market.quality.schemas import AnswerIn, FactoryOut, RejectIn, ReviewIn, ReviewOut
 
 
 def review_out(r: Review) -> dict[str, Any]:
@@ -60,3 +67,56 @@ def list_factories() -> list[dict[str, Any]]:
        response=FactoryOut, tag="quality")
 def get_factory(company_id: int) -> dict[str, Any]:
     return factory_out(directory.profile(db.session, current_api_user(), company_id, utcnow()))
+
+
+def document_out(row: BookingDocument) -> dict[str, Any]:
+    return DocumentOut(id=row.id, booking_id=row.booking_id, kind=row.kind,  # type: ignore[arg-type]
+                       filename=row.filename, file_type=row.file_type, size=row.size,
+                       created_at=row.created_at,
+                       url=url_for("api.get_document", document_id=row.id)
+                       ).model_dump(mode="json")
+
+
+@route("POST", "/bookings/<int:booking_id>/documents",
+       summary="Upload a QC document for your booking (multipart/form-data: 'file' and "
+               "'kind': inspection_report, coc, material_cert, photo, fai or other; the types "
+               "drawings take)", response=DocumentOut, status=201, tag="quality")
+def upload_document(booking_id: int) -> tuple[dict[str, Any], int]:
+    user = current_api_user()
+    upload = api_upload(user)
+    row = documents.upload(db.session, user, booking_id, request.form.get("kind", ""),
+                           upload.filename, upload.stream, root=attachment_root(),
+                           max_bytes=upload_limit())
+    return document_out(row), 201
+
+
+@route("GET", "/documents/<int:document_id>",
+       summary="Download a QC document (its factory, the order's buyer, operators)",
+       tag="quality")
+def get_document(document_id: int) -> Any:
+    row, path = documents.for_reading(db.session, current_api_user(), document_id,
+                                      attachment_root())
+    return file_response(row, path)  # type: ignore[arg-type]
+
+
+@route("POST", "/orders/<int:order_id>/reject-delivery",
+       summary="The buyer rejects the delivery within the inspection window, with the reason, "
+               "photos (the order's files) and the remedy asked: it opens a dispute",
+       body=RejectIn, response=DisputeOut, status=201, tag="quality")
+def reject_delivery(order_id: int, data: RejectIn) -> tuple[dict[str, Any], int]:
+    row = inspection.reject_delivery(
+        db.session, current_api_user(), order_id, data.reason, data.remedy,
+        list(data.attachment_ids), int(current_app.config["INSPECTION_DAYS"]))
+    return dispute_out(row), 201
+
+
+def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
+    """Receiver of events.order_api: each operation's QC documents the viewer may read."""
+    if viewer is None:
+        return {}
+    found = documents.by_operation(session, viewer, order)
+    return {"documents_by_operation": {op: [document_out(r) for r in rows]
+                                       for op, rows in found.items()}}
+
+
+events.order_api.connect(_order_api)

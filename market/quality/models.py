@@ -1,5 +1,5 @@
-"""Reviews of factories by their buyers (one per factory and order, after delivery; the
-factory may answer once)."""
+"""Quality records: QC documents per booking, reviews of factories by their buyers (one per
+factory and order, after delivery; the factory may answer once)."""
 
 from datetime import datetime
 
@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from market.core.models import utc_column, utcnow
+from market.orders.models import DOCUMENT_KINDS
 
 
 class Review(SQLModel, table=True):
@@ -35,3 +36,29 @@ class Review(SQLModel, table=True):
     @property
     def rating(self) -> float:
         return (self.quality + self.on_time + self.communication) / 3
+
+
+class BookingDocument(SQLModel, table=True):
+    """A QC document the booked factory uploaded for its operation. The bytes are stored like
+    drawings (content-addressed, checked by content); the buyer and operators read them."""
+
+    __tablename__ = "booking_document"
+    __table_args__ = (
+        sa.CheckConstraint("size > 0", name="size"),
+        sa.CheckConstraint(
+            "kind in (" + ", ".join(f"'{k}'" for k in DOCUMENT_KINDS) + ")", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    order_id: int = Field(foreign_key="buyer_order.id", index=True)
+    operation_id: int = Field(foreign_key="order_operation.id")
+    factory_company_id: int = Field(foreign_key="company.id")
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    kind: str = Field(max_length=20)
+    sha256: str = Field(max_length=64)
+    size: int
+    file_type: str = Field(max_length=8)  # pdf | png | jpeg | ... (by content)
+    content_type: str = Field(max_length=80)
+    filename: str = Field(max_length=160)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))

@@ -1,14 +1,26 @@
-"""Pages of quality and trust: the factory directory, a factory's profile with its scorecard
-and reviews, the buyer's review of each factory on a delivered order (on the order page)."""
+"""Pages of quality and trust: QC documents on the booking and order pages, the buyer's
+delivery inspection (reject with reason, photos and remedy), the factory directory, a
+factory's profile with its scorecard and reviews, the buyer's review of each factory on a
+delivered order (on the order page)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlmodel import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.accounts.models import Company
 from market.catalog import service as taxonomy
@@ -16,9 +28,13 @@ from market.core import events
 from market.core.errors import NotFound
 from market.core.extensions import db
 from market.core.models import utcnow
-from market.core.pages import actor, on_service_error
-from market.orders.models import Order
-from market.quality import directory, reviews
+from market.core.pages import actor, attempt, on_service_error
+from market.deals.models import Booking
+from market.deals.production import inspection_ends
+from market.orders.files import attachment_root, file_response, upload_limit
+from market.orders.models import DOCUMENT_KINDS, Attachment, Order
+from market.payments.models import DisputeStatus
+from market.quality import directory, documents, inspection, reviews
 from market.quality.models import Review
 
 bp = Blueprint("quality", __name__)
@@ -66,17 +82,101 @@ def answer(review_id: int):
     return redirect(url_for("quality.factory", company_id=row.factory_company_id))
 
 
+@bp.post("/factory/bookings/<int:booking_id>/documents")
+@login_required
+def upload_document(booking_id: int):
+    to_booking = redirect(url_for("bookings.booking", booking_id=booking_id) + "#documents")
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        upload = None
+    if upload is None or not upload.filename:
+        flash(_("Choose a file to upload."), "error")
+        return to_booking
+    done = attempt(documents.upload, db.session, actor(), booking_id,
+                   request.form.get("kind", ""), upload.filename, upload.stream,
+                   root=attachment_root(), max_bytes=upload_limit())
+    if done.ok:
+        flash(_("Document uploaded: the buyer and the operators can read it."), "success")
+    else:
+        flash(done.error.localized, "error")
+    return to_booking
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required
+def download_document(document_id: int):
+    found = attempt(documents.for_reading, db.session, actor(), document_id,
+                    attachment_root())
+    if not found.ok:
+        abort(404)
+    row, path = found.value
+    return file_response(row, path)
+
+
+@bp.post("/orders/<int:order_id>/reject-delivery")
+@login_required
+@on_service_error()
+def reject_delivery(order_id: int):
+    form = request.form
+    inspection.reject_delivery(
+        db.session, actor(), order_id, form.get("reason", ""), form.get("remedy", ""),
+        [int(i) for i in form.getlist("attachment_ids") if i.isdigit()],
+        int(current_app.config["INSPECTION_DAYS"]))
+    flash(_("Delivery rejected: the money stays in escrow and the operators will contact "
+            "you about the remedy."), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+def _booking_page(session: Any, booking: Booking, order: Order, viewer: Any
+                  ) -> dict[str, Any]:
+    """Receiver of events.booking_page: the booking's QC documents, what the order needs."""
+    found = documents.by_operation(session, viewer, order).get(booking.operation_id, [])
+    return {"documents": [d for d in found if d.booking_id == booking.id],
+            "document_kinds": DOCUMENT_KINDS,
+            "required_documents": list(order.required_documents or []),
+            "missing_documents": documents.missing(session, order)}
+
+
+def _inspection(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
+    """The delivery, what the buyer may do about it, and a rejection under way."""
+    found = documents.by_operation(session, viewer, order)
+    out: dict[str, Any] = {"documents_by_operation": found,
+                           "required_documents": list(order.required_documents or []),
+                           "missing_documents": documents.missing(session, order)}
+    if order.shipped_at is not None:
+        out["inspection_ends"] = inspection_ends(
+            order, int(current_app.config["INSPECTION_DAYS"]))
+        out["shipment"] = session.exec(select(Booking).where(
+            Booking.order_id == order.id, Booking.shipped_at == order.shipped_at)).first()
+    if viewer.company_id == order.buyer_company_id and order.status == "shipped":
+        out["photo_files"] = [a for a in session.exec(select(Attachment).where(
+            Attachment.order_id == order.id)) if a.kind in ("png", "jpeg", "pdf")]
+    rejected = [d for d in inspection.disputes_of(session, order.id) if d.remedy]  # type: ignore[arg-type]
+    if rejected:
+        out["rejection"] = rejected[0]
+        out["rejection_open"] = rejected[0].status == DisputeStatus.open
+    return out
+
+
 def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
-    """Receiver of events.order_page: the factories the buyer may still review."""
-    if (not viewer.is_authenticated or viewer.company_id != order.buyer_company_id
-            or order.status not in reviews.REVIEWABLE):
+    """Receiver of events.order_page: documents and inspection for those who may see them
+    (the buyer, operators; a booked factory its own documents), and the factories the buyer
+    may still review."""
+    if not viewer.is_authenticated:
         return {}
+    out = _inspection(session, order, viewer)
+    if (viewer.company_id != order.buyer_company_id
+            or order.status not in reviews.REVIEWABLE):
+        return out
     done = set(session.exec(select(Review.factory_company_id).where(
         Review.order_id == order.id)))
     names = {c.id: c.name for c in session.exec(select(Company).where(
         Company.id.in_(reviews.factories_of(session, order.id) or [0])))}  # type: ignore[attr-defined]
-    return {"review_factories": [(fid, name) for fid, name in sorted(names.items())
-                                 if fid not in done]}
+    out["review_factories"] = [(fid, name) for fid, name in sorted(names.items())
+                               if fid not in done]
+    return out
 
 
 events.order_page.connect(_order_page)
+events.booking_page.connect(_booking_page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
@@ -15,6 +16,15 @@ class ReviewIn(Strict):
     on_time: StrictInt = Field(ge=1, le=5)
     communication: StrictInt = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=2000)
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+    remedy: Literal["remake", "refund", "partial_refund"]
+    attachment_ids: list[Id] = Field(
+        default_factory=list, max_length=20,
+        description="The order's files showing the problem (upload photos first: POST "
+                    "/orders/{id}/attachments)")
 
 
 class AnswerIn(Strict):

@@ -2,9 +2,10 @@
 days or its last 10 jobs, whichever holds more, and the risk the matching charges for it.
 
 - a job is an operation the factory finished (a done booking);
-- on-time rate: jobs done by their planned end plus one day;
-- defect rate: jobs on orders that went to a dispute (rejected deliveries and failed QC join
-  this when quality inspection lands);
+- on-time rate: jobs shipped or handed off (done, where nothing was sent on) by their planned
+  end plus one day;
+- defect rate: jobs whose QC failed, or on an order whose delivery the buyer rejected (a
+  dispute with a remedy) unless the operators found for the factory (released the money);
 - acceptance rate: proposed bookings the factory accepted, of those it answered or let lapse;
 - response time: median hours from proposal to answer;
 - rating: the mean of its reviews (quality, on time, communication).
@@ -59,14 +60,22 @@ def _jobs(session: Session, company_id: int, now: datetime) -> list[Booking]:
     return recent if len(recent) >= MIN_RECENT else done[:MIN_RECENT]
 
 
+def _late(b: Booking) -> bool:
+    return (b.shipped_at or b.done_at) > b.end + ON_TIME_GRACE  # type: ignore[operator]
+
+
 def scorecard(session: Session, company_id: int, now: datetime) -> Scorecard:
     jobs = _jobs(session, company_id, now)
-    disputed = set(session.exec(select(Dispute.order_id).where(
-        col(Dispute.order_id).in_({b.order_id for b in jobs} or {0}))))
-    late = sum(1 for b in jobs if b.done_at > b.end + ON_TIME_GRACE)  # type: ignore[operator]
-    defects = sum(1 for b in jobs if b.order_id in disputed)
-    problems = sum(1 for b in jobs if b.order_id in disputed
-                   or b.done_at > b.end + ON_TIME_GRACE)  # type: ignore[operator]
+    rejected = set(session.exec(select(Dispute.order_id).where(
+        col(Dispute.order_id).in_({b.order_id for b in jobs} or {0}), Dispute.remedy != "",
+        Dispute.resolution != "release")))
+
+    def defective(b: Booking) -> bool:
+        return b.qc_failed_at is not None or b.order_id in rejected
+
+    late = sum(1 for b in jobs if _late(b))
+    defects = sum(1 for b in jobs if defective(b))
+    problems = sum(1 for b in jobs if defective(b) or _late(b))
     risk = round((problems * 1000 + PRIOR_PER_MILLE * PRIOR_JOBS) / (len(jobs) + PRIOR_JOBS))
     if len(jobs) < MIN_JOBS:
         return Scorecard(len(jobs), WINDOW_DAYS, None, None, None, None, None, risk)

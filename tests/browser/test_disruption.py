@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 # what the tests look for, per language (the pages' own words)
 TEXT = {
     "en": {"accept": "Accept booking", "accepted": "Booking accepted.",
-           "start": "Mark started", "done": "Mark done", "ship": "Record shipment",
+           "start": "Mark started", "done": "Mark done", "ship": "Ship to the buyer",
+           "carrier": "Carrier",
            "shipped": "Shipment recorded", "decline": "Decline booking",
            "reason": "Reason for declining", "step_only": "re-planned and the other",
            "hint_step": "the other factories keep their bookings",
@@ -35,7 +36,8 @@ TEXT = {
            "approve_all": "Approve all", "at_risk": "reported down during this booking",
            "replaced": "A re-plan moved this work", "confirm": "Confirm delivery"},
     "zh": {"accept": "接受预订", "accepted": "预订已接受。", "start": "标记为开工",
-           "done": "标记为完工", "ship": "登记发货", "shipped": "发货信息已记录",
+           "done": "标记为完工", "ship": "发货给采购方", "carrier": "承运方",
+           "shipped": "发货信息已记录",
            "decline": "拒绝预订", "reason": "拒绝原因", "step_only": "该工序将重新排产",
            "hint_step": "其他工厂的预订保持不变", "report": "报告停机",
            "what": "发生了什么", "recorded": "已记录停机", "moves": "本次重新排产的改动",
@@ -128,6 +130,7 @@ def test_early_start_still_ships(page, server, live_app, lang):
     page.get_by_role("button", name=t["accept"]).click()
     page.get_by_role("button", name=t["start"]).click()
     page.get_by_role("button", name=t["done"]).click()
+    page.get_by_label(t["carrier"]).fill("SF Express")
     page.get_by_role("button", name=t["ship"]).click()  # the action is there: not stuck
     page.get_by_text(t["shipped"]).wait_for()
     sign_in(page, server, w["emails"]["buyer"])

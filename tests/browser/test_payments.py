@@ -92,8 +92,9 @@ def _work_bookings(page, server, email: str, ship: bool = False) -> None:
     page.get_by_role("button", name="Mark done").click()
     page.get_by_role("button", name="Mark done").wait_for(state="detached")
     if ship:
-        page.get_by_label("Shipment (carrier, tracking number)").fill("SF Express 1234")
-        page.get_by_role("button", name="Record shipment").click()
+        page.get_by_label("Carrier").fill("SF Express")
+        page.get_by_label("Tracking number").fill("SF1234")
+        page.get_by_role("button", name="Ship to the buyer").click()
         page.get_by_text("Shipment recorded").wait_for()
 
 

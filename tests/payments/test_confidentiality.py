@@ -59,8 +59,14 @@ def test_a_booked_factory_reads_the_work_not_the_money(app, client, session, peo
     assert [b["amount"] for b in last["operations"][1]["bookings"]] == [6_789]
     assert "6789" not in str(first).replace("_", "") and "12345" not in str(last)
     # hand-off: cities before and after; the delivery place only for the last operation
-    assert mill_op["handoff"] == {"from_city": None, "to_city": "Kunshan"}
-    assert last["operations"][1]["handoff"] == {"from_city": "Suzhou", "to_city": None}
+    # who sends to whom, and when: cities and times, never the other factory's name or money
+    handoff = mill_op["handoff"]
+    assert (handoff["from_city"], handoff["to_city"]) == (None, "Kunshan")
+    assert handoff["to_start"] and handoff["from_end"] is None
+    handoff = last["operations"][1]["handoff"]
+    assert (handoff["from_city"], handoff["to_city"]) == ("Suzhou", None)
+    assert handoff["from_end"] and handoff["from_shipped_at"] is None
+    assert handoff["to_start"] is None
     assert first["delivery"] is None
     assert last["delivery"]["lat"] == order.delivery_lat
 
