@@ -94,7 +94,7 @@ def quote(quote_id: int):
     return render_template("deals/quote.html", quote=row, order=order, lines=lines,
                            cities=lines.cities, steps=len(lines.operations),
                            payout_days=int(current_app.config.get(
-                               "PAYOUT_AFTER_SHIPMENT_DAYS", 14)))
+                               "INSPECTION_DAYS", 7)))
 
 
 @bp.get("/quotes/<int:quote_id>.pdf")
@@ -124,7 +124,7 @@ def quote_pdf(quote_id: int):
         totals=[(_("Platform fee"), format_money(lines.platform_fee, cur)),
                 (_("Per unit"), format_money(lines.per_unit, cur)),
                 (_("Total"), format_money(lines.total, cur))],
-        notes=quote_terms(int(current_app.config.get("PAYOUT_AFTER_SHIPMENT_DAYS", 14))),
+        notes=quote_terms(int(current_app.config.get("INSPECTION_DAYS", 7))),
         footer=_("Yunzao · networked collaborative manufacturing. Generated %(when)s.",
                  when=format_datetime(utcnow(), "medium")))
     response = make_response(pdf.render(doc))
@@ -134,12 +134,14 @@ def quote_pdf(quote_id: int):
     return response
 
 
-def quote_terms(payout_days: int) -> list[str]:
+def quote_terms(inspection_days: int) -> list[str]:
     """The terms the platform applies to every firm quote, as the code applies them."""
     return [_("Prices are in yuan and exclude VAT; no VAT invoice (fapiao) is issued through "
               "the platform yet."),
             _("You pay the total into escrow; the factories are paid when you confirm delivery, "
-              "or %(days)s days after shipment unless you open a dispute.", days=payout_days),
+              "or when the inspection window of %(days)s days after shipment ends without a "
+              "rejection; within it you may reject the delivery and ask for a remake or a "
+              "refund.", days=inspection_days),
             _("Before production starts you may cancel for a full refund of what you paid."),
             _("If a factory cannot do its part, the step is re-planned at no extra cost to you; "
               "when no plan delivers in time you may cancel for a full refund."),
