@@ -26,6 +26,7 @@ def order_input(data: OrderIn) -> validation.OrderInput:
         due_date=data.due_date, delivery_address=data.delivery.address,
         delivery_lat=data.delivery.lat, delivery_lon=data.delivery.lon, budget=data.budget,
         currency=data.currency, part_size_mm=data.part_size_mm,
+        required_certifications=data.required_certifications,
         operations=[validation.OperationInput(op.process, op.material, op.minutes_per_unit,
                                           op.tolerance_mm, op.notes, op.quantity)
                     for op in data.operations],
@@ -56,6 +57,7 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
         "id": order.id, "title": order.title, "description": order.description,
         "quantity": order.quantity, "due_date": order.due_date,
         "part_size_mm": order.part_size_mm,
+        "required_certifications": list(order.required_certifications or []),
         "delivery": delivery if buyer_side or parts.get("ships_last") else None,
         "budget": order.budget if buyer_side else None, "currency": order.currency,
         "status": order.status,

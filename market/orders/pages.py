@@ -27,7 +27,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Optional
@@ -39,7 +38,7 @@ from market.core.errors import ServiceError
 from market.core.extensions import check_rate, db
 from market.core.labels import translated
 from market.core.pages import actor, attempt, local_zone, on_service_error
-from market.orders import attachments, validation
+from market.orders import attachments, certification_form, validation
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
 from market.orders.models import Order, OrderStatus
@@ -96,7 +95,7 @@ def order_event_label(value: str) -> str:
     return value if text is None else translated(text)
 
 
-class OrderForm(FlaskForm):
+class OrderForm(certification_form.CertificationsForm):
     """The order's own fields; the service checks them (one set of rules for pages and API),
     so only the shapes are declared here."""
 
@@ -242,7 +241,7 @@ def _form_input(form: OrderForm, rows: list[Row]) -> validation.OrderInput:
         operations=[validation.OperationInput(r.process, r.material or None, r.minutes or None,
                                           r.tolerance or None, r.notes, r.quantity or None)
                     for r in rows],
-        part_size_mm=_part_size(form.part_size.data),
+        part_size_mm=_part_size(form.part_size.data), **form.certification_input(),
     )
 
 
@@ -267,6 +266,7 @@ def _fill_form(form: OrderForm, order: Order) -> None:
     form.lon.data = _fmt(order.delivery_lon)
     form.budget.data = "" if order.budget is None else f"{Decimal(order.budget) / 100:.2f}"
     form.part_size.data = " x ".join(_fmt(v) for v in order.part_size_mm or [])
+    form.fill_certifications(order)
 
 
 def _form_errors(form: OrderForm, exc: ServiceError) -> dict[str, str]:

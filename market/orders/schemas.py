@@ -55,6 +55,10 @@ class OrderIn(Strict):
         default=None, min_length=3, max_length=3,
         description="The finished part's [x, y, z] in mm: only machines taking its largest "
                     "side are eligible")
+    required_certifications: list[str] = Field(
+        default_factory=list, max_length=10,
+        description="Certifications the factories must hold (verified, unexpired): "
+                    "iso9001, iatf16949, iso13485, as9100, iso14001")
 
 
 class CancelIn(Strict):
@@ -136,6 +140,8 @@ class OrderOut(BaseModel):
                                  description="Escrow payments: {id, status, amount, currency, "
                                              "gateway}")
     events: list[EventOut] = Field(default_factory=list, description="The order's timeline")
+    required_certifications: list[str] = Field(
+        default_factory=list, description="Certifications every factory of the order holds")
 
 
 

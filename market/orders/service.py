@@ -257,6 +257,7 @@ def _apply(order: Order, clean: CleanOrder) -> None:
     order.budget = clean.budget
     order.currency = clean.currency
     order.part_size_mm = clean.part_size_mm
+    order.required_certifications = clean.required_certifications
 
 
 def _operation_rows(clean: CleanOrder) -> list[OrderOperation]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from market.catalog.certifications import CERTIFICATION_KINDS
 from market.catalog.models import Material, Process, ProcessMaterial
 from market.core.dates import DateError, parse_moment
 from market.core.errors import N_, ValidationError
@@ -54,6 +55,7 @@ class OrderInput:
     currency: str = "CNY"
     operations: list[OperationInput] = field(default_factory=list)
     part_size_mm: Any = None  # [x, y, z] of the finished part, or None
+    required_certifications: Any = None  # certification kinds, or None
 
 
 @dataclass
@@ -79,6 +81,7 @@ class CleanOrder:
     currency: str
     operations: list[CleanOperation]
     part_size_mm: list[float] | None = None
+    required_certifications: list[str] = field(default_factory=list)
 
 
 def clean_text(value: Any, limit: int, name: str, fields: dict[str, str],
@@ -167,11 +170,30 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
         fields["currency"] = "Orders are priced in CNY."
 
     part_size = clean_part_size(data.part_size_mm, fields)
+    certifications = clean_certifications(data.required_certifications, fields)
     operations = validate_operations(session, data.operations, fields, quantity)  # type: ignore[arg-type]
     if fields:
         raise ValidationError("Please correct the highlighted fields.", fields)
     return CleanOrder(title, int(quantity), due, address, float(lat), float(lon),  # type: ignore[arg-type]
-                      budget, description, currency, operations, part_size)  # type: ignore[arg-type]
+                      budget, description, currency, operations, part_size,  # type: ignore[arg-type]
+                      certifications)
+
+
+def clean_certifications(value: Any, fields: dict[str, str]) -> list[str]:
+    """The certification kinds the order requires, known and without repeats, in a fixed
+    order; for an unknown kind the message lists the known ones."""
+    if value in (None, "", [], ()):
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        fields["required_certifications"] = N_("Give a list of certification kinds.")
+        return []
+    unknown = sorted({v for v in value if v not in CERTIFICATION_KINDS})
+    if unknown:
+        fields["required_certifications"] = N_(
+            "Unknown certification; choose from iso9001, iatf16949, iso13485, as9100, "
+            "iso14001.")
+        return []
+    return [k for k in CERTIFICATION_KINDS if k in set(value)]
 
 
 MAX_PART_MM = 10_000
@@ -265,4 +287,5 @@ def input_from_order(order: Order) -> OrderInput:
                                    op.tolerance_mm, op.notes, op.quantity)
                     for op in order.operations],
         part_size_mm=order.part_size_mm,
+        required_certifications=list(order.required_certifications or []),
     )
