@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from market.catalog.certifications import CERTIFICATION_KINDS
@@ -16,7 +17,8 @@ from market.catalog.certifications import CERTIFICATION_KINDS
 
 class CertificationsForm(FlaskForm):
     certifications = SelectMultipleField(
-        _l("Required certifications (optional)"), choices=list(CERTIFICATION_KINDS.items()),
+        _l("Required certifications (optional)"),
+        choices=[SelectChoice(k, name) for k, name in CERTIFICATION_KINDS.items()],
         validate_choice=False, widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         description=_l("Only factories holding every one, verified and valid, are matched."))

@@ -284,8 +284,11 @@ def build_problem(
         "bookings": bookings,
         "orders": orders,
     }
-    for order in orders:
-        apply_probation(problem, index, order)
+    if not own:
+        # a re-plan (`own` work) keeps where its orders were placed: the limit was applied
+        # when they were first planned, and started work may not move off its plant
+        for order in orders:
+            apply_probation(problem, index, order)
     return problem, index
 
 

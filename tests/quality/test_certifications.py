@@ -222,8 +222,10 @@ def test_api(app, client, session, shops, buyer):
 
     # the file: its factory and the operators; anyone else gets 404
     url = cert["url"]
-    assert client.get(url, headers=accounts["medical"]).status_code == 200
-    assert client.get(url, headers=accounts["operator"]).status_code == 200
+    for reader in ("medical", "operator"):
+        with client.get(url, headers=accounts[reader]) as got:
+            assert got.status_code == 200 and got.data == tiny_pdf()
+            assert got.headers["Content-Disposition"].startswith("attachment")
     assert client.get(url, headers=accounts["cheap"]).status_code == 404
     assert client.get(url, headers=buyer_headers).status_code == 404
     assert client.get("/api/v1/certifications/999999/file",
@@ -285,7 +287,8 @@ def test_pages(app, session, shops, buyer):
         content_type="multipart/form-data", follow_redirects=True)
     assert ok.status_code == 200 and "MD-77" in ok.text and "pending" in ok.text
     row = session.exec(select(Certification)).one()
-    assert factory.get(f"/certifications/{row.id}/file").status_code == 200
+    with factory.get(f"/certifications/{row.id}/file") as got:
+        assert got.status_code == 200 and got.data == tiny_pdf()
     assert client_of(app, cheap).get(f"/certifications/{row.id}/file").status_code == 404
     assert client_of(app, cheap).get("/operator/certifications").status_code == 403
 
