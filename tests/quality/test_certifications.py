@@ -294,7 +294,7 @@ def test_pages(app, session, shops, buyer):
 
     operator = client_of(app, op)
     queue = operator.get("/operator/certifications", headers=EN).text
-    assert "MD-77" in queue and "Verify" in queue
+    assert "MD-77" in queue and "Verify certificate" in queue
     company = operator.get(f"/operator/companies/{medical.company_id}", headers=EN).text
     assert "MD-77" in company and "ISO 13485" in company
     done = operator.post(f"/operator/certifications/{row.id}/verify",
