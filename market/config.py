@@ -89,6 +89,10 @@ class Config:
     # A re-plan that cannot deliver by the due date plus these days offers the buyer
     # cancellation with a full refund (API.md "Disruption and change").
     REPLAN_SLACK_DAYS = _int("REPLAN_SLACK_DAYS", 3)
+    # Probation (issue 15): a factory with fewer than 3 jobs takes part in matching only
+    # while it has no live booking, and only for orders worth at most this much, in fen
+    # (the environment gives yuan, default 20,000). 0 turns probation off.
+    PROBATION_MAX_AMOUNT = _int("PROBATION_MAX_AMOUNT", 20_000) * 100
     TEST_SOLVE_DELAY_SECONDS = _int("TEST_SOLVE_DELAY_SECONDS", 0)  # tests only
 
     # Payments (market/payments). Stripe is used when its secret key is set; otherwise the

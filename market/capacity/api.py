@@ -238,7 +238,9 @@ def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
               "to": "a day (to its end) or ISO 8601 with offset",
               "min_hours": "minimum free hours in the range",
               "tolerance_mm": "only machines holding this tolerance (± mm)",
-              "part_mm": "only machines taking a part this large (its largest side, mm)"},
+              "part_mm": "only machines taking a part this large (its largest side, mm)",
+              "certification": "only plants whose company holds these certifications "
+                               "(verified, valid; comma-separated kinds)"},
        paginated=True)
 def search() -> list[dict[str, Any]]:
     numbers: dict[str, float | None] = {}
@@ -256,7 +258,9 @@ def search() -> list[dict[str, Any]]:
         db.session, current_api_user(), request.args.get("process", ""),
         request.args.get("material") or None, _when("from"), _when("to"),  # type: ignore[arg-type]
         numbers["min_hours"] or 0, tolerance_mm=numbers["tolerance_mm"],
-        part_mm=numbers["part_mm"])
+        part_mm=numbers["part_mm"],
+        certifications=[c.strip() for c in (request.args.get("certification") or "").split(",")
+                        if c.strip()] or None)
     items = [CapacityHitOut(
         machine_id=hit.machine.id, machine=hit.machine.name, plant_id=hit.plant.id,  # type: ignore[arg-type]
         plant=hit.plant.name, city=hit.plant.city, lat=hit.plant.lat, lon=hit.plant.lon,

@@ -18,6 +18,8 @@ from market.capacity.models import (
     WindowStatus,
 )
 from market.capacity.publishing import aware, windows_for_machines
+from market.catalog.certifications import CERTIFICATION_KINDS
+from market.core import events
 from market.core.errors import N_, ValidationError
 from market.core.models import utcnow
 
@@ -47,11 +49,16 @@ def can_see_prices(viewer: User, company_id: int) -> bool:
 def search_capacity(session: Session, viewer: User, process: str, material: str | None,
                     start: datetime, end: datetime, min_hours: float = 0,
                     limit: int = 200, tolerance_mm: float | None = None,
-                    part_mm: float | None = None) -> list[CapacityHit]:
+                    part_mm: float | None = None,
+                    certifications: list[str] | None = None) -> list[CapacityHit]:
     """Machines of verified factories that can do `process` on `material` (holding
-    `tolerance_mm`, taking a part whose largest side is `part_mm`, where given), with their
-    free (published) hours inside [start, end)."""
+    `tolerance_mm`, taking a part whose largest side is `part_mm`, in plants whose company
+    holds every one of `certifications` verified and valid, where given), with their free
+    (published) hours inside [start, end)."""
     fields: dict[str, str] = {}
+    if certifications and any(c not in CERTIFICATION_KINDS for c in certifications):
+        fields["certification"] = N_("Choose from iso9001, iatf16949, iso13485, as9100, "
+                                     "iso14001.")
     if not process:
         fields["process"] = N_("Choose a process.")
     start, end = aware(start, "from"), aware(end, "to")
@@ -89,6 +96,15 @@ def search_capacity(session: Session, viewer: User, process: str, material: str 
         prev = eligible.get(machine.id)
         if prev is None or cap.rate_per_hour < prev[0].rate_per_hour:
             eligible[machine.id] = (cap, machine, plant, company)
+    if eligible and certifications:
+        # the quality domain answers which plants' companies hold them (as for the matching)
+        held = events.collect(events.plant_certifications, session,
+                              plant_companies={p.id: p.company_id
+                                               for _c, _m, p, _co in eligible.values()},
+                              now=utcnow())
+        need = set(certifications)
+        eligible = {mid: row for mid, row in eligible.items()
+                    if need <= set(held.get(row[2].id) or [])}
     if not eligible:
         return []
     free = free_minutes_by_machine(session, list(eligible), start, end)

@@ -108,6 +108,19 @@ shipping = _signals.signal("shipping", doc="""
 The last operation's factory is recording the shipment to the buyer (not committed yet).
 `order`, `booking`. A receiver refuses by raising a ServiceError, which the sender lets
 through (the quality domain: QC documents the order requires are missing).""")
+plant_certifications = _signals.signal("plant-certifications", doc="""
+Asked by the matching and capacity search which certifications each plant's company holds
+(not a change). `plant_companies` ({plant id: company id}), `now`. The quality domain
+returns {plant id: [kind, ...]}: its company's verified certifications still valid at `now`
+(MATCHING_FORMAT 1.1 `plants[].certifications`); without an answer a plant holds none.""")
+
+plant_probation = _signals.signal("plant-probation", doc="""
+Asked by the matching which plants belong to factories on probation (fewer than 3 jobs; not
+a change). `plant_companies` ({plant id: company id}), `now`, `own` (planned operation ids
+being re-planned: their bookings do not count as the factory's live work). The quality
+domain returns {plant id: {"live": bool, "max_amount": fen}} for the plants on probation
+only: `live` when the factory already has a live booking (it takes no new work), and the
+largest order value it may take. Without an answer no plant is on probation.""")
 
 
 order_page = _signals.signal("order-page", doc="""
@@ -120,6 +133,10 @@ booking_page = _signals.signal("booking-page", doc="""
 Collects what other domains show on a booking's page (not a change). `booking`, `order`,
 `viewer` (its factory or an operator). Receivers return a dict of template variables (the
 quality domain: the booking's QC documents and the kinds the order still needs).""")
+company_page = _signals.signal("company-page", doc="""
+Collects what other domains show on the operators' page of a company (not a change).
+`company`, `viewer`. Receivers return a dict of template variables (the quality domain: the
+company's certifications to verify).""")
 
 order_api = _signals.signal("order-api", doc="""
 Collects what other domains add to an order's API body (not a change). `order`, `viewer`

@@ -24,6 +24,7 @@ from market.accounts import service as accounts
 from market.accounts.forms import CompanyForm
 from market.capacity import availability
 from market.catalog import service as taxonomy
+from market.catalog.certifications import CERTIFICATION_KINDS
 from market.core import audit
 from market.core.errors import ServiceError
 from market.core.extensions import db
@@ -125,6 +126,7 @@ def capacity_search():
         "from": args.get("from") or today.isoformat(),
         "to": args.get("to") or (today + timedelta(days=14)).isoformat(),
         "min_hours": args.get("min_hours", "0"),
+        "certification": args.get("certification", ""),
     }
     if values["process"]:
         try:
@@ -136,13 +138,16 @@ def capacity_search():
             errors = {"from": _("Use dates like 2026-12-01 and a number of hours.")}
         else:
             found = attempt(availability.search_capacity, db.session, actor(), values["process"],
-                            values["material"] or None, start, end, min_hours)
+                            values["material"] or None, start, end, min_hours,
+                            certifications=[values["certification"]]
+                            if values["certification"] else None)
             hits = found.value
             errors = found.error.localized_fields if found.error else {}
     template = ("main/_capacity_results.html" if request.headers.get("HX-Request")
                 else "main/capacity.html")
     return render_template(template, hits=hits, errors=errors, values=values,
-                           processes=taxonomy.processes(db.session))
+                           processes=taxonomy.processes(db.session),
+                           certification_kinds=CERTIFICATION_KINDS)
 
 
 @bp.post("/lang/<code>")

@@ -116,6 +116,27 @@ KINDS: dict[str, Kind] = {
         ("company",), N_("A webhook endpoint was disabled"),
         N_("%(url)s has failed for 5 days and receives no more events. Add it again once "
            "it answers."), needs_answer=True),
+    # certifications (market/quality/certifications.py): `company_id` is the factory's
+    "certification_uploaded": Kind(
+        ("operators",), N_("Certification to check: %(company_name)s"),
+        N_("%(company_name)s uploaded a %(certification)s certificate. Please verify or "
+           "reject it."), needs_answer=True),
+    "certification_verified": Kind(
+        ("company",), N_("%(certification)s certificate verified"),
+        N_("Certificate %(number)s is verified and counts in matching until %(valid_until)s.")),
+    "certification_rejected": Kind(
+        ("company",), N_("%(certification)s certificate rejected"),
+        N_("Certificate %(number)s was rejected: %(reason)s. Orders requiring it are not "
+           "matched to you; you may upload it again."), needs_answer=True),
+    "certification_expiring": Kind(
+        ("company",), N_("%(certification)s certificate expires soon"),
+        N_("Certificate %(number)s is valid until %(valid_until)s. Upload the renewed "
+           "certificate so that orders requiring it keep reaching you."), needs_answer=True),
+    "certification_expired": Kind(
+        ("company",), N_("%(certification)s certificate expired"),
+        N_("Certificate %(number)s was valid until %(valid_until)s and no longer counts: "
+           "orders requiring it are not matched to you until you upload a valid one."),
+        needs_answer=True),
 }
 
 GENERIC = Kind(("buyer",), N_("Update on order %(order)s"), N_("%(details)s"))
@@ -162,4 +183,9 @@ def kind_labels() -> dict[str, Any]:
         "operation_ending_soon": _l("an operation ends in two days (will it ship on time?)"),
         "operation_late": _l("a factory expects to be late"),
         "webhook_disabled": _l("a webhook endpoint of my company is disabled"),
+        "certification_uploaded": _l("a factory uploads a certification to check"),
+        "certification_verified": _l("my certification is verified"),
+        "certification_rejected": _l("my certification is rejected"),
+        "certification_expiring": _l("my certification expires within 30 days"),
+        "certification_expired": _l("my certification has expired"),
     }

@@ -7,11 +7,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import force_locale, format_datetime, gettext
+from flask_babel import force_locale, format_date, format_datetime, gettext
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
@@ -196,6 +196,11 @@ def _params(session: Session, objects: dict[str, Any], details: dict[str, Any],
         "tracking_number": str(details.get("tracking_number") or "—"),
         "inspection_days": details.get("inspection_days", "—"),
         "from_seq": details.get("from_seq", "—"),
+        "certification": str(details.get("certification") or "—"),
+        "number": str(details.get("number") or "—"),
+        "company_name": str(details.get("company_name") or "—"),
+        "valid_until": (format_date(details["valid_until"], "medium")
+                        if isinstance(details.get("valid_until"), date) else "—"),
     }
     return params
 
@@ -206,6 +211,9 @@ def link_for(kind: str, user: User, objects: dict[str, Any]) -> str:
     booking, order = objects["booking"], objects["order"]
     if kind == "payout_paid":
         return urls.build("payments.payouts")
+    if kind.startswith("certification_"):
+        return urls.build("quality.certifications_review" if user.is_operator
+                          else "quality.certifications")
     if kind == "message_received" and order is not None:
         thread = ({"factory_id": objects["factory_id"]}
                   if objects.get("factory_id") and user.company_id != objects["factory_id"]

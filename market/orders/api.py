@@ -26,6 +26,7 @@ def order_input(data: OrderIn) -> validation.OrderInput:
         delivery_lat=data.delivery.lat, delivery_lon=data.delivery.lon, budget=data.budget,
         currency=data.currency, part_size_mm=data.part_size_mm,
         required_documents=list(data.required_documents),
+        required_certifications=data.required_certifications,
         operations=[validation.OperationInput(op.process, op.material, op.minutes_per_unit,
                                           op.tolerance_mm, op.notes, op.quantity)
                     for op in data.operations],
@@ -59,6 +60,7 @@ def order_out(order: Order, *, with_events: bool = False) -> dict[str, Any]:
         "part_size_mm": order.part_size_mm,
         "required_documents": list(order.required_documents or []),
         "shipment": parts.get("shipment") if buyer_side else None,
+        "required_certifications": list(order.required_certifications or []),
         "delivery": delivery if buyer_side or parts.get("ships_last") else None,
         "budget": order.budget if buyer_side else None, "currency": order.currency,
         "status": order.status,

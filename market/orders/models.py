@@ -72,6 +72,10 @@ class Order(SQLModel, table=True):
     required_documents: list[str] = Field(default_factory=list, sa_column=sa.Column(
         sa.JSON, nullable=False, server_default="[]"))
     cancel_reason: str = Field(default="", max_length=500)
+    # certification kinds (catalog.certifications) the factories must hold, verified and valid
+    required_certifications: list[str] = Field(
+        default_factory=list,
+        sa_column=sa.Column(sa.JSON, nullable=False, server_default=sa.text("'[]'")))
 
     operations: list["OrderOperation"] = Relationship(
         back_populates="order",

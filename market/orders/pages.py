@@ -27,7 +27,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Optional
@@ -40,53 +39,15 @@ from market.core.errors import ServiceError
 from market.core.extensions import check_rate, db
 from market.core.labels import LABELS, translated
 from market.core.pages import actor, attempt, local_zone, on_service_error
-from market.orders import attachments, validation
+from market.orders import attachments, certification_form, validation
 from market.orders import service as orders
 from market.orders.files import attachment_root, file_response, upload_limit
+from market.orders.labels import EVENT_LABELS, STATUS_LABELS
 from market.orders.models import DOCUMENT_KINDS, Order, OrderStatus
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 # Translatable names of order states and timeline entries.
-STATUS_LABELS = {
-    "draft": _l("draft"), "open": _l("open"), "quoted": _l("quoted"),
-    "accepted": _l("accepted"), "scheduled": _l("scheduled"),
-    "in_production": _l("in production"), "shipped": _l("shipped"),
-    "delivered": _l("delivered"), "closed": _l("closed"), "cancelled": _l("cancelled"),
-    "disputed": _l("disputed"),
-}
-EVENT_LABELS = {
-    "created": _l("Draft created"), "updated": _l("Draft edited"),
-    "submitted": _l("Submitted"), "cancelled": _l("Cancelled"),
-    "attachment_added": _l("File attached"), "instant_quote": _l("Instant quote"),
-    # written by the matching, bookings and payments services
-    "quoted": _l("Firm quote offered"), "quote_accepted": _l("Quote accepted"),
-    "quote_declined": _l("Quote declined"), "quote_expired": _l("Quote expired"),
-    "bookings_proposed": _l("Bookings proposed to the factories"),
-    "booking_accepted": _l("A factory accepted its booking"),
-    "booking_declined": _l("A factory declined its booking"),
-    "scheduled": _l("Scheduled"), "in_production": _l("In production"),
-    "shipped": _l("Shipped"), "delivered": _l("Delivered"), "closed": _l("Closed"),
-    "disputed": _l("Dispute opened"), "dispute_resolved": _l("Dispute resolved"),
-    "payment_opened": _l("Payment requested"), "payment_received": _l("Payment received"),
-    "refunded": _l("Refunded"),
-    "at_risk": _l("A machine is down: work is being re-planned"),
-    "operation_started": _l("An operation started"),
-    "operation_done": _l("An operation is done"),
-    "operation_progress": _l("A factory reported progress"),
-    "handed_off": _l("Parts sent on to the next plant"),
-    "document_added": _l("A QC document was uploaded"),
-    "delivery_rejected": _l("Delivery rejected"),
-    "delivery_accepted": _l("Delivery accepted at the end of the inspection window"),
-    "remake": _l("The operators ordered a remake"),
-    "payment_overdue": _l("The payment did not arrive in time"),
-    "payouts_released": _l("Payouts released to the factories"),
-    "replanned": _l("Re-planned: bookings moved"),
-    "replan_no_fit": _l("No re-plan delivers in time: the buyer may cancel with a full refund"),
-    # written by the notify domain ("will it ship on time?")
-    "on_time_confirmed": _l("A factory confirmed it will finish on time"),
-    "late_expected": _l("A factory expects to finish late"),
-}
 # A due date entered as a day means the end of that working day, in the buyer's zone.
 DUE_TIME = time(18, 0)
 
@@ -103,7 +64,7 @@ def order_event_label(value: str) -> str:
     return value if text is None else translated(text)
 
 
-class OrderForm(FlaskForm):
+class OrderForm(certification_form.CertificationsForm):
     """The order's own fields; the service checks them (one set of rules for pages and API),
     so only the shapes are declared here."""
 
@@ -257,6 +218,7 @@ def _form_input(form: OrderForm, rows: list[Row]) -> validation.OrderInput:
                     for r in rows],
         part_size_mm=_part_size(form.part_size.data),
         required_documents=list(form.required_documents.data or []),
+        **form.certification_input(),
     )
 
 
@@ -282,6 +244,7 @@ def _fill_form(form: OrderForm, order: Order) -> None:
     form.budget.data = "" if order.budget is None else f"{Decimal(order.budget) / 100:.2f}"
     form.part_size.data = " x ".join(_fmt(v) for v in order.part_size_mm or [])
     form.required_documents.data = list(order.required_documents or [])
+    form.fill_certifications(order)
 
 
 def _form_errors(form: OrderForm, exc: ServiceError) -> dict[str, str]:

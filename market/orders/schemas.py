@@ -61,6 +61,10 @@ class OrderIn(Strict):
     required_documents: list[DocumentKind] = Field(
         default_factory=list, max_length=6,
         description="QC documents the factories must upload before the order ships")
+    required_certifications: list[str] = Field(
+        default_factory=list, max_length=10,
+        description="Certifications the factories must hold (verified, unexpired): "
+                    "iso9001, iatf16949, iso13485, as9100, iso14001")
 
 
 class CancelIn(Strict):
@@ -177,6 +181,8 @@ class OrderOut(BaseModel):
                                  description="Escrow payments: {id, status, amount, currency, "
                                              "gateway}")
     events: list[EventOut] = Field(default_factory=list, description="The order's timeline")
+    required_certifications: list[str] = Field(
+        default_factory=list, description="Certifications every factory of the order holds")
 
 
 

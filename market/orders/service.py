@@ -258,6 +258,7 @@ def _apply(order: Order, clean: CleanOrder) -> None:
     order.currency = clean.currency
     order.part_size_mm = clean.part_size_mm
     order.required_documents = clean.required_documents
+    order.required_certifications = clean.required_certifications
 
 
 def _operation_rows(clean: CleanOrder) -> list[OrderOperation]:

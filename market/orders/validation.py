@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from market.catalog.certifications import CERTIFICATION_KINDS
 from market.catalog.models import Material, Process, ProcessMaterial
 from market.core.dates import DateError, parse_moment
 from market.core.errors import N_, ValidationError
@@ -55,6 +56,7 @@ class OrderInput:
     operations: list[OperationInput] = field(default_factory=list)
     part_size_mm: Any = None  # [x, y, z] of the finished part, or None
     required_documents: Any = None  # QC document kinds needed before shipping
+    required_certifications: Any = None  # certification kinds, or None
 
 
 @dataclass
@@ -81,6 +83,7 @@ class CleanOrder:
     operations: list[CleanOperation]
     part_size_mm: list[float] | None = None
     required_documents: list[str] = field(default_factory=list)
+    required_certifications: list[str] = field(default_factory=list)
 
 
 def clean_text(value: Any, limit: int, name: str, fields: dict[str, str],
@@ -170,11 +173,14 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
 
     part_size = clean_part_size(data.part_size_mm, fields)
     documents = clean_required_documents(data.required_documents, fields)
+    certifications = clean_certifications(data.required_certifications, fields)
     operations = validate_operations(session, data.operations, fields, quantity)  # type: ignore[arg-type]
     if fields:
         raise ValidationError("Please correct the highlighted fields.", fields)
     return CleanOrder(title, int(quantity), due, address, float(lat), float(lon),  # type: ignore[arg-type]
-                      budget, description, currency, operations, part_size, documents)  # type: ignore[arg-type]
+                      budget, description, currency, operations, part_size,  # type: ignore[arg-type]
+                      required_documents=documents,
+                      required_certifications=certifications)
 
 
 def clean_required_documents(value: Any, fields: dict[str, str]) -> list[str]:
@@ -187,6 +193,23 @@ def clean_required_documents(value: Any, fields: dict[str, str]) -> list[str]:
                                           "material_cert, photo, fai and other.")
         return []
     return [k for k in DOCUMENT_KINDS if k in value]
+
+
+def clean_certifications(value: Any, fields: dict[str, str]) -> list[str]:
+    """The certification kinds the order requires, known and without repeats, in a fixed
+    order; for an unknown kind the message lists the known ones."""
+    if value in (None, "", [], ()):
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        fields["required_certifications"] = N_("Give a list of certification kinds.")
+        return []
+    unknown = sorted({v for v in value if v not in CERTIFICATION_KINDS})
+    if unknown:
+        fields["required_certifications"] = N_(
+            "Unknown certification; choose from iso9001, iatf16949, iso13485, as9100, "
+            "iso14001.")
+        return []
+    return [k for k in CERTIFICATION_KINDS if k in set(value)]
 
 
 MAX_PART_MM = 10_000
@@ -281,4 +304,5 @@ def input_from_order(order: Order) -> OrderInput:
                     for op in order.operations],
         part_size_mm=order.part_size_mm,
         required_documents=list(order.required_documents or []),
+        required_certifications=list(order.required_certifications or []),
     )

@@ -1,24 +1,39 @@
 """Quality in the JSON API: QC documents, delivery rejection, reviews after delivery, the
-factory directory with scorecards."""
+factory directory with scorecards, certifications (a factory uploads, an operator verifies
+or rejects)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from market.catalog.certifications import CERTIFICATION_KINDS
 from market.core import events
-from market.core.api import current_api_user, route
-from market.core.extensions import db
+from market.core.api import ApiError, current_api_user, route
+from market.core.extensions import check_rate, db
 from market.core.models import utcnow
 from market.orders.files import api_upload, attachment_root, file_response, upload_limit
 from market.orders.models import Order
 from market.orders.schemas import DocumentOut
 from market.payments.api import dispute_out
 from market.payments.schemas import DisputeOut
-from market.quality import directory, documents, inspection, reviews
-from market.quality.models import BookingDocument, Review
-from market.quality.schemas import AnswerIn, FactoryOut, RejectIn, ReviewIn, ReviewOut
+from market.quality import certifications, directory, documents, inspection, reviews
+from market.quality.models import BookingDocument, Certification, Review
+from market.quality.schemas import (
+    AnswerIn,
+    CertificationOut,
+    DeliveryRejectIn,
+    FactoryOut,
+    RejectIn,
+    ReviewIn,
+    ReviewOut,
+)
+
+
+def probation_limit() -> int:
+    return int(current_app.config.get("PROBATION_MAX_AMOUNT", 0) or 0)
 
 
 def review_out(r: Review) -> dict[str, Any]:
@@ -33,8 +48,23 @@ def factory_out(entry: directory.FactoryEntry) -> dict[str, Any]:
     card.pop("risk_per_mille")  # the matching's weight, not part of the public record
     return FactoryOut(id=entry.company.id, name=entry.company.name,  # type: ignore[arg-type]
                       city=entry.cities[0] if entry.cities else None, cities=entry.cities,
-                      processes=entry.processes, certifications=[],
+                      processes=entry.processes, certifications=entry.certifications,
+                      certificates=[{"kind": c.kind, "valid_until": c.valid_until}
+                                    for c in entry.certificates],  # type: ignore[misc]
+                      on_probation=entry.on_probation,
                       scorecard=card).model_dump(mode="json")  # type: ignore[arg-type]
+
+
+def certification_out(row: Certification, now: Any = None) -> dict[str, Any]:
+    now = now or utcnow()
+    return CertificationOut(
+        id=row.id, company_id=row.company_id, kind=row.kind, number=row.number,  # type: ignore[arg-type]
+        valid_until=row.valid_until, status=row.status,
+        counts=row.status == "verified" and row.expires_at > now, filename=row.filename,
+        size=row.size, created_at=row.created_at, verified_at=row.verified_at,
+        rejected_reason=row.rejected_reason,
+        url=url_for("api.get_certification_file", certification_id=row.id),
+    ).model_dump(mode="json")
 
 
 @route("POST", "/orders/<int:order_id>/reviews",
@@ -56,17 +86,23 @@ def answer_review(review_id: int, data: AnswerIn) -> dict[str, Any]:
 
 @route("GET", "/factories", summary="Verified factories with their scorecards",
        response=FactoryOut, tag="quality", paginated=True,
-       query={"process": "a process code", "city": "a city"})
+       query={"process": "a process code", "city": "a city",
+              "certification": "a certification kind the factory holds (verified, valid)"})
 def list_factories() -> list[dict[str, Any]]:
+    wanted = request.args.get("certification") or None
+    if wanted is not None and wanted not in CERTIFICATION_KINDS:
+        raise ApiError(422, "validation_error", "Unknown certification kind.",
+                       {"certification": "One of " + ", ".join(CERTIFICATION_KINDS) + "."})
     return [factory_out(e) for e in directory.directory(
         db.session, current_api_user(), utcnow(), request.args.get("process") or None,
-        request.args.get("city") or None)]
+        request.args.get("city") or None, wanted, probation_limit())]
 
 
 @route("GET", "/factories/<int:company_id>", summary="One factory: processes, scorecard",
        response=FactoryOut, tag="quality")
 def get_factory(company_id: int) -> dict[str, Any]:
-    return factory_out(directory.profile(db.session, current_api_user(), company_id, utcnow()))
+    return factory_out(directory.profile(db.session, current_api_user(), company_id, utcnow(),
+                                         probation_limit()))
 
 
 def document_out(row: BookingDocument) -> dict[str, Any]:
@@ -102,8 +138,8 @@ def get_document(document_id: int) -> Any:
 @route("POST", "/orders/<int:order_id>/reject-delivery",
        summary="The buyer rejects the delivery within the inspection window, with the reason, "
                "photos (the order's files) and the remedy asked: it opens a dispute",
-       body=RejectIn, response=DisputeOut, status=201, tag="quality")
-def reject_delivery(order_id: int, data: RejectIn) -> tuple[dict[str, Any], int]:
+       body=DeliveryRejectIn, response=DisputeOut, status=201, tag="quality")
+def reject_delivery(order_id: int, data: DeliveryRejectIn) -> tuple[dict[str, Any], int]:
     row = inspection.reject_delivery(
         db.session, current_api_user(), order_id, data.reason, data.remedy,
         list(data.attachment_ids), int(current_app.config["INSPECTION_DAYS"]))
@@ -120,3 +156,66 @@ def _order_api(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
 
 
 events.order_api.connect(_order_api)
+
+
+@route("POST", "/certifications",
+       summary="Upload a certification (the factory; multipart/form-data: kind, number, "
+               "valid_until YYYY-MM-DD, file: PDF, PNG or JPEG); an operator verifies it",
+       response=CertificationOut, status=201, tag="quality")
+def post_certification() -> dict[str, Any]:
+    user = current_api_user()
+    check_rate("upload", "UPLOAD_RATE_LIMIT", user.company_id or f"user-{user.id}")
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise ApiError(400, "bad_request", "Send the certification as multipart/form-data "
+                       "(kind, number, valid_until, file).")
+    try:
+        upload = request.files.get("file")
+        form = request.form
+    except RequestEntityTooLarge:
+        raise ApiError(413, "too_large", "The upload is too large.") from None
+    if upload is None:
+        raise ApiError(422, "validation_error", "Send the certificate in the field 'file'.",
+                       {"file": "Choose a file."})
+    row = certifications.upload(
+        db.session, user, form.get("kind", ""), form.get("number", ""),
+        form.get("valid_until", ""), upload.filename, upload.stream, root=attachment_root(),
+        max_bytes=upload_limit())
+    return certification_out(row)
+
+
+@route("GET", "/certifications",
+       summary="Your company's certifications (operators: ?status=pending, every company's)",
+       response=CertificationOut, tag="quality", paginated=True,
+       query={"status": "operators: pending | verified | rejected | expired"})
+def list_certifications() -> list[dict[str, Any]]:
+    user = current_api_user()
+    now = utcnow()
+    if user.is_operator:
+        status = request.args.get("status") or None
+        return [certification_out(row, now)
+                for row, _company in certifications.for_review(db.session, user, status)]
+    return [certification_out(row, now) for row in certifications.list_own(db.session, user)]
+
+
+@route("POST", "/certifications/<int:certification_id>/verify",
+       summary="Verify a pending certification (operators)", response=CertificationOut,
+       tag="quality")
+def verify_certification(certification_id: int) -> dict[str, Any]:
+    return certification_out(certifications.verify(db.session, current_api_user(),
+                                                   certification_id))
+
+
+@route("POST", "/certifications/<int:certification_id>/reject",
+       summary="Reject a certification, or withdraw a verified one, with a reason (operators)",
+       body=RejectIn, response=CertificationOut, tag="quality")
+def reject_certification(certification_id: int, data: RejectIn) -> dict[str, Any]:
+    return certification_out(certifications.reject(db.session, current_api_user(),
+                                                   certification_id, data.reason))
+
+
+@route("GET", "/certifications/<int:certification_id>/file",
+       summary="Download a certification's file (its factory and operators)", tag="quality")
+def get_certification_file(certification_id: int) -> Any:
+    row, path = certifications.file_for_reading(db.session, current_api_user(),
+                                                certification_id, attachment_root())
+    return file_response(row, path)

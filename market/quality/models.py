@@ -1,12 +1,15 @@
 """Quality records: QC documents per booking, reviews of factories by their buyers (one per
-factory and order, after delivery; the factory may answer once)."""
+factory and order, after delivery; the factory may answer once), and factories'
+certifications (uploaded, verified by operators, expiring)."""
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from market.core.models import utc_column, utcnow
+from market.catalog.certifications import CERTIFICATION_KINDS
+from market.core.models import company_column, utc_column, utcnow
 from market.orders.models import DOCUMENT_KINDS
 
 
@@ -62,3 +65,51 @@ class BookingDocument(SQLModel, table=True):
     content_type: str = Field(max_length=80)
     filename: str = Field(max_length=160)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+class CertificationStatus(StrEnum):
+    pending = "pending"  # uploaded, waiting for an operator
+    verified = "verified"  # counts in matching, search and the directory until it expires
+    rejected = "rejected"
+    expired = "expired"  # its day passed (housekeeping); it no longer counts
+
+
+CERTIFICATION_STATUSES = tuple(s.value for s in CertificationStatus)
+
+
+class Certification(SQLModel, table=True):
+    """A certificate a factory holds. `valid_until` is the day printed on it, kept as a
+    calendar date because that is what the certificate says (a day has no time zone);
+    `expires_at` is the instant it stops counting, the end of that day in the platform's
+    zone (Asia/Shanghai) in UTC, so every comparison with "now" is one indexed column. Both
+    are written together and never apart. The file is stored content-addressed by
+    `orders.attachments.write_blob`, like drawings."""
+
+    __tablename__ = "certification"
+    __table_args__ = (
+        sa.CheckConstraint("kind in (" + ", ".join(f"'{k}'" for k in CERTIFICATION_KINDS)
+                           + ")", name="kind"),
+        sa.CheckConstraint("status in (" + ", ".join(f"'{s}'" for s in CERTIFICATION_STATUSES)
+                           + ")", name="status"),
+        sa.CheckConstraint("size > 0", name="size"),
+        sa.Index("ix_certification_company_status", "company_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(sa_column=company_column(index=False))
+    kind: str = Field(max_length=16)
+    number: str = Field(max_length=100)
+    valid_until: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    expires_at: datetime = Field(sa_column=utc_column(False, index=True))
+    status: str = Field(default=CertificationStatus.pending.value, max_length=16)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    sha256: str = Field(max_length=64)
+    size: int
+    file_kind: str = Field(max_length=8)  # pdf | png | jpeg (by content)
+    content_type: str = Field(max_length=80)
+    filename: str = Field(max_length=160)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    verified_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    verified_at: datetime | None = Field(default=None, sa_column=utc_column())
+    rejected_reason: str = Field(default="", max_length=500)
+    # when the factory was warned that it expires soon (once), and told that it expired
+    warned_at: datetime | None = Field(default=None, sa_column=utc_column())
+    expired_at: datetime | None = Field(default=None, sa_column=utc_column())

@@ -1,7 +1,8 @@
 """Pages of quality and trust: QC documents on the booking and order pages, the buyer's
 delivery inspection (reject with reason, photos and remedy), the factory directory, a
-factory's profile with its scorecard and reviews, the buyer's review of each factory on a
-delivered order (on the order page)."""
+factory's profile with its scorecard, certifications and reviews, the buyer's review of each
+factory on a delivered order (on the order page), a factory's certifications (upload) and
+the operators' queue to verify them (also on the operators' company page)."""
 
 from __future__ import annotations
 
@@ -24,20 +25,25 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.accounts.models import Company
 from market.catalog import service as taxonomy
+from market.catalog.certifications import CERTIFICATION_KINDS
 from market.core import events
-from market.core.errors import NotFound
-from market.core.extensions import db
+from market.core.errors import NotFound, ServiceError
+from market.core.extensions import check_rate, db
 from market.core.models import utcnow
-from market.core.pages import actor, attempt, on_service_error
+from market.core.pages import actor, attempt, factory_required, on_service_error, operator_required
 from market.deals.models import Booking
 from market.deals.production import inspection_ends
 from market.orders.files import attachment_root, file_response, upload_limit
 from market.orders.models import DOCUMENT_KINDS, Attachment, Order
 from market.payments.models import DisputeStatus
-from market.quality import directory, documents, inspection, reviews
-from market.quality.models import Review
+from market.quality import certifications, directory, documents, inspection, reviews
+from market.quality.models import CERTIFICATION_STATUSES, Review
 
 bp = Blueprint("quality", __name__)
+
+
+def _probation_limit() -> int:
+    return int(current_app.config.get("PROBATION_MAX_AMOUNT", 0) or 0)
 
 
 @bp.get("/factories")
@@ -45,19 +51,119 @@ bp = Blueprint("quality", __name__)
 def factories():
     process = request.args.get("process") or None
     city = request.args.get("city") or None
-    entries = directory.directory(db.session, actor(), utcnow(), process, city)
+    certification = request.args.get("certification") or None
+    if certification not in (None, *CERTIFICATION_KINDS):
+        certification = None  # an unknown kind in the address: the unfiltered list
+    entries = directory.directory(db.session, actor(), utcnow(), process, city, certification,
+                                  _probation_limit())
     return render_template("quality/factories.html", entries=entries, process=process or "",
-                           city=city or "", processes=taxonomy.processes(db.session))
+                           city=city or "", certification=certification or "",
+                           kinds=CERTIFICATION_KINDS, processes=taxonomy.processes(db.session))
 
 
 @bp.get("/factories/<int:company_id>")
 @login_required
 def factory(company_id: int):
     try:
-        entry = directory.profile(db.session, actor(), company_id, utcnow())
+        entry = directory.profile(db.session, actor(), company_id, utcnow(), _probation_limit())
     except NotFound:
         abort(404)
     return render_template("quality/factory.html", entry=entry)
+
+
+# --- certifications -------------------------------------------------------------------------
+
+def _certifications_page(status: int = 200, errors: dict[str, str] | None = None) -> Any:
+    return render_template("quality/certifications.html",
+                           rows=certifications.list_own(db.session, actor()),
+                           kinds=CERTIFICATION_KINDS, errors=errors or {},
+                           values=request.form if request.method == "POST" else {},
+                           now=utcnow()), status
+
+
+@bp.get("/factory/certifications", endpoint="certifications")
+@factory_required
+def certifications_page():
+    return _certifications_page()
+
+
+@bp.post("/factory/certifications")
+@factory_required
+@on_service_error(lambda exc: _certifications_page(exc.status, exc.localized_fields))
+def upload_certification():
+    user = actor()
+    check_rate("upload", "UPLOAD_RATE_LIMIT", user.company_id or f"user-{user.id}")
+    try:
+        upload = request.files.get("file")
+        form = request.form
+    except RequestEntityTooLarge:
+        abort(413)
+    if upload is None or not upload.filename:
+        flash(_("Choose the certificate's file."), "error")
+        return _certifications_page(422, {"file": _("Choose a file.")})
+    certifications.upload(db.session, user, form.get("kind", ""), form.get("number", ""),
+                          form.get("valid_until", ""), upload.filename, upload.stream,
+                          root=attachment_root(), max_bytes=upload_limit())
+    flash(_("Certificate uploaded: it counts once an operator has verified it."), "success")
+    return redirect(url_for("quality.certifications"))
+
+
+@bp.get("/certifications/<int:certification_id>/file")
+@login_required
+def certification_file(certification_id: int):
+    try:
+        row, path = certifications.file_for_reading(db.session, actor(), certification_id,
+                                                    attachment_root())
+    except ServiceError:
+        abort(404)  # another company's certificate, or none: the same answer
+    return file_response(row, path)
+
+
+@bp.get("/operator/certifications")
+@operator_required
+def certifications_review():
+    status = request.args.get("status", "pending")
+    if status not in (*CERTIFICATION_STATUSES, ""):
+        status = "pending"
+    rows = certifications.for_review(db.session, actor(), status or None)
+    return render_template("quality/review_certifications.html", rows=rows, status=status,
+                           statuses=CERTIFICATION_STATUSES, now=utcnow())
+
+
+def _back_to_review() -> Any:
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("quality.certifications_review")
+    return redirect(target)
+
+
+@bp.post("/operator/certifications/<int:certification_id>/verify")
+@operator_required
+@on_service_error(lambda _exc: _back_to_review())
+def verify_certification(certification_id: int):
+    row = certifications.verify(db.session, actor(), certification_id)
+    flash(_("%(kind)s certificate %(number)s verified.", kind=CERTIFICATION_KINDS[row.kind],
+            number=row.number), "success")
+    return _back_to_review()
+
+
+@bp.post("/operator/certifications/<int:certification_id>/reject")
+@operator_required
+@on_service_error(lambda _exc: _back_to_review())
+def reject_certification(certification_id: int):
+    row = certifications.reject(db.session, actor(), certification_id,
+                                request.form.get("reason", ""))
+    flash(_("%(kind)s certificate %(number)s rejected.", kind=CERTIFICATION_KINDS[row.kind],
+            number=row.number), "success")
+    return _back_to_review()
+
+
+def _company_page(session: Any, company: Company, viewer: Any) -> dict[str, Any]:
+    """Receiver of events.company_page: the operators see the company's certificates."""
+    if not getattr(viewer, "is_operator", False) or not company.is_factory:
+        return {}
+    return {"company_certifications": certifications.of_company(session, company.id),  # type: ignore[arg-type]
+            "now": utcnow()}
 
 
 @bp.post("/orders/<int:order_id>/reviews")
@@ -180,3 +286,4 @@ def _order_page(session: Any, order: Order, viewer: Any) -> dict[str, Any]:
 
 events.order_page.connect(_order_page)
 events.booking_page.connect(_booking_page)
+events.company_page.connect(_company_page)

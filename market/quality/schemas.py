@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt
@@ -18,7 +18,7 @@ class ReviewIn(Strict):
     comment: str = Field(default="", max_length=2000)
 
 
-class RejectIn(Strict):
+class DeliveryRejectIn(Strict):
     reason: str = Field(min_length=1, max_length=2000)
     remedy: Literal["remake", "refund", "partial_refund"]
     attachment_ids: list[Id] = Field(
@@ -54,12 +54,44 @@ class ScorecardOut(BaseModel):
     rating: float | None
 
 
+class CertificateOut(BaseModel):
+    kind: str
+    valid_until: date
+
+
 class FactoryOut(BaseModel):
     id: int
     name: str
     city: str | None = Field(description="Where its plants are (the first)")
     cities: list[str]
     processes: list[str]
-    certifications: list[str] = Field(description="Verified certifications (none yet: the "
-                                      "certification upload is not built)")
+    certifications: list[str] = Field(
+        description="Verified, unexpired certifications (iso9001, iatf16949, iso13485, "
+                    "as9100, iso14001)")
+    certificates: list[CertificateOut] = Field(
+        default_factory=list, description="The same with the day each is valid until")
+    on_probation: bool = Field(
+        default=False, description="Fewer than 3 jobs: one live job at a time, small orders")
     scorecard: ScorecardOut
+
+
+class CertificationOut(BaseModel):
+    """A factory's certificate as the factory and the operators see it."""
+
+    id: int
+    company_id: int
+    kind: str
+    number: str
+    valid_until: date = Field(description="The day printed on the certificate (inclusive)")
+    status: str = Field(description="pending | verified | rejected | expired")
+    counts: bool = Field(description="Verified and not expired: it counts in matching")
+    filename: str
+    size: int
+    created_at: datetime
+    verified_at: datetime | None
+    rejected_reason: str
+    url: str = Field(description="Download address (the factory and operators only)")
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=500)

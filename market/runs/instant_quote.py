@@ -27,10 +27,11 @@ from sqlmodel import Session
 
 from market.accounts import service as accounts
 from market.accounts.models import User
+from market.catalog.certifications import certification_name
 from market.catalog.models import Material, Process
 from market.core.errors import Conflict, Unavailable
 from market.core.models import utcnow
-from market.core.money import DEFAULT_FEE_BPS, platform_fee
+from market.core.money import DEFAULT_FEE_BPS, format_money, platform_fee
 from market.orders import service as orders
 from market.orders.models import Order, OrderStatus
 from market.runs import isolation, planning
@@ -90,6 +91,9 @@ def order_to_matching(order: Order, start: datetime, now: datetime) -> dict[str,
         "operations": [_operation(order, op) for op in order.operations],
         # version 1.1: only machines that take the part's largest side are eligible
         **({"part_size_mm": list(order.part_size_mm)} if order.part_size_mm else {}),
+        # and only plants holding every certification it requires (verified, unexpired)
+        **({"certifications": list(order.required_certifications)}
+           if order.required_certifications else {}),
     }
 
 
@@ -117,6 +121,10 @@ REASONS = {
                     "offered is ±{best} mm.",
     "too_large": "No factory currently takes a {size} mm part for {process}; the largest "
                  "offered is {max} mm.",
+    "no_certification": "No factory holding {certifications} currently offers {process}.",
+    "probation": "The factories that offer {process} are new on the platform and take "
+                 "orders worth up to {limit} until they have a record; this order is worth "
+                 "more.",
     "no_capacity": "Not enough published capacity to make this order before {until}; try a "
                    "later due date or a smaller quantity.",
     "late": "Not enough capacity before the due date; the earliest possible delivery is "
@@ -125,13 +133,37 @@ REASONS = {
 
 
 def missing_capability(
-    problem: dict[str, Any], order: Order
+    problem: dict[str, Any], order: Order, matching_order: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]] | None:
     """(reason code, parameters) when some operation has no capable machine at all,
     checked before the engine runs: the most common and most useful answer to "why no
-    quote?"."""
+    quote?". With `matching_order`, the plants' certifications count too (the ones the
+    order requires, and the probation marker, see planning)."""
     caps = [c for m in problem["machines"] for c in m["capabilities"]]
+    found = _capability_reason(caps, order)
+    if found is not None or matching_order is None:
+        return found
+    need = set(matching_order.get("certifications") or [])
+    if not need:
+        return None
+    held = {p["id"]: set(p.get("certifications") or []) for p in problem["plants"]}
+    required = need - {planning.RECORD_CERTIFICATION}
     for op in order.operations:
+        with_certs = [m for m in problem["machines"] if required <= held.get(m["plant"], set())]
+        if _capability_reason([c for m in with_certs for c in m["capabilities"]],
+                              order, [op]) is not None:
+            names = ", ".join(certification_name(k) for k in sorted(required))
+            return "no_certification", {"process": op.process_code, "certifications": names}
+        trusted = [m for m in with_certs if need <= held.get(m["plant"], set())]
+        if _capability_reason([c for m in trusted for c in m["capabilities"]],
+                              order, [op]) is not None:
+            return "probation", {"process": op.process_code}
+    return None
+
+
+def _capability_reason(caps: list[dict[str, Any]], order: Order, operations: Any = None
+                       ) -> tuple[str, dict[str, Any]] | None:
+    for op in operations if operations is not None else order.operations:
         for_process = [c for c in caps if c["process"] == op.process_code]
         if not for_process:
             return "no_process", {"process": op.process_code}
@@ -166,6 +198,8 @@ def reason_text(session: Session, code: str | None, params: dict[str, Any]) -> s
         if isinstance(words.get(key), datetime):
             fmt = "%Y-%m-%d" if key == "until" else "%Y-%m-%d %H:%M UTC"
             words[key] = words[key].strftime(fmt)
+    if isinstance(words.get("limit"), int):
+        words["limit"] = format_money(words["limit"])
     return REASONS[code].format(**words)
 
 
@@ -213,9 +247,13 @@ def instant_quote(
     problem, index = planning.build_problem(
         session, start=start, minutes=minutes, orders=[],
         currency=order.currency, processes={op.process_code for op in order.operations})
+    # the order is placed beside the problem, so it is checked against probation here
+    planning.apply_probation(problem, index, matching_order)
     valid_until = now + timedelta(minutes=QUOTE_VALID_MINUTES)
     result = QuoteResult(None, order.currency, None, 0, valid_until)
-    missing = missing_capability(problem, order)
+    missing = missing_capability(problem, order, matching_order)
+    if missing is not None and missing[0] == "probation":
+        missing[1]["limit"] = index.probation_limit
     code, params = missing if missing else (None, {})
     if missing is None:
         placement = place(problem, matching_order, workers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -26,16 +27,19 @@ from market.accounts import service as accounts
 from market.accounts.forms import StatusForm
 from market.accounts.models import Company, CompanyStatus
 from market.capacity.models import Machine, Plant
+from market.catalog.certifications import certification_name
 from market.catalog.templating import process_name
 from market.core import audit
+from market.core import events as core_events
 from market.core.errors import ServiceError
 from market.core.extensions import db
 from market.core.jobs import catch_up, dispatch
 from market.core.labels import label
+from market.core.models import utcnow
 from market.core.pages import actor, attempt, on_service_error, operator_required
 from market.orders import service as orders_service
 from market.orders.models import OrderOperation
-from market.runs import gantt, replan
+from market.runs import gantt, planning, replan
 from market.runs import service as matching_runs
 from market.runs.models import RunOrder
 
@@ -68,7 +72,11 @@ def company(company_id: int):
         abort(404)
     row = found.value
     events = audit.recent(db.session, company_id=company_id, limit=30)
-    return render_template("operator/company.html", company=row, events=events, form=StatusForm())
+    # other domains' sections (quality: the certifications to verify)
+    parts = core_events.collect(core_events.company_page, db.session, company=row,
+                                viewer=actor())
+    return render_template("operator/company.html", company=row, events=events, form=StatusForm(),
+                           **parts)
 
 
 def _to_company(_exc: ServiceError | None = None):
@@ -137,6 +145,39 @@ def start_run():
     return redirect(url_for("operator.run", run_id=run.id))
 
 
+_NO_PLANT = re.compile(r"^no plant has certification (\S+)$")
+_NONE_WITH = re.compile(r"^no plant with certification (.+) has a machine for (.+)$")
+
+
+@bp.app_template_filter("unserved_reason")
+def unserved_reason(reason: str | None) -> str:
+    """The engine's reason for an unserved order, in the reader's words where it is about
+    certifications or probation (planning.RECORD_CERTIFICATION); other reasons as given."""
+    text = reason or ""
+    found = _NO_PLANT.match(text)
+    if found:
+        if found[1] == planning.RECORD_CERTIFICATION:
+            return _("Only factories on probation could make it, and the order is worth more "
+                     "than new factories may take.")
+        return _("No factory holds a verified %(certification)s certification.",
+                 certification=certification_name(found[1]))
+    found = _NONE_WITH.match(text)
+    if found:
+        kinds = [k.strip() for k in found[1].split(",")]
+        what = found[2]
+        what = what if what.startswith("operation ") else process_name(what)
+        real = ", ".join(certification_name(k) for k in kinds
+                         if k != planning.RECORD_CERTIFICATION)
+        if planning.RECORD_CERTIFICATION in kinds:
+            return _("No factory off probation%(holding)s has a machine for %(process)s; the "
+                     "order is worth more than factories on probation may take.",
+                     holding=_(" holding %(certifications)s", certifications=real) if real
+                     else "", process=what)
+        return _("No factory holding %(certifications)s has a machine for %(process)s.",
+                 certifications=real, process=what)
+    return text
+
+
 @bp.get("/runs/<int:run_id>")
 @operator_required
 def run(run_id: int):
@@ -157,9 +198,14 @@ def run(run_id: int):
         plants[po.plant_id] = plants.get(po.plant_id, 0) + 1
     plant_rows = {p.id: p for p in db.session.exec(
         select(Plant).where(col(Plant.id).in_(list(plants) or [0])))}
+    # plants of factories on probation today (the quality domain answers), for the operator
+    probation = core_events.collect(
+        core_events.plant_probation, db.session,
+        plant_companies={pid: p.company_id for pid, p in plant_rows.items()}, now=utcnow(),
+        own=())
     return render_template("operator/run.html", run=row, outcomes=outcomes,
                            progress=matching_runs.progress(row), plants=plants,
-                           plant_rows=plant_rows, tz=_tz(),
+                           plant_rows=plant_rows, tz=_tz(), probation=probation,
                            first_plant=max(plants, key=plants.get) if plants else None,
                            review=_replan_review(row, planned) if row.kind == "replan" else None)
 

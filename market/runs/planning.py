@@ -2,7 +2,22 @@
 
 `build_problem` reads verified factories' machines, capabilities, plants and live capacity
 windows into a `yunzao.problem/1` dict (see MATCHING_FORMAT.md). Matching ids are derived
-from database ids (`m12` is machine 12, `p3` plant 3) and `ProblemIndex` maps them back."""
+from database ids (`m12` is machine 12, `p3` plant 3) and `ProblemIndex` maps them back.
+
+Trust decides who may take an order; runs asks, the quality domain answers (runs never
+imports quality):
+- `plant_risk`: each plant's `risk_per_mille`;
+- `plant_certifications`: each plant's verified, unexpired certifications, as
+  `plants[].certifications`; an order's `required_certifications` become its
+  `orders[].certifications`, so the engine plans it only on plants holding all of them;
+- `plant_probation`: plants of factories on probation. One with live work is left out of
+  the problem (its machines are not eligible for any order). For the value limit the format
+  has no per-order machine list (explicit `alternatives` would bypass the process, material,
+  tolerance and size rules), so the limit is said with the one per-plant, per-order rule it
+  has: while some plant is on probation, every other plant carries the marker
+  RECORD_CERTIFICATION in its certifications, and an order worth more than the limit
+  (`order_value`: its machine cost at the cheapest eligible machines) asks for it. The
+  engine's unserved reason then names the marker, and the run page says it in words."""
 
 from __future__ import annotations
 
@@ -33,12 +48,20 @@ DEFAULT_TRANSPORT = {"speed_kmh": 50, "handling_minutes": 240, "cost_per_km": 30
                      "fixed_cost": 20000}
 
 
+# Not a certificate: the marker of plants whose factory has a record (off probation), which
+# orders above the probation limit ask for (see the module's docstring).
+RECORD_CERTIFICATION = "yunzao_record"
+
+
 @dataclass
 class ProblemIndex:
     start: datetime
     machine_ids: dict[str, int] = field(default_factory=dict)
     plant_ids: dict[str, int] = field(default_factory=dict)
     company_of_plant: dict[str, int] = field(default_factory=dict)
+    # the largest order value (fen) plants on probation may take; None: none on probation
+    probation_limit: int | None = None
+    probation_plants: set[str] = field(default_factory=set)
 
     def at(self, minute: int) -> datetime:
         """The UTC datetime of a minute of the problem."""
@@ -197,12 +220,20 @@ def build_problem(
             if machine_id in capabilities and b > a:
                 bookings.append({"machine": machine_key(machine_id), "start": a, "end": b})
 
+    # factories on probation (the quality domain answers): one with live work takes no more
+    probation = events.collect(
+        events.plant_probation, session,
+        plant_companies={plant_of[m]: plants[plant_of[m]][2] for m in capabilities},
+        now=start, own=set(own))
     machines_out = []
     used_plants: set[int] = set()
     for machine_id in sorted(capabilities):
         spans = _merge(windows.get(machine_id, []))
         if not spans and machine_id not in keep_machines:
             continue  # no time in the horizon: nothing to plan on
+        if (probation.get(plant_of[machine_id]) or {}).get("live") and (
+                machine_id not in keep_machines):
+            continue  # on probation with live work: no second job until it has a record
         key = machine_key(machine_id)
         index.machine_ids[key] = machine_id
         plant_id = plant_of[machine_id]
@@ -212,6 +243,12 @@ def build_problem(
     # each plant's record as the risk the engine charges for it (the quality domain answers)
     risk = events.collect(events.plant_risk, session,
                           plant_companies={p: plants[p][2] for p in used_plants}, now=start)
+    # verified, unexpired certifications (MATCHING_FORMAT 1.1), valid at the horizon's start
+    certified = events.collect(events.plant_certifications, session,
+                               plant_companies={p: plants[p][2] for p in used_plants},
+                               now=start)
+    limits = [int(probation[p]["max_amount"]) for p in used_plants if p in probation]
+    index.probation_limit = min(limits) if limits else None
     plants_out = []
     for plant_id in sorted(used_plants):
         lat, lon, company_id = plants[plant_id]
@@ -221,6 +258,13 @@ def build_problem(
         plant_out: dict[str, Any] = {"id": key, "lat": lat, "lon": lon}
         if plant_id in risk:
             plant_out["risk_per_mille"] = int(risk[plant_id])
+        certs = list(certified.get(plant_id) or [])
+        if plant_id in probation:
+            index.probation_plants.add(key)
+        elif index.probation_limit is not None:
+            certs.append(RECORD_CERTIFICATION)
+        if certs:
+            plant_out["certifications"] = certs
         plants_out.append(plant_out)
     by_machine: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for b in bookings:
@@ -240,7 +284,55 @@ def build_problem(
         "bookings": bookings,
         "orders": orders,
     }
+    if not own:
+        # a re-plan (`own` work) keeps where its orders were placed: the limit was applied
+        # when they were first planned, and started work may not move off its plant
+        for order in orders:
+            apply_probation(problem, index, order)
     return problem, index
+
+
+def apply_probation(problem: dict[str, Any], index: ProblemIndex, order: dict[str, Any]
+                    ) -> None:
+    """An order worth more than the probation limit asks for RECORD_CERTIFICATION, which
+    only plants off probation carry (nothing happens while no plant is on probation)."""
+    if index.probation_limit is None or order_value(problem, order) <= index.probation_limit:
+        return
+    need = list(order.get("certifications") or [])
+    if RECORD_CERTIFICATION not in need:
+        order["certifications"] = [*need, RECORD_CERTIFICATION]
+
+
+def order_value(problem: dict[str, Any], order: dict[str, Any]) -> int:
+    """What the order's machine time costs at its cheapest eligible machines (minor units):
+    the least the factories are paid for it, before transport. Eligibility as the engine
+    reads it (process, material, tolerance, part size, certifications); an operation no
+    machine can do adds nothing (the engine reports it unserved anyway)."""
+    plants = {p["id"]: set(p.get("certifications") or []) for p in problem["plants"]}
+    need = set(order.get("certifications") or []) - {RECORD_CERTIFICATION}
+    part = max(order["part_size_mm"]) if order.get("part_size_mm") else None
+    total = 0
+    for op in order["operations"]:
+        quantity = int(op.get("quantity") or order["quantity"])
+        costs = []
+        for machine in problem["machines"]:
+            if not need <= plants.get(machine["plant"], set()):
+                continue
+            for cap in machine["capabilities"]:
+                if cap["process"] != op.get("process") or (
+                        cap["materials"] and op.get("material") not in cap["materials"]):
+                    continue
+                if op.get("tolerance_mm") is not None and cap.get("tolerance_mm") is not None \
+                        and cap["tolerance_mm"] > op["tolerance_mm"]:
+                    continue
+                if part is not None and cap.get("max_part_mm") is not None \
+                        and cap["max_part_mm"] < part:
+                    continue
+                minutes = cap["setup_minutes"] + math.ceil(
+                    round(quantity * float(op["minutes_per_unit"]) / cap["speed"], 9))
+                costs.append(round(cap["rate_per_hour"] * minutes / 60))
+        total += min(costs, default=0)
+    return total
 
 
 def _utc(value: datetime) -> datetime:

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from market.catalog.models import Material, Process
 from market.core.extensions import check_rate, db
-from market.core.money import fee_bps
+from market.core.money import fee_bps, format_money
 from market.core.pages import actor, attempt
 from market.core.templating import localized
 from market.orders import service as orders
@@ -41,6 +41,13 @@ def quote_reason(result: quotes.QuoteResult | None) -> str | None:
         return _("No factory currently takes a %(size)s mm part for %(process)s; the largest "
                  "offered is %(max)s mm.", size=params["size"], max=params["max"],
                  process=names["process"])
+    if code == "no_certification":
+        return _("No factory holding %(certifications)s currently offers %(process)s.",
+                 certifications=params["certifications"], process=names["process"])
+    if code == "probation":
+        return _("The factories that offer %(process)s are new on the platform and take orders "
+                 "worth up to %(limit)s until they have a record; this order is worth more.",
+                 process=names["process"], limit=format_money(params.get("limit")))
     if code == "no_capacity":
         return _("Not enough published capacity to make this order before %(date)s; try a "
                  "later due date or a smaller quantity.",

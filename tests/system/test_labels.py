@@ -12,7 +12,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from market.core.labels import AUDIT_LABELS
-from market.orders.pages import EVENT_LABELS
+from market.orders.labels import EVENT_LABELS
 
 ROOT = Path(__file__).resolve().parents[2] / "market"
 SOURCES = [p.read_text() for p in ROOT.rglob("*.py")]
