@@ -280,6 +280,8 @@ def move_search(run: Run, candidates: list[int], best_pl: Placements,
     budget = seconds * MOVE_STEPS_PER_SECOND
     stop = run.stop_at(seconds)
     it = improved = inserted = 0
+    # compaction re-times the whole plan: on wide plans only every few accepted moves
+    every = max(1, len(st.pl) // 2000)
     # unserved orders without fixed work may be inserted (fixed work is placed by the model)
     open_un = [j for j in cand if j in un and all(st.movable((j, k))
                                                   for k in range(st.n_ops(j)))]
@@ -308,9 +310,10 @@ def move_search(run: Run, candidates: list[int], best_pl: Placements,
         best = st.trial(key, cands)
         if best is not None and (best[0] < 0 or (best[0] == 0 and rng.random() < 0.5)) \
                 and st.place(key, best[1], best[2]):
-            st.compact()
-            st.commit(mark)
             improved += best[0] < 0
+            if improved % every == 0:
+                st.compact()
+            st.commit(mark)
             continue
         st.undo(mark)
     obj = run.objective(st.pl, un)
@@ -398,8 +401,8 @@ EJECT_MAX = 2
 # the move search (where their operations go) and CP-SAT LNS over order subsets (trims what
 # both leave); shares of each round's time
 COST_ROUNDS = 2
-RR_ROUND_SHARE = 0.35
-MOVES_ROUND_SHARE = 0.25
+RR_ROUND_SHARE = 0.45
+MOVES_ROUND_SHARE = 0.15
 
 
 def cost_search(run: Run, candidates: list[int], forced: set[int], g_un: dict[int, str],
