@@ -280,7 +280,7 @@ def move_search(run: Run, candidates: list[int], best_pl: Placements,
     rng = run.rng
     budget = seconds * MOVE_STEPS_PER_SECOND
     stop = run.stop_at(seconds)
-    it = improved = inserted = 0
+    it = improved = inserted = accepted = 0
     # compaction re-times the whole plan: on wide plans only every few accepted moves
     every = max(1, len(st.pl) // 2000)
     # unserved orders without fixed work may be inserted (fixed work is placed by the model)
@@ -312,7 +312,8 @@ def move_search(run: Run, candidates: list[int], best_pl: Placements,
         if best is not None and (best[0] < 0 or (best[0] == 0 and rng.random() < 0.5)) \
                 and st.place(key, best[1], best[2]):
             improved += best[0] < 0
-            if improved % every == 0:
+            accepted += 1
+            if accepted % every == 0:
                 st.compact()
             st.commit(mark)
             continue
