@@ -1,6 +1,6 @@
 """solve(): pre-checks, greedy and label-insertion starts, CP-SAT, large-neighbourhood search
-(ruin and recreate and CP-SAT LNS for cost; tabu search and CP-SAT LNS for pure shops),
-decomposition.
+(rounds of ruin and recreate, move search and CP-SAT LNS for cost; tabu search and CP-SAT
+LNS for pure shops), decomposition.
 
 Repeatability (deterministic=True, the default): every CP-SAT call runs one search thread
 with `random_seed` and a deterministic-time limit derived from the caller's seconds (never
@@ -41,8 +41,8 @@ from matching.search.lns import (
     lns_shop,
     pure_shop,
 )
+from matching.search.moves import cost_search
 from matching.search.repair import explain_unserved, repair
-from matching.search.ruin_recreate import RR_SHARE, ruin_recreate
 
 # Above this many (operation, machine, start-piece) literals the whole model is not built
 # at once; orders are solved in due-date batches instead, then improved by LNS.
@@ -234,11 +234,13 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
             else:
                 rest = run.time_limit * 0.8  # after the starts
             if p.objective != "makespan":
-                best_pl, best_un, best_obj = ruin_recreate(run, candidates, best_pl, best_un,
-                                                            best_obj, rest * RR_SHARE)
-                rest *= 1 - RR_SHARE
-            best_pl, best_un, best_obj = lns_orders(run, candidates, forced, g_un, best_pl,
-                                                    best_un, best_obj, large, rest)
+                best_pl, best_un, best_obj = cost_search(run, candidates, forced, g_un,
+                                                         best_pl, best_un, best_obj, large,
+                                                         rest, chains)
+            else:
+                best_pl, best_un, best_obj = lns_orders(run, candidates, forced, g_un,
+                                                        best_pl, best_un, best_obj, large,
+                                                        rest)
     if p.objective != "makespan" and any(j not in run.reasons for j in best_un):
         # a last re-insertion pass (LNS steps may have opened holes), then honest reasons
         r_pl, r_un, r_obj = repair(run, best_pl, best_un, forced)

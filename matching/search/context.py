@@ -32,7 +32,8 @@ CHOSEN_UNSERVED = ("chosen unserved: serving it with the capacity left costs mor
 
 def cp_params(seconds: float, workers: int, seed: int, deterministic: bool,
             log: bool = False, light_presolve: bool = False,
-            wall_cap: float | None = None) -> cp_model.CpSolver:
+            wall_cap: float | None = None, gap_limit: float | None = None
+            ) -> cp_model.CpSolver:
     """CP-SAT parameters. Deterministic mode limits the search by deterministic time
     (seconds x a calibrated rate) with interleaved workers; the wall clock (twice the
     seconds, never past the caller's deadline) is only a safety net."""
@@ -52,6 +53,8 @@ def cp_params(seconds: float, workers: int, seed: int, deterministic: bool,
     if wall_cap is not None:
         wall = min(wall, max(0.05, wall_cap))
     p.max_time_in_seconds = wall
+    if gap_limit is not None:  # the caller's gap, against CP-SAT's own bound
+        p.relative_gap_limit = float(gap_limit)
     p.log_search_progress = log
     if light_presolve:
         # Piece models of shift calendars have thousands of literals sharing start
@@ -167,9 +170,12 @@ class Run:
                   unserved: set[int]) -> tuple[int, cp_model.CpSolver, Placements, set[int]]:
         hint(built, self.p, self.legs, placements, unserved)
         solver = cp_params(seconds, self.cp_workers(), self.seed, self.deterministic, self.log,
-                         self.light_presolve, wall_cap=self.left())
+                         self.light_presolve, wall_cap=self.left(),
+                         gap_limit=self.gap_limit)
         st = solver.solve(built.model)
         self.dtime_used += solver.response_proto.deterministic_time
+        if st == cp_model.OPTIMAL and solver.best_objective_bound < solver.objective_value:
+            st = cp_model.FEASIBLE  # stopped at the caller's gap_limit: nothing proven
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             pl, un = extract(built, solver)
             return st, solver, pl, un

@@ -220,19 +220,22 @@ LABELS_MAX = 32  # ... and in all
 LABEL_SEARCHES = 600  # slot searches per operation: fewer labels when it has many machines
 
 
-def insert_order_labels(problem: Problem, legs: Legs, timelines: list[Timeline], order: Order,
-                        options: list[list[Option]], work: list[int] | None = None
-                        ) -> Insertion | None:
-    """Place one order's chain by a label search: after each operation keep, per plant, the
-    (cost so far, end) pairs that no other dominates, so that a cheap early choice cannot
-    lead into a dead end later (insert_order's weakness on tight calendars). Cost objective
-    only; nothing is committed. `work` (one counter) adds the slot searches and the
-    candidate starts they looked at."""
-    # label: (cost so far, end, plant, placements so far)
-    labels: list[tuple[int, int, str | None, tuple]] = [(0, order.release, None, ())]
+Label = tuple[int, int, "str | None", tuple]  # (cost so far, end, plant, placements so far)
+
+
+def chain_labels(problem: Problem, legs: Legs, timelines: list[Timeline], order: Order,
+                 options: list[list[Option]], k0: int, k1: int, ready: int,
+                 plant: str | None, work: list[int] | None = None,
+                 latest_end: int | None = None) -> list[Label]:
+    """Label search over operations k0..k1-1 of `order`, from `ready` at `plant` (None: no
+    leg before): after each operation keep, per plant, the (cost so far, end) pairs that no
+    other dominates. Labels ending after `latest_end` are dropped (they cannot make the
+    next fixed step). Empty list: some operation found no room."""
+    labels: list[Label] = [(0, ready, plant, ())]
     searches = 0
-    for k, opts in enumerate(options):
-        by_plant: dict[str, list[tuple[int, int, str | None, tuple]]] = {}
+    for k in range(k0, k1):
+        opts = options[k]
+        by_plant: dict[str, list[Label]] = {}
         checked = _checked(order, k)
         for cost, end, plant, placed in labels:
             for opt in opts:
@@ -243,6 +246,8 @@ def insert_order_labels(problem: Problem, legs: Legs, timelines: list[Timeline],
                 got = slots(problem, tl, order, k, opt, end + tmin, checked)
                 searches += 1 + tl.steps - before
                 for s, e, cc in got:
+                    if latest_end is not None and e > latest_end:
+                        continue
                     by_plant.setdefault(pl, []).append((cost + opt.cost + tcost + cc, e, pl,
                                                         placed + ((opt.m, s, e),)))
         labels = []
@@ -255,18 +260,28 @@ def insert_order_labels(problem: Problem, legs: Legs, timelines: list[Timeline],
             if len(front) > LABELS_PER_PLANT:  # the cheapest few and the earliest
                 front = front[:LABELS_PER_PLANT - 1] + [front[-1]]
             labels += front
-        nxt = len(options[k + 1]) if k + 1 < len(options) else 1
+        nxt = len(options[k + 1]) if k + 1 < k1 else 1
         cap = max(6, min(LABELS_MAX, LABEL_SEARCHES // max(1, nxt)))
         if len(labels) > cap:
             labels.sort(key=lambda x: (x[0], x[1]))
             early = sorted(labels[cap - 3:], key=lambda x: (x[1], x[0]))[:3]
             labels = labels[:cap - 3] + early
         if not labels:
-            if work is not None:
-                work[0] += searches
-            return None
+            break
     if work is not None:
         work[0] += searches
+    return labels
+
+
+def insert_order_labels(problem: Problem, legs: Legs, timelines: list[Timeline], order: Order,
+                        options: list[list[Option]], work: list[int] | None = None
+                        ) -> Insertion | None:
+    """Place one order's chain by a label search (chain_labels), so that a cheap early
+    choice cannot lead into a dead end later (insert_order's weakness on tight calendars).
+    Cost objective only; nothing is committed. `work` (one counter) adds the slot searches
+    and the candidate starts they looked at."""
+    labels = chain_labels(problem, legs, timelines, order, options, 0, len(options),
+                          order.release, None, work)
     best: Insertion | None = None
     rate = int(order.late_penalty_per_minute)
     for cost, end, plant, placed in labels:

@@ -114,10 +114,12 @@ def decompose(run: Run, candidates: list[int], forced: set[int], g_un: dict[int,
 
 def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int, str],
          best_pl: Placements, best_un: dict[int, str], best_obj: int,
-         large: bool, seconds: float) -> tuple[Placements, dict[int, str], int]:
+         large: bool, seconds: float, last: bool = True
+         ) -> tuple[Placements, dict[int, str], int]:
     """Order-subset LNS: free a few orders, fix the rest. Neighbourhoods alternate between
     'an unserved order and the orders on the machines it could use' and 'orders sharing
-    machines with a random order'."""
+    machines with a random order'. `last`: in anytime mode the last phase runs to the
+    deadline."""
     p = run.p
     it = 0
     improved = 0
@@ -128,7 +130,7 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
     budget = run.dtime_used + max(0.0, seconds) * rate
     # large instances spend about as long building each step's model as solving it
     max_steps = max(1, int(seconds / (LNS_SECONDS * (2.0 if large else 1.2))))
-    stop = run.stop_at(seconds, last=True)
+    stop = run.stop_at(seconds, last=last)
     while stop - time.monotonic() > 0.3 and (not run.deterministic
                                              or (run.dtime_used < budget
                                                  and it < max_steps)):
@@ -190,9 +192,9 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
                 repaired += 1
         if st == cp_model.OPTIMAL and size < len(candidates):
             size = min(len(candidates), size + 1)
-    run.stats["lns_iterations"] = it
-    run.stats["lns_improvements"] = improved
-    run.stats["repair_improvements"] = repaired
+    run.stats["lns_iterations"] = run.stats.get("lns_iterations", 0) + it
+    run.stats["lns_improvements"] = run.stats.get("lns_improvements", 0) + improved
+    run.stats["repair_improvements"] = run.stats.get("repair_improvements", 0) + repaired
     return best_pl, best_un, best_obj
 
 

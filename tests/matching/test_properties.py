@@ -59,10 +59,17 @@ def instances(draw) -> dict[str, Any]:
         if draw(st.booleans()):
             o["lat"], o["lon"] = 30.0, 120.0
         orders.append(o)
+    return finish(draw, draw(st.sampled_from(["cost", "makespan"])), horizon, 50,
+                  draw(st.integers(0, 120)), machines, bookings, orders)
+
+
+def finish(draw, objective: str, horizon: int, speed_kmh: int, handling: int,
+           machines: list, bookings: list, orders: list) -> dict[str, Any]:
+    """The problem around drawn machines, bookings and orders; v1.1 fields half the time."""
     prob = {
-        "format": "yunzao.problem/1", "objective": draw(st.sampled_from(["cost", "makespan"])),
+        "format": "yunzao.problem/1", "objective": objective,
         "horizon": {"start": "2026-12-07T00:00:00Z", "minutes": horizon},
-        "transport": {"speed_kmh": 50, "handling_minutes": draw(st.integers(0, 120)),
+        "transport": {"speed_kmh": speed_kmh, "handling_minutes": handling,
                       "cost_per_km": 300, "fixed_cost": 20000},
         "plants": [{"id": p, "lat": a, "lon": b} for p, a, b in PLANTS],
         "machines": machines, "bookings": bookings, "orders": orders,
