@@ -119,6 +119,7 @@ def document_out(row: BookingDocument) -> dict[str, Any]:
                "drawings take)", response=DocumentOut, status=201, tag="quality")
 def upload_document(booking_id: int) -> tuple[dict[str, Any], int]:
     user = current_api_user()
+    documents.upload_target(db.session, user, booking_id)  # 404 before reading the upload
     upload = api_upload(user)
     row = documents.upload(db.session, user, booking_id, request.form.get("kind", ""),
                            upload.filename, upload.stream, root=attachment_root(),

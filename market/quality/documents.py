@@ -26,11 +26,18 @@ from market.quality.models import DOCUMENT_KINDS, BookingDocument
 OPEN_FOR_DOCUMENTS = (BookingStatus.accepted, BookingStatus.in_progress, BookingStatus.done)
 
 
-def upload(session: Session, actor: User, booking_id: int, kind: str, filename: str | None,
-           stream: BinaryIO, *, root: Path, max_bytes: int) -> BookingDocument:
+def upload_target(session: Session, actor: User, booking_id: int) -> Booking:
+    """The booking `actor` may add documents to (its own factory's); NotFound otherwise, so
+    a stranger learns nothing, not even before the upload is read."""
     booking = get_booking(session, actor, booking_id)
     if actor.company_id != booking.factory_company_id:
         raise NotFound("Booking not found.")  # operators read documents, factories add them
+    return booking
+
+
+def upload(session: Session, actor: User, booking_id: int, kind: str, filename: str | None,
+           stream: BinaryIO, *, root: Path, max_bytes: int) -> BookingDocument:
+    booking = upload_target(session, actor, booking_id)
     accounts.require_active(session, actor)
     if kind not in DOCUMENT_KINDS:
         raise ValidationError("Choose what the document is.",
