@@ -28,7 +28,9 @@ from market.catalog.certifications import CERTIFICATION_KINDS
 from market.core import audit
 from market.core.errors import ServiceError
 from market.core.extensions import db
+from market.core.models import utcnow
 from market.core.pages import actor, attempt, on_service_error
+from market.quality import scorecards
 
 bp = Blueprint("main", __name__)
 
@@ -143,9 +145,13 @@ def capacity_search():
                             if values["certification"] else None)
             hits = found.value
             errors = found.error.localized_fields if found.error else {}
+    # each factory's record beside its machines (null figures until it has 3 jobs)
+    now = utcnow()
+    records = {cid: scorecards.scorecard(db.session, cid, now)
+               for cid in {h.company.id for h in hits or []}}
     template = ("main/_capacity_results.html" if request.headers.get("HX-Request")
                 else "main/capacity.html")
-    return render_template(template, hits=hits, errors=errors, values=values,
+    return render_template(template, hits=hits, errors=errors, values=values, records=records,
                            processes=taxonomy.processes(db.session),
                            certification_kinds=CERTIFICATION_KINDS)
 

@@ -272,3 +272,16 @@ def test_booking_and_order_pages_show_progress_documents_and_inspection(app, ses
     assert got.status_code == 302
     page = buyer.get(f"/orders/{order.id}", headers=lang).text
     assert 'id="reject-delivery"' not in page and "Scratches" in page
+
+
+def test_capacity_search_shows_each_factorys_record(app, session, world, monkeypatch):  # noqa: F811
+    users = world["users"]
+    buyer = client_of(app, users["buyer"])
+    day = utcnow().date().isoformat()
+    url = f"/capacity?process=cnc_milling&from={day}&to={day}"
+    page = buyer.get(url, headers=EN).text
+    assert "new: fewer than 3 jobs" in page  # one job each in this world: no figures yet
+    record = scorecards.Scorecard(12, 90, 0.917, 0.083, 1.0, 2.5, 4.5, 80)
+    monkeypatch.setattr(scorecards, "scorecard", lambda *_a, **_k: record)
+    page = buyer.get(url, headers=ZH).text
+    assert "92% 准时" in page and "★ 4.5" in page
