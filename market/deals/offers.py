@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
-from market.capacity.models import Machine, WindowStatus
+from market.capacity.models import Machine, Plant, WindowStatus
 from market.capacity.publishing import occupy
 from market.core import audit, events
 from market.core.db import write_lock
@@ -28,6 +28,26 @@ from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatu
 from market.runs.service import QUOTE_HOURS, require_operator
 
 
+def _probation_busy(session: Session, planned: list[PlannedOperation], now: datetime
+                    ) -> str | None:
+    """Why a factory on probation cannot take this order now, or None. It takes one job at a
+    time (the work of one order, however many of its steps): the planner leaves a factory
+    holding live work out of new runs, but one run may still give a new factory several
+    orders; this check at approval makes the rule hold: the first approved order takes it,
+    the others conflict and go to the next run."""
+    plants = dict(session.exec(select(Plant.id, Plant.company_id).where(
+        col(Plant.id).in_({p.plant_id for p in planned} or {0}))).all())
+    probation = events.collect(events.plant_probation, session, plant_companies=plants,
+                               now=now, own=[])
+    if not probation:
+        return None
+    for plant_id, state in probation.items():
+        if plant_id in plants and state.get("live"):
+            return ("A factory of this plan is on probation and takes one job at a time; "
+                    "it has one already. Run the matching again for this order.")
+    return None
+
+
 def offer_quote(session: Session, actor: User, run_id: int, outcome: RunOrder, order: Order,
                 now: datetime, fee_bps: int, quote_hours: int, extra_cost: int = 0
                 ) -> Quote | str:
@@ -38,6 +58,11 @@ def offer_quote(session: Session, actor: User, run_id: int, outcome: RunOrder, o
     planned = session.exec(select(PlannedOperation).where(
         PlannedOperation.run_id == run_id,
         PlannedOperation.order_id == outcome.order_id)).all()
+    busy = _probation_busy(session, planned, now)
+    if busy:
+        outcome.decision, outcome.decision_note = "conflict", busy
+        session.add(outcome)
+        return busy
     nested = session.begin_nested()
     try:
         for po in planned:

@@ -138,3 +138,18 @@ def test_the_directory_shows_probation(app, session, shops):
     fresh = reader.get(f"/factories/{shops['fresh'].company_id}", headers=EN).text
     proven = reader.get(f"/factories/{shops['proven'].company_id}", headers=EN).text
     assert "on probation" in fresh and "on probation" not in proven
+
+
+def test_approval_gives_a_new_factory_one_order_at_a_time(app, session, shops):
+    from market.deals import offers
+
+    first, second = submitted(session, shops, 20), submitted(session, shops, 20)
+    done = run_matching(app, session, shops["operator"])
+    # the run plans both small orders at the cheap new factory: it has no live work yet
+    assert planned_companies(session, shops, done.id, first.id) == {"fresh"}
+    assert planned_companies(session, shops, done.id, second.id) == {"fresh"}
+    report = offers.approve(session, shops["operator"], done.id)
+    assert len(report.approved) == 1 and len(report.conflicts) == 1
+    assert "on probation" in next(iter(report.conflicts.values()))
+    fresh = shops["fresh"].company_id
+    assert probation.with_live_work(session, [fresh]) == {fresh}
