@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -33,6 +34,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Optional
 
 from market.accounts.models import Company
+from market.catalog import places
 from market.catalog import service as taxonomy
 from market.core import events
 from market.core.errors import ServiceError
@@ -108,8 +110,9 @@ class OrderForm(FlaskForm):
     due_date = StringField(_l("Due date"), render_kw={"type": "date", "required": True},
                            description=_l("Delivered by the end of that day (18:00)."))
     address = StringField(_l("Delivery address"), render_kw={"maxlength": 300})
-    lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal", "required": True})
-    lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal", "required": True})
+    # not `required`: the city picker fills them, and fills blank ones server-side too
+    lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal"})
+    lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal"})
     budget = StringField(_l("Budget (CNY, optional)"), render_kw={"inputmode": "decimal"},
                          description=_l("What you expect to pay in total, before tax."))
     part_size = StringField(_l("Part size in mm (optional)"),
@@ -235,10 +238,15 @@ def _form_input(form: OrderForm, rows: list[Row]) -> validation.OrderInput:
             budget = int(yuan * 100) if (yuan * 100) == (yuan * 100).to_integral() else "x"
         except InvalidOperation:
             budget = "x"
+    where = places.fill({"lat": form.lat.data or "", "lon": form.lon.data or "",
+                         "address": form.address.data or ""},
+                        places.chosen(request.form.get("delivery-place"),
+                                      request.form.get("delivery-place_district")),
+                        str(get_locale()))
     return validation.OrderInput(
         title=form.title.data, description=form.description.data or "",
-        quantity=form.quantity.data, due_date=due, delivery_address=form.address.data or "",
-        delivery_lat=form.lat.data, delivery_lon=form.lon.data, budget=budget or None,
+        quantity=form.quantity.data, due_date=due, delivery_address=where["address"],
+        delivery_lat=where["lat"], delivery_lon=where["lon"], budget=budget or None,
         operations=[validation.OperationInput(r.process, r.material or None, r.minutes or None,
                                           r.tolerance or None, r.notes, r.quantity or None)
                     for r in rows],
