@@ -182,7 +182,7 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
     except ValueError:
         return rows
     if name == "add" and len(rows) < validation.MAX_OPERATIONS:
-        rows.append(Row())
+        rows.append(Row(material=_carried_material(rows, len(rows))))
     elif name == "remove" and 0 <= i < len(rows):
         rows.pop(i)
     elif name == "up" and 0 < i < len(rows):
@@ -194,6 +194,8 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
         allowed = {m.code for m in orders.materials_for(db.session, row.process)}
         if row.material not in allowed:
             row.material = ""
+        if not row.material and _carried_material(rows, i) in allowed:
+            row.material = _carried_material(rows, i)  # the part is still what it was made of
         typical = orders.suggested_minutes(db.session, row.process)
         # Replace the work content only while it is still the helper's suggestion: a value
         # the buyer typed is theirs to keep.
@@ -209,6 +211,11 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
     return rows
 
 
+def _carried_material(rows: list[Row], i: int) -> str:
+    """The material the nearest step before row i names: a new step starts with it."""
+    return next((r.material for r in reversed(rows[:i]) if r.material), "")
+
+
 def editor_context(rows: list[Row], errors: dict[str, str] | None = None) -> dict[str, Any]:
     infos = taxonomy.processes(db.session)
     materials = {m.code: m for m in taxonomy.materials(db.session)}
@@ -220,6 +227,8 @@ def editor_context(rows: list[Row], errors: dict[str, str] | None = None) -> dic
         "families": {f.code: f for f in taxonomy.families(db.session)},
         "materials": materials,
         "materials_of": {info.process.code: info.materials or all_codes for info in infos},
+        # processes that depend on the material: an empty pick there means "as before"
+        "material_bound": {info.process.code for info in infos if info.materials},
         "templates": orders.routing_templates(),
         "max_operations": validation.MAX_OPERATIONS,
     }
