@@ -59,7 +59,8 @@ STATUS_LABELS = {
 EVENT_LABELS = {
     "created": _l("Draft created"), "updated": _l("Draft edited"),
     "submitted": _l("Submitted"), "cancelled": _l("Cancelled"),
-    "attachment_added": _l("File attached"), "instant_quote": _l("Instant quote"),
+    "attachment_added": _l("File attached"), "attachment_removed": _l("File removed"),
+    "instant_quote": _l("Instant quote"),
     # written by the matching, bookings and payments services
     "quoted": _l("Firm quote offered"), "quote_accepted": _l("Quote accepted"),
     "quote_declined": _l("Quote declined"), "quote_expired": _l("Quote expired"),
@@ -448,6 +449,8 @@ def _render_show(order: Order, status: int = 200):
         processes={i.process.code: i.process for i in taxonomy.processes(db.session)},
         materials={m.code: m for m in taxonomy.materials(db.session)},
         upload_mb=upload_limit() // (1024 * 1024), accepted=attachments.ACCEPTED,
+        files_removable=(orders.can_edit_order(current_user, order)
+                         and not attachments.shared_with_factories(db.session, order)),
     ), status
 
 
@@ -503,6 +506,21 @@ def upload(order_id: int):
             return _render_show(orders.get_order(db.session, user, order_id), stored.status)
         flash(_("Attached %(name)s.", name=stored.value.filename), "success")
     return redirect(url_for("orders.show", order_id=order_id))
+
+
+def _back_to_order(exc: ServiceError):
+    return redirect(url_for("orders.show", order_id=(request.view_args or {})["order_id"],
+                            _anchor="files"))
+
+
+@bp.post("/<int:order_id>/files/<int:attachment_id>/remove")
+@login_required
+@on_service_error(_back_to_order)
+def remove_file(order_id: int, attachment_id: int):
+    removed = attachments.remove(db.session, actor(), attachment_id, root=attachment_root(),
+                                 order_id=order_id)
+    flash(_("Removed %(name)s.", name=removed.filename), "success")
+    return redirect(url_for("orders.show", order_id=order_id, _anchor="files"))
 
 
 @bp.get("/files/<int:attachment_id>")
