@@ -198,7 +198,8 @@ def firm_quote(session: Session, order: Any, machines: list[Machine],
     fee = platform_fee(sum(costs), 800)
     quote = Quote(order_id=order.id, run_id=run.id, production_cost=sum(costs),
                   platform_fee=fee, price=sum(costs) + fee,
-                  delivery_date=start + timedelta(days=2), plants=len({m.plant_id for m in machines}),
+                  delivery_date=start + timedelta(days=2),
+                  plants=len({m.plant_id for m in machines}),
                   expires_at=utcnow() + timedelta(hours=72))
     session.add(quote)
     order.status = "quoted"
