@@ -29,7 +29,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Optional
 
@@ -38,12 +37,12 @@ from market.catalog import places
 from market.catalog import service as taxonomy
 from market.core import events
 from market.core.errors import ServiceError
-from market.core.extensions import check_rate, db
+from market.core.extensions import db
 from market.core.labels import translated
 from market.core.pages import actor, attempt, local_zone, on_service_error
 from market.orders import attachments, validation
 from market.orders import service as orders
-from market.orders.files import attachment_root, file_response, upload_limit
+from market.orders.files import upload_limit
 from market.orders.models import Order, OrderStatus
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -475,60 +474,3 @@ def cancel(order_id: int):
     orders.cancel(db.session, actor(), order_id, (request.form.get("reason") or "")[:500])
     flash(_("Order cancelled."), "success")
     return redirect(url_for("orders.show", order_id=order_id))
-
-
-@bp.post("/<int:order_id>/attachments")
-@login_required
-def upload(order_id: int):
-    _readable_or_404(order_id)
-    try:
-        files = [f for f in request.files.getlist("file") if f and f.filename]
-    except RequestEntityTooLarge:
-        abort(413)
-    if not files:
-        flash(_("Choose a file to upload."), "error")
-        return redirect(url_for("orders.show", order_id=order_id))
-    user = actor()
-    limited = attempt(check_rate, "upload", "UPLOAD_RATE_LIMIT",
-                      user.company_id or f"user-{user.id}")
-    if not limited.ok:
-        flash(limited.message, "error")
-        return redirect(url_for("orders.show", order_id=order_id))
-    for upload in files:
-        stored = attempt(attachments.store, db.session, user, order_id, upload.filename,
-                         upload.stream, root=attachment_root(), max_bytes=upload_limit())
-        if stored.status == 413:
-            abort(413)
-        if stored.error is not None:
-            # on the order page after the file's name (its field message only repeats it)
-            flash(_("%(name)s: %(message)s", name=upload.filename,
-                    message=stored.error.localized), "error")
-            return _render_show(orders.get_order(db.session, user, order_id), stored.status)
-        flash(_("Attached %(name)s.", name=stored.value.filename), "success")
-    return redirect(url_for("orders.show", order_id=order_id))
-
-
-def _back_to_order(exc: ServiceError):
-    return redirect(url_for("orders.show", order_id=(request.view_args or {})["order_id"],
-                            _anchor="files"))
-
-
-@bp.post("/<int:order_id>/files/<int:attachment_id>/remove")
-@login_required
-@on_service_error(_back_to_order)
-def remove_file(order_id: int, attachment_id: int):
-    removed = attachments.remove(db.session, actor(), attachment_id, root=attachment_root(),
-                                 order_id=order_id)
-    flash(_("Removed %(name)s.", name=removed.filename), "success")
-    return redirect(url_for("orders.show", order_id=order_id, _anchor="files"))
-
-
-@bp.get("/files/<int:attachment_id>")
-def download(attachment_id: int):
-    found = attempt(attachments.get_for_reading, db.session, current_user, attachment_id,
-                    attachment_root())
-    if not found.ok:
-        abort(404)
-    return file_response(*found.value)
-
-
