@@ -14,6 +14,7 @@ bp = Blueprint("places", __name__)
 def districts():
     # the picker's city select sends its own name and value: whichever picker asked
     code = next((v for k, v in request.args.items() if k.endswith("place")), "")
-    response = render_template("catalog/_district_options.html",
-                               districts=places.districts(code), locale=str(get_locale()))
-    return response, 200, {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Language"}
+    # not cached: the language may come from the account or the language switch, not only
+    # from Accept-Language, and the answer is a few hundred bytes
+    return render_template("catalog/_district_options.html",
+                           districts=places.districts(code), locale=str(get_locale()))
