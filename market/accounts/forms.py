@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,6 +16,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+
+from market.catalog import places
 
 
 class LoginForm(FlaskForm):
@@ -34,13 +37,19 @@ class RegisterForm(FlaskForm):
         ],
         validators=[DataRequired()],
     )
-    country = StringField(_l("Country code"), default="CN",
-                          validators=[DataRequired(), Length(min=2, max=2)])
+    # ISO 3166 codes named in the reader's language (the choices are set per request)
+    country = SelectField(_l("Country or region"), default="CN", validators=[DataRequired()],
+                          validate_choice=False)
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
     name = StringField(_l("Your name"), validators=[Optional(), Length(max=120)])
     email = EmailField(_l("Work email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
                              description=_l("At least 10 characters."))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # an unknown code is the service's to refuse, in words, with the rest kept
+        self.country.choices = list(places.countries(str(get_locale())))
 
 
 class CompanyForm(FlaskForm):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import ApiToken, Company, CompanyKind, CompanyStatus, User, UserRole
+from market.catalog import places
 from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import (
@@ -112,8 +113,8 @@ def validate_registration(data: Registration) -> dict[str, str]:
         fields["company_name"] = N_("At most 200 characters.")
     if data.company_kind not in {k.value for k in CompanyKind}:
         fields["company_kind"] = N_("Choose buyer, factory or both.")
-    if not re.fullmatch(r"[A-Za-z]{2}", data.country or ""):
-        fields["country"] = N_("Use a two-letter country code such as CN.")
+    if not places.is_country(data.country):
+        fields["country"] = N_("Choose a country or region from the list.")
     if len(data.city) > 120:
         fields["city"] = N_("At most 120 characters.")
     try:

@@ -16,12 +16,14 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from market.accounts import service as accounts
 from market.capacity import downtime, equipment, publishing
 from market.capacity.models import Plant
+from market.catalog import places
 from market.catalog import service as taxonomy
 from market.core.errors import N_, NotFound, ServiceError, ValidationError
 from market.core.extensions import db
@@ -130,10 +132,14 @@ def _index_page(errors: dict, form, status: int = 200):  # type: ignore[no-untyp
 
 
 def _plant_input(form) -> equipment.PlantInput:  # type: ignore[no-untyped-def]
+    # blank coordinates (and city) come from the city picker, as its script does in the page
+    where = places.fill({k: form.get(k, "") for k in ("lat", "lon", "city")},
+                        places.chosen(form.get("plant-place"), form.get("plant-place_district")),
+                        str(get_locale()))
     return equipment.PlantInput(
-        name=form.get("name", ""), lat=form.get("lat"), lon=form.get("lon"),
+        name=form.get("name", ""), lat=where["lat"] or None, lon=where["lon"] or None,
         timezone=form.get("timezone", "Asia/Shanghai"), address=form.get("address", ""),
-        city=form.get("city", ""))
+        city=where["city"])
 
 
 @bp.get("/")

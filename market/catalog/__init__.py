@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import get_locale
 
 
 def init_app(app: Flask) -> None:
-    from market.catalog import api  # noqa: F401  (registers its routes)
+    from market.catalog import (
+        api,  # noqa: F401  (registers its routes)
+        pages,
+        places,
+    )
     from market.catalog.certifications import certification_name
-    from market.catalog.templating import material_name, process_name
+    from market.catalog.templating import country_name, material_name, process_name
 
-    app.jinja_env.globals.update(material_name=material_name, process_name=process_name)
+    app.register_blueprint(pages.bp)
+    app.jinja_env.globals.update(material_name=material_name, process_name=process_name,
+                                 cn_provinces=lambda: places.provinces(str(get_locale())),
+                                 cn_districts=places.districts)
     app.jinja_env.filters["certification_name"] = certification_name
+    app.jinja_env.filters["country"] = country_name

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import g
+from flask_babel import get_locale
 
+from market.catalog import places
 from market.catalog import service as taxonomy
 from market.core.extensions import db
 from market.core.templating import localized
@@ -23,3 +25,8 @@ def material_name(code: str) -> str:
     if "material_names" not in g:
         g.material_names = {m.code: localized(m) for m in taxonomy.materials(db.session)}
     return g.material_names.get(code, code)
+
+
+def country_name(code: str | None) -> str:
+    """A company's country named in the reader's language."""
+    return places.country_name(code, str(get_locale()))

@@ -31,6 +31,8 @@ class DateError(ValueError):
 
 
 def _in_range(value: date | datetime) -> None:
+    if value.year < 100:  # "26" typed for 2026 (a date field pads it to 0026): say so
+        raise DateError(N_("Write the year with four digits, such as 2026."))
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise DateError(N_("Use a date between 2000 and 2100."))
 

@@ -76,6 +76,11 @@ order_readers = _signals.signal("order-readers", doc="""
 Asked whether `user` may read `order` beyond its buyer and the operators (not a change).
 A receiver returns True to grant (the deals domain: a factory with live work on the order).""")
 
+blob_in_use = _signals.signal("blob-in-use", doc="""
+Asked whether stored upload bytes (`sha256`, content-addressed by orders.attachments
+write_blob) are still named outside the order attachments (not a change). A receiver returns
+True to keep them (notify: a message file with the same content).""")
+
 
 notable = _signals.signal("notable", doc="""
 Something a party should hear about happened (in the transaction, not committed yet). Sent by

@@ -87,6 +87,7 @@ def label(value: str | None) -> str:
 # action the code records is here.
 AUDIT_LABELS = {
     "attachment.added": _l("File attached"),
+    "attachment.removed": _l("File removed"),
     "booking.accepted": _l("Booking accepted"),
     "booking.declined": _l("Booking declined"),
     "booking.started": _l("Operation started"),

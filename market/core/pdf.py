@@ -44,8 +44,24 @@ class Document:
     footer: str = ""
 
 
+# CLDR's English times put a narrow no-break space before AM/PM; the CJK font has no glyph
+_NO_GLYPH = str.maketrans({"\u202f": " "})
+
+
+def _plain(doc: Document) -> Document:
+    def fix(text: str) -> str:
+        return text.translate(_NO_GLYPH)
+    return Document(
+        title=fix(doc.title), subtitle=fix(doc.subtitle),
+        facts=[(fix(a), fix(b)) for a, b in doc.facts], headers=[fix(h) for h in doc.headers],
+        rows=[[fix(c) for c in row] for row in doc.rows],
+        totals=[(fix(a), fix(b)) for a, b in doc.totals], notes=[fix(n) for n in doc.notes],
+        footer=fix(doc.footer))
+
+
 def render(doc: Document) -> bytes:
     path, index = font_file()
+    doc = _plain(doc)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_font("body", "", path, collection_font_number=index)

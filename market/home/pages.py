@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from sqlalchemy import text
 from market.accounts import service as accounts
 from market.accounts.forms import CompanyForm
 from market.capacity import availability
+from market.catalog import places
 from market.catalog import service as taxonomy
 from market.catalog.certifications import CERTIFICATION_KINDS
 from market.core import audit
@@ -81,10 +83,12 @@ def company_profile():
     form = CompanyForm(obj=company)
     status = 200
     if form.validate_on_submit():
-        accounts.update_company_profile(
-            db.session, actor(), company.id,
-            {name: form[name].data for name in accounts.PROFILE_FIELDS + ("lat", "lon")},
-        )
+        changes = {name: form[name].data for name in accounts.PROFILE_FIELDS + ("lat", "lon")}
+        # blank coordinates (city, address) come from the city picker, as its script does
+        picked = places.chosen(request.form.get("company-place"),
+                               request.form.get("company-place_district"))
+        accounts.update_company_profile(db.session, actor(), company.id,
+                                        places.fill(changes, picked, str(get_locale())))
         flash(_("Company profile saved."), "success")
         return redirect(url_for("main.company_profile"))
     elif request.method == "POST":

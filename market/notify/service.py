@@ -26,7 +26,7 @@ from market.core.money import format_money
 from market.deals.models import LIVE_BOOKING_STATES, Booking
 from market.notify import mail, webhooks
 from market.notify.kinds import KINDS, defaults, kind_of, plain_details
-from market.notify.models import Notification, NotificationSettings
+from market.notify.models import MessageFile, Notification, NotificationSettings
 from market.orders.models import Order, OrderOperation
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,13 @@ _APPS: weakref.WeakValueDictionary[int, Flask] = weakref.WeakValueDictionary()
 def connect_receivers(app: Flask) -> None:
     _APPS[id(app.extensions["yunzao_db"])] = app
     events.notable.connect(on_notable)
+    events.blob_in_use.connect(_message_file_uses)
+
+
+def _message_file_uses(session: Session, sha256: str) -> bool:
+    """Receiver of events.blob_in_use: a message file keeps bytes a removed drawing shared."""
+    return session.exec(select(MessageFile.id).where(MessageFile.sha256 == sha256)
+                        ).first() is not None
 
 
 def app_context_for(session: Session) -> contextlib.AbstractContextManager[Any]:

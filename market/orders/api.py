@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request, url_for
+from flask import Response, g, request, url_for
 
 from market.core import events
 from market.core.api import ApiError, Page, current_api_user, pagination, route
@@ -155,6 +155,15 @@ def upload_attachment(order_id: int) -> dict[str, Any]:
     row = attachments.store(db.session, user, order_id, upload.filename, upload.stream,
                             root=attachment_root(), max_bytes=upload_limit())
     return attachment_out(row)
+
+
+@route("DELETE", "/attachments/<int:attachment_id>",
+       summary="Remove a wrong file, while no factory has been given the order (afterwards "
+               "409: it may be in a factory's hands)",
+       status=204, tag="orders")
+def delete_attachment(attachment_id: int) -> Response:
+    attachments.remove(db.session, current_api_user(), attachment_id, root=attachment_root())
+    return Response(status=204)
 
 
 @route("GET", "/attachments/<int:attachment_id>",

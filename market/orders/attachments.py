@@ -8,6 +8,8 @@
   and its extension made to match the detected type.
 * Reading goes through `orders.can_read_order`; the URL carries the attachment's id only,
   and a refused reader gets NotFound, the same answer as for an id that does not exist.
+* The buyer may remove a wrong file until the order is shared with a factory (`remove`);
+  its bytes go when nothing else (another order's file, a message file) names them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import BinaryIO
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
-from market.core import audit
+from market.core import audit, events
 from market.core.errors import (
     N_,
     Conflict,
@@ -34,7 +36,7 @@ from market.core.errors import (
     ValidationError,
 )
 from market.orders import service as orders
-from market.orders.models import Attachment, Order, OrderStatus
+from market.orders.models import Attachment, Order, OrderEvent, OrderStatus
 
 CHUNK = 1024 * 1024
 MAX_NAME = 120
@@ -190,6 +192,65 @@ def store(
                  order_id=order.id, sha256=sha)
     session.commit()
     return attachment
+
+
+# A factory reads an order's files as soon as it holds a live booking, and bookings are
+# proposed when the buyer accepts a quote: from that moment (even if every booking is later
+# declined) a factory may have the files, so they stay.
+SHARED_FROM = (OrderStatus.accepted, OrderStatus.scheduled, OrderStatus.in_production,
+               OrderStatus.shipped, OrderStatus.delivered, OrderStatus.closed,
+               OrderStatus.disputed)
+SHARING_EVENTS = ("quote_accepted", "bookings_proposed")
+
+
+def shared_with_factories(session: Session, order: Order) -> bool:
+    """Whether any factory has (or had) the order's files: it is or was accepted."""
+    if order.status in SHARED_FROM:
+        return True
+    return session.exec(select(OrderEvent.id).where(
+        OrderEvent.order_id == order.id, col(OrderEvent.kind).in_(SHARING_EVENTS))
+    ).first() is not None
+
+
+def remove(session: Session, actor: User, attachment_id: int, *, root: Path,
+           order_id: int | None = None) -> Attachment:
+    """Take a wrong file off the order, before any factory has been given it (then a
+    Conflict: it may already be in a factory's hands). Its bytes are deleted after the
+    commit when no other file, of any order or message, has the same content."""
+    attachment = session.get(Attachment, attachment_id)
+    order = session.get(Order, attachment.order_id) if attachment is not None else None
+    if (attachment is None or order is None or not orders.can_read_order(actor, order)
+            or order_id not in (None, order.id)):
+        raise NotFound("File not found.")
+    if not orders.can_edit_order(actor, order):
+        raise PermissionDenied("Only the buyer's company can remove files from this order.")
+    if shared_with_factories(session, order):
+        raise Conflict("%(name)s has been shared with the factories on this order and stays; "
+                       "attach a corrected file, and tell them in a message which one counts.",
+                       params={"name": attachment.filename})
+    sha = attachment.sha256
+    orders.add_event(session, order, actor, "attachment_removed", name=attachment.filename,
+                     size=attachment.size, file_type=attachment.kind)
+    audit.record(session, actor.id, "attachment.removed", attachment, order.buyer_company_id,
+                 order_id=order.id, sha256=sha, name=attachment.filename)
+    session.delete(attachment)
+    session.commit()
+    _forget_blob(session, root, sha)
+    return attachment
+
+
+def _forget_blob(session: Session, root: Path, sha: str) -> None:
+    """Delete stored bytes nothing names any more (after the commit that dropped the last
+    name: a crash in between leaves an unnamed file, never a name without its file). An
+    upload of the same bytes in the instant between the check and the unlink would find its
+    file gone; its download then answers that the content is missing, and a new upload
+    restores it."""
+    if session.exec(select(Attachment.id).where(Attachment.sha256 == sha)).first() is not None:
+        return
+    if events.granted(events.blob_in_use, session, sha256=sha):
+        return  # a message file (notify) has the same bytes
+    path = storage_path(root, sha)
+    path.unlink(missing_ok=True)
 
 
 def list_for(session: Session, order: Order) -> list[Attachment]:

@@ -16,7 +16,8 @@ STATUS_LABELS = {
 EVENT_LABELS = {
     "created": _l("Draft created"), "updated": _l("Draft edited"),
     "submitted": _l("Submitted"), "cancelled": _l("Cancelled"),
-    "attachment_added": _l("File attached"), "instant_quote": _l("Instant quote"),
+    "attachment_added": _l("File attached"), "attachment_removed": _l("File removed"),
+    "instant_quote": _l("Instant quote"),
     # written by the matching, bookings and payments services
     "quoted": _l("Firm quote offered"), "quote_accepted": _l("Quote accepted"),
     "quote_declined": _l("Quote declined"), "quote_expired": _l("Quote expired"),

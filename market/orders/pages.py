@@ -24,24 +24,25 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from market.accounts.models import Company
+from market.catalog import places
 from market.catalog import service as taxonomy
 from market.core import events
 from market.core.errors import ServiceError
-from market.core.extensions import check_rate, db
+from market.core.extensions import db
 from market.core.labels import LABELS, translated
 from market.core.pages import actor, attempt, local_zone, on_service_error
 from market.orders import attachments, certification_form, validation
 from market.orders import service as orders
-from market.orders.files import attachment_root, file_response, upload_limit
+from market.orders.files import upload_limit
 from market.orders.labels import EVENT_LABELS, STATUS_LABELS
 from market.orders.models import DOCUMENT_KINDS, Order, OrderStatus
 
@@ -76,8 +77,9 @@ class OrderForm(certification_form.CertificationsForm):
     due_date = StringField(_l("Due date"), render_kw={"type": "date", "required": True},
                            description=_l("Delivered by the end of that day (18:00)."))
     address = StringField(_l("Delivery address"), render_kw={"maxlength": 300})
-    lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal", "required": True})
-    lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal", "required": True})
+    # not `required`: the city picker fills them, and fills blank ones server-side too
+    lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal"})
+    lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal"})
     budget = StringField(_l("Budget (CNY, optional)"), render_kw={"inputmode": "decimal"},
                          description=_l("What you expect to pay in total, before tax."))
     part_size = StringField(_l("Part size in mm (optional)"),
@@ -153,7 +155,7 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
     except ValueError:
         return rows
     if name == "add" and len(rows) < validation.MAX_OPERATIONS:
-        rows.append(Row())
+        rows.append(Row(material=_carried_material(rows, len(rows))))
     elif name == "remove" and 0 <= i < len(rows):
         rows.pop(i)
     elif name == "up" and 0 < i < len(rows):
@@ -165,6 +167,8 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
         allowed = {m.code for m in orders.materials_for(db.session, row.process)}
         if row.material not in allowed:
             row.material = ""
+        if not row.material and _carried_material(rows, i) in allowed:
+            row.material = _carried_material(rows, i)  # the part is still what it was made of
         typical = orders.suggested_minutes(db.session, row.process)
         # Replace the work content only while it is still the helper's suggestion: a value
         # the buyer typed is theirs to keep.
@@ -180,6 +184,11 @@ def apply_action(action: str, rows: list[Row]) -> list[Row]:
     return rows
 
 
+def _carried_material(rows: list[Row], i: int) -> str:
+    """The material the nearest step before row i names: a new step starts with it."""
+    return next((r.material for r in reversed(rows[:i]) if r.material), "")
+
+
 def editor_context(rows: list[Row], errors: dict[str, str] | None = None) -> dict[str, Any]:
     infos = taxonomy.processes(db.session)
     materials = {m.code: m for m in taxonomy.materials(db.session)}
@@ -191,6 +200,8 @@ def editor_context(rows: list[Row], errors: dict[str, str] | None = None) -> dic
         "families": {f.code: f for f in taxonomy.families(db.session)},
         "materials": materials,
         "materials_of": {info.process.code: info.materials or all_codes for info in infos},
+        # processes that depend on the material: an empty pick there means "as before"
+        "material_bound": {info.process.code for info in infos if info.materials},
         "templates": orders.routing_templates(),
         "max_operations": validation.MAX_OPERATIONS,
     }
@@ -209,10 +220,15 @@ def _form_input(form: OrderForm, rows: list[Row]) -> validation.OrderInput:
             budget = int(yuan * 100) if (yuan * 100) == (yuan * 100).to_integral() else "x"
         except InvalidOperation:
             budget = "x"
+    where = places.fill({"lat": form.lat.data or "", "lon": form.lon.data or "",
+                         "address": form.address.data or ""},
+                        places.chosen(request.form.get("delivery-place"),
+                                      request.form.get("delivery-place_district")),
+                        str(get_locale()))
     return validation.OrderInput(
         title=form.title.data, description=form.description.data or "",
-        quantity=form.quantity.data, due_date=due, delivery_address=form.address.data or "",
-        delivery_lat=form.lat.data, delivery_lon=form.lon.data, budget=budget or None,
+        quantity=form.quantity.data, due_date=due, delivery_address=where["address"],
+        delivery_lat=where["lat"], delivery_lon=where["lon"], budget=budget or None,
         operations=[validation.OperationInput(r.process, r.material or None, r.minutes or None,
                                           r.tolerance or None, r.notes, r.quantity or None)
                     for r in rows],
@@ -409,6 +425,8 @@ def _render_show(order: Order, status: int = 200):
         processes={i.process.code: i.process for i in taxonomy.processes(db.session)},
         materials={m.code: m for m in taxonomy.materials(db.session)},
         upload_mb=upload_limit() // (1024 * 1024), accepted=attachments.ACCEPTED,
+        files_removable=(orders.can_edit_order(current_user, order)
+                         and not attachments.shared_with_factories(db.session, order)),
     ), status
 
 
@@ -433,45 +451,3 @@ def cancel(order_id: int):
     orders.cancel(db.session, actor(), order_id, (request.form.get("reason") or "")[:500])
     flash(_("Order cancelled."), "success")
     return redirect(url_for("orders.show", order_id=order_id))
-
-
-@bp.post("/<int:order_id>/attachments")
-@login_required
-def upload(order_id: int):
-    _readable_or_404(order_id)
-    try:
-        files = [f for f in request.files.getlist("file") if f and f.filename]
-    except RequestEntityTooLarge:
-        abort(413)
-    if not files:
-        flash(_("Choose a file to upload."), "error")
-        return redirect(url_for("orders.show", order_id=order_id))
-    user = actor()
-    limited = attempt(check_rate, "upload", "UPLOAD_RATE_LIMIT",
-                      user.company_id or f"user-{user.id}")
-    if not limited.ok:
-        flash(limited.message, "error")
-        return redirect(url_for("orders.show", order_id=order_id))
-    for upload in files:
-        stored = attempt(attachments.store, db.session, user, order_id, upload.filename,
-                         upload.stream, root=attachment_root(), max_bytes=upload_limit())
-        if stored.status == 413:
-            abort(413)
-        if stored.error is not None:
-            # on the order page after the file's name (its field message only repeats it)
-            flash(_("%(name)s: %(message)s", name=upload.filename,
-                    message=stored.error.localized), "error")
-            return _render_show(orders.get_order(db.session, user, order_id), stored.status)
-        flash(_("Attached %(name)s.", name=stored.value.filename), "success")
-    return redirect(url_for("orders.show", order_id=order_id))
-
-
-@bp.get("/files/<int:attachment_id>")
-def download(attachment_id: int):
-    found = attempt(attachments.get_for_reading, db.session, current_user, attachment_id,
-                    attachment_root())
-    if not found.ok:
-        abort(404)
-    return file_response(*found.value)
-
-

@@ -253,6 +253,7 @@ def validate_operations(
     for link in session.exec(select(ProcessMaterial)):
         allowed.setdefault(link.process_code, set()).add(link.material_code)
     clean: list[CleanOperation] = []
+    carried: str | None = None  # the part's material as the steps before named it
     for i, row in enumerate(rows):
         key = f"operations.{i}"
         process_code = str(row.process or "").strip()
@@ -262,11 +263,18 @@ def validate_operations(
             fields[f"{key}.process"] = "Choose a process."
         elif process is None:
             fields[f"{key}.process"] = f"Unknown process {process_code!r}."
+        if material is None and process is not None and allowed.get(process_code):
+            # "Any / not applicable" on a step whose process depends on the material
+            # (anodizing): the part is still what an earlier step made it of
+            material = carried
+        if material is not None and material in materials:
+            carried = material
         if material is not None and material not in materials:
             fields[f"{key}.material"] = f"Unknown material {material!r}."
         elif process is not None and allowed.get(process_code):
             if material is None:
-                fields[f"{key}.material"] = "Choose a material."
+                fields[f"{key}.material"] = N_("Choose the material: this process depends on "
+                                               "it, and no step before names one.")
             elif material not in allowed[process_code]:
                 fields[f"{key}.material"] = (
                     f"{process.name_en} is not offered for {material}; choose one of "

@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,14 +25,14 @@ from flask_login import current_user, login_required
 from sqlmodel import col, select
 
 from market.accounts.models import Company
-from market.core import events
+from market.core import events, pdf
 from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
 from market.core.money import parse_money
 from market.core.pages import actor as _me
 from market.core.pages import attempt, on_service_error, operator_required
 from market.orders.models import Order, OrderStatus
-from market.payments import bank_transfers, charges, disputes, ledger
+from market.payments import bank_transfers, charges, disputes, ledger, receipt
 from market.payments import payouts as payouts_svc
 from market.payments import service as svc
 from market.payments.gateways import PaymentSettings
@@ -147,6 +148,27 @@ def receipts():
     orders = {o.id: o for o in db.session.exec(select(Order).where(
         col(Order.id).in_({p.order_id for p, _r in rows})))} if rows else {}
     return render_template("payments/receipts.html", rows=rows, orders=orders)
+
+
+@bp.get("/payments/receipts/<int:payment_id>.pdf")
+@login_required
+def receipt_pdf(payment_id: int):
+    """One receipt as a PDF for the buyer's company (and operators); a download."""
+    payment = attempt(svc.get_payment, db.session, _me(), payment_id).value
+    if payment is None or payment.succeeded_at is None:
+        abort(404)  # another's payment, or no money received yet: no receipt
+    refunds = list(db.session.exec(select(Refund).where(Refund.payment_id == payment.id)
+                                   .order_by(col(Refund.id))))
+    doc = receipt.document(payment, refunds, db.session.get(Order, payment.order_id),
+                           db.session.get(Company, payment.buyer_company_id),
+                           pay_label(payment.gateway), pay_label(payment.status),
+                           int(current_app.config.get("PAYOUT_AFTER_SHIPMENT_DAYS", 14)))
+    response = make_response(pdf.render(doc))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=yunzao-receipt-{payment.id}.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- operators ----------------------------------------------------------------------------

@@ -138,7 +138,10 @@ def start_rush(session: Session, actor: User, order_ids: list[int],
     sees what would move and the price before approving anything."""
     require_operator(actor)
     limit = time_limit(time_limit_seconds)
-    rush = list(session.exec(select(Order).where(col(Order.id).in_(order_ids or [0]))))
+    if not order_ids:  # the button pressed with nothing ticked
+        raise ValidationError("Tick the orders to rush first.",
+                              {"order_ids": N_("Tick at least one open order.")})
+    rush = list(session.exec(select(Order).where(col(Order.id).in_(order_ids))))
     if not rush or len(rush) != len(set(order_ids)) or any(
             o.status != OrderStatus.open for o in rush):
         raise ValidationError("A rush re-plan takes open orders.",

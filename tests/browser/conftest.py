@@ -16,6 +16,7 @@ from tests.fakes.live_server import (
     LiveServer,
     chromium_path,
     make_live_app,
+    watch,
 )
 
 
@@ -49,13 +50,7 @@ def server(live_app) -> Iterator[LiveServer]:
 def page(browser, request, server):
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 860})
     page = context.new_page()
-    # irreversible actions ask first (data-confirm): the tests answer yes
-    page.on("dialog", lambda dialog: dialog.accept())
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # Failed HTTP statuses are asserted by the tests themselves; scripts must not fail.
-    page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    errors = watch(page)  # irreversible actions ask first (data-confirm): the tests say yes
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:

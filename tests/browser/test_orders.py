@@ -11,18 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, make_account
-from tests.fakes.live_server import SHOTS, LiveServer, make_live_app
+from tests.fakes.live_server import LiveServer, make_live_app, shot
 from tests.fakes.orders import seed_capacity, tiny_pdf
 
 pytestmark = pytest.mark.browser
-
-
-def shot(page, name: str) -> None:
-    """tests.fakes.live_server.shot, but leaving the caret alone: Playwright hides it with an
-    injected <style>, which the CSP blocks (console errors) once htmx swaps a focused
-    element."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, caret="initial")
 
 
 def settled(page) -> None:

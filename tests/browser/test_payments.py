@@ -6,24 +6,19 @@ last one ships, the buyer confirms delivery, and each factory sees its payout.""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from market.accounts.models import User
-from market.core.models import utcnow
-from market.core.money import platform_fee
-from market.deals.models import Quote
 from market.orders import service as orders
 from market.orders.models import Order
 from market.payments import ledger
 from market.payments.models import Payout
-from market.runs.models import MatchingRun, PlannedOperation
 from tests.conftest import PASSWORD, make_account
 from tests.fakes.live_server import shot
 from tests.fakes.live_server import sign_in as browser_sign_in
-from tests.fakes.orders import order_input, seed_capacity
+from tests.fakes.orders import firm_quote, order_input, seed_capacity
 
 pytestmark = pytest.mark.browser
 
@@ -55,25 +50,7 @@ def _deal(app) -> dict:
         buyer = s.exec(select(User).where(User.email == "buyer@example.com")).one()
         order = orders.create_draft(s, buyer, order_input(title="Gimbal bracket"))
         orders.submit(s, buyer, order.id)
-        run = MatchingRun(status="approved", order_ids=[order.id])
-        s.add(run)
-        s.flush()
-        start = utcnow() + timedelta(days=1)
-        costs = (12_345, 6_789)
-        for op, machine, cost in zip(order.operations, machines, costs, strict=True):
-            s.add(PlannedOperation(run_id=run.id, order_id=order.id, operation_id=op.id,
-                                   machine_id=machine.id, plant_id=machine.plant_id,
-                                   start=start, end=start + timedelta(hours=2), cost=cost))
-            start += timedelta(hours=3)
-        fee = platform_fee(sum(costs), 800)
-        quote = Quote(order_id=order.id, run_id=run.id, production_cost=sum(costs),
-                      platform_fee=fee, price=sum(costs) + fee,
-                      delivery_date=start + timedelta(days=2), plants=2,
-                      expires_at=utcnow() + timedelta(hours=72))
-        s.add(quote)
-        order.status = "quoted"
-        s.add(order)
-        s.commit()
+        quote = firm_quote(s, order, machines)
         return {"order_id": order.id, "quote_id": quote.id, "price": quote.price}
 
 

@@ -87,6 +87,17 @@ def accessibility_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
             for v in results.response["violations"]]
 
 
+def watch(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Answer yes to every confirmation (data-confirm) and collect the page's script errors:
+    failed HTTP statuses are asserted by the tests themselves; scripts must not fail."""
+    page.on("dialog", lambda dialog: dialog.accept())
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    return errors
+
+
 def shot(page, name: str) -> None:
     """Save a screenshot, and check the page with axe-core: every page a test looks at must
     be accessible (labels, contrast, roles)."""

@@ -175,3 +175,34 @@ def pay(session: Session, operator_user_id: int, order_id: int) -> None:
     assert payment is not None, "no payment opened for this order"
     pay_charges.mark_received(session, operator, payment.id)  # type: ignore[arg-type]
     session.expire_all()
+
+
+def firm_quote(session: Session, order: Any, machines: list[Machine],
+               costs: tuple[int, ...] = (12_345, 6_789)) -> Any:
+    """A firm quote of an approved run for a submitted order, its steps on `machines` one
+    after another from tomorrow, made directly (no solver); the order becomes quoted."""
+    from market.core.models import utcnow
+    from market.core.money import platform_fee
+    from market.deals.models import Quote
+    from market.runs.models import MatchingRun, PlannedOperation
+
+    run = MatchingRun(status="approved", order_ids=[order.id])
+    session.add(run)
+    session.flush()
+    start = utcnow() + timedelta(days=1)
+    for op, machine, cost in zip(order.operations, machines, costs, strict=True):
+        session.add(PlannedOperation(run_id=run.id, order_id=order.id, operation_id=op.id,
+                                     machine_id=machine.id, plant_id=machine.plant_id,
+                                     start=start, end=start + timedelta(hours=2), cost=cost))
+        start += timedelta(hours=3)
+    fee = platform_fee(sum(costs), 800)
+    quote = Quote(order_id=order.id, run_id=run.id, production_cost=sum(costs),
+                  platform_fee=fee, price=sum(costs) + fee,
+                  delivery_date=start + timedelta(days=2),
+                  plants=len({m.plant_id for m in machines}),
+                  expires_at=utcnow() + timedelta(hours=72))
+    session.add(quote)
+    order.status = "quoted"
+    session.add(order)
+    session.commit()
+    return quote

@@ -78,5 +78,5 @@ def test_the_wheel_carries_seed_templates_static_and_translations(tmp_path: Path
     for expected in ("seed/taxonomy.py", "seed/demo_world.py", "market/templates/base.html",
                      "market/templates/orders/show.html", "market/static/css/app.css",
                      "market/translations/zh/LC_MESSAGES/messages.mo", "matching/solver.py",
-                     "market/orders/lifecycle.py"):
+                     "market/orders/lifecycle.py", "market/catalog/data/cn_cities.csv"):
         assert expected in names, expected

@@ -45,3 +45,22 @@ document.addEventListener("change", (event) => {
   const anyTicked = form.querySelectorAll('input[name="order_ids"]:checked').length > 0;
   (anyTicked ? selected : all).checked = true;
 });
+
+// City pickers fill the coordinates (still editable) and an empty city field. Without
+// JavaScript the server fills blank coordinates from the picked city instead.
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !select.dataset.placeLat) return;
+  const option = select.selectedOptions[0];
+  const lat = document.getElementById(select.dataset.placeLat);
+  const lon = document.getElementById(select.dataset.placeLon);
+  if (!option || !option.dataset.lat || !lat || !lon) return;
+  lat.value = option.dataset.lat;
+  lon.value = option.dataset.lon;
+  const city = select.dataset.placeCity && document.getElementById(select.dataset.placeCity);
+  // a city the picker wrote may be replaced by the next pick; one the user typed stays
+  if (city && option.dataset.city && (!city.value || city.value === city.dataset.picked)) {
+    city.value = option.dataset.city;
+    city.dataset.picked = city.value;
+  }
+});
