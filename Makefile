@@ -28,7 +28,7 @@ translations: install
 	$(BIN)/pybabel compile -d market/translations
 
 # Service errors are extracted from their raise sites and translated where shown.
-BABEL_KEYWORDS := -k _l -k lazy_gettext -k N_ -k ValidationError -k Conflict -k NotFound \
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k N_ -k FieldMessage -k ValidationError -k Conflict -k NotFound \
 	-k PermissionDenied -k AuthenticationFailed -k Unavailable -k RateLimited
 
 extract-messages: install

@@ -24,6 +24,7 @@ from market.core.errors import (
     N_,
     AuthenticationFailed,
     Conflict,
+    FieldMessage,
     NotFound,
     PermissionDenied,
     ValidationError,
@@ -316,7 +317,8 @@ def update_company_profile(
                 continue
             limit = 90 if key == "lat" else 180
             if not -limit <= number <= limit:
-                fields[key] = f"Must be between -{limit} and {limit}."
+                fields[key] = FieldMessage("Must be between %(lo)s and %(hi)s.", lo=-limit,
+                                            hi=limit)
                 continue
             clean[key] = number
         else:

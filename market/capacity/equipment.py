@@ -19,7 +19,14 @@ from market.capacity.models import (
 )
 from market.catalog.models import Process, ProcessMaterial
 from market.core import audit
-from market.core.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.errors import (
+    N_,
+    Conflict,
+    FieldMessage,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 
 
 def factory_company_of(actor: User) -> int:
@@ -78,7 +85,8 @@ def bounded_number(value: object, name: str, lo: float, hi: float, fields: dict[
         fields[name] = N_("Enter a number.")
         return 0.0
     if not lo <= number <= hi:
-        fields[name] = f"Must be between {lo:g} and {hi:g}."
+        fields[name] = FieldMessage("Must be between %(lo)s and %(hi)s.", lo=format(lo, "g"),
+                                    hi=format(hi, "g"))
     return number
 
 
@@ -178,7 +186,7 @@ def bounded_int(value: object, name: str, fields: dict[str, str], lo: int = 0,
         fields[name] = N_("Enter a whole number.")
         return 0
     if not lo <= number <= hi:
-        fields[name] = f"Must be between {lo} and {hi}."
+        fields[name] = FieldMessage("Must be between %(lo)s and %(hi)s.", lo=lo, hi=hi)
     return number
 
 
@@ -193,17 +201,20 @@ def clean_capabilities(session: Session, items: Sequence[CapabilityInput],
         prefix = f"capabilities.{i}."
         process = (item.process or "").strip()
         if process not in allowed:
-            fields[prefix + "process"] = f"Unknown process {process!r}."
+            fields[prefix + "process"] = FieldMessage("Unknown process %(code)s.",
+                                                       code=repr(process))
             continue
         if process in seen:
-            fields[prefix + "process"] = f"Process {process} is listed twice."
+            fields[prefix + "process"] = FieldMessage("Process %(code)s is listed twice.",
+                                                       code=process)
         seen.add(process)
         materials = sorted({m.strip() for m in item.materials if m and m.strip()})
         usual = allowed[process]
         unknown = [m for m in materials if usual and m not in usual]
         if unknown:
-            fields[prefix + "materials"] = (
-                f"{', '.join(unknown)} cannot be processed by {process}.")
+            fields[prefix + "materials"] = FieldMessage(
+                "%(materials)s cannot be processed by %(process)s.",
+                materials=", ".join(unknown), process=process)
         rate = bounded_int(item.rate_per_hour, prefix + "rate_per_hour", fields, 0, 10**8)
         setup = bounded_int(item.setup_minutes, prefix + "setup_minutes", fields, 0, 7 * 1440)
         speed = bounded_number(item.speed if item.speed not in (None, "") else 1.0,

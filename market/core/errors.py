@@ -48,7 +48,8 @@ class ServiceError(Exception):
     def localized_fields(self) -> dict[str, str]:
         from flask_babel import gettext
 
-        return {name: gettext(text) for name, text in self.fields.items()}
+        return {name: (gettext(text.msgid, **text.params) if isinstance(text, FieldMessage)
+                       else gettext(text)) for name, text in self.fields.items()}
 
 
 class ValidationError(ServiceError):
@@ -88,3 +89,18 @@ class RateLimited(ServiceError):
 class AuthenticationFailed(ServiceError):
     code = "unauthorized"
     status = 401
+
+
+class FieldMessage(str):
+    """A field's message with values ("Must be between 0 and 20."): a str (English, as the
+    API answers), that keeps its msgid and values so a page shows it in the reader's
+    language (`ServiceError.localized_fields`). Extracted like N_ (Makefile keywords)."""
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> FieldMessage:
+        made = super().__new__(cls, msgid % params if params else msgid)
+        made.msgid, made.params = msgid, params
+        return made
+

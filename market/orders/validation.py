@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from market.catalog.certifications import CERTIFICATION_KINDS
 from market.catalog.models import Material, Process, ProcessMaterial
 from market.core.dates import DateError, parse_moment
-from market.core.errors import N_, ValidationError
+from market.core.errors import N_, FieldMessage, ValidationError
 from market.core.models import utcnow
 from market.orders.models import DOCUMENT_KINDS, Order
 
@@ -94,7 +94,7 @@ def clean_text(value: Any, limit: int, name: str, fields: dict[str, str],
     if required and not text:
         fields[name] = required
     elif len(text) > limit:
-        fields[name] = f"At most {limit} characters."
+        fields[name] = FieldMessage("At most %(limit)s characters.", limit=limit)
     return text
 
 
@@ -105,19 +105,19 @@ def clean_number(value: Any, name: str, fields: dict[str, str], *, integer: bool
             fields[name] = required
         return None
     if isinstance(value, bool):  # JSON true is not a number, whatever Python thinks
-        fields[name] = "Enter a number."
+        fields[name] = N_("Enter a number.")
         return None
     try:
         number = float(value) if not isinstance(value, int) else value
     except (TypeError, ValueError):
-        fields[name] = "Enter a whole number." if integer else "Enter a number."
+        fields[name] = N_("Enter a whole number.") if integer else N_("Enter a number.")
         return None
     if isinstance(number, float) and not math.isfinite(number):
-        fields[name] = "Enter a finite number."
+        fields[name] = N_("Enter a finite number.")
         return None
     if integer:
         if isinstance(number, float) and not number.is_integer():
-            fields[name] = "Enter a whole number."
+            fields[name] = N_("Enter a whole number.")
             return None
         return int(number)
     return float(number)
@@ -128,18 +128,19 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
     (operations as operations.<index>.<field>, index from 0)."""
     now = now or utcnow()
     fields: dict[str, str] = {}
-    title = clean_text(data.title, 200, "title", fields, "Give the order a title.")
+    title = clean_text(data.title, 200, "title", fields, N_("Give the order a title."))
     description = clean_text(data.description, 4000, "description", fields)
     address = clean_text(data.delivery_address, 300, "delivery.address", fields)
 
     quantity = clean_number(data.quantity, "quantity", fields, integer=True,
-                       required="Enter the quantity.")
+                       required=N_("Enter the quantity."))
     if quantity is not None and not 0 < quantity <= MAX_QUANTITY:
-        fields["quantity"] = f"The quantity must be between 1 and {MAX_QUANTITY:,}."
+        fields["quantity"] = FieldMessage("The quantity must be between 1 and %(max)s.",
+                                          max=format(MAX_QUANTITY, ","))
 
     due: datetime | None = None
     if data.due_date in (None, ""):
-        fields["due_date"] = "Enter the due date."
+        fields["due_date"] = N_("Enter the due date.")
     else:
         try:
             # a plain date means the end of that day in the buyer's zone (API.md "Dates")
@@ -148,28 +149,28 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
             fields["due_date"] = exc.message
         else:
             if due <= now:
-                fields["due_date"] = "The due date must be in the future."
+                fields["due_date"] = N_("The due date must be in the future.")
             elif due > now + MAX_DUE_AHEAD:
-                fields["due_date"] = "The due date must be within two years."
+                fields["due_date"] = N_("The due date must be within two years.")
 
     lat = clean_number(data.delivery_lat, "delivery.lat", fields,
-                  required="Enter the delivery latitude.")
+                  required=N_("Enter the delivery latitude."))
     if lat is not None and not -90 <= lat <= 90:
-        fields["delivery.lat"] = "The latitude must be between -90 and 90."
+        fields["delivery.lat"] = N_("The latitude must be between -90 and 90.")
     lon = clean_number(data.delivery_lon, "delivery.lon", fields,
-                  required="Enter the delivery longitude.")
+                  required=N_("Enter the delivery longitude."))
     if lon is not None and not -180 <= lon <= 180:
-        fields["delivery.lon"] = "The longitude must be between -180 and 180."
+        fields["delivery.lon"] = N_("The longitude must be between -180 and 180.")
 
     budget = clean_number(data.budget, "budget", fields, integer=True)
     if budget is not None and not 0 <= budget <= MAX_BUDGET:
-        fields["budget"] = ("The budget cannot be negative." if budget < 0
-                            else "The budget is too large.")
+        fields["budget"] = (N_("The budget cannot be negative.") if budget < 0
+                            else N_("The budget is too large."))
 
     currency = str(data.currency or "CNY").upper()
     if currency != "CNY":
         # One platform currency for now: capacity rates are CNY, so quotes are too.
-        fields["currency"] = "Orders are priced in CNY."
+        fields["currency"] = N_("Orders are priced in CNY.")
 
     part_size = clean_part_size(data.part_size_mm, fields)
     documents = clean_required_documents(data.required_documents, fields)
@@ -242,10 +243,10 @@ def validate_operations(
     order_quantity: int | None = None,
 ) -> list[CleanOperation]:
     if not rows:
-        fields["operations"] = "Add at least one operation to the routing."
+        fields["operations"] = N_("Add at least one operation to the routing.")
         return []
     if len(rows) > MAX_OPERATIONS:
-        fields["operations"] = f"At most {MAX_OPERATIONS} operations."
+        fields["operations"] = FieldMessage("At most %(n)s operations.", n=MAX_OPERATIONS)
         return []
     processes = {p.code: p for p in session.exec(select(Process))}
     materials = set(session.exec(select(Material.code)))
@@ -260,9 +261,10 @@ def validate_operations(
         material = str(row.material or "").strip() or None
         process = processes.get(process_code)
         if not process_code:
-            fields[f"{key}.process"] = "Choose a process."
+            fields[f"{key}.process"] = N_("Choose a process.")
         elif process is None:
-            fields[f"{key}.process"] = f"Unknown process {process_code!r}."
+            fields[f"{key}.process"] = FieldMessage("Unknown process %(code)s.",
+                                                     code=repr(process_code))
         if material is None and process is not None and allowed.get(process_code):
             # "Any / not applicable" on a step whose process depends on the material
             # (anodizing): the part is still what an earlier step made it of
@@ -270,25 +272,28 @@ def validate_operations(
         if material is not None and material in materials:
             carried = material
         if material is not None and material not in materials:
-            fields[f"{key}.material"] = f"Unknown material {material!r}."
+            fields[f"{key}.material"] = FieldMessage("Unknown material %(code)s.",
+                                                      code=repr(material))
         elif process is not None and allowed.get(process_code):
             if material is None:
                 fields[f"{key}.material"] = N_("Choose the material: this process depends on "
                                                "it, and no step before names one.")
             elif material not in allowed[process_code]:
-                fields[f"{key}.material"] = (
-                    f"{process.name_en} is not offered for {material}; choose one of "
-                    f"{', '.join(sorted(allowed[process_code]))}.")
+                fields[f"{key}.material"] = FieldMessage(
+                    "%(process)s is not offered for %(material)s; choose one of %(choices)s.",
+                    process=process.name_en, material=material,
+                    choices=", ".join(sorted(allowed[process_code])))
         minutes = clean_number(row.minutes_per_unit, f"{key}.minutes_per_unit", fields)
         if minutes is None and f"{key}.minutes_per_unit" not in fields and process is not None:
             minutes = process.typical_minutes_per_unit  # the helper's suggestion
         if minutes is not None and not 0 < minutes <= MAX_MINUTES_PER_UNIT:
-            fields[f"{key}.minutes_per_unit"] = (
-                f"The work content must be more than 0 and at most {MAX_MINUTES_PER_UNIT:,.0f}"
-                " minutes per unit.")
+            fields[f"{key}.minutes_per_unit"] = FieldMessage(
+                "The work content must be more than 0 and at most %(max)s minutes per unit.",
+                max=format(MAX_MINUTES_PER_UNIT, ",.0f"))
         tolerance = clean_number(row.tolerance_mm, f"{key}.tolerance_mm", fields)
         if tolerance is not None and not 0 < tolerance <= 100:
-            fields[f"{key}.tolerance_mm"] = "The tolerance must be more than 0 and at most 100 mm."
+            fields[f"{key}.tolerance_mm"] = N_("The tolerance must be more than 0 and at most "
+                                               "100 mm.")
         notes = clean_text(row.notes, 1000, f"{key}.notes", fields)
         own = clean_number(row.quantity, f"{key}.quantity", fields, integer=True)
         if own is not None and not (own > 0 and (order_quantity is None

@@ -289,11 +289,11 @@ def save_bank_details(session: Session, actor: User, bank_name: str, account_hol
     bank_name, account_holder = (bank_name or "").strip(), (account_holder or "").strip()
     number = "".join((account_number or "").split())
     if not bank_name:
-        fields["bank_name"] = "Required."
+        fields["bank_name"] = N_("Required.")
     if not account_holder:
-        fields["account_holder"] = "Required."
+        fields["account_holder"] = N_("Required.")
     if not (number.isalnum() and 6 <= len(number) <= 34):
-        fields["account_number"] = "6 to 34 letters or digits."
+        fields["account_number"] = N_("6 to 34 letters or digits.")
     if fields:
         raise ValidationError(N_("Please correct the bank details."), fields)
     with write_lock(session):

@@ -18,7 +18,14 @@ from sqlmodel import Session, col, func, select
 from market.accounts.models import User
 from market.capacity.models import Machine
 from market.core import audit, events
-from market.core.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
+from market.core.errors import (
+    N_,
+    Conflict,
+    FieldMessage,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from market.core.extensions import db
 from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
@@ -62,10 +69,11 @@ def set_transport(session: Session, actor: User, values: dict[str, Any]) -> dict
         try:
             number = float(raw) if key == "speed_kmh" else int(str(raw).strip())
         except (TypeError, ValueError):
-            fields[key] = N_("Enter a number.") if key == "speed_kmh" else "Enter a whole number."
+            fields[key] = (N_("Enter a number.") if key == "speed_kmh"
+                          else N_("Enter a whole number."))
             continue
         if not lo <= number <= hi:
-            fields[key] = f"Must be between {lo} and {hi}."
+            fields[key] = FieldMessage("Must be between %(lo)s and %(hi)s.", lo=lo, hi=hi)
         clean[key] = number
     if fields:
         raise ValidationError("Please correct the transport settings.", fields)

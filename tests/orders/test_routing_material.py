@@ -113,3 +113,21 @@ def test_a_two_digit_year_is_refused_by_the_api(client, headers, typed, message)
 def test_a_four_digit_year_still_reads(session, taxonomy):
     day = (datetime.now(UTC) + timedelta(days=40)).date().isoformat()
     assert validation.validate(session, order_input(due_date=day)).due_date.year >= 2026
+
+
+def test_order_form_errors_read_in_chinese(app, session, taxonomy):
+    """Field messages, with their values, in the reader's language (FieldMessage)."""
+    from market.core.errors import ValidationError
+    from market.orders import validation
+
+    data = validation.OrderInput(title="", quantity=None, due_date=None, delivery_lat=None,
+                                 delivery_lon=None, operations=[
+                                     validation.OperationInput("no_such_process", None, None,
+                                                               None, "", None)])
+    with pytest.raises(ValidationError) as exc:
+        validation.validate(session, data)
+    assert exc.value.fields["operations.0.process"] == "Unknown process 'no_such_process'."
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        shown = exc.value.localized_fields
+    assert shown["title"] == "请填写订单标题。" and shown["quantity"] == "请填写数量。"
+    assert shown["operations.0.process"] == "未知工艺 'no_such_process'。"

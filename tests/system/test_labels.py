@@ -98,3 +98,44 @@ def test_no_service_message_is_built_with_an_f_string():
             if built:
                 found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
     assert found == []
+
+
+def _loose_texts(node):
+    """String constants and f-strings in `node` that are not inside N_(...) or
+    FieldMessage(...) (those the extractor finds)."""
+    import ast
+
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("N_", "FieldMessage"):
+        return
+    if isinstance(node, ast.IfExp):  # the condition is code, the branches are messages
+        yield from _loose_texts(node.body)
+        yield from _loose_texts(node.orelse)
+        return
+    if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant)
+                                           and isinstance(node.value, str) and node.value):
+        yield node
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _loose_texts(child)
+
+
+def test_every_field_message_is_in_the_catalogue():
+    """A field's message (`fields[...] = ...`, or a `required=` text) is marked with N_ or
+    built with FieldMessage (values after translation), so a page shows it in the reader's
+    language; a bare string or an f-string would stay English in Chinese mode."""
+    import ast
+
+    found = []
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            values = []
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Subscript) and getattr(t.value, "id", "") == "fields"
+                    for t in node.targets):
+                values.append(node.value)
+            if isinstance(node, ast.keyword) and node.arg == "required":
+                values.append(node.value)
+            for value in values:
+                found += [f"{path.relative_to(ROOT.parent)}:{n.lineno}"
+                          for n in _loose_texts(value)]
+    assert found == []
