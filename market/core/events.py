@@ -128,6 +128,12 @@ only: `live` when the factory already has a live booking (it takes no new work),
 largest order value it may take. Without an answer no plant is on probation.""")
 
 
+company_records = _signals.signal("company-records", doc="""
+Asked by the operators' run review what each factory's record is (not a change).
+`company_ids`, `now`. The quality domain returns {company id: scorecard as a dict} (jobs
+counted, on-time and defect rates, acceptance, response time, rating, risk_per_mille).""")
+
+
 order_page = _signals.signal("order-page", doc="""
 Collects what other domains show on an order's page (not a change). `order`, `viewer` (the
 signed-in user or an anonymous one). Receivers, in their domain's pages module, return a dict

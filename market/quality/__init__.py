@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     )
 
     events.plant_risk.connect(scorecards.plant_risk)
+    events.company_records.connect(scorecards.company_records)
     events.shipping.connect(documents.check_shipping)
     events.plant_certifications.connect(certifications.plant_certifications)
     events.plant_probation.connect(_plant_probation)

@@ -101,3 +101,9 @@ def plant_risk(session: Session, plant_companies: dict[int, int], now: datetime
     by_company = {c: scorecard(session, c, now).risk_per_mille
                   for c in set(plant_companies.values())}
     return {plant: by_company[company] for plant, company in plant_companies.items()}
+
+
+def company_records(session: Session, company_ids: list[int], now: datetime
+                    ) -> dict[int, dict[str, Any]]:
+    """Receiver of events.company_records: each factory's scorecard, for run review."""
+    return {c: scorecard(session, c, now).as_dict() for c in set(company_ids)}

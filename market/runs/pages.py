@@ -203,7 +203,11 @@ def run(run_id: int):
         core_events.plant_probation, db.session,
         plant_companies={pid: p.company_id for pid, p in plant_rows.items()}, now=utcnow(),
         own=())
-    return render_template("operator/run.html", run=row, outcomes=outcomes,
+    # each factory's record beside its plants (quality answers; runs does not import it)
+    records = core_events.collect(
+        core_events.company_records, db.session,
+        company_ids=sorted({p.company_id for p in plant_rows.values()}), now=utcnow())
+    return render_template("operator/run.html", run=row, outcomes=outcomes, records=records,
                            progress=matching_runs.progress(row), plants=plants,
                            plant_rows=plant_rows, tz=_tz(), probation=probation,
                            first_plant=max(plants, key=plants.get) if plants else None,

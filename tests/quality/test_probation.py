@@ -84,6 +84,9 @@ def test_small_orders_go_to_the_new_factory_large_ones_to_a_record(app, session,
     assert planned_companies(session, shops, done.id, big.id) == {"proven"}
     page = client_of(app, shops["operator"]).get(f"/operator/runs/{done.id}", headers=EN).text
     assert "on probation" in page
+    # each plant's record beside it: the new factory has none yet, the proven one has figures
+    records = page.split('id="plant-records"')[1].split("</table>")[0]
+    assert "new: fewer than 3 jobs" in records and "%</td>" in records
 
 
 def test_a_new_factory_with_live_work_takes_no_more(app, session, shops):
