@@ -159,6 +159,9 @@ def app_config(database_url: str, tmp_path) -> dict:
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SOLVER_MODE": "repeatable",  # the same plan every run, and no run longer than needed
+        # every factory a test makes is new: probation (one order at a time) would decide
+        # most flows; tests/quality/test_probation.py switches it on and tests it
+        "PROBATION_MAX_AMOUNT": 0,
     }
 
 

@@ -40,9 +40,10 @@ def test_dispute_radios_sit_by_their_labels(browser, server, live_app, width, la
         browser_sign_in(page, server, "ops@example.com", PASSWORD)
         page.goto(f"{server.url}/operator/payments")
         radios = page.locator('input[name="resolution"]')
-        assert radios.count() == 3
+        # release, refund part, refund all, remake
+        assert radios.count() == 4
         rows = []
-        for i in range(3):
+        for i in range(4):
             radio = radios.nth(i).bounding_box()
             label = radios.nth(i).locator("xpath=..").bounding_box()
             # the words start right after their radio, on the same line
@@ -52,7 +53,7 @@ def test_dispute_radios_sit_by_their_labels(browser, server, live_app, width, la
             rows.append(radio)
         # one row each, the radios in one column
         assert len({round(r["x"]) for r in rows}) == 1
-        assert rows[0]["y"] < rows[1]["y"] < rows[2]["y"]
+        assert rows[0]["y"] < rows[1]["y"] < rows[2]["y"] < rows[3]["y"]
         width_now = page.evaluate("document.documentElement.scrollWidth")
         assert width_now <= width
         page.locator(".dispute").first.scroll_into_view_if_needed()

@@ -54,7 +54,9 @@ def make_live_app(tmp_path: Path, **config):  # type: ignore[no-untyped-def]
     engine.dispose()
     app = create_app({"TESTING": True, "SECRET_KEY": "browser", "DATABASE_URL": url,
                       "SOLVER_MODE": "repeatable",
-                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True, **config})
+                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True,
+                      "PROBATION_MAX_AMOUNT": 0,  # as tests/conftest.py: every factory is new
+                      **config})
     with app.app_context():
         load_taxonomy(db.session)
     return app

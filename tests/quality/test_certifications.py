@@ -32,7 +32,8 @@ ZH = {"Accept-Language": "zh"}
 @pytest.fixture
 def app_config(app_config, tmp_path):
     return {**app_config, "JOBS_MODE": "sync", "SOLVER_WORKERS": 1,
-            "ATTACHMENT_DIR": str(tmp_path / "files")}
+            "ATTACHMENT_DIR": str(tmp_path / "files"),
+            "PROBATION_MAX_AMOUNT": 2_000_000}  # on, as deployed (the directory shows it)
 
 
 @pytest.fixture
