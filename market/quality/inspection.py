@@ -36,7 +36,9 @@ def reject_delivery(session: Session, actor: User, order_id: int, reason: str, r
     if remedy not in REMEDIES:
         fields["remedy"] = N_("remake, refund or partial_refund")
     ids = sorted({int(i) for i in attachment_ids or []})
-    if ids:
+    if any(not 0 < i < 2**63 for i in ids):  # no database id: and SQLite refuses >64 bits
+        fields["attachment_ids"] = N_("Files of this order only.")
+    elif ids:
         own = set(session.exec(select(Attachment.id).where(
             Attachment.order_id == order_id, col(Attachment.id).in_(ids))))
         if own != set(ids):

@@ -132,6 +132,10 @@ def test_rejected_delivery_opens_a_dispute_resolved_by_refund(app, session, worl
     with pytest.raises(ValidationError) as exc:
         inspection.reject_delivery(session, users["buyer"], order.id, "", "money back", [999])
     assert set(exc.value.fields) == {"reason", "remedy", "attachment_ids"}
+    with pytest.raises(ValidationError) as exc:  # an id past 64 bits: refused, not a 500
+        inspection.reject_delivery(session, users["buyer"], order.id, "Cracks", "refund",
+                                   [10**30])
+    assert set(exc.value.fields) == {"attachment_ids"}
     later = utcnow() + timedelta(days=8)
     with pytest.raises(Conflict):  # the window has passed
         inspection.reject_delivery(session, users["buyer"], order.id, "Cracks", "refund",
@@ -267,6 +271,10 @@ def test_booking_and_order_pages_show_progress_documents_and_inspection(app, ses
     page = buyer.get(f"/orders/{order.id}", headers=lang).text
     assert "SF77" in page and 'id="reject-delivery"' in page and "part.png" not in page
     assert ("photo" if lang is EN else "照片") in page  # the document, by kind, in the table
+    got = buyer.post(f"/orders/{order.id}/reject-delivery", headers=lang, data={
+        "csrf_token": csrf, "reason": "Scratches", "remedy": "refund",
+        "attachment_ids": "9" * 30})  # a forged id: said in words, nothing lost
+    assert got.status_code in (302, 422) and session.get(Order, order.id).status == "shipped"
     got = buyer.post(f"/orders/{order.id}/reject-delivery", headers=lang, data={
         "csrf_token": csrf, "reason": "Scratches", "remedy": "refund"})
     assert got.status_code == 302
