@@ -7,8 +7,10 @@ with `random_seed` and a deterministic-time limit derived from the caller's seco
 from the clock), our own randomness is a seeded `random.Random`, and loops stop on a
 deterministic-time budget; the same problem, seed and workers give the same plan unless the
 wall-clock safety net (twice a call's share, never past `time_limit`) cuts a call short,
-which can happen on a loaded machine. deterministic=False runs `workers` threads as a
-parallel portfolio, up to the wall clock: better plans, not repeatable.
+which can happen on a loaded machine: the plan's stats then name the phases (`clock_cut`).
+A `work_limit` below `time_limit` widens the net by their ratio. deterministic=False runs
+`workers` threads as a parallel portfolio, up to the wall clock: better plans, not
+repeatable.
 """
 
 from __future__ import annotations
@@ -80,16 +82,19 @@ def _sequences(p: Problem, reasons: dict[int, str], labels: bool = False) -> lis
 
 def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: int = 2,
           seed: int = 0, deterministic: bool = True, log: bool = False,
-          lns: bool = True, gap_limit: float | None = None) -> Plan:
+          lns: bool = True, gap_limit: float | None = None,
+          work_limit: float | None = None) -> Plan:
     """Solve a matching problem; always returns a plan that follows every rule of the format.
 
-    deterministic=True: repeatable (budgets from the caller's seconds; it may end early).
+    deterministic=True: repeatable (budgets from the caller's seconds; it may end early);
+    `work_limit` (seconds of work on the reference machine, at most time_limit) sets the
+    budgets apart from the clock, so that a loaded machine still repeats the plan.
     deterministic=False: anytime, a parallel portfolio that uses the whole time_limit unless
     it proves optimality or, with gap_limit (e.g. 0.01), a gap that small to its bound.
     Every phase watches the deadline; the time limit is never knowingly exceeded."""
     t0 = time.monotonic()
     p = as_problem(problem)
-    run = Run(p, time_limit, workers, seed, deterministic, log, t0=t0)
+    run = Run(p, time_limit, workers, seed, deterministic, log, t0=t0, work_limit=work_limit)
     run.gap_limit = gap_limit
     best_pl: Placements = {}
     best_un: dict[int, str] = {}
@@ -171,7 +176,7 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         share = 1.0 if not lns else (PURE_FIRST_SHARE if pure else
                                      FIRST_SHARE_SHOP if shop else 0.5)
         # seconds from the caller's limit, not from the clock: repeatable budgets
-        st, solver, pl, un = run.run_model(built, time_limit * share, best_pl,
+        st, solver, pl, un = run.run_model(built, run.work * share, best_pl,
                                            set(best_un))
         run.stats["cp_status"] = solver.status_name(st)
         if pl or un:
@@ -228,11 +233,11 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                     bound = max(bound, lns_bound)
         else:
             if not large:
-                rest = run.time_limit * 0.5
+                rest = run.work * 0.5
             elif p.objective == "makespan":
-                rest = run.time_limit * (1 - DECOMPOSE_SHARE)
+                rest = run.work * (1 - DECOMPOSE_SHARE)
             else:
-                rest = run.time_limit * 0.8  # after the starts
+                rest = run.work * 0.8  # after the starts
             if p.objective != "makespan":
                 best_pl, best_un, best_obj = cost_search(run, candidates, forced, g_un,
                                                          best_pl, best_un, best_obj, large,

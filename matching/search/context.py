@@ -32,10 +32,10 @@ CHOSEN_UNSERVED = ("chosen unserved: serving it with the capacity left costs mor
 
 def cp_params(seconds: float, workers: int, seed: int, deterministic: bool,
             log: bool = False, light_presolve: bool = False,
-            wall_cap: float | None = None, gap_limit: float | None = None
-            ) -> cp_model.CpSolver:
+            wall_cap: float | None = None, gap_limit: float | None = None,
+            net: float = 2.0) -> cp_model.CpSolver:
     """CP-SAT parameters. Deterministic mode limits the search by deterministic time
-    (seconds x a calibrated rate) with interleaved workers; the wall clock (twice the
+    (seconds x a calibrated rate) with one worker; the wall clock (`net` times the
     seconds, never past the caller's deadline) is only a safety net."""
     solver = cp_model.CpSolver()
     p = solver.parameters
@@ -49,7 +49,7 @@ def cp_params(seconds: float, workers: int, seed: int, deterministic: bool,
         p.num_workers = 1
         rate = DTIME_PER_SECOND_CALENDAR if light_presolve else DTIME_PER_SECOND
         p.max_deterministic_time = max(0.01, seconds * rate)
-        wall *= 2
+        wall *= net
     if wall_cap is not None:
         wall = min(wall, max(0.05, wall_cap))
     p.max_time_in_seconds = wall
@@ -107,12 +107,20 @@ class Run:
     """State of one solve() call."""
 
     def __init__(self, problem: Problem, time_limit: float, workers: int, seed: int,
-                 deterministic: bool, log: bool, t0: float | None = None) -> None:
+                 deterministic: bool, log: bool, t0: float | None = None,
+                 work_limit: float | None = None) -> None:
         self.p = problem
         self.t0 = time.monotonic() if t0 is None else t0  # the caller's clock: parsing counts
         # a little kept back for building the plan and explaining unserved orders
         self.deadline = self.t0 + time_limit - min(2.0, 0.04 * time_limit)
         self.time_limit = time_limit
+        # Repeatable mode: the budgets come from `work` (reference seconds, see
+        # DTIME_PER_SECOND); the clock only guards time_limit. A work limit well below the
+        # time limit keeps a run repeatable on a loaded machine; by default they are equal.
+        self.work = (min(float(work_limit), time_limit) if deterministic and work_limit
+                     else time_limit)
+        # how far past its share a phase may run on the clock before the net stops it
+        self.net = 2.0 * time_limit / self.work if deterministic else 1.0
         self.workers = workers
         self.seed = seed
         self.deterministic = deterministic
@@ -146,8 +154,15 @@ class Run:
         last phase runs to the deadline (the caller's whole time is used)."""
         if last and not self.deterministic:
             return self.deadline
-        return min(self.deadline,
-                   time.monotonic() + seconds * (2 if self.deterministic else 1))
+        return min(self.deadline, time.monotonic() + seconds * self.net)
+
+    def clock_cut(self, phase: str) -> None:
+        """Repeatable mode: the clock, not the budget, ended `phase`; the plan may differ
+        from another run's, and its stats say so (`clock_cut`)."""
+        if self.deterministic:
+            cuts = self.stats.setdefault("clock_cut", [])
+            if phase not in cuts:
+                cuts.append(phase)
 
     def good_enough(self, objective: int) -> bool:
         """Proven optimal, or within the caller's gap_limit of the bound."""
@@ -171,9 +186,14 @@ class Run:
         hint(built, self.p, self.legs, placements, unserved)
         solver = cp_params(seconds, self.cp_workers(), self.seed, self.deterministic, self.log,
                          self.light_presolve, wall_cap=self.left(),
-                         gap_limit=self.gap_limit)
+                         gap_limit=self.gap_limit, net=self.net)
         st = solver.solve(built.model)
         self.dtime_used += solver.response_proto.deterministic_time
+        prm = solver.parameters
+        if st not in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and \
+                solver.wall_time >= 0.98 * prm.max_time_in_seconds and \
+                solver.response_proto.deterministic_time < 0.98 * prm.max_deterministic_time:
+            self.clock_cut("cp-sat")
         if st == cp_model.OPTIMAL and solver.best_objective_bound < solver.objective_value:
             st = cp_model.FEASIBLE  # stopped at the caller's gap_limit: nothing proven
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -88,7 +88,7 @@ def decompose(run: Run, candidates: list[int], forced: set[int], g_un: dict[int,
                 tls[mi].add(s, e)
         for (mi, s, e) in h_pl.values():  # undo: CP-SAT decides the batch
             tls[mi].remove(s, e)
-        seconds = run.time_limit * DECOMPOSE_SHARE / len(batches)
+        seconds = run.work * DECOMPOSE_SHARE / len(batches)
         pl, un = h_pl, h_un
         if seconds > 0.1 and time.monotonic() < budget_end:
             fixed = fixed_spans(run.p, placements)
@@ -173,7 +173,10 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
         built = build_model(p, run.legs, run.cals, run.bounds, sub, fixed, sub_forced,
                             allowed=allowed, bands=bands)
         un_h = {j for j in sub if j in best_un}
-        st, _solver, pl, un = run.run_model(built, LNS_SECONDS, best_pl, un_h)
+        step_s = LNS_SECONDS
+        if run.deterministic:  # the last step of the phase takes only what is left of it
+            step_s = max(0.25, min(step_s, (budget - run.dtime_used) / rate))
+        st, _solver, pl, un = run.run_model(built, step_s, best_pl, un_h)
         if not pl and not un:
             continue
         new_pl = {key: v for key, v in best_pl.items() if key[0] not in chosen_set}
@@ -192,6 +195,9 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
                 repaired += 1
         if st == cp_model.OPTIMAL and size < len(candidates):
             size = min(len(candidates), size + 1)
+    if run.deterministic and run.dtime_used < budget and it < max_steps \
+            and not run.good_enough(best_obj):
+        run.clock_cut("lns")
     run.stats["lns_iterations"] = run.stats.get("lns_iterations", 0) + it
     run.stats["lns_improvements"] = run.stats.get("lns_improvements", 0) + improved
     run.stats["repair_improvements"] = run.stats.get("repair_improvements", 0) + repaired
@@ -212,7 +218,7 @@ def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
     p = run.p
     keys = [(j, k) for j in candidates for k in range(len(p.orders[j].operations))]
     if seconds is None:
-        seconds = run.time_limit * (1 - FIRST_SHARE_SHOP)
+        seconds = run.work * (1 - FIRST_SHARE_SHOP)
     budget = run.dtime_used + seconds * DTIME_PER_SECOND
     # wall clock: this call's share (twice it in deterministic mode, as a safety net only)
     stop = run.stop_at(seconds, last=last)
@@ -267,7 +273,7 @@ def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
         hint(built, p, run.legs, best_pl, set())
         step_s = SHOP_LNS_SECONDS if run.deterministic else SHOP_LNS_SECONDS_PARALLEL
         solver = cp_params(step_s, run.cp_workers(), run.seed + it, run.deterministic,
-                         run.log, wall_cap=stop - time.monotonic())
+                         run.log, wall_cap=stop - time.monotonic(), net=run.net)
         # neighbourhood models are re-built every step: a light presolve pays off
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.symmetry_level = 0
@@ -287,6 +293,9 @@ def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
             improved += 1
         if obj <= best_obj:
             best_pl, best_obj = pl, obj
+    if run.deterministic and run.dtime_used < budget and it < max_steps \
+            and not run.good_enough(best_obj):
+        run.clock_cut("lns")
     st = run.stats  # accumulated: the hybrid search calls this more than once
     st["lns_iterations"] = st.get("lns_iterations", 0) + it
     st["lns_improvements"] = st.get("lns_improvements", 0) + improved
@@ -308,7 +317,7 @@ def hybrid_shop(run: Run, candidates: list[int], best_pl: Placements, best_obj: 
     (re-optimises whole regions) from the tabu search's best."""
     from matching.search.shop import tabu_search
 
-    total = run.time_limit * (1 - PURE_FIRST_SHARE)  # the caller's seconds: repeatable
+    total = run.work * (1 - PURE_FIRST_SHARE)  # the caller's seconds: repeatable
     per_round = total / HYBRID_ROUNDS
     ts_iters = 0
     for r in range(HYBRID_ROUNDS):
@@ -316,7 +325,7 @@ def hybrid_shop(run: Run, candidates: list[int], best_pl: Placements, best_obj: 
             break
         ts_s = per_round * TS_SHARE
         iters = int(ts_s * TS_ITERS_PER_SECOND) if run.deterministic else None
-        wall = min(ts_s * (2 if run.deterministic else 1), run.left() - 0.1)
+        wall = min(ts_s * run.net, run.left() - 0.1)
         if wall <= 0:
             break
         pl, _obj, its = tabu_search(run.p, candidates, best_pl, seconds=wall,

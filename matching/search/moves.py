@@ -318,6 +318,8 @@ def move_search(run: Run, candidates: list[int], best_pl: Placements,
             st.commit(mark)
             continue
         st.undo(mark)
+    if pool and run.deterministic and st.steps < budget:
+        run.clock_cut("moves")
     obj = run.objective(st.pl, un)
     run.stats["moves_steps"] = run.stats.get("moves_steps", 0) + st.steps
     run.stats["moves_seconds"] = round(run.stats.get("moves_seconds", 0)

@@ -105,6 +105,8 @@ def ruin_recreate(run: Run, candidates: list[int], best_pl: Placements,
                 for k, (mi, s, e) in enumerate(spans):
                     tls[mi].add(s, e)
                     pl[(j, k)] = (mi, s, e)
+    if run.deterministic and work[0] < budget and time.monotonic() >= stop:
+        run.clock_cut("ruin-recreate")
     un_d = {j: r for j, r in best_un.items() if j not in cand or j not in cost}
     for j in cand:
         if j not in cost:

@@ -82,15 +82,30 @@ def test_large_cost_instance_ruin_and_recreate(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_same_seed_and_workers_give_the_same_plan() -> None:
-    # big enough that the whole model is not solved to optimality and LNS steps run
+    # big enough that the whole model is not solved to optimality and LNS steps run; the
+    # work limit well below the time limit keeps the clock out of it on a loaded machine
     d = generate(40, 6, seed=5)
-    a = solve(d, time_limit=5, workers=2, seed=1)
-    b = solve(d, time_limit=5, workers=2, seed=1)
+    a = solve(d, time_limit=60, work_limit=5, workers=2, seed=1)
+    b = solve(d, time_limit=60, work_limit=5, workers=2, seed=1)
+    assert "clock_cut" not in a.stats and "clock_cut" not in b.stats
     assert a.stats.get("lns_iterations", 0) >= 1
     assert a.to_dict()["assignments"] == b.to_dict()["assignments"]
     assert a.to_dict()["unserved"] == b.to_dict()["unserved"]
     assert a.objective == b.objective
     assert_valid(d, a)
+
+
+def test_a_run_the_clock_cut_says_so(monkeypatch) -> None:
+    # a budget no machine reaches in time: the safety net ends CP-SAT, and the plan's stats
+    # name the phase (such a plan need not repeat)
+    import matching.search.context as context
+
+    monkeypatch.setattr(context, "DTIME_PER_SECOND", 1000.0)
+    monkeypatch.setattr(context, "DTIME_PER_SECOND_CALENDAR", 1000.0)
+    d = generate(40, 6, seed=5)
+    plan = solve(d, time_limit=3, workers=2, seed=1, lns=False)
+    assert plan.stats["clock_cut"] == ["cp-sat"]
+    assert_valid(d, plan)
 
 
 def test_parallel_mode_is_valid_too() -> None:
