@@ -175,6 +175,11 @@ def load_capacity(session: Session, summary: Summary, weeks: int = 4,
 
 
 def load_all(session: Session) -> Summary:
+    from seed.history import load_history
+
     summary = load_taxonomy(session)
     load_demo_world(session, summary)
-    return load_capacity(session, summary)
+    load_capacity(session, summary)
+    for _ in range(load_history(session)):
+        summary.count("past orders")
+    return summary

@@ -70,3 +70,36 @@ def test_create_operator_cli(runner, session):
     weak = runner.invoke(args=["users", "create-operator", "x@ops.example.com",
                                "--password", "short"])
     assert weak.exit_code != 0 and "at least 10" in weak.output
+
+
+def test_the_demo_world_has_a_past(session):
+    # closed orders with their money, bookings and reviews: most factories have a record
+    # (and so no probation), every fifth stays new, the books balance
+    from market.core.models import utcnow
+    from market.orders.models import Order
+    from market.payments import ledger
+    from market.payments.models import Payment, Payout
+    from market.quality import probation, scorecards
+    from market.quality.models import Review
+    from seed.history import NEW_EVERY
+
+    summary = load_all(session)
+    orders = session.exec(select(Order)).all()
+    assert summary.created["past orders"] == len(orders) >= 40
+    assert {o.status for o in orders} == {"closed"}
+    assert all(o.shipped_at < o.delivered_at < utcnow() for o in orders)
+    payments = session.exec(select(Payment)).all()
+    assert len(payments) == len(orders) and {p.status for p in payments} == {"settled"}
+    assert {p.status for p in session.exec(select(Payout))} == {"paid"}
+    assert ledger.is_balanced(session)
+    assert 0 < session.exec(select(func.count()).select_from(Review)).one() < len(orders)
+    factories = session.exec(select(Company).where(Company.kind == "factory")
+                             .order_by(Company.slug)).all()
+    cards = {c.slug: scorecards.scorecard(session, c.id, utcnow()) for c in factories}
+    new = [slug for slug, card in cards.items() if card.on_time_rate is None]
+    assert len(new) == len(factories) // NEW_EVERY
+    assert len({card.risk_per_mille for card in cards.values()}) > 3  # records differ
+    on_probation = probation.on_probation(session, [c.id for c in factories], 2_000_000)
+    assert {c.slug for c in factories if c.id in on_probation} == set(new)
+    load_all(session)
+    assert session.exec(select(func.count()).select_from(Order)).one() == len(orders)
