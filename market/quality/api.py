@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.catalog.certifications import CERTIFICATION_KINDS
 from market.core import events
 from market.core.api import ApiError, current_api_user, route
-from market.core.extensions import check_rate, db
+from market.core.extensions import db
 from market.core.models import utcnow
 from market.orders.files import api_upload, attachment_root, file_response, upload_limit
 from market.orders.models import Order
@@ -165,18 +164,8 @@ events.order_api.connect(_order_api)
        response=CertificationOut, status=201, tag="quality")
 def post_certification() -> dict[str, Any]:
     user = current_api_user()
-    check_rate("upload", "UPLOAD_RATE_LIMIT", user.company_id or f"user-{user.id}")
-    if not request.mimetype.startswith("multipart/form-data"):
-        raise ApiError(400, "bad_request", "Send the certification as multipart/form-data "
-                       "(kind, number, valid_until, file).")
-    try:
-        upload = request.files.get("file")
-        form = request.form
-    except RequestEntityTooLarge:
-        raise ApiError(413, "too_large", "The upload is too large.") from None
-    if upload is None:
-        raise ApiError(422, "validation_error", "Send the certificate in the field 'file'.",
-                       {"file": "Choose a file."})
+    upload = api_upload(user)  # the uploads' rate limit, multipart, size: as every upload
+    form = request.form
     row = certifications.upload(
         db.session, user, form.get("kind", ""), form.get("number", ""),
         form.get("valid_until", ""), upload.filename, upload.stream, root=attachment_root(),
