@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--write", default=None, help="update this Markdown file (bench all)")
     b.add_argument("--parallel", action="store_true",
                    help="parallel CP-SAT portfolio (better, not repeatable)")
+    b.add_argument("--clock-factor", type=float, default=1.0,
+                   help="families, repeatable mode: the time limit is the work budget and "
+                        "the clock may run this many times longer (figures of a quiet "
+                        "machine on a loaded one)")
     b.set_defaults(func=cmd_bench)
     return ap
 
