@@ -60,7 +60,11 @@ def _datetime_formatter(fmt: str, locale_id: str, zone_name: str) -> Callable[[d
     function of the local day and the local time of day, converted with zoneinfo and
     remembered (a page shows the same days over and over)."""
     locale = Locale.parse(locale_id)
-    if fmt in ("full", "long", "medium", "short"):
+    if fmt == "minutes":  # the medium date and the time to the minute: what pages show
+        frame = get_datetime_format("medium", locale=locale).replace("'", "")
+        date_pattern = parse_pattern(get_date_format("medium", locale=locale))
+        time_pattern = parse_pattern(get_time_format("short", locale=locale))
+    elif fmt in ("full", "long", "medium", "short"):
         frame = get_datetime_format(fmt, locale=locale).replace("'", "")
         date_pattern = parse_pattern(get_date_format(fmt, locale=locale))
         time_pattern = parse_pattern(get_time_format(fmt, locale=locale))
@@ -119,9 +123,10 @@ def _reader() -> _Reader:
     return found
 
 
-def when(value: datetime | None, fmt: str = "medium") -> str:
+def when(value: datetime | None, fmt: str = "minutes") -> str:
     """A moment in the reader's language and zone: the same text as flask_babel's
-    `format_datetime(value, fmt)` (a naive value is UTC), at a fraction of the cost."""
+    `format_datetime(value, fmt)` (a naive value is UTC), at a fraction of the cost. The
+    default, "minutes", is the medium style without seconds (no page needs them)."""
     if not value:
         return "—"
     if value.tzinfo is None:

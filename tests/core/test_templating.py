@@ -47,3 +47,18 @@ def test_a_forced_locale_is_honoured_inside_its_block_and_only_there(app):
         after = render_template_string(page, moment=moment)
     assert before == after == "订单 | 2027/1/1 00:00 | 已接受"
     assert inside == "Orders | 1/1/27, 12:00\u202fAM | accepted"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_pages_show_moments_to_the_minute(app, language):
+    from babel.dates import get_datetime_format
+    from flask_babel import format_date, format_time, get_locale
+
+    moment = datetime(2026, 12, 5, 2, 35, 20, tzinfo=UTC)
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        frame = get_datetime_format("medium", locale=get_locale()).replace("'", "")
+        assert when(moment) == frame.replace("{0}", format_time(moment, "short")).replace(
+            "{1}", format_date(moment, "medium"))
+        assert ":20" not in when(moment)
+        assert when(moment) == ("2026年12月5日 10:35" if language == "zh"
+                                else "Dec 5, 2026, 10:35\u202fAM")
