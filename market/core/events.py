@@ -54,7 +54,18 @@ run_queued = _signals.signal("run-queued", doc="""
 A service queued a matching run in its transaction (committed): a re-plan after a downtime
 or a declined step. `run_id`. The runs domain dispatches the job.""")
 
+change_accepted = _signals.signal("change-accepted", doc="""
+The buyer accepted a change request (committed). `change_request_id`. Payments sends the
+refunds it queued for a lower price to the provider.""")
+
 # --- in the transaction -----------------------------------------------------------------------
+
+change_accepting = _signals.signal("change-accepting", doc="""
+The buyer is accepting a change request (not committed yet): the new quote is accepted and
+the old one superseded, the bookings moved. `change_request`, `order`, `old_quote`,
+`new_quote`, `actor`, `now`. Payments opens a second escrow payment of the difference when
+the new price is higher, or queues a refund of it from escrow when it is lower (sent after
+the commit, on `change_accepted`).""")
 
 machine_down = _signals.signal("machine-down", doc="""
 A factory reported a machine down (not committed yet); its idle time in the range is already
@@ -103,6 +114,11 @@ domain returns `{operation_id: {"state", "machine_id", "start", "end", "planned_
 from the live bookings: state `fixed` (started or done: stays), `previous` (accepted or
 proposed: keeps its place unless moving pays), `at_risk` (on a machine reported down: must
 move) or `declined` (its factory declined: must move, not back to that slot).""")
+
+order_changes = _signals.signal("order-changes", doc="""
+Asked by a re-plan run what its orders are to become (not a change). `run` (the MatchingRun).
+The deals domain answers for a run that quotes a buyer's change request:
+`{order_id: {"due_date": datetime or None, "quantity": int or None}}` (None: unchanged).""")
 
 plant_risk = _signals.signal("plant-risk", doc="""
 Asked by the matching what each plant's record predicts (not a change). `plant_companies`

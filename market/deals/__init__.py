@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.deals import api, booking_pages, pages, service, tasks  # noqa: F401
+    from market.deals import api, booking_pages, change_api, pages, service, tasks  # noqa: F401
 
     service.connect_receivers()
     app.register_blueprint(pages.bp)

@@ -64,6 +64,7 @@ from market.core.errors import (
 from market.core.models import utcnow
 from market.deals.models import Quote, QuoteStatus
 from market.orders.models import Order, OrderEvent, OrderStatus
+from market.payments import changes
 from market.payments.charges import expire_unpaid, open_payment, sync_payment
 from market.payments.common import LIVE_PAYMENT, config_or_default
 from market.payments.gateways import ManualGateway, PaymentSettings
@@ -214,6 +215,8 @@ def _on_delivery_confirmed(session: Session, order: Order,
 
 
 def connect_receivers() -> None:
+    events.change_accepting.connect(changes.on_change_accepting)
+    events.change_accepted.connect(changes.on_change_accepted)
     events.quote_accepted.connect(_on_quote_accepted)
     events.order_cancelled.connect(_on_order_cancelled)
     events.quote_withdrawn.connect(_on_quote_withdrawn)
