@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from market.accounts import service as accounts
 from market.accounts.models import User
 from market.core import audit, events
-from market.core.dates import DateError, parse_moment
+from market.core.dates import DEFAULT_ZONE, DateError, parse_moment
 from market.core.db import write_lock
 from market.core.errors import (
     N_,
@@ -91,6 +91,9 @@ def _clean(order: Order, due_date: Any, quantity: Any, reason: str, now: datetim
            ) -> tuple[datetime | None, int | None, str]:
     fields: dict[str, str] = {}
     due: datetime | None = None
+    if isinstance(due_date, str) and due_date.strip() == order.due_date.astimezone(
+            DEFAULT_ZONE).date().isoformat():
+        due_date = None  # the form's day of the current due date: unchanged
     if due_date not in (None, ""):
         try:
             due = parse_moment(due_date, day="end")  # a plain day: its end (API.md "Dates")
