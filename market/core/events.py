@@ -48,7 +48,8 @@ The runs domain dispatches the job again.""")
 
 run_finished = _signals.signal("run-finished", doc="""
 A matching run stored its proposal (committed). `run_id`, `kind` ("match" or "replan"). The
-deals domain tells the buyers of a re-plan that found no place in time (they may cancel).""")
+deals domain tells the buyers of a re-plan that found no place in time (they may cancel), and
+answers the change request a re-plan quotes (quoted or impossible).""")
 
 run_queued = _signals.signal("run-queued", doc="""
 A service queued a matching run in its transaction (committed): a re-plan after a downtime
@@ -86,6 +87,11 @@ bookings cancelled, held or booked time released) and return the minutes they re
 order_readers = _signals.signal("order-readers", doc="""
 Asked whether `user` may read `order` beyond its buyer and the operators (not a change).
 A receiver returns True to grant (the deals domain: a factory with live work on the order).""")
+
+money_due = _signals.signal("money-due", doc="""
+Asked whether the buyer still owes money on `order` (not a change). Payments returns True
+while a payment of the order's accepted quote waits for the buyer's money (the difference of
+an accepted change request, say): no further change is asked for before it is paid.""")
 
 blob_in_use = _signals.signal("blob-in-use", doc="""
 Asked whether stored upload bytes (`sha256`, content-addressed by orders.attachments

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from market.accounts import service as accounts
 from market.accounts.models import User
 from market.core import audit, events
-from market.core.dates import DEFAULT_ZONE, DateError, parse_moment
+from market.core.dates import DEFAULT_ZONE
 from market.core.db import write_lock
 from market.core.errors import (
     N_,
@@ -41,7 +41,7 @@ from market.deals.lifecycle import move_quote
 from market.deals.models import Booking, ChangeRequest, ChangeRequestStatus, Quote, QuoteStatus
 from market.orders.models import Order
 from market.orders.service import add_event
-from market.orders.validation import MAX_DUE_AHEAD, MAX_QUANTITY
+from market.orders.validation import MAX_QUANTITY, clean_due_date
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatus
 from market.runs.replan import CHANGE_TRIGGER, REPLAN_STATES, queue_replan
 
@@ -84,7 +84,20 @@ def why_not(session: Session, order: Order) -> str | None:
             ChangeRequest.order_id == order.id,
             col(ChangeRequest.status).in_(OPEN))).first() is not None:
         return N_("A change request of this order is still open; accept or decline it first.")
+    if events.granted(events.money_due, session, order=order):
+        return N_("Pay the difference of the last change into escrow first.")
     return None
+
+
+def close_open(session: Session, order: Order) -> None:
+    """The order is being cancelled: its open change requests end declined (the caller
+    commits); their runs' plans are never applied."""
+    now = utcnow()
+    for change in session.exec(select(ChangeRequest).where(
+            ChangeRequest.order_id == order.id, col(ChangeRequest.status).in_(OPEN))).all():
+        change.status, change.decided_at = CR.declined.value, now
+        change.note = "The order was cancelled."
+        session.add(change)
 
 
 def _clean(order: Order, due_date: Any, quantity: Any, reason: str, now: datetime
@@ -95,15 +108,7 @@ def _clean(order: Order, due_date: Any, quantity: Any, reason: str, now: datetim
             DEFAULT_ZONE).date().isoformat():
         due_date = None  # the form's day of the current due date: unchanged
     if due_date not in (None, ""):
-        try:
-            due = parse_moment(due_date, day="end")  # a plain day: its end (API.md "Dates")
-        except DateError as exc:
-            fields["due_date"] = exc.message
-        else:
-            if due <= now:
-                fields["due_date"] = N_("The due date must be in the future.")
-            elif due > now + MAX_DUE_AHEAD:
-                fields["due_date"] = N_("The due date must be within two years.")
+        due = clean_due_date(due_date, now, fields)  # like the order form's
     qty: int | None = None
     if quantity not in (None, ""):
         try:

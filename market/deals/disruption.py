@@ -28,8 +28,14 @@ from market.orders import lifecycle
 from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatus
-from market.runs.replan import CHANGE_TRIGGER, REPLAN_STATES, displacement, queue_replan
-from market.runs.service import refuse_change, require_operator
+from market.runs.replan import (
+    CHANGE_TRIGGER,
+    REPLAN_STATES,
+    displacement,
+    queue_replan,
+    refuse_change,
+)
+from market.runs.service import require_operator
 
 LIVE = [s.value for s in LIVE_BOOKING_STATES]
 STARTED = (BookingStatus.in_progress, BookingStatus.done)

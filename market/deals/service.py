@@ -329,6 +329,7 @@ def withdraw_offered_quotes(session: Session, order: Order) -> int:
 
 def _on_order_cancelling(session: Session, order: Order, previous: str) -> int:
     """Receiver of events.order_cancelling: give back what the cancelled order holds."""
+    changes.close_open(session, order)
     if previous == OrderStatus.quoted:
         return withdraw_offered_quotes(session, order)
     if previous in (OrderStatus.accepted, OrderStatus.scheduled):

@@ -214,7 +214,14 @@ def _on_delivery_confirmed(session: Session, order: Order,
     on_delivery_confirmed(session, order, payments_config)
 
 
+def _money_due(session: Session, order: Order) -> bool:
+    return session.exec(select(Payment.id).join(Quote, col(Quote.id) == Payment.quote_id).where(
+        Payment.order_id == order.id, Quote.status == QuoteStatus.accepted.value,
+        col(Payment.status).in_([s.value for s in LIVE_PAYMENT]))).first() is not None
+
+
 def connect_receivers() -> None:
+    events.money_due.connect(_money_due)
     events.change_accepting.connect(changes.on_change_accepting)
     events.change_accepted.connect(changes.on_change_accepted)
     events.quote_accepted.connect(_on_quote_accepted)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from market.accounts.models import User
 from market.capacity.models import Capability, CapacityWindow, Machine, WindowStatus
 from market.core import audit, events
-from market.core.errors import N_, ValidationError
+from market.core.errors import N_, Conflict, ValidationError
 from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
 from market.runs.models import MatchingRun, PlannedOperation
@@ -99,6 +99,13 @@ def is_change(run: MatchingRun) -> bool:
     """Whether the run quotes a buyer's change request: the buyer answers it, not the
     operators (its plan applies when the buyer accepts)."""
     return run.kind == "replan" and (run.trigger or "").startswith(CHANGE_TRIGGER)
+
+
+def refuse_change(run: MatchingRun) -> None:
+    """A re-plan quoting a buyer's change request is the buyer's to accept or decline."""
+    if is_change(run):
+        raise Conflict("This re-plan quotes a buyer's change request: the buyer accepts or "
+                       "declines it on the order's page.")
 
 
 class Changed:

@@ -471,17 +471,10 @@ def reap(session: Session, now: datetime | None = None,
 # --- review -------------------------------------------------------------------------------
 
 
-def refuse_change(run: MatchingRun) -> None:
-    """A re-plan quoting a buyer's change request is the buyer's to accept or decline."""
-    if replan.is_change(run):
-        raise Conflict("This re-plan quotes a buyer's change request: the buyer accepts or "
-                       "declines it on the order's page.")
-
-
 def reject(session: Session, actor: User, run_id: int, reason: str = "") -> MatchingRun:
     require_operator(actor)
     run = get_run(session, actor, run_id)
-    refuse_change(run)
+    replan.refuse_change(run)
     if run.status != RunStatus.done:
         raise Conflict("A run that is %(status)s cannot be rejected.",
                        params={"status": run.status})

@@ -128,6 +128,8 @@ def test_a_larger_quantity_is_quoted_accepted_paid_and_paid_out(client, session,
     # the difference is a second payment into escrow
     second = session.exec(select(Payment).where(Payment.quote_id == new.id)).one()
     assert second.amount == difference and second.status == "pending"
+    r = _ask(client, order.id, buyer, quantity=95, reason="x")  # first the money
+    assert r.status_code == 409 and "Pay the difference" in r.json["error"]["message"]
     assert client.post(f"/api/v1/orders/{order.id}/payment",
                        headers=buyer).json["id"] == second.id
     pay(session, users["operator"].id, order.id)
@@ -253,3 +255,22 @@ def test_an_impossible_date_and_a_declined_quote_change_nothing(client, session,
     assert run.status == "rejected"
     r = client.post(f"/api/v1/change-requests/{change['id']}/accept", headers=buyer)
     assert r.status_code == 409
+
+
+def test_a_full_decline_after_a_change_gives_every_payment_back(client, session, world):  # noqa: F811
+    users, machines, order = world["users"], world["machines"], world["order"]
+    buyer = token(client, users["buyer"])
+    r = _ask(client, order.id, buyer, quantity=90, reason="More")
+    assert client.post(f"/api/v1/change-requests/{r.json['id']}/accept",
+                       headers=buyer).status_code == 200
+    pay(session, users["operator"].id, order.id)
+    moved = [b for b in live(session, order.id) if b.status == "proposed"]
+    assert len(moved) == len(live(session, order.id))  # a new quantity moves every step
+    bookings.decline_booking(session, owner(users, machines, moved[0]), moved[0].id,
+                             "No time after all")
+    session.expire_all()
+    assert session.get(Order, order.id).status == "open"  # back to matching
+    payments = session.exec(select(Payment).where(Payment.order_id == order.id)).all()
+    assert len(payments) == 2 and {p.status for p in payments} == {"refunded"}
+    assert sum(r.amount for r in session.exec(select(Refund))) == sum(
+        p.amount for p in payments)

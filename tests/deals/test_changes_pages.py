@@ -43,6 +43,10 @@ def test_the_buyer_asks_accepts_and_pays_the_difference_on_the_pages(app, sessio
     # operators see the request, without the buyer's buttons; factories do not see it
     ops = client_of(app, users["operator"]).get(f"/orders/{order.id}", headers=EN).text
     assert "A second assembly line" in ops and "Accept the change" not in ops
+    run_page = client_of(app, users["operator"]).get(f"/operator/runs/{change.run_id}",
+                                                      headers=EN).text
+    assert "quotes a buyer's change request" in run_page and "Approve all" not in run_page
+    assert "Reject proposal" not in run_page
     mill = client_of(app, users["mill1"]).get(f"/orders/{order.id}", headers=EN)
     assert "A second assembly line" not in mill.text
     other = login(app.test_client(), make_account(app, "buyer"))

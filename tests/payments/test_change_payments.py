@@ -179,3 +179,32 @@ def test_a_lower_price_is_refunded_through_stripe_and_not_charged_to_the_factori
     balances = ledger.balances(session, order.id)["CNY"]
     assert balances["escrow"] == 0 and balances["platform_fee"] == new.platform_fee
     assert_sound(session)
+
+
+@pytest.mark.usefixtures("seam")
+def test_a_dispute_after_a_change_refunds_both_payments(
+        client, session, people, fake_stripe, cfg):  # noqa: F811
+    from market.payments import disputes
+
+    fake = fake_stripe
+    order, quote, first = paid_with_stripe(client, session, people, fake, cfg)
+    for b in session.exec(select(Booking).where(Booking.order_id == order.id)).all():
+        bookings.accept_booking(session, people["mill" if b.factory_company_id ==
+                                                people["mill"].company_id else "anod"], b.id)
+    change = _quoted_change(session, people, order, quote, anod_cost=9_000)
+    changes.accept_change(session, people["buyer"], change.id)
+    paying = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
+    fake.succeed(paying.provider_id)
+    deliver_all(client, fake.events)
+    session.expire_all()
+    new = session.exec(select(Quote).where(Quote.order_id == order.id,
+                                           Quote.status == "accepted")).one()
+    dispute = disputes.open_dispute(session, people["buyer"], order.id, "Wrong alloy")
+    disputes.resolve_dispute(session, people["operator"], dispute.id, "refund_all", config=cfg)
+    session.expire_all()
+    refunds = session.exec(select(Refund)).all()
+    assert sorted(r.amount for r in refunds) == sorted([first.amount, paying.amount])
+    assert sum(int(c.params["amount"]) for c in fake.calls("/v1/refunds")) == new.price
+    assert {p.status for p in session.exec(select(Payment))} == {"refunded"}
+    assert ledger.balances(session, order.id)["CNY"]["escrow"] == 0
+    assert_sound(session)
