@@ -274,3 +274,17 @@ def test_a_full_decline_after_a_change_gives_every_payment_back(client, session,
     assert len(payments) == 2 and {p.status for p in payments} == {"refunded"}
     assert sum(r.amount for r in session.exec(select(Refund))) == sum(
         p.amount for p in payments)
+
+
+def test_cancelling_the_order_closes_its_open_request(client, session, world):  # noqa: F811
+    users, order = world["users"], world["order"]
+    buyer = token(client, users["buyer"])
+    r = _ask(client, order.id, buyer, quantity=40, reason="Fewer")
+    assert client.get(f"/api/v1/change-requests/{r.json['id']}",
+                      headers=buyer).json["status"] == "quoted"
+    assert client.post(f"/api/v1/orders/{order.id}/cancel", json={"reason": "Project stopped"},
+                       headers=buyer).status_code == 200
+    change = client.get(f"/api/v1/change-requests/{r.json['id']}", headers=buyer).json
+    assert change["status"] == "declined" and change["note"] == "The order was cancelled."
+    r = client.post(f"/api/v1/change-requests/{change['id']}/accept", headers=buyer)
+    assert r.status_code == 409
