@@ -68,6 +68,19 @@ def _quoted_change(session, people, order, quote, anod_cost: int) -> ChangeReque
     return change
 
 
+def _booked(client, session, people, fake, cfg, onboarded=True):  # noqa: F811
+    """An order paid through Stripe, its two bookings accepted; the factories' Stripe
+    accounts ready (their ids returned) unless `onboarded` is False."""
+    order, quote, first = paid_with_stripe(client, session, people, fake, cfg)
+    accounts = [onboard(session, fake, people[name], cfg) for name in ("mill", "anod")
+                if onboarded]
+    deliver_all(client, fake.events)
+    for b in session.exec(select(Booking).where(Booking.order_id == order.id)).all():
+        bookings.accept_booking(session, people["mill" if b.factory_company_id ==
+                                                people["mill"].company_id else "anod"], b.id)
+    return order, quote, first, accounts
+
+
 def _work_and_deliver(session, people, order, cfg):  # noqa: F811
     session.expire_all()
     by_company = {people["mill"].company_id: people["mill"],
@@ -90,13 +103,7 @@ def _work_and_deliver(session, people, order, cfg):  # noqa: F811
 def test_a_higher_price_is_a_second_stripe_payment_and_payouts_split_per_payment(
         client, session, people, fake_stripe, cfg):  # noqa: F811
     fake = fake_stripe
-    order, quote, first = paid_with_stripe(client, session, people, fake, cfg)
-    mill, anod = onboard(session, fake, people["mill"], cfg), onboard(session, fake,
-                                                                      people["anod"], cfg)
-    deliver_all(client, fake.events)
-    for b in session.exec(select(Booking).where(Booking.order_id == order.id)).all():
-        bookings.accept_booking(session, people["mill" if b.factory_company_id ==
-                                                people["mill"].company_id else "anod"], b.id)
+    order, quote, first, (mill, anod) = _booked(client, session, people, fake, cfg)
     change = _quoted_change(session, people, order, quote, anod_cost=9_000)
     assert change.price_difference > 0
     changes.accept_change(session, people["buyer"], change.id)
@@ -151,13 +158,7 @@ def test_a_higher_price_is_a_second_stripe_payment_and_payouts_split_per_payment
 def test_a_lower_price_is_refunded_through_stripe_and_not_charged_to_the_factories(
         client, session, people, fake_stripe, cfg):  # noqa: F811
     fake = fake_stripe
-    order, quote, first = paid_with_stripe(client, session, people, fake, cfg)
-    onboard(session, fake, people["mill"], cfg)
-    onboard(session, fake, people["anod"], cfg)
-    deliver_all(client, fake.events)
-    for b in session.exec(select(Booking).where(Booking.order_id == order.id)).all():
-        bookings.accept_booking(session, people["mill" if b.factory_company_id ==
-                                                people["mill"].company_id else "anod"], b.id)
+    order, quote, first, _accounts = _booked(client, session, people, fake, cfg)
     change = _quoted_change(session, people, order, quote, anod_cost=3_000)
     assert change.price_difference < 0
     changes.accept_change(session, people["buyer"], change.id)
@@ -187,10 +188,7 @@ def test_a_dispute_after_a_change_refunds_both_payments(
     from market.payments import disputes
 
     fake = fake_stripe
-    order, quote, first = paid_with_stripe(client, session, people, fake, cfg)
-    for b in session.exec(select(Booking).where(Booking.order_id == order.id)).all():
-        bookings.accept_booking(session, people["mill" if b.factory_company_id ==
-                                                people["mill"].company_id else "anod"], b.id)
+    order, quote, first, _none = _booked(client, session, people, fake, cfg, onboarded=False)
     change = _quoted_change(session, people, order, quote, anod_cost=9_000)
     changes.accept_change(session, people["buyer"], change.id)
     paying = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
