@@ -24,6 +24,14 @@ def request_change(order_id: int, data: ChangeRequestIn) -> dict[str, Any]:
                                              data.due_date, data.quantity, data.reason))
 
 
+@route("GET", "/orders/<int:order_id>/change-requests",
+       summary="An order's change requests, newest first (the buyer, operators)",
+       response=ChangeRequestOut, tag="orders", paginated=True)
+def order_changes(order_id: int) -> list[dict[str, Any]]:
+    return [change_out(c) for c in changes.list_changes(db.session, current_api_user(),
+                                                        order_id)]
+
+
 @route("GET", "/change-requests/<int:change_id>",
        summary="A change request: its status and, once quoted, the price difference and "
                "the new delivery date (the buyer, operators)",

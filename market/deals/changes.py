@@ -66,6 +66,11 @@ def get_change(session: Session, actor: User, change_id: int) -> ChangeRequest:
     return change
 
 
+def list_changes(session: Session, actor: User, order_id: int) -> list[ChangeRequest]:
+    """An order's change requests for its buyer and operators (anyone else: not found)."""
+    return changes_of(session, _order_of_buyer(session, actor, order_id).id)  # type: ignore[arg-type]
+
+
 def changes_of(session: Session, order_id: int) -> list[ChangeRequest]:
     return list(session.exec(select(ChangeRequest).where(ChangeRequest.order_id == order_id)
                              .order_by(col(ChangeRequest.id).desc())))

@@ -93,6 +93,10 @@ def test_a_larger_quantity_is_quoted_accepted_paid_and_paid_out(client, session,
     assert change["currency"] == "CNY" and change["quantity"] == 90
     assert datetime.fromisoformat(change["delivery_date"]) == delivery
     assert change["answered_at"] is not None and change["decided_at"] is None
+    listed = client.get(f"/api/v1/orders/{order.id}/change-requests", headers=buyer).json
+    assert [c["id"] for c in listed["items"]] == [change["id"]] and listed["total"] == 1
+    assert client.get(f"/api/v1/orders/{order.id}/change-requests",
+                      headers=token(client, users["mill1"])).status_code == 404
     # a second request waits for this one; the operators cannot approve it for the buyer
     assert _ask(client, order.id, buyer, quantity=95, reason="x").status_code == 409
     run_id = session.get(ChangeRequest, change["id"]).run_id

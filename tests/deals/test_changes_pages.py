@@ -56,7 +56,11 @@ def test_the_buyer_asks_accepts_and_pays_the_difference_on_the_pages(app, sessio
     session.expire_all()
     assert session.get(Order, order.id).quantity == 90
     page = buyer.get(f"/orders/{order.id}", headers=EN).text
-    assert "Pay into escrow" in page
+    assert "Pay into escrow" in page and "replaced by a change" in page  # the old quote
+    session.expire_all()
+    new = session.get(ChangeRequest, change.id).quote_id
+    assert buyer.get(f"/quotes/{new}", headers=EN).status_code == 200
+    assert buyer.get(f"/quotes/{new}.pdf", headers=EN).status_code in (200, 503)  # no font
 
 
 def test_declining_on_the_page_changes_nothing(app, session, world):  # noqa: F811
