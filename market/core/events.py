@@ -134,7 +134,8 @@ its companies' scorecards (MATCHING_FORMAT 1.1); without an answer a plant carri
 shipping = _signals.signal("shipping", doc="""
 The last operation's factory is recording the shipment to the buyer (not committed yet).
 `order`, `booking`. A receiver refuses by raising a ServiceError, which the sender lets
-through (the quality domain: QC documents the order requires are missing).""")
+through (the quality domain: QC documents the order requires are missing; payments: the
+difference of an accepted change request is not paid yet).""")
 plant_certifications = _signals.signal("plant-certifications", doc="""
 Asked by the matching and capacity search which certifications each plant's company holds
 (not a change). `plant_companies` ({plant id: company id}), `now`. The quality domain

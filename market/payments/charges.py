@@ -272,7 +272,10 @@ def expire_unpaid(session: Session, payment_id: int, now: datetime | None = None
     now = now or utcnow()
     with write_lock(session):
         payment = locked(session, Payment, payment_id)
-        if payment is None or payment.status not in LIVE_PAYMENT:
+        if payment is None or payment.status not in LIVE_PAYMENT or is_difference(
+                session, payment):
+            # an accepted change's difference does not lapse: the work goes on, the buyer
+            # still owes it (no further change, no shipment until it is paid)
             session.rollback()
             return False
         quote = locked(session, Quote, payment.quote_id)

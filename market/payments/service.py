@@ -58,6 +58,7 @@ from market.accounts.models import User
 from market.core import events
 from market.core.errors import (
     N_,
+    Conflict,
     NotFound,
     ServiceError,
 )
@@ -220,8 +221,17 @@ def _money_due(session: Session, order: Order) -> bool:
         col(Payment.status).in_([s.value for s in LIVE_PAYMENT]))).first() is not None
 
 
+def _refuse_shipping_unpaid(session: Session, order: Order, booking: object) -> None:
+    """Receiver of events.shipping: an order whose accepted change's difference is not paid
+    yet does not ship (the escrow would not cover the factories)."""
+    if _money_due(session, order):
+        raise Conflict(N_("The buyer has not paid the difference of the accepted change yet; "
+                          "the order ships once it is in escrow."))
+
+
 def connect_receivers() -> None:
     events.money_due.connect(_money_due)
+    events.shipping.connect(_refuse_shipping_unpaid)
     events.change_accepting.connect(changes.on_change_accepting)
     events.change_accepted.connect(changes.on_change_accepted)
     events.quote_accepted.connect(_on_quote_accepted)

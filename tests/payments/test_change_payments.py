@@ -10,11 +10,14 @@ import pytest
 from sqlmodel import select
 
 from market.capacity.models import CapacityWindow
+from market.core import events
+from market.core.errors import Conflict
 from market.core.models import utcnow
 from market.core.money import platform_fee
 from market.deals import changes
 from market.deals import service as bookings
 from market.deals.models import Booking, ChangeRequest, Quote
+from market.orders.models import Order
 from market.payments import charges as pay_charges
 from market.payments import ledger
 from market.payments.models import Payment, Refund
@@ -114,6 +117,11 @@ def test_a_higher_price_is_a_second_stripe_payment_and_payouts_split_per_payment
     second = session.exec(select(Payment).where(Payment.quote_id == new.id)).one()
     assert second.amount == change.price_difference and second.status == "pending"
 
+    # until the difference is in escrow it does not lapse, and the order does not ship
+    assert pay_charges.expire_unpaid(session, second.id, utcnow() + timedelta(days=30)) is False
+    with pytest.raises(Conflict, match="difference"):
+        events.shipping.send(session, order=session.get(Order, order.id), booking=None)
+    session.rollback()
     paying = pay_charges.start_payment(session, people["buyer"], order.id, cfg)
     assert paying.id == second.id
     intents = fake.calls("/v1/payment_intents")
