@@ -63,6 +63,8 @@ def get_change(session: Session, actor: User, change_id: int) -> ChangeRequest:
     if change is None or order is None or not (
             actor.is_operator or actor.company_id == order.buyer_company_id):
         raise NotFound(N_("Change request not found."))
+    if change.status == CR.pending and settle_failed(session, order.id):  # type: ignore[arg-type]
+        session.refresh(change)
     return change
 
 
@@ -71,7 +73,26 @@ def list_changes(session: Session, actor: User, order_id: int) -> list[ChangeReq
     return changes_of(session, _order_of_buyer(session, actor, order_id).id)  # type: ignore[arg-type]
 
 
+def settle_failed(session: Session, order_id: int) -> int:
+    """Pending requests whose re-plan run failed (the engine crashed twice, say) become
+    impossible, so the buyer may ask again; commits when it changed any. Returns how many."""
+    rows = session.exec(select(ChangeRequest).join(
+        MatchingRun, col(MatchingRun.id) == ChangeRequest.run_id).where(
+        ChangeRequest.order_id == order_id, ChangeRequest.status == CR.pending.value,
+        MatchingRun.status == RunStatus.failed.value)).all()
+    if not rows:
+        return 0
+    with write_lock(session):
+        for change in rows:
+            change.status, change.answered_at = CR.impossible.value, utcnow()
+            change.note = "The re-plan failed; request the change again."
+            session.add(change)
+        session.commit()
+    return len(rows)
+
+
 def changes_of(session: Session, order_id: int) -> list[ChangeRequest]:
+    settle_failed(session, order_id)
     return list(session.exec(select(ChangeRequest).where(ChangeRequest.order_id == order_id)
                              .order_by(col(ChangeRequest.id).desc())))
 
@@ -85,6 +106,7 @@ def why_not(session: Session, order: Order) -> str | None:
     if not current_bookings(session, order.id):  # type: ignore[arg-type]
         return N_("The order is %(status)s but not paid into escrow yet; a change can be "
                   "requested once the factories are booked.")
+    settle_failed(session, order.id)  # type: ignore[arg-type]
     if session.exec(select(ChangeRequest.id).where(
             ChangeRequest.order_id == order.id,
             col(ChangeRequest.status).in_(OPEN))).first() is not None:

@@ -292,3 +292,17 @@ def test_cancelling_the_order_closes_its_open_request(client, session, world):  
     assert change["status"] == "declined" and change["note"] == "The order was cancelled."
     r = client.post(f"/api/v1/change-requests/{change['id']}/accept", headers=buyer)
     assert r.status_code == 409
+
+
+def test_a_request_whose_run_failed_becomes_impossible(client, session, world):  # noqa: F811
+    users, order = world["users"], world["order"]
+    buyer = token(client, users["buyer"])
+    r = _ask(client, order.id, buyer, quantity=40, reason="Fewer")
+    change = session.get(ChangeRequest, r.json["id"])
+    run = session.get(MatchingRun, change.run_id)
+    change.status, change.price_difference, run.status = "pending", None, "failed"
+    session.add_all([change, run])
+    session.commit()
+    body = client.get(f"/api/v1/change-requests/{change.id}", headers=buyer).json
+    assert body["status"] == "impossible" and "failed" in body["note"]
+    assert _ask(client, order.id, buyer, quantity=45, reason="Again").status_code == 201
