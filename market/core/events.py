@@ -48,13 +48,25 @@ The runs domain dispatches the job again.""")
 
 run_finished = _signals.signal("run-finished", doc="""
 A matching run stored its proposal (committed). `run_id`, `kind` ("match" or "replan"). The
-deals domain tells the buyers of a re-plan that found no place in time (they may cancel).""")
+deals domain tells the buyers of a re-plan that found no place in time (they may cancel), and
+answers the change request a re-plan quotes (quoted or impossible).""")
 
 run_queued = _signals.signal("run-queued", doc="""
 A service queued a matching run in its transaction (committed): a re-plan after a downtime
 or a declined step. `run_id`. The runs domain dispatches the job.""")
 
+change_accepted = _signals.signal("change-accepted", doc="""
+The buyer accepted a change request (committed). `change_request_id`. Payments sends the
+refunds it queued for a lower price to the provider.""")
+
 # --- in the transaction -----------------------------------------------------------------------
+
+change_accepting = _signals.signal("change-accepting", doc="""
+The buyer is accepting a change request (not committed yet): the new quote is accepted and
+the old one superseded, the bookings moved. `change_request`, `order`, `old_quote`,
+`new_quote`, `actor`, `now`. Payments opens a second escrow payment of the difference when
+the new price is higher, or queues a refund of it from escrow when it is lower (sent after
+the commit, on `change_accepted`).""")
 
 machine_down = _signals.signal("machine-down", doc="""
 A factory reported a machine down (not committed yet); its idle time in the range is already
@@ -75,6 +87,11 @@ bookings cancelled, held or booked time released) and return the minutes they re
 order_readers = _signals.signal("order-readers", doc="""
 Asked whether `user` may read `order` beyond its buyer and the operators (not a change).
 A receiver returns True to grant (the deals domain: a factory with live work on the order).""")
+
+money_due = _signals.signal("money-due", doc="""
+Asked whether the buyer still owes money on `order` (not a change). Payments returns True
+while a payment of the order's accepted quote waits for the buyer's money (the difference of
+an accepted change request, say): no further change is asked for before it is paid.""")
 
 blob_in_use = _signals.signal("blob-in-use", doc="""
 Asked whether stored upload bytes (`sha256`, content-addressed by orders.attachments
@@ -104,6 +121,11 @@ from the live bookings: state `fixed` (started or done: stays), `previous` (acce
 proposed: keeps its place unless moving pays), `at_risk` (on a machine reported down: must
 move) or `declined` (its factory declined: must move, not back to that slot).""")
 
+order_changes = _signals.signal("order-changes", doc="""
+Asked by a re-plan run what its orders are to become (not a change). `run` (the MatchingRun).
+The deals domain answers for a run that quotes a buyer's change request:
+`{order_id: {"due_date": datetime or None, "quantity": int or None}}` (None: unchanged).""")
+
 plant_risk = _signals.signal("plant-risk", doc="""
 Asked by the matching what each plant's record predicts (not a change). `plant_companies`
 ({plant id: company id}), `now`. The quality domain returns {plant id: risk_per_mille} from
@@ -112,7 +134,8 @@ its companies' scorecards (MATCHING_FORMAT 1.1); without an answer a plant carri
 shipping = _signals.signal("shipping", doc="""
 The last operation's factory is recording the shipment to the buyer (not committed yet).
 `order`, `booking`. A receiver refuses by raising a ServiceError, which the sender lets
-through (the quality domain: QC documents the order requires are missing).""")
+through (the quality domain: QC documents the order requires are missing; payments: the
+difference of an accepted change request is not paid yet).""")
 plant_certifications = _signals.signal("plant-certifications", doc="""
 Asked by the matching and capacity search which certifications each plant's company holds
 (not a change). `plant_companies` ({plant id: company id}), `now`. The quality domain

@@ -56,6 +56,10 @@ LABELS = {
     "refund_all": _l("refund all"),
     "refund_part": _l("refund part"),
     "release": _l("release to factories"),
+    # change requests (deals.models.ChangeRequestStatus) and the quote a change replaced
+    "quoted": _l("quoted"),
+    "impossible": _l("impossible"),
+    "superseded": _l("replaced by a change"),
 }
 
 
@@ -89,6 +93,9 @@ AUDIT_LABELS = {
     "attachment.added": _l("File attached"),
     "attachment.removed": _l("File removed"),
     "booking.accepted": _l("Booking accepted"),
+    "change_request.created": _l("Change requested"),
+    "change_request.accepted": _l("Change accepted"),
+    "change_request.declined": _l("Change declined"),
     "booking.declined": _l("Booking declined"),
     "booking.started": _l("Operation started"),
     "booking.done": _l("Operation done"),

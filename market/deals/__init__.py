@@ -7,8 +7,17 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.deals import api, booking_pages, pages, service, tasks  # noqa: F401
+    from market.deals import (  # noqa: F401
+        api,
+        booking_pages,
+        change_api,
+        change_pages,
+        pages,
+        service,
+        tasks,
+    )
 
     service.connect_receivers()
     app.register_blueprint(pages.bp)
     app.register_blueprint(booking_pages.bp)
+    app.register_blueprint(change_pages.bp)

@@ -28,7 +28,13 @@ from market.orders import lifecycle
 from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
 from market.runs.models import MatchingRun, PlannedOperation, RunOrder, RunStatus
-from market.runs.replan import REPLAN_STATES, displacement, queue_replan
+from market.runs.replan import (
+    CHANGE_TRIGGER,
+    REPLAN_STATES,
+    displacement,
+    queue_replan,
+    refuse_change,
+)
 from market.runs.service import require_operator
 
 LIVE = [s.value for s in LIVE_BOOKING_STATES]
@@ -165,6 +171,9 @@ def on_run_finished(session: Session, run_id: int, kind: str,
     Returns those orders' ids."""
     if kind != "replan":
         return []
+    run = session.get(MatchingRun, run_id)
+    if run is None or run.trigger.startswith(CHANGE_TRIGGER):
+        return []  # a change request's quote: deals.changes answers the buyer
     late = []
     for outcome in session.exec(select(RunOrder).where(RunOrder.run_id == run_id)).all():
         order = session.get(Order, outcome.order_id)
@@ -188,6 +197,7 @@ def latest_replan_misses(session: Session, order: Order,
         return False
     row = session.exec(select(RunOrder).join(MatchingRun, col(MatchingRun.id) == RunOrder.run_id)
                        .where(RunOrder.order_id == order.id, MatchingRun.kind == "replan",
+                              col(MatchingRun.trigger).not_like(CHANGE_TRIGGER + "%"),
                               col(MatchingRun.status).in_([RunStatus.done.value,
                                                            RunStatus.approved.value]))
                        .order_by(col(MatchingRun.id).desc())).first()
@@ -217,6 +227,7 @@ def approve_replan(session: Session, actor: User, run_id: int,
         run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
         if run is None or run.kind != "replan":
             raise NotFound("Re-plan run not found.")
+        refuse_change(run)
         if run.status not in (RunStatus.done, RunStatus.approved):
             raise Conflict("A run that is %(status)s cannot be approved.",
                            params={"status": run.status})

@@ -17,11 +17,13 @@ Q = QuoteStatus
 QUOTE_TRANSITIONS: dict[str, set[str]] = {
     # the buyer decides, or the offer runs out (its held capacity goes back)
     Q.offered: {Q.accepted, Q.declined, Q.expired},
-    # a factory declined or let a booking lapse, or the escrow payment never arrived
-    Q.accepted: {Q.withdrawn, Q.expired},
+    # a factory declined or let a booking lapse, or the escrow payment never arrived;
+    # superseded: the buyer accepted a change request and its quote took this one's place
+    Q.accepted: {Q.withdrawn, Q.expired, Q.superseded},
     Q.declined: set(),
     Q.expired: set(),
     Q.withdrawn: set(),
+    Q.superseded: set(),
 }
 
 B = BookingStatus

@@ -16,6 +16,7 @@ class QuoteStatus(StrEnum):
     declined = "declined"
     expired = "expired"
     withdrawn = "withdrawn"  # a factory declined a booking: the quote no longer stands
+    superseded = "superseded"  # the buyer accepted a change: a new quote took its place
 
 
 class BookingStatus(StrEnum):
@@ -94,3 +95,44 @@ class Booking(SQLModel, table=True):
     shipped_at: datetime | None = Field(default=None, sa_column=utc_column())
     carrier: str = Field(default="", max_length=80)
     tracking_number: str = Field(default="", max_length=80)
+
+
+class ChangeRequestStatus(StrEnum):
+    pending = "pending"  # its re-plan run is queued or running
+    quoted = "quoted"  # the re-plan fits: price difference and new date wait for the buyer
+    accepted = "accepted"
+    declined = "declined"
+    impossible = "impossible"  # no plan delivers by the date asked (`note` says why)
+
+
+CHANGE_REQUEST_STATUSES = tuple(s.value for s in ChangeRequestStatus)
+
+
+class ChangeRequest(SQLModel, table=True):
+    """A buyer's request to move the due date or change the quantity of a booked order: a
+    re-plan run quotes it, the buyer accepts or declines (deals.changes)."""
+
+    __tablename__ = "change_request"
+    __table_args__ = (
+        sa.CheckConstraint("quantity is null or quantity > 0", name="quantity"),
+        sa.CheckConstraint("status in (" + ", ".join(f"'{s}'" for s in CHANGE_REQUEST_STATUSES)
+                           + ")", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="buyer_order.id", index=True)
+    requested_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    status: str = Field(default=ChangeRequestStatus.pending.value, max_length=16, index=True)
+    due_date: datetime | None = Field(default=None, sa_column=utc_column())  # None: unchanged
+    quantity: int | None = None  # None: unchanged
+    reason: str = Field(max_length=1000)
+    run_id: int | None = Field(default=None, foreign_key="matching_run.id")
+    # new total minus the current quote's total (minor units of `currency`); None until quoted
+    price_difference: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    currency: str = Field(default="CNY", max_length=3)
+    delivery_date: datetime | None = Field(default=None, sa_column=utc_column())
+    note: str = Field(default="", max_length=1000)  # why it is impossible
+    quote_id: int | None = Field(default=None, foreign_key="quote.id")  # the new quote
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(False))
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column())
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column())

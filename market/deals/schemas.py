@@ -77,3 +77,37 @@ class ShipIn(Strict):
     carrier: str = Field(default="", max_length=80)
     tracking_number: str = Field(default="", max_length=80)
     note: str = Field(default="", max_length=1000)
+
+
+class ChangeRequestIn(Strict):
+    due_date: str | None = Field(
+        default=None, max_length=40, examples=["2027-01-15", "2027-01-15T17:00:00+08:00"],
+        description="The new due date: a day (YYYY-MM-DD: the end of that day, "
+                    "Asia/Shanghai) or ISO 8601 with offset; in the future, within two years")
+    quantity: int | None = Field(default=None, strict=True,
+                                 description="The new quantity, whole units, at least 1 "
+                                             "(not once work has started)")
+    reason: str = Field(max_length=1000, description="Why the order should change")
+
+
+class ChangeRequestOut(BaseModel):
+    id: int
+    order_id: int
+    status: Literal["pending", "quoted", "accepted", "declined", "impossible"] = Field(
+        description="pending: its re-plan runs; quoted: the price difference and the new "
+                    "delivery date wait for the buyer; impossible: no plan delivers by the "
+                    "date asked (`note` says why)")
+    due_date: datetime | None = Field(description="The due date asked for; null: unchanged")
+    quantity: int | None = Field(description="The quantity asked for; null: unchanged")
+    reason: str
+    price_difference: int | None = Field(
+        description="Minor units of `currency`: the new total less the current quote's "
+                    "(negative: refunded on acceptance; positive: a second escrow payment); "
+                    "null until quoted")
+    currency: str
+    delivery_date: datetime | None = Field(description="The re-plan's delivery date")
+    note: str = Field(description="Why the change is impossible, when it is")
+    quote_id: int | None = Field(description="The new firm quote, once accepted")
+    created_at: datetime
+    answered_at: datetime | None
+    decided_at: datetime | None

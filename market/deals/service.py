@@ -18,7 +18,7 @@ from market.core import audit, events
 from market.core.db import write_lock
 from market.core.errors import N_, Conflict, NotFound, ValidationError
 from market.core.models import utcnow
-from market.deals import disruption
+from market.deals import changes, disruption
 from market.deals.lifecycle import follow as lifecycle_follow
 from market.deals.lifecycle import move_booking, move_quote
 from market.deals.models import Booking, BookingStatus, Quote, QuoteStatus
@@ -220,6 +220,7 @@ def connect_receivers() -> None:
     events.order_readers.connect(_grants_order_read)
     events.machine_down.connect(disruption.on_machine_down)
     events.operation_places.connect(disruption.operation_places)
+    events.order_changes.connect(changes.order_changes)
 
 
 
@@ -293,11 +294,16 @@ def cancel_accepted(session: Session, order: Order) -> int:
     released = 0
     for quote_id in quote_ids:
         quote = session.get(Quote, quote_id)
-        for b in session.exec(select(Booking).where(Booking.quote_id == quote_id)).all():
+        rows = session.exec(select(Booking).where(Booking.quote_id == quote_id)).all()
+        for b in rows:
             if b.status in (BookingStatus.proposed, BookingStatus.accepted):
                 move_booking(b, BookingStatus.cancelled)
                 session.add(b)
-        released += release(session, [p.id for p in _planned_of_quote(session, quote)])  # type: ignore[arg-type, misc]
+        # a re-plan or an accepted change put some bookings on another run's planned time
+        planned = {p.id for p in _planned_of_quote(session, quote)}  # type: ignore[arg-type]
+        planned |= {b.planned_operation_id for b in rows
+                    if b.status == BookingStatus.cancelled}
+        released += release(session, sorted(planned))  # type: ignore[arg-type]
         move_quote(quote, QuoteStatus.withdrawn)  # type: ignore[arg-type]
         session.add(quote)
     return released
@@ -323,6 +329,7 @@ def withdraw_offered_quotes(session: Session, order: Order) -> int:
 
 def _on_order_cancelling(session: Session, order: Order, previous: str) -> int:
     """Receiver of events.order_cancelling: give back what the cancelled order holds."""
+    changes.close_open(session, order)
     if previous == OrderStatus.quoted:
         return withdraw_offered_quotes(session, order)
     if previous in (OrderStatus.accepted, OrderStatus.scheduled):

@@ -9,7 +9,8 @@ from flask import current_app
 
 from market.core import events
 from market.core.jobs import housekeeping_step
-from market.deals import disruption, service
+from market.core.money import DEFAULT_FEE_BPS
+from market.deals import changes, disruption, service
 
 housekeeping_step("deals", on_read=True)(service.expire_overdue)
 
@@ -23,6 +24,8 @@ def close_delivered(session: Any) -> dict[str, int]:
 def _on_run_finished(session: Any, run_id: int, kind: str) -> None:
     days = int(current_app.config.get("REPLAN_SLACK_DAYS", disruption.REPLAN_SLACK_DAYS))
     disruption.on_run_finished(session, run_id, kind, days)
+    fee_bps = int(current_app.config.get("PLATFORM_FEE_BPS", DEFAULT_FEE_BPS))
+    changes.on_run_finished(session, run_id, kind, fee_bps)
 
 
 events.run_finished.connect(_on_run_finished)

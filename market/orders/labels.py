@@ -42,6 +42,11 @@ EVENT_LABELS = {
     "payouts_released": _l("Payouts released to the factories"),
     "replanned": _l("Re-planned: bookings moved"),
     "replan_no_fit": _l("No re-plan delivers in time: the buyer may cancel with a full refund"),
+    "change_requested": _l("The buyer requested a change: it is being re-planned"),
+    "change_answered": _l("The change request was answered"),
+    "change_accepted": _l("The buyer accepted the change: the order, its quote and its "
+                          "bookings follow"),
+    "change_declined": _l("The buyer declined the quoted change: nothing changed"),
     # written by the notify domain ("will it ship on time?")
     "on_time_confirmed": _l("A factory confirmed it will finish on time"),
     "late_expected": _l("A factory expects to finish late"),

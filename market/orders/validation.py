@@ -123,6 +123,23 @@ def clean_number(value: Any, name: str, fields: dict[str, str], *, integer: bool
     return float(number)
 
 
+def clean_due_date(value: Any, now: datetime, fields: dict[str, str]) -> datetime | None:
+    """A due date as the order form and change requests take it: a plain date is the end of
+    that day in the buyer's zone (API.md "Dates"); in the future and within two years. A
+    problem goes into `fields["due_date"]` (and None comes back)."""
+    try:
+        due = parse_moment(value, day="end")
+    except DateError as exc:
+        fields["due_date"] = exc.message
+        return None
+    if due <= now:
+        fields["due_date"] = N_("The due date must be in the future.")
+    elif due > now + MAX_DUE_AHEAD:
+        fields["due_date"] = N_("The due date must be within two years.")
+    else:
+        return due
+    return None
+
 def validate(session: Session, data: OrderInput, now: datetime | None = None) -> CleanOrder:
     """Check everything at once and report every problem, keyed by field name
     (operations as operations.<index>.<field>, index from 0)."""
@@ -142,16 +159,7 @@ def validate(session: Session, data: OrderInput, now: datetime | None = None) ->
     if data.due_date in (None, ""):
         fields["due_date"] = N_("Enter the due date.")
     else:
-        try:
-            # a plain date means the end of that day in the buyer's zone (API.md "Dates")
-            due = parse_moment(data.due_date, day="end")
-        except DateError as exc:
-            fields["due_date"] = exc.message
-        else:
-            if due <= now:
-                fields["due_date"] = N_("The due date must be in the future.")
-            elif due > now + MAX_DUE_AHEAD:
-                fields["due_date"] = N_("The due date must be within two years.")
+        due = clean_due_date(data.due_date, now, fields)
 
     lat = clean_number(data.delivery_lat, "delivery.lat", fields,
                   required=N_("Enter the delivery latitude."))

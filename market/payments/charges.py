@@ -27,6 +27,7 @@ from market.orders import lifecycle
 from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
 from market.payments import gateways, ledger
+from market.payments.changes import is_difference
 from market.payments.common import (
     LIVE_PAYMENT,
     PaymentProviderUnavailable,
@@ -227,6 +228,9 @@ def apply_success(session: Session, payment_id: int, actor: User | None,
                 Booking.quote_id == quote.id)).first()
             if already is None:
                 bookings.propose_bookings(session, quote, order, None, now)
+        elif (quote is not None and quote.status == QuoteStatus.accepted
+              and is_difference(session, payment)):
+            pass  # the difference of an accepted change: the work goes on as booked
         else:
             # The deal died while the buyer paid (cancelled, or a factory declined): the money
             # goes straight back.
@@ -268,7 +272,10 @@ def expire_unpaid(session: Session, payment_id: int, now: datetime | None = None
     now = now or utcnow()
     with write_lock(session):
         payment = locked(session, Payment, payment_id)
-        if payment is None or payment.status not in LIVE_PAYMENT:
+        if payment is None or payment.status not in LIVE_PAYMENT or is_difference(
+                session, payment):
+            # an accepted change's difference does not lapse: the work goes on, the buyer
+            # still owes it (no further change, no shipment until it is paid)
             session.rollback()
             return False
         quote = locked(session, Quote, payment.quote_id)

@@ -29,7 +29,12 @@ from market.payments.models import (
     PaymentStatus,
     Payout,
 )
-from market.payments.payouts import current_dispute, release_escrow, send_payouts
+from market.payments.payouts import (
+    current_dispute,
+    held_payments,
+    release_escrow,
+    send_payouts,
+)
 from market.payments.refunds import execute_refund, queue_refund
 
 DISPUTABLE = (OrderStatus.accepted, OrderStatus.scheduled, OrderStatus.in_production,
@@ -105,10 +110,14 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
             raise NotFound(N_("Dispute not found."))
         if dispute.status != DisputeStatus.open:
             raise Conflict(N_("This dispute is resolved already."))
-        payment = locked(session, Payment, dispute.payment_id)
         order = locked(session, Order, dispute.order_id)
+        # the escrow of the order: its payment, or after accepted change requests the first
+        # payment and each difference
+        payments = [locked(session, Payment, p.id) for p in held_payments(session, order.id)
+                    if p.id != dispute.payment_id] + [locked(session, Payment, dispute.payment_id)]
+        payments = [p for p in payments if p.status == PaymentStatus.succeeded] or payments[-1:]
         now = utcnow()
-        held = payment.amount - payment.refunded_amount
+        held = sum(p.amount - p.refunded_amount for p in payments)
         if resolution == "refund_part" and amount >= held:  # type: ignore[operator]
             raise ValidationError(N_("A partial refund is less than what is held; use refund_all."),
                                   {"amount": N_("Less than what is held.")})
@@ -116,12 +125,21 @@ def resolve_dispute(session: Session, actor: User, dispute_id: int, resolution: 
         if resolution == "remake":
             production.reopen_for_remake(session, actor, order, from_seq or 1)
         elif resolution == "refund_all":
-            refund_ids.append(queue_refund(session, payment, held, "Dispute: refund").id)  # type: ignore[arg-type]
-        elif resolution == "refund_part":
-            refund_ids.append(queue_refund(session, payment, amount, "Dispute: part refund").id)  # type: ignore[arg-type]
-            made = release_escrow(session, payment, "dispute resolved", now)
+            for payment in payments:
+                if payment.amount > payment.refunded_amount:
+                    refund_ids.append(queue_refund(  # type: ignore[arg-type]
+                        session, payment, payment.amount - payment.refunded_amount,
+                        "Dispute: refund").id)
         else:
-            made = release_escrow(session, payment, "dispute resolved", now)
+            left = amount if resolution == "refund_part" else 0
+            for payment in reversed(payments):  # a part refund: the newest money first
+                part = min(left or 0, payment.amount - payment.refunded_amount)  # type: ignore[type-var]
+                if part > 0:
+                    refund_ids.append(queue_refund(session, payment, part,  # type: ignore[arg-type]
+                                                   "Dispute: part refund").id)
+                    left -= part  # type: ignore[operator]
+            for payment in payments:
+                made += release_escrow(session, payment, "dispute resolved", now)
         dispute.status, dispute.resolution = DisputeStatus.resolved.value, resolution
         dispute.refund_amount = held if resolution == "refund_all" else (
             amount if resolution == "refund_part" else 0)  # type: ignore[assignment]

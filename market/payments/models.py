@@ -122,6 +122,9 @@ class Refund(SQLModel, table=True):
     currency: str = Field(default="CNY", max_length=3)
     status: str = Field(default=RefundStatus.pending.value, max_length=16, index=True)
     reason: str = Field(default="", max_length=500)
+    # the buyer accepted a change that lowered the price: this refund makes the payment
+    # smaller (payouts split what is left), it is no share of a dispute
+    change_request_id: int | None = Field(default=None, foreign_key="change_request.id")
     idempotency_key: str = Field(max_length=80, sa_column_kwargs={"unique": True},
                                  nullable=False)
     provider_refund_id: str | None = Field(default=None, max_length=255,

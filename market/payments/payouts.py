@@ -19,10 +19,11 @@ from market.core.errors import (
     ValidationError,
 )
 from market.core.models import utcnow
-from market.deals.models import Booking, BookingStatus
+from market.deals.models import Booking, BookingStatus, Quote, QuoteStatus
 from market.orders.models import Order, OrderStatus
 from market.orders.service import add_event
 from market.payments import gateways, ledger
+from market.payments.changes import change_refunded
 from market.payments.common import (
     PaymentProviderUnavailable,
     config_or_default,
@@ -56,10 +57,11 @@ def allocate(total: int, weights: dict[str, int]) -> dict[str, int]:
     return shares
 
 
-def _factory_legs(session: Session, payment: Payment) -> dict[int, tuple[int, list[int]]]:
+def _factory_legs(session: Session, payment: Payment, quote_id: int | None = None
+                  ) -> dict[int, tuple[int, list[int]]]:
     legs: dict[int, tuple[int, list[int]]] = {}
     rows = session.exec(select(Booking).where(
-        Booking.quote_id == payment.quote_id,
+        Booking.quote_id == (quote_id or payment.quote_id),
         col(Booking.status).notin_([BookingStatus.declined.value,
                                     BookingStatus.cancelled.value,
                                     BookingStatus.replaced.value]))
@@ -72,17 +74,70 @@ def _factory_legs(session: Session, payment: Payment) -> dict[int, tuple[int, li
     return legs
 
 
-def release_escrow(session: Session, payment: Payment, reason: str, now: datetime) -> list[Payout]:
-    """Split what is left in escrow (the caller holds the payment's lock and commits)."""
-    legs = _factory_legs(session, payment)
+def _weights(legs: dict[int, tuple[int, list[int]]], base: int, fee: int) -> dict[str, int]:
     gross_total = sum(g for g, _ids in legs.values())
-    if gross_total > payment.amount:
+    if gross_total > base:
         raise Conflict(N_("The bookings add up to more than was paid; an operator must look."))
     weights = {f"f{c}": g for c, (g, _ids) in legs.items()}
-    platform = payment.amount - gross_total
-    weights["fee"] = min(platform, max(0, payment.platform_fee))
-    weights["freight"] = platform - weights["fee"]
-    refund_shares = allocate(payment.refunded_amount, weights)
+    weights["fee"] = min(base - gross_total, max(0, fee))
+    weights["freight"] = base - gross_total - weights["fee"]
+    return weights
+
+
+def payment_shares(session: Session, payment: Payment
+                   ) -> tuple[dict[int, tuple[int, list[int]]], dict[str, int], int]:
+    """What of this payment goes to whom before any dispute refund: the factories' legs
+    (company -> (its share of the payment, its booking ids)), the weights of the split
+    (`f<company>`, `fee`, `freight`, summing to the payment's base) and the base (the amount
+    less what accepted changes gave back).
+
+    One payment per order (the usual case): its quote's bookings, its fee. After accepted
+    change requests the order's escrow is several payments (the first quote's, then each
+    higher price's difference) and the bookings belong to the quote in force: every share
+    of that quote (each factory's bookings, the fee, the freight) is split over the payments
+    in proportion to their bases, in payment order, by the largest remainder, so each
+    payment's shares sum to its base and each factory's shares to its bookings."""
+    base = payment.amount - change_refunded(session, payment)
+    chain = _payment_chain(session, payment)
+    quote = session.get(Quote, payment.quote_id)
+    if payment.id not in {p.id for p in chain} or (
+            len(chain) == 1 and quote is not None and quote.status == QuoteStatus.accepted):
+        legs = _factory_legs(session, payment)
+        return legs, _weights(legs, base, payment.platform_fee), base
+    current = session.exec(select(Quote).where(
+        Quote.order_id == payment.order_id, Quote.status == QuoteStatus.accepted.value)
+        .order_by(col(Quote.id).desc())).first()
+    legs = _factory_legs(session, payment, current.id if current else payment.quote_id)
+    bases = [(p.id, p.amount - change_refunded(session, p)) for p in chain]
+    remaining = _weights(legs, sum(b for _i, b in bases),
+                         int(current.platform_fee) if current else payment.platform_fee)
+    mine = remaining
+    for n, (payment_id, part) in enumerate(bases):
+        share = remaining if n == len(bases) - 1 else allocate(part, remaining)
+        if payment_id == payment.id:
+            mine = share
+            break
+        remaining = {k: remaining[k] - share[k] for k in remaining}
+    return ({c: (mine[f"f{c}"], ids) for c, (_g, ids) in legs.items()}, mine, base)
+
+
+def _payment_chain(session: Session, payment: Payment) -> list[Payment]:
+    """The order's payments that pay for the quote in force: those of accepted or
+    superseded quotes (a withdrawn quote's payment is refunded, never paid out)."""
+    return list(session.exec(
+        select(Payment).join(Quote, col(Quote.id) == Payment.quote_id)
+        .where(Payment.order_id == payment.order_id,
+               col(Payment.status).in_([PaymentStatus.succeeded.value,
+                                        PaymentStatus.settled.value]),
+               col(Quote.status).in_([QuoteStatus.accepted.value,
+                                      QuoteStatus.superseded.value]))
+        .order_by(col(Payment.id))))
+
+
+def release_escrow(session: Session, payment: Payment, reason: str, now: datetime) -> list[Payout]:
+    """Split what is left in escrow (the caller holds the payment's lock and commits)."""
+    legs, weights, base = payment_shares(session, payment)
+    refund_shares = allocate(payment.refunded_amount - (payment.amount - base), weights)
     held = payment.amount - payment.refunded_amount
     made: list[Payout] = []
     legs_out = [(account, weights[key] - refund_shares[key])
@@ -114,6 +169,23 @@ def release_escrow(session: Session, payment: Payment, reason: str, now: datetim
     return made
 
 
+def held_payments(session: Session, order_id: int) -> list[Payment]:
+    """The order's payments in escrow for the quote in force (one, or after accepted
+    changes the first and each difference), oldest first; else the latest held one."""
+    rows = list(session.exec(
+        select(Payment).join(Quote, col(Quote.id) == Payment.quote_id)
+        .where(Payment.order_id == order_id, Payment.status == PaymentStatus.succeeded.value,
+               col(Quote.status).in_([QuoteStatus.accepted.value,
+                                      QuoteStatus.superseded.value]))
+        .order_by(col(Payment.id))))
+    if rows:
+        return rows
+    latest = session.exec(select(Payment).where(
+        Payment.order_id == order_id, Payment.status == PaymentStatus.succeeded.value)
+        .order_by(col(Payment.id).desc())).first()
+    return [latest] if latest else []
+
+
 def current_dispute(session: Session, order_id: int) -> Dispute | None:
     return session.exec(select(Dispute).where(
         Dispute.order_id == order_id, Dispute.status == DisputeStatus.open.value)).first()
@@ -126,18 +198,18 @@ def release_payouts(session: Session, order: Order, reason: str = "delivered",
     transfers. Nothing happens while a dispute is open."""
     now = now or utcnow()
     with write_lock(session):
-        payment = session.exec(select(Payment).where(
-            Payment.order_id == order.id,
-            Payment.status == PaymentStatus.succeeded.value)
-            .order_by(col(Payment.id).desc())).first()
-        if payment is None or current_dispute(session, order.id) is not None:  # type: ignore[arg-type]
+        held = held_payments(session, order.id)  # type: ignore[arg-type]
+        if not held or current_dispute(session, order.id) is not None:  # type: ignore[arg-type]
             session.rollback()
             return []
-        payment = locked(session, Payment, payment.id)  # type: ignore[arg-type]
-        if payment.status != PaymentStatus.succeeded:
+        made = []
+        for payment in held:  # after an accepted change: the first and the difference
+            payment = locked(session, Payment, payment.id)  # type: ignore[arg-type]
+            if payment.status == PaymentStatus.succeeded:
+                made += release_escrow(session, payment, reason, now)
+        if not made:
             session.rollback()
             return []
-        made = release_escrow(session, payment, reason, now)
         session.commit()
     ids = [p.id for p in made]
     send_payouts(session, ids, config)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@ once; cancellations and withdrawn quotes give the buyer's money back in full."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from market.accounts.models import User
 from market.core import audit
@@ -14,7 +14,7 @@ from market.core.errors import (
     ValidationError,
 )
 from market.core.models import utcnow
-from market.deals.models import Quote
+from market.deals.models import Quote, QuoteStatus
 from market.orders.models import Order
 from market.orders.service import add_event
 from market.payments import gateways, ledger
@@ -150,6 +150,7 @@ def on_quote_withdrawn(session: Session, quote: Quote,
                        config: PaymentSettings | None = None) -> Refund | None:
     """After a factory declines (the quote withdrawn, the order back to matching), the
     payment of that quote is refunded in full; the next quote is paid afresh."""
+    _refund_superseded(session, quote, config)
     payment = session.exec(select(Payment).where(Payment.quote_id == quote.id)).first()
     if payment is None:
         return None
@@ -163,3 +164,20 @@ def on_quote_withdrawn(session: Session, quote: Quote,
         return None
     return refund_remaining(session, payment.id, "A factory declined; the quote was "  # type: ignore[arg-type]
                             "withdrawn.", config)
+
+
+def _refund_superseded(session: Session, quote: Quote,
+                       config: PaymentSettings | None = None) -> None:
+    """A withdrawn quote that an accepted change had put in force: the payments of the quotes
+    it superseded paid for the same work and go back too (unless another quote stands)."""
+    standing = session.exec(select(Quote.id).where(
+        Quote.order_id == quote.order_id, Quote.status == QuoteStatus.accepted.value)).first()
+    if standing is not None:
+        return
+    earlier = session.exec(select(Payment.id).join(Quote, col(Quote.id) == Payment.quote_id)
+                           .where(Payment.order_id == quote.order_id,
+                                  Quote.status == QuoteStatus.superseded.value,
+                                  Payment.status == PaymentStatus.succeeded.value)).all()
+    for payment_id in earlier:
+        refund_remaining(session, payment_id, "A factory declined; the quote was withdrawn.",  # type: ignore[arg-type]
+                         config)

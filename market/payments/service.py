@@ -58,12 +58,14 @@ from market.accounts.models import User
 from market.core import events
 from market.core.errors import (
     N_,
+    Conflict,
     NotFound,
     ServiceError,
 )
 from market.core.models import utcnow
 from market.deals.models import Quote, QuoteStatus
 from market.orders.models import Order, OrderEvent, OrderStatus
+from market.payments import changes
 from market.payments.charges import expire_unpaid, open_payment, sync_payment
 from market.payments.common import LIVE_PAYMENT, config_or_default
 from market.payments.gateways import ManualGateway, PaymentSettings
@@ -213,7 +215,25 @@ def _on_delivery_confirmed(session: Session, order: Order,
     on_delivery_confirmed(session, order, payments_config)
 
 
+def _money_due(session: Session, order: Order) -> bool:
+    return session.exec(select(Payment.id).join(Quote, col(Quote.id) == Payment.quote_id).where(
+        Payment.order_id == order.id, Quote.status == QuoteStatus.accepted.value,
+        col(Payment.status).in_([s.value for s in LIVE_PAYMENT]))).first() is not None
+
+
+def _refuse_shipping_unpaid(session: Session, order: Order, booking: object) -> None:
+    """Receiver of events.shipping: an order whose accepted change's difference is not paid
+    yet does not ship (the escrow would not cover the factories)."""
+    if _money_due(session, order):
+        raise Conflict(N_("The buyer has not paid the difference of the accepted change yet; "
+                          "the order ships once it is in escrow."))
+
+
 def connect_receivers() -> None:
+    events.money_due.connect(_money_due)
+    events.shipping.connect(_refuse_shipping_unpaid)
+    events.change_accepting.connect(changes.on_change_accepting)
+    events.change_accepted.connect(changes.on_change_accepted)
     events.quote_accepted.connect(_on_quote_accepted)
     events.order_cancelled.connect(_on_order_cancelled)
     events.quote_withdrawn.connect(_on_quote_withdrawn)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from market.accounts.models import User
 from market.capacity.models import Capability, CapacityWindow, Machine, WindowStatus
 from market.core import audit, events
-from market.core.errors import N_, ValidationError
+from market.core.errors import N_, Conflict, ValidationError
 from market.core.models import utcnow
 from market.orders.models import Order, OrderStatus
 from market.runs.models import MatchingRun, PlannedOperation
@@ -90,6 +90,44 @@ def displacement(stats: dict[str, Any], rush_ids: list[int],
         share = left if n == len(rush_ids) - 1 else total * max(1, costs.get(i, 0)) // weight
         out[i], left = share, left - share
     return out
+
+
+CHANGE_TRIGGER = "change:"  # a re-plan quoting a buyer's change request (deals.changes)
+
+
+def is_change(run: MatchingRun) -> bool:
+    """Whether the run quotes a buyer's change request: the buyer answers it, not the
+    operators (its plan applies when the buyer accepts)."""
+    return run.kind == "replan" and (run.trigger or "").startswith(CHANGE_TRIGGER)
+
+
+def refuse_change(run: MatchingRun) -> None:
+    """A re-plan quoting a buyer's change request is the buyer's to accept or decline."""
+    if is_change(run):
+        raise Conflict("This re-plan quotes a buyer's change request: the buyer accepts or "
+                       "declines it on the order's page.")
+
+
+class Changed:
+    """An order as a change request would make it: its due date and quantity replaced, the
+    rest read through. Planned like the order itself; nothing is written to it."""
+
+    def __init__(self, order: Order, due_date: datetime | None = None,
+                 quantity: int | None = None) -> None:
+        self._order = order
+        self.due_date = due_date or order.due_date
+        self.quantity = quantity or order.quantity
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._order, name)
+
+
+def with_changes(session: Session, run: MatchingRun, orders: list[Order]) -> list[Any]:
+    """The run's orders with the changes asked for them (deals answers `order_changes`)."""
+    if not is_change(run):
+        return orders
+    wanted = events.collect(events.order_changes, session, run=run)
+    return [Changed(o, **wanted[o.id]) if o.id in wanted else o for o in orders]
 
 
 def places_of(session: Session, orders: list[Order]) -> dict[int, dict[str, Any]]:

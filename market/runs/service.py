@@ -296,7 +296,8 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
             now = utcnow()
             is_replan = run.kind == "replan"  # type: ignore[union-attr]
             if is_replan:
-                orders = replan.replan_orders(session, run)  # type: ignore[arg-type]
+                orders = replan.with_changes(session, run,  # type: ignore[arg-type]
+                                             replan.replan_orders(session, run))  # type: ignore[arg-type]
                 places = replan.places_of(session, orders)
                 options: dict[str, Any] = replan.build_options(places)
             else:
@@ -473,6 +474,7 @@ def reap(session: Session, now: datetime | None = None,
 def reject(session: Session, actor: User, run_id: int, reason: str = "") -> MatchingRun:
     require_operator(actor)
     run = get_run(session, actor, run_id)
+    replan.refuse_change(run)
     if run.status != RunStatus.done:
         raise Conflict("A run that is %(status)s cannot be rejected.",
                        params={"status": run.status})

@@ -18,7 +18,7 @@ from market.capacity.models import CapacityWindow, Machine
 from market.core.money import format_money
 from market.deals import service as bookings
 from market.deals import visibility
-from market.deals.models import Booking
+from market.deals.models import Booking, ChangeRequest
 from market.notify.models import Message, MessageFile, Notification, WebhookEndpoint
 from market.orders.models import Order
 from market.payments.models import Payment
@@ -35,7 +35,7 @@ OWNER = {"order_id": "buyer", "quote_id": "buyer", "payment_id": "buyer",
          "window_id": "factory_booked", "company_id": "operator", "run_id": "operator",
          "payout_id": "nobody", "dispute_id": "nobody", "notification_id": "buyer",
          "endpoint_id": "buyer", "file_id": "buyer",
-         "refund_id": "nobody"}
+         "refund_id": "nobody", "change_id": "buyer"}
 FIXED = {"action": "accept", "code": "en", "status": "verified", "filename": "css/app.css"}
 
 
@@ -80,6 +80,10 @@ def world(app, client, session, people):  # noqa: F811
                                uploaded_by_id=roles["buyer"].user_id, size=10, kind="pdf",
                                content_type="application/pdf", filename="q.pdf")
     session.add(message_file)
+    # a quoted change request of the buyer (no run needed: outsiders never reach it)
+    change = ChangeRequest(order_id=order.id, status="quoted", quantity=3, reason="more",
+                           price_difference=4_321)
+    session.add(change)
     session.commit()
     token = session.exec(select(ApiToken).where(
         ApiToken.user_id == roles["buyer"].user_id)).first()
@@ -92,7 +96,8 @@ def world(app, client, session, people):  # noqa: F811
            # the buyer's "payment received" (pay() above sends it)
            "notification_id": session.exec(select(Notification.id).where(
                Notification.user_id == roles["buyer"].user_id)).first(),
-           "endpoint_id": endpoint.id, "file_id": message_file.id, "refund_id": 999_999}
+           "endpoint_id": endpoint.id, "file_id": message_file.id, "refund_id": 999_999,
+           "change_id": change.id}
     return {"roles": roles, "tokens": tokens, "ids": ids, "quote": quote, "order": order}
 
 
@@ -136,7 +141,7 @@ def test_every_route_for_every_role(app, session, world):
     routes = _routes(app)
     assert len(routes) > 120  # the matrix sees the whole URL map
     quote, order = world["quote"], world["order"]
-    money = {quote.price, quote.platform_fee, order.budget}
+    money = {quote.price, quote.platform_fee, order.budget, 4_321}
     shown = {format_money(m) for m in money}  # as pages write it, "¥9,876.51"
     checked = 0
     before = _snapshot(session)
