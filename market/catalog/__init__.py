@@ -19,5 +19,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(material_name=material_name, process_name=process_name,
                                  cn_provinces=lambda: places.provinces(str(get_locale())),
                                  cn_districts=places.districts)
-    app.jinja_env.filters["certification_name"] = certification_name
-    app.jinja_env.filters["country"] = country_name
+    from market.core.templating import reader_filter
+
+    app.jinja_env.filters["certification_name"] = reader_filter(certification_name)
+    app.jinja_env.filters["country"] = reader_filter(country_name)

@@ -106,9 +106,15 @@ def settings():
 
 
 def unread_badge() -> dict[str, Any]:
-    """The navigation's unread count (a context processor: every signed-in page)."""
+    """The navigation's unread count (a context processor: every template, so the count is
+    a function the layout calls, and a fragment or a mail that does not show it costs no
+    query)."""
+    return {"unread_notifications": _unread}
+
+
+def _unread() -> int:
     if not has_request_context() or not getattr(current_user, "is_authenticated", False):
-        return {}  # a mail rendered by a job, a visitor
-    if "notify_unread" not in g:  # once a request, however many templates it renders
+        return 0  # a mail rendered by a job, a visitor
+    if "notify_unread" not in g:  # once a request, however many templates show it
         g.notify_unread = service.unread_count(db.session, actor())
-    return {"unread_notifications": g.notify_unread}
+    return g.notify_unread
