@@ -13,7 +13,12 @@ def init_app(app: Flask) -> None:
         places,
     )
     from market.catalog.certifications import certification_name
-    from market.catalog.templating import country_name, material_name, process_name
+    from market.catalog.templating import (
+        country_name,
+        material_name,
+        process_name,
+        routing_names,
+    )
 
     app.register_blueprint(pages.bp)
     app.jinja_env.globals.update(material_name=material_name, process_name=process_name,
@@ -23,3 +28,4 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["certification_name"] = reader_filter(certification_name)
     app.jinja_env.filters["country"] = reader_filter(country_name)
+    app.jinja_env.filters["routing_names"] = reader_filter(routing_names)

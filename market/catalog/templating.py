@@ -27,6 +27,12 @@ def process_name(code: str) -> str:
     return _names("process").get(code, code)
 
 
+def routing_names(codes: list[str]) -> str:
+    """The processes of a routing by name, "Milling → Anodising" (a list row's summary)."""
+    names = _names("process")
+    return " → ".join(names.get(code, code) for code in codes)
+
+
 def material_name(code: str) -> str:
     """A material's name in the reader's language."""
     return _names("material").get(code, code)

@@ -134,23 +134,25 @@ _texts: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], Any]] = (
 def template_gettext(context: Any, string: str, **variables: Any) -> Any:
     """What Jinja's newstyle `_()`/`gettext()` returns (escaped values formatted into the
     translation, Markup where the template autoescapes), in one call instead of three
-    nested ones, with the texts of plain strings remembered."""
+    nested ones, with each translation kept (and a plain string's text)."""
     translations = reader().translations  # type: ignore[union-attr]
-    autoescape = context.eval_ctx.autoescape
-    if variables:
-        text = translations.ugettext(string)
-        return (Markup(text) if autoescape else text) % variables
     known = _texts.get(translations)
     if known is None:
         known = _texts.setdefault(translations, {})
-    key = (string, autoescape)
-    text = known.get(key)
-    if text is None:
+    key = (string, context.eval_ctx.autoescape)
+    found = known.get(key)
+    if found is None:
         if len(known) > _MEMO_SIZE:  # a template that translates what it is given
             known.clear()
         text = translations.ugettext(string)
-        text = known[key] = (Markup(text) if autoescape else text) % {}
-    return text
+        if key[1]:
+            text = Markup(text)
+        # the translation, and its text when no values go in (formatted all the same: a
+        # literal %% is one percent sign either way)
+        found = known[key] = (text, None if "%(" in text else text % {})
+    if variables or found[1] is None:
+        return found[0] % variables
+    return found[1]
 
 
 # an id no real row has, replaced by each row's own in `id_url`'s links
@@ -180,8 +182,21 @@ def reader_filter(fn: Callable[..., Any]) -> Callable[..., Any]:
     return filter_
 
 
+def iso(value: date | datetime) -> str:
+    """`value.isoformat()` for a <time datetime=...>: a filter is a plain call, a method call
+    in a template goes through Jinja's checks (several times the cost, once a row)."""
+    return value.isoformat()
+
+
+def grouped(value: int) -> str:
+    """A count with thousands separators ("12,500"), as `"{:,}".format(value)`."""
+    return f"{value:,}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["grouped"] = grouped
     app.jinja_env.filters["localized"] = reader_filter(localized)
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["skeleton"] = skeleton

@@ -41,6 +41,7 @@ from market.orders import service as orders_service
 from market.orders.models import OrderOperation
 from market.runs import gantt, planning, replan
 from market.runs import service as matching_runs
+from market.runs.lines import list_run_lines
 from market.runs.models import RunOrder
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -117,11 +118,13 @@ def _run_or_404(run_id: int):
 def runs():
     matching_runs.reap(db.session)
     catch_up(db.session)  # quotes expired meanwhile put their orders back among the open
-    rows, total = matching_runs.list_runs(db.session, actor())
+    page = request.args.get("page", 1, type=int)
+    page = max(1, page) if page else 1
+    rows, more = list_run_lines(db.session, actor(), page)
     open_orders = orders_service.offered_order_rows(db.session)
     # declined or unanswered bookings put orders back: operators see them first
     attention = audit.recent(db.session, limit=10, actions=["booking.declined"])
-    return render_template("operator/runs.html", runs=rows, total=total,
+    return render_template("operator/runs.html", runs=rows, page=page, more=more,
                            open_orders=open_orders, progress=matching_runs.progress,
                            attention=attention)
 
