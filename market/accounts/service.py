@@ -6,18 +6,16 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, func, select
 
+from market.accounts.loading import USER_EXTRAS, load_user  # noqa: F401  (the login's)
 from market.accounts.models import ApiToken, Company, CompanyKind, CompanyStatus, User, UserRole
 from market.catalog import places
 from market.core import audit, events
@@ -190,34 +188,6 @@ def authenticate(session: Session, email: str, password: str) -> User:
     user.last_login_at = utcnow()
     session.add(user)
     session.commit()
-    return user
-
-
-# What other domains read with the signed-in user on every page, by name (notify: the
-# navigation's unread count): a column each, asked in the user's own query, so a page pays
-# one round trip for both
-USER_EXTRAS: dict[str, Callable[[], Any]] = {}
-
-
-def load_user(session: Session, session_id: str,
-              extras: dict[str, Any] | None = None) -> User | None:
-    """flask-login's loader: `<id>:<session_version>`; a stale version signs the user out.
-    `extras`, when given, is filled with the USER_EXTRAS of the user."""
-    try:
-        raw_id, raw_version = session_id.split(":", 1)
-        user_id, version = int(raw_id), int(raw_version)
-    except (ValueError, TypeError):
-        return None
-    # with its company in the same query: every page of a company's user reads it (the
-    # navigation), a second round trip per request otherwise
-    names = list(USER_EXTRAS) if extras is not None else []
-    query = select(User, *(USER_EXTRAS[n]().label(n) for n in names)) if names else select(User)  # type: ignore[call-overload]
-    found = session.exec(query.options(joinedload(User.company)).where(User.id == user_id)).first()
-    user, values = (found[0], found[1:]) if names and found is not None else (found, ())
-    if user is None or not user.is_active or user.session_version != version:
-        return None
-    if extras is not None:
-        extras.update(zip(names, values, strict=True))
     return user
 
 

@@ -18,7 +18,7 @@ from babel.dates import (
     get_time_format,
     parse_pattern,
 )
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, request, url_for
 from flask_babel import format_datetime, get_locale
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -84,7 +84,17 @@ def _datetime_formatter(fmt: str, locale_id: str, zone_name: str) -> Callable[[d
     days: dict[date, str] = {}
     clocks: dict[tuple, str] = {}
 
+    moments: dict[datetime, str] = {}  # a list shows the same moments row after row
+
     def format_(value: datetime) -> str:
+        text = moments.get(value)
+        if text is None:
+            if len(moments) > _MEMO_SIZE:
+                moments.clear()
+            text = moments[value] = write(value)
+        return text
+
+    def write(value: datetime) -> str:
         local = value.astimezone(local_zone)
         day = local.date()
         if date_pattern is None:  # a free pattern: the whole moment
@@ -193,6 +203,32 @@ def grouped(value: int) -> str:
     return f"{value:,}"
 
 
+_urls: weakref.WeakKeyDictionary[Flask, dict[tuple, str]] = weakref.WeakKeyDictionary()
+
+
+def template_url_for(endpoint: str, **values: Any) -> str:
+    """The templates' url_for, remembered per app, endpoint, values and script root: the same
+    links on every page (the navigation's dozen and more) cost several microseconds each.
+    Relative links only: anything external, with an anchor or relative to the blueprint
+    goes to url_for each time."""
+    if endpoint[:1] == "." or any(name[:1] == "_" for name in values):
+        return url_for(endpoint, **values)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    known = _urls.get(app)
+    if known is None:
+        known = _urls.setdefault(app, {})
+    try:
+        key = (request.script_root, endpoint, *values.items())
+        found = known.get(key)
+    except TypeError:  # a value that cannot be a key (a list)
+        return url_for(endpoint, **values)
+    if found is None:
+        if len(known) > _MEMO_SIZE:
+            known.clear()
+        found = known[key] = url_for(endpoint, **values)
+    return found
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["iso"] = iso
@@ -211,7 +247,8 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: reader().translations.unpgettext(c, s, p, n),  # type: ignore[union-attr]
     )
     # `_("...")` is on every line of every page: one call, not Jinja's three
-    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, id_url=id_url)
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, id_url=id_url,
+                                 url_for=template_url_for)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account_pages.bp)
     app.jinja_env.globals["message_thread"] = message_pages.thread_html
     app.context_processor(pages.unread_badge)
-    from market.accounts.service import USER_EXTRAS
+    from market.accounts.loading import USER_EXTRAS
 
     USER_EXTRAS["notify_unread"] = service.unread_count_column
 
