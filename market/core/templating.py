@@ -116,6 +116,24 @@ def _datetime_formatter(fmt: str, locale_id: str, zone_name: str) -> Callable[[d
     return format_
 
 
+def when_formatter(fmt: str = "medium") -> Callable[[datetime | None], str]:
+    """`when` with its format and the reader looked up once, for a loop over many rows."""
+    found = reader()
+    if found is None:
+        return lambda value: when(value, fmt)
+    key = "when:" + fmt
+    formatter = found.memo.get(key)
+    if formatter is None:
+        formatter = found.memo[key] = _datetime_formatter(fmt, found.locale_id,
+                                                          found.zone_name)
+
+    def format_(value: datetime | None) -> str:
+        if not value:
+            return "—"
+        return formatter(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+    return format_
+
+
 def when(value: datetime | None, fmt: str = "medium") -> str:
     """A moment in the reader's language and zone: the same text as flask_babel's
     `format_datetime(value, fmt)` (a naive value is UTC), at a fraction of the cost."""

@@ -39,7 +39,7 @@ from market.core.jobs import catch_up, dispatch
 from market.core.labels import label
 from market.core.models import utcnow
 from market.core.pages import actor, attempt, on_service_error, operator_required
-from market.core.templating import when
+from market.core.templating import when_formatter
 from market.orders import service as orders_service
 from market.orders.models import OrderOperation
 from market.runs import gantt, planning, replan
@@ -140,12 +140,15 @@ def order_picks(rows: list[Any]) -> Markup:
     # translated and formatted once, as a template would (Markup % values), around a marker
     # that each row's id (digits: nothing to escape) replaces
     head, _marker, tail = str(Markup(_("Select order %(id)s")) % {"id": "\0"}).partition("\0")
-    return Markup("".join(
-        f'\n          <tr><td><input type="checkbox" name="order_ids" value="{int(o.id)}" '
-        f'id="pick-{int(o.id)}" aria-label="{head}{int(o.id)}{tail}"></td>\n'
-        f'              <td><label for="pick-{int(o.id)}">#{int(o.id)} {escape(o.title)}'
-        f'</label></td><td>{int(o.quantity)}</td><td>{escape(when(o.due_date, "short"))}'
-        f'</td></tr>\n        ' for o in rows))
+    due = when_formatter("short")
+    out = []
+    for o in rows:
+        i = int(o.id)
+        out.append(f'\n          <tr><td><input type="checkbox" name="order_ids" value="{i}" '
+                   f'id="pick-{i}" aria-label="{head}{i}{tail}"></td>\n'
+                   f'              <td><label for="pick-{i}">#{i} {escape(o.title)}</label></td>'
+                   f'<td>{int(o.quantity)}</td><td>{escape(due(o.due_date))}</td></tr>\n        ')
+    return Markup("".join(out))
 
 
 @bp.post("/runs")

@@ -100,3 +100,13 @@ def test_id_url_builds_what_url_for_builds(app):
             assert show(value) == url_for("orders.show", order_id=value)
             assert calendar(value) == url_for("factory.calendar", plant_id=value,
                                               week="2026-12-07")
+
+
+def test_when_formatter_writes_what_when_writes(app):
+    from market.core.templating import when_formatter
+
+    moments = [None, datetime(2026, 12, 31, 16, 0, tzinfo=UTC), datetime(2026, 12, 1, 8, 30)]
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        for style in ("short", "medium"):
+            write = when_formatter(style)
+            assert [write(m) for m in moments] == [when(m, style) for m in moments]
