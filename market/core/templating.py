@@ -18,7 +18,7 @@ from babel.dates import (
     get_time_format,
     parse_pattern,
 )
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import format_datetime, get_locale
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -229,7 +229,8 @@ def template_url_for(endpoint: str, **values: Any) -> str:
     links on every page (the navigation's dozen and more) cost several microseconds each.
     Relative links only: anything external, with an anchor or relative to the blueprint
     goes to url_for each time."""
-    if endpoint[:1] == "." or any(name[:1] == "_" for name in values):
+    if endpoint[:1] == "." or any(name[:1] == "_" for name in values) or (
+            not has_request_context()):
         return url_for(endpoint, **values)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     known = _urls.get(app)
