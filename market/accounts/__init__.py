@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 
 
 def init_app(app: Flask) -> None:
@@ -11,7 +11,10 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(session_id: str):  # type: ignore[no-untyped-def]
-        return service.load_user(db.session, session_id)
+        extras: dict = {}
+        user = service.load_user(db.session, session_id, extras)
+        g.user_extras = extras  # service.USER_EXTRAS, read with the user
+        return user
 
     from market.core.api import set_token_loader
 

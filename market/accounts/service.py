@@ -13,9 +13,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, func, select
 
+from market.accounts.loading import USER_EXTRAS, load_user  # noqa: F401  (the login's)
 from market.accounts.models import ApiToken, Company, CompanyKind, CompanyStatus, User, UserRole
 from market.catalog import places
 from market.core import audit, events
@@ -188,21 +188,6 @@ def authenticate(session: Session, email: str, password: str) -> User:
     user.last_login_at = utcnow()
     session.add(user)
     session.commit()
-    return user
-
-
-def load_user(session: Session, session_id: str) -> User | None:
-    """flask-login's loader: `<id>:<session_version>`; a stale version signs the user out."""
-    try:
-        raw_id, raw_version = session_id.split(":", 1)
-        # with its company in the same query: every page of a company's user reads it (the
-        # navigation), a second round trip per request otherwise
-        user = session.get(User, int(raw_id), options=[joinedload(User.company)])  # type: ignore[arg-type]
-        version = int(raw_version)
-    except (ValueError, TypeError):
-        return None
-    if user is None or not user.is_active or user.session_version != version:
-        return None
     return user
 
 

@@ -13,11 +13,19 @@ def init_app(app: Flask) -> None:
         places,
     )
     from market.catalog.certifications import certification_name
-    from market.catalog.templating import country_name, material_name, process_name
+    from market.catalog.templating import (
+        country_name,
+        material_name,
+        process_name,
+        routing_names,
+    )
 
     app.register_blueprint(pages.bp)
     app.jinja_env.globals.update(material_name=material_name, process_name=process_name,
                                  cn_provinces=lambda: places.provinces(str(get_locale())),
                                  cn_districts=places.districts)
-    app.jinja_env.filters["certification_name"] = certification_name
-    app.jinja_env.filters["country"] = country_name
+    from market.core.templating import reader_filter
+
+    app.jinja_env.filters["certification_name"] = reader_filter(certification_name)
+    app.jinja_env.filters["country"] = reader_filter(country_name)
+    app.jinja_env.filters["routing_names"] = reader_filter(routing_names)

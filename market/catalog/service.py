@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from market.catalog.models import Material, Process, ProcessFamily, ProcessMaterial
+from market.core.templating import localized
 
 # how long another process's change to the taxonomy may stay unseen here
 CACHE_SECONDS = 300.0
@@ -41,6 +42,8 @@ class _Taxonomy:
     processes: list[ProcessInfo]
     families: list[ProcessFamily]
     materials: list[Material]
+    # (kind, language) -> {code: name}, made on first use: pages name processes on every row
+    names: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict, compare=False)
 
 
 _lock = threading.Lock()
@@ -106,6 +109,17 @@ def _keep_after_rollback(session: OrmSession) -> None:
 def processes(session: Session) -> list[ProcessInfo]:
     """Every process with its usual material codes, ordered by family then name."""
     return list(_taxonomy(session).processes)
+
+
+def names(session: Session, kind: str, lang: str) -> dict[str, str]:
+    """Code -> name in `lang` of every process (`kind` "process") or material ("material"),
+    kept with this copy of the taxonomy."""
+    found = _taxonomy(session)
+    known = found.names.get((kind, lang))
+    if known is None:
+        rows = ([i.process for i in found.processes] if kind == "process" else found.materials)
+        known = found.names[(kind, lang)] = {row.code: localized(row, lang=lang) for row in rows}
+    return known
 
 
 def families(session: Session) -> list[ProcessFamily]:

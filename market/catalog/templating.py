@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-from flask import g
 from flask_babel import get_locale
 
 from market.catalog import places
 from market.catalog import service as taxonomy
 from market.core.extensions import db
-from market.core.templating import localized
+from market.core.reader import locale_id, reader
+
+
+def _names(kind: str) -> dict[str, str]:
+    """The taxonomy's names in the reader's language, looked up once per request (the
+    copy of the taxonomy keeps them per language)."""
+    found = reader()
+    if found is None:
+        return taxonomy.names(db.session, kind, locale_id())
+    names = found.memo.get(kind)
+    if names is None:
+        names = found.memo[kind] = taxonomy.names(db.session, kind, found.locale_id)
+    return names
 
 
 def process_name(code: str) -> str:
-    """A process's name in the reader's language (the taxonomy is cached, the names are
-    picked once per request)."""
-    if "process_names" not in g:
-        g.process_names = {i.process.code: localized(i.process)
-                           for i in taxonomy.processes(db.session)}
-    return g.process_names.get(code, code)
+    """A process's name in the reader's language."""
+    return _names("process").get(code, code)
+
+
+def routing_names(codes: list[str]) -> str:
+    """The processes of a routing by name, "Milling → Anodising" (a list row's summary)."""
+    names = _names("process")
+    return " → ".join(names.get(code, code) for code in codes)
 
 
 def material_name(code: str) -> str:
-    """A material's name in the reader's language, as `process_name`."""
-    if "material_names" not in g:
-        g.material_names = {m.code: localized(m) for m in taxonomy.materials(db.session)}
-    return g.material_names.get(code, code)
+    """A material's name in the reader's language."""
+    return _names("material").get(code, code)
 
 
 def country_name(code: str | None) -> str:

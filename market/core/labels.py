@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+from market.core.reader import locale_id
 
 LABELS = {
     "pending": _l("pending"),
@@ -72,7 +73,7 @@ _texts: dict[tuple[int, Any], str] = {}
 def translated(text: Any) -> str:
     """The text of a lazy string that lives as long as the process (a label table's), in the
     reader's language."""
-    key = (id(text), get_locale())
+    key = (id(text), locale_id())
     found = _texts.get(key)
     if found is None:
         found = _texts[key] = str(text)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlmodel import col, select
 
-from market.capacity import equipment
 from market.capacity.models import Machine
 from market.core import events
 from market.core.errors import NotFound
@@ -27,23 +25,15 @@ bp = Blueprint("bookings", __name__, url_prefix="/factory/bookings")
 def bookings_list():
     bookings.expire_overdue(db.session)
     status = request.args.get("status") or None
-    listed = attempt(visibility.list_booking_rows, db.session, _actor(), status)
+    page = request.args.get("page", 1, type=int)
+    page = max(1, page) if page else 1
+    listed = attempt(visibility.booking_list_page, db.session, _actor(), status, page)
     if listed.ok:
-        rows = listed.value
+        rows, more = listed.value
     else:  # an unknown status filter: show them all
-        rows, status = visibility.list_booking_rows(db.session, _actor()), None
-    order_ids = {b.order_id for b in rows} or {0}
-    # the titles and steps the rows show, as plain rows: whole ORM orders and operations
-    # cost this page more than everything else it reads
-    titles = dict(db.session.exec(select(Order.id, Order.title).where(
-        col(Order.id).in_(order_ids))).all())
-    ops = {op.id: op for op in db.session.exec(
-        select(OrderOperation.id, OrderOperation.seq, OrderOperation.process_code)
-        .where(col(OrderOperation.order_id).in_(order_ids)))}
-    machines = {m.id: m for m in equipment.list_machines(db.session, _actor(),
-                                                        include_retired=True)}
-    return render_template("deals/bookings.html", bookings=rows, status=status,
-                           titles=titles, ops=ops, machines=machines)
+        (rows, more), status = visibility.booking_list_page(db.session, _actor(), None, page), None
+    return render_template("deals/bookings.html", bookings=rows, status=status, page=page,
+                           more=more)
 
 
 def _booking_or_404(booking_id: int):

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import and_, case
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
 from market.capacity.models import Machine, Plant
 from market.core.errors import N_, NotFound, ValidationError
 from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus
-from market.orders.models import Order
+from market.orders.models import Order, OrderOperation
 
 
 def company_has_booking(session: Session, company_id: int | None, order_id: int) -> bool:
@@ -49,6 +50,29 @@ def list_bookings(session: Session, actor: User, status: str | None = None) -> l
 ROW_COLUMNS = (Booking.id, Booking.order_id, Booking.operation_id, Booking.machine_id,
                Booking.start, Booking.end, Booking.amount, Booking.currency, Booking.status,
                Booking.respond_by, Booking.at_risk)
+
+
+def booking_list_page(session: Session, actor: User, status: str | None = None,
+                      page: int = 1, per_page: int = 50) -> tuple[list[Any], bool]:
+    """A page of `list_booking_rows` as the factory's list shows it, with each order's title,
+    the operation's step and process and the machine's name (None where the machine is not
+    the booking factory's) in the same query, and whether another page follows. One query
+    joined: three more with the page's ids written into them cost the page more than its
+    rows."""
+    machine_name = case((col(Plant.id).is_not(None), Machine.name)).label("machine_name")
+    query = _listed(actor, status, *ROW_COLUMNS, Order.title, OrderOperation.seq,
+                    OrderOperation.process_code, machine_name)
+    if query is None:
+        return [], False
+    query = (query.outerjoin(Order, col(Order.id) == Booking.order_id)
+             .outerjoin(OrderOperation, and_(col(OrderOperation.id) == Booking.operation_id,
+                                             col(OrderOperation.order_id) == Booking.order_id))
+             .outerjoin(Machine, col(Machine.id) == Booking.machine_id)
+             .outerjoin(Plant, and_(col(Plant.id) == Machine.plant_id,
+                                    col(Plant.company_id) == Booking.factory_company_id))
+             .order_by(col(Booking.id)).offset((page - 1) * per_page).limit(per_page + 1))
+    rows = list(session.exec(query))
+    return rows[:per_page], len(rows) > per_page
 
 
 def list_booking_rows(session: Session, actor: User, status: str | None = None) -> list[Any]:

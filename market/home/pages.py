@@ -151,8 +151,7 @@ def capacity_search():
             errors = found.error.localized_fields if found.error else {}
     # each factory's record beside its machines (null figures until it has 3 jobs)
     now = utcnow()
-    records = {cid: scorecards.scorecard(db.session, cid, now)
-               for cid in {h.company.id for h in hits or []}}
+    records = scorecards.for_companies(db.session, {h.company.id for h in hits or []}, now)
     template = ("main/_capacity_results.html" if request.headers.get("HX-Request")
                 else "main/capacity.html")
     return render_template(template, hits=hits, errors=errors, values=values, records=records,

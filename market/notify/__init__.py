@@ -30,9 +30,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account_pages.bp)
     app.jinja_env.globals["message_thread"] = message_pages.thread_html
     app.context_processor(pages.unread_badge)
+    from market.accounts.loading import USER_EXTRAS
 
+    USER_EXTRAS["notify_unread"] = service.unread_count_column
+
+    from market.core.templating import reader_filter
     from market.notify.kinds import kind_labels
 
     @app.template_filter("notification_kind")
+    @reader_filter
     def _kind_label(name: str) -> str:
         return str(kind_labels().get(name, name))

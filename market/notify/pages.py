@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     flash,
     g,
+    has_app_context,
     has_request_context,
     redirect,
     render_template,
@@ -17,6 +18,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 
 from market.core.extensions import db
 from market.core.pages import actor, on_service_error
@@ -106,9 +109,25 @@ def settings():
 
 
 def unread_badge() -> dict[str, Any]:
-    """The navigation's unread count (a context processor: every signed-in page)."""
+    """The navigation's unread count (a context processor: every template, so the count is
+    a function the layout calls, and a fragment or a mail that does not show it costs no
+    query)."""
+    return {"unread_notifications": _unread}
+
+
+def _unread() -> int:
     if not has_request_context() or not getattr(current_user, "is_authenticated", False):
-        return {}  # a mail rendered by a job, a visitor
-    if "notify_unread" not in g:  # once a request, however many templates it renders
-        g.notify_unread = service.unread_count(db.session, actor())
-    return {"unread_notifications": g.notify_unread}
+        return 0  # a mail rendered by a job, a visitor
+    if "notify_unread" not in g:  # once a request, however many templates show it
+        # read with the user (accounts' USER_EXTRAS) unless the request has written since
+        known = g.get("user_extras", {}).get("notify_unread")
+        g.notify_unread = known if known is not None else service.unread_count(db.session,
+                                                                                actor())
+    return g.notify_unread
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _forget_preloaded_count(_session: OrmSession) -> None:
+    # a notification read or made in this request: the count read with the user is stale
+    if has_app_context():
+        g.get("user_extras", {}).pop("notify_unread", None)

@@ -304,6 +304,13 @@ def list_for(session: Session, user: User, unread: bool = False, page: int = 1,
     return Page(list(items), page, per_page, total)
 
 
+def unread_count_column() -> Any:
+    """`unread_count` of the user a query selects, as a column (read with the user)."""
+    return (select(func.count()).select_from(Notification)
+            .where(col(Notification.user_id) == User.id, col(Notification.read_at).is_(None))
+            .scalar_subquery())
+
+
 def unread_count(session: Session, user: User) -> int:
     return session.exec(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, col(Notification.read_at).is_(None))).one()

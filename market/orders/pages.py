@@ -40,6 +40,7 @@ from market.core.errors import ServiceError
 from market.core.extensions import db
 from market.core.labels import LABELS, translated
 from market.core.pages import actor, attempt, local_zone, on_service_error
+from market.core.templating import reader_filter
 from market.orders import attachments, certification_form, validation
 from market.orders import service as orders
 from market.orders.files import upload_limit
@@ -53,16 +54,18 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 DUE_TIME = time(18, 0)
 
 
-@bp.app_template_filter("order_status")
 def order_status_label(value: str) -> str:
     text = STATUS_LABELS.get(value)
     return value if text is None else translated(text)
 
 
-@bp.app_template_filter("order_event")
 def order_event_label(value: str) -> str:
     text = EVENT_LABELS.get(value)
     return value if text is None else translated(text)
+
+
+bp.add_app_template_filter(reader_filter(order_status_label), "order_status")
+bp.add_app_template_filter(reader_filter(order_event_label), "order_event")
 
 
 class OrderForm(certification_form.CertificationsForm):

@@ -31,6 +31,7 @@ from market.core.extensions import db
 from market.core.money import parse_money
 from market.core.pages import actor as _me
 from market.core.pages import attempt, on_service_error, operator_required
+from market.core.templating import reader_filter
 from market.orders.models import Order, OrderStatus
 from market.payments import bank_transfers, charges, disputes, ledger, receipt
 from market.payments import payouts as payouts_svc
@@ -71,13 +72,15 @@ LABELS = {
 }
 
 
-@bp.app_template_filter("pay_label")
 def pay_label(value: str | None) -> str:
     if not value:
         return ""
     if value.startswith("factory_payable:"):
         return _("Owed to factory #%(id)s", id=value.split(":", 1)[1])
     return str(LABELS.get(value, value))
+
+
+bp.add_app_template_filter(reader_filter(pay_label), "pay_label")
 
 
 def _cfg() -> PaymentSettings:

@@ -16,7 +16,7 @@ from market.quality import certifications as certs
 from market.quality import probation
 from market.quality.models import Certification, Review
 from market.quality.reviews import reviews_of
-from market.quality.scorecards import Scorecard, scorecard
+from market.quality.scorecards import Scorecard, for_companies, scorecard
 
 
 @dataclass
@@ -73,7 +73,7 @@ def directory(session: Session, actor: User, now: datetime, process: str | None 
     facts = _processes_and_cities(session, ids)  # type: ignore[arg-type]
     held = _certificates(session, ids, now)  # type: ignore[arg-type]
     new = probation.on_probation(session, ids, probation_limit)  # type: ignore[arg-type]
-    entries = []
+    kept = []
     for c in companies:
         processes, cities = facts.get(c.id, (set(), set()))  # type: ignore[arg-type]
         if process and process not in processes:
@@ -82,10 +82,11 @@ def directory(session: Session, actor: User, now: datetime, process: str | None 
             continue
         if certification and certification not in {x.kind for x in held[c.id]}:  # type: ignore[index]
             continue
-        entries.append(FactoryEntry(c, sorted(cities), sorted(processes),
-                                    scorecard(session, c.id, now),  # type: ignore[arg-type]
-                                    certificates=held[c.id], on_probation=c.id in new))  # type: ignore[index]
-    return entries
+        kept.append((c, processes, cities))
+    cards = for_companies(session, [c.id for c, _p, _c in kept], now)  # type: ignore[misc]
+    return [FactoryEntry(c, sorted(cities), sorted(processes), cards[c.id],  # type: ignore[index]
+                         certificates=held[c.id], on_probation=c.id in new)  # type: ignore[index]
+            for c, processes, cities in kept]
 
 
 def profile(session: Session, actor: User, company_id: int, now: datetime,

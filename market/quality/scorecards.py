@@ -18,6 +18,8 @@ factory does not condemn it."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from statistics import median
@@ -52,10 +54,8 @@ class Scorecard:
         return asdict(self)
 
 
-def _jobs(session: Session, company_id: int, now: datetime) -> list[Booking]:
-    done = list(session.exec(select(Booking).where(
-        Booking.factory_company_id == company_id, Booking.status == BookingStatus.done.value,
-        col(Booking.done_at).is_not(None)).order_by(col(Booking.done_at).desc())))
+def _recent(done: list[Booking], now: datetime) -> list[Booking]:
+    """The jobs that count, of a factory's done bookings newest first."""
     recent = [b for b in done if b.done_at >= now - timedelta(days=WINDOW_DAYS)]  # type: ignore[operator]
     return recent if len(recent) >= MIN_RECENT else done[:MIN_RECENT]
 
@@ -64,12 +64,37 @@ def _late(b: Booking) -> bool:
     return (b.shipped_at or b.done_at) > b.end + ON_TIME_GRACE  # type: ignore[operator]
 
 
-def scorecard(session: Session, company_id: int, now: datetime) -> Scorecard:
-    jobs = _jobs(session, company_id, now)
+def for_companies(session: Session, company_ids: Iterable[int], now: datetime
+                  ) -> dict[int, Scorecard]:
+    """Each factory's scorecard, in four queries however many factories (capacity search
+    and run review show one a factory: four queries each before)."""
+    ids = set(company_ids)
+    if not ids:
+        return {}
+    done: dict[int, list[Booking]] = defaultdict(list)
+    for b in session.exec(select(Booking).where(
+            col(Booking.factory_company_id).in_(ids), Booking.status == BookingStatus.done.value,
+            col(Booking.done_at).is_not(None)).order_by(col(Booking.done_at).desc())):
+        done[b.factory_company_id].append(b)
+    jobs = {c: _recent(done[c], now) for c in ids}
     rejected = set(session.exec(select(Dispute.order_id).where(
-        col(Dispute.order_id).in_({b.order_id for b in jobs} or {0}), Dispute.remedy != "",
-        Dispute.resolution != "release")))
+        col(Dispute.order_id).in_({b.order_id for js in jobs.values() for b in js} or {0}),
+        Dispute.remedy != "", Dispute.resolution != "release")))
+    proposed: dict[int, list[Booking]] = defaultdict(list)
+    reviews: dict[int, list[Review]] = defaultdict(list)
+    known = {c for c in ids if len(jobs[c]) >= MIN_JOBS}  # a record to show
+    if known:
+        for b in session.exec(select(Booking).where(
+                col(Booking.factory_company_id).in_(known),
+                col(Booking.created_at) >= now - timedelta(days=WINDOW_DAYS))):
+            proposed[b.factory_company_id].append(b)
+        for r in session.exec(select(Review).where(col(Review.factory_company_id).in_(known))):
+            reviews[r.factory_company_id].append(r)
+    return {c: _card(jobs[c], rejected, proposed[c], reviews[c]) for c in ids}
 
+
+def _card(jobs: list[Booking], rejected: set[int], proposed: list[Booking],
+          reviews: list[Review]) -> Scorecard:
     def defective(b: Booking) -> bool:
         return b.qc_failed_at is not None or b.order_id in rejected
 
@@ -79,13 +104,9 @@ def scorecard(session: Session, company_id: int, now: datetime) -> Scorecard:
     risk = round((problems * 1000 + PRIOR_PER_MILLE * PRIOR_JOBS) / (len(jobs) + PRIOR_JOBS))
     if len(jobs) < MIN_JOBS:
         return Scorecard(len(jobs), WINDOW_DAYS, None, None, None, None, None, risk)
-    proposed = list(session.exec(select(Booking).where(
-        Booking.factory_company_id == company_id,
-        col(Booking.created_at) >= now - timedelta(days=WINDOW_DAYS))))
     answered = [b for b in proposed if b.responded_at is not None]
     accepted = [b for b in answered if b.status != BookingStatus.declined]
     hours = [(b.responded_at - b.created_at).total_seconds() / 3600 for b in answered]  # type: ignore[operator]
-    reviews = list(session.exec(select(Review).where(Review.factory_company_id == company_id)))
     return Scorecard(
         jobs_counted=len(jobs), window_days=WINDOW_DAYS,
         on_time_rate=round(1 - late / len(jobs), 3), defect_rate=round(defects / len(jobs), 3),
@@ -95,15 +116,19 @@ def scorecard(session: Session, company_id: int, now: datetime) -> Scorecard:
         risk_per_mille=min(1000, risk))
 
 
+def scorecard(session: Session, company_id: int, now: datetime) -> Scorecard:
+    return for_companies(session, [company_id], now)[company_id]
+
+
 def plant_risk(session: Session, plant_companies: dict[int, int], now: datetime
                ) -> dict[int, int]:
     """Receiver of events.plant_risk: each plant's risk_per_mille from its company's record."""
-    by_company = {c: scorecard(session, c, now).risk_per_mille
-                  for c in set(plant_companies.values())}
+    cards = for_companies(session, plant_companies.values(), now)
+    by_company = {c: card.risk_per_mille for c, card in cards.items()}
     return {plant: by_company[company] for plant, company in plant_companies.items()}
 
 
 def company_records(session: Session, company_ids: list[int], now: datetime
                     ) -> dict[int, dict[str, Any]]:
     """Receiver of events.company_records: each factory's scorecard, for run review."""
-    return {c: scorecard(session, c, now).as_dict() for c in set(company_ids)}
+    return {c: card.as_dict() for c, card in for_companies(session, company_ids, now).items()}

@@ -56,9 +56,14 @@ class MatchingRun(SQLModel, table=True):
 
     @property
     def gap(self) -> float | None:
-        if self.objective is None or self.bound is None or self.objective == 0:
-            return None
-        return max(0.0, (self.objective - self.bound) / abs(self.objective))
+        return relative_gap(self.objective, self.bound)
+
+
+def relative_gap(objective: int | None, bound: int | None) -> float | None:
+    """How far the plan's cost may be above the best possible, as a share of it."""
+    if objective is None or bound is None or objective == 0:
+        return None
+    return max(0.0, (objective - bound) / abs(objective))
 
 
 class RunOrder(SQLModel, table=True):

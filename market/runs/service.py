@@ -32,6 +32,7 @@ from market.orders.models import Order, OrderStatus
 from market.orders.service import offered_orders
 from market.runs import isolation, planning, replan
 from market.runs.instant_quote import order_to_matching
+from market.runs.lines import RunLine
 from market.runs.models import MatchingRun, PlannedOperation, PlatformSetting, RunOrder, RunStatus
 from market.runs.planning import DEFAULT_TRANSPORT, build_problem
 
@@ -190,7 +191,7 @@ def list_runs(session: Session, actor: User, page: int = 1,
     return list(rows), int(total)
 
 
-def progress(run: MatchingRun, now: datetime | None = None) -> int:
+def progress(run: MatchingRun | RunLine, now: datetime | None = None) -> int:
     """Percent of the time limit spent, a fair guide since the engine uses all of it."""
     if run.status != RunStatus.running or run.started_at is None:
         return 100 if run.status in (RunStatus.done, RunStatus.approved, RunStatus.rejected,
@@ -464,7 +465,8 @@ def reap(session: Session, now: datetime | None = None,
         session.add(run)
     for run_id in result["retried"]:
         events.publish(session, events.run_requeued, run_id=run_id)
-    session.commit()
+    if stale:  # pages call this on every view: no commit round trip when nothing was due
+        session.commit()
     return result
 
 

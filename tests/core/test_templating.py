@@ -62,3 +62,66 @@ def test_pages_show_moments_to_the_minute(app, language):
         assert ":20" not in when(moment)
         assert when(moment) == ("2026年12月5日 10:35" if language == "zh"
                                 else "Dec 5, 2026, 10:35\u202fAM")
+
+
+def test_a_label_of_a_constant_is_in_the_language_of_each_reader(app):
+    """Jinja works a filter of a constant out when it compiles a template, once per process:
+    the calendar's legend (`{{ 'held' | label }}`) stayed in the first reader's language."""
+    template = app.jinja_env.from_string(
+        "{{ 'held' | label }} | {{ 'order.created' | audit_label }}")
+    with app.test_request_context("/", headers={"Accept-Language": "zh"}):
+        assert template.render() == "已预留 | 订单已创建"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert template.render() == "held | Order created"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_templates_gettext_writes_what_jinjas_writes(app, language):
+    """`_()` in one call, with the texts of plain strings kept: the same text, escaped the
+    same way, as Jinja's newstyle gettext over flask_babel."""
+    from jinja2 import Environment
+
+    from market.core.reader import reader
+
+    cases = [("Orders", {}), ("100%% sure", {}), ("Select order %(id)s", {"id": "<b>7</b>"}),
+             ("Times in %(tz)s", {"tz": "Asia/Shanghai"}), ("<not a msgid>", {})]
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        stock = Environment(extensions=["jinja2.ext.i18n"])
+        stock.install_gettext_callables(lambda s: reader().translations.ugettext(s),
+                                        lambda s, p, n: s, newstyle=True)
+        for autoescape in (True, False):
+            for text, values in cases:
+                source = "{{ _(text, **values) }}{{ gettext(text, **values) }}"
+                ours = app.jinja_env.from_string(
+                    f"{{% autoescape {autoescape} %}}{source}{{% endautoescape %}}")
+                theirs = stock.from_string(
+                    f"{{% autoescape {autoescape} %}}{source}{{% endautoescape %}}")
+                for _ in range(2):  # the second from the kept texts
+                    assert ours.render(text=text, values=values) == theirs.render(
+                        text=text, values=values), (text, autoescape)
+        escaped = app.jinja_env.from_string("{{ _('Select order %(id)s', id='<b>') }}")
+        assert "&lt;b&gt;" in escaped.render()  # the cases above do escape
+
+
+def test_id_url_builds_what_url_for_builds(app):
+    from flask import url_for
+
+    from market.core.templating import id_url
+
+    with app.test_request_context("/"):
+        show = id_url("orders.show", "order_id")
+        calendar = id_url("factory.calendar", "plant_id", week="2026-12-07")
+        for value in (1, 42, 2**31 - 1):
+            assert show(value) == url_for("orders.show", order_id=value)
+            assert calendar(value) == url_for("factory.calendar", plant_id=value,
+                                              week="2026-12-07")
+
+
+def test_when_formatter_writes_what_when_writes(app):
+    from market.core.templating import when_formatter
+
+    moments = [None, datetime(2026, 12, 31, 16, 0, tzinfo=UTC), datetime(2026, 12, 1, 8, 30)]
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        for style in ("short", "medium"):
+            write = when_formatter(style)
+            assert [write(m) for m in moments] == [when(m, style) for m in moments]

@@ -97,3 +97,29 @@ def test_the_language_switch_is_kept_on_the_user(app, session, people):
     buyer.post("/lang/zh", data={"next": "/dashboard"})
     session.expire_all()
     assert session.get(User, people["buyer"].id).locale == "zh"
+
+
+def test_the_badge_read_with_the_user_gives_way_to_a_write_in_the_request(app, session,
+                                                                          people):
+    """The unread count comes in the user's own query (one round trip for both); a request
+    that commits after that (a notification read, one made) counts again."""
+    from flask import g, render_template_string
+
+    from market.accounts import service as accounts
+    from market.core.extensions import db
+    from market.notify.service import mark_all_read
+
+    _notice(app, session, people)
+    buyer = session.get(User, people["buyer"].id)
+    with app.test_request_context("/"):
+        extras: dict = {}
+        user = accounts.load_user(db.session, buyer.get_id(), extras)
+        assert user is not None and extras == {"notify_unread": 1}
+        g.user_extras = extras
+        mark_all_read(db.session, user)  # commits
+        assert "notify_unread" not in g.user_extras
+        from flask_login import login_user
+
+        login_user(user)
+        page = render_template_string("{{ unread_notifications() }}")
+    assert page == "0"

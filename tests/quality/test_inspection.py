@@ -290,6 +290,7 @@ def test_capacity_search_shows_each_factorys_record(app, session, world, monkeyp
     page = buyer.get(url, headers=EN).text
     assert "new: fewer than 3 jobs" in page  # one job each in this world: no figures yet
     record = scorecards.Scorecard(12, 90, 0.917, 0.083, 1.0, 2.5, 4.5, 80)
-    monkeypatch.setattr(scorecards, "scorecard", lambda *_a, **_k: record)
+    monkeypatch.setattr(scorecards, "for_companies",
+                        lambda _session, ids, _now: {c: record for c in ids})
     page = buyer.get(url, headers=ZH).text
     assert "92% 准时" in page and "★ 4.5" in page

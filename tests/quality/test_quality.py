@@ -85,6 +85,37 @@ def test_scorecards_count_jobs_late_work_and_ratings(session, world):  # noqa: F
 
 
 @pytest.mark.usefixtures("in_app")
+def test_scorecards_of_many_factories_cost_four_queries(session, world):  # noqa: F811
+    """Capacity search and run review show a record a factory: one batch, not four queries
+    a factory (and the same cards as one at a time)."""
+    from sqlalchemy import event
+
+    users = world["users"]
+    now = utcnow()
+    anod = users["anod"].company_id
+    for i in range(3):  # a record for one of them, so every query is asked
+        session.add(Booking(quote_id=1, order_id=world["order"].id, operation_id=1,
+                            planned_operation_id=1, factory_company_id=anod,
+                            machine_id=world["machines"]["anod"].id,
+                            start=now - timedelta(days=10 + i), end=now - timedelta(days=9 + i),
+                            amount=1000, status="done", respond_by=now, done_at=now))
+    session.commit()
+    ids = {u.company_id for name, u in users.items() if name != "buyer"}
+    assert len(ids) >= 3
+    seen = []
+    engine = session.get_bind()
+    listen = lambda *_a, **_k: seen.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        cards = scorecards.for_companies(session, ids, now)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert len(seen) == 4, len(seen)
+    assert cards == {c: scorecards.scorecard(session, c, now) for c in ids}
+    assert cards[anod].jobs_counted == 3
+
+
+@pytest.mark.usefixtures("in_app")
 def test_the_record_goes_into_the_matching_problem(session, world):  # noqa: F811
     problem, index = planning.build_problem(session, start=utcnow(), minutes=7 * 24 * 60,
                                             orders=[])

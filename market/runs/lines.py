@@ -1,0 +1,45 @@
+"""The runs page's list of runs: the columns it shows, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from market.accounts.models import User
+from market.core.errors import PermissionDenied
+from market.runs.models import MatchingRun, relative_gap
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """A run as the runs page lists it: the columns it shows, not the whole run (whose
+    problem and stats can be large)."""
+
+    id: int
+    status: str
+    kind: str
+    trigger: str
+    created_at: datetime
+    started_at: datetime | None
+    time_limit_seconds: int
+    served: int | None
+    unserved: int | None
+    objective: int | None
+    bound: int | None
+
+    @property
+    def gap(self) -> float | None:
+        return relative_gap(self.objective, self.bound)
+
+
+def list_run_lines(session: Session, actor: User, page: int = 1,
+                   per_page: int = 20) -> tuple[list[RunLine], bool]:
+    """A page of runs, newest first, as `RunLine`s, and whether another page follows."""
+    if not actor.is_operator:
+        raise PermissionDenied("Only platform operators run and review matching.")
+    rows = session.exec(select(*(getattr(MatchingRun, f.name) for f in fields(RunLine)))
+                        .order_by(col(MatchingRun.id).desc())
+                        .offset((page - 1) * per_page).limit(per_page + 1)).all()
+    return [RunLine(*row) for row in rows[:per_page]], len(rows) > per_page
