@@ -57,6 +57,9 @@ def look(page, width: int, name: str) -> None:
     """The page fits the screen, passes axe-core, and is saved for a person to look at."""
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"{name}: the page is {scroll} px wide at {width} px"
+    # the header is one row at both widths (the phone's navigation behind its Menu button)
+    header = page.locator(".topbar").bounding_box()["height"]
+    assert header < 80, f"{name}: the header is {header} px high at {width} px"
     shot(page, name)
 
 

@@ -64,9 +64,12 @@ def test_factory_and_buyer_pages_fit_a_phone(phone, server, live_app):
     menu = page.locator(".menu-toggle")
     nav = page.locator("#mainnav")
     assert menu.is_visible() and not nav.is_visible()
-    assert page.locator(".topbar").bounding_box()["height"] < 140
+    assert page.locator(".topbar").bounding_box()["height"] < 80  # one row
+    sign_out = "Sign out" if lang == "en" else "退出登录"
+    assert not page.get_by_role("button", name=sign_out).is_visible()
     menu.click()
     assert nav.is_visible() and menu.get_attribute("aria-expanded") == "true"
+    assert nav.get_by_role("button", name=sign_out).is_visible()  # signing out is in the menu
     shot(page, f"89-phone-menu-{lang}")
     menu.click()
     assert not nav.is_visible()
