@@ -242,7 +242,9 @@ def template_url_for(endpoint: str, **values: Any) -> str:
     if known is None:
         known = _urls.setdefault(app, {})
     try:
-        key = (request.script_root, endpoint, *values.items())
+        # each value's type in the key: True == 1 as keys, but url_for writes 'True' and '1'
+        key = (request.script_root, endpoint,
+               *((name, type(value), value) for name, value in values.items()))
         found = known.get(key)
     except TypeError:  # a value that cannot be a key (a list)
         return url_for(endpoint, **values)

@@ -125,3 +125,15 @@ def test_when_formatter_writes_what_when_writes(app):
         for style in ("short", "medium"):
             write = when_formatter(style)
             assert [write(m) for m in moments] == [when(m, style) for m in moments]
+
+
+def test_the_templates_url_for_remembers_each_link_as_url_for_builds_it(app):
+    from flask import url_for
+
+    from market.core.templating import template_url_for
+
+    with app.test_request_context("/"):
+        for values in ({"page": 1}, {"page": True}, {"page": "1"}, {"page": 1.0}, {"page": 2}):
+            for _ in range(2):  # the second from memory
+                assert template_url_for("orders.index", **values) == url_for(
+                    "orders.index", **values), values
