@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from market.capacity import availability, csv_import, equipment, publishing
+from market.capacity import week as week_reads
 from market.capacity.models import Plant
 from market.capacity.pages import (
     _calendar_context,
@@ -31,9 +32,12 @@ from market.core.pages import attempt, factory_required
 @bp.get("/plants/<int:plant_id>/calendar")
 @factory_required
 def calendar(plant_id: int):
-    row = _plant_or_404(plant_id)
+    try:  # the plant and its machines in one read
+        row, machines = week_reads.plant_machines(db.session, _actor(), plant_id)
+    except NotFound:
+        abort(404)
     return render_template("factory/_calendar.html", plant=row,
-                           **_calendar_context(row, request.args.get("week")))
+                           **_calendar_context(row, request.args.get("week"), machines))
 
 
 @bp.post("/plants/<int:plant_id>/windows")

@@ -5,6 +5,7 @@ publishing, csv_import, availability) own the rules."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -22,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from market.accounts import service as accounts
 from market.capacity import downtime, equipment, publishing
+from market.capacity import week as week_reads
 from market.capacity.models import Plant
 from market.catalog import places
 from market.catalog import service as taxonomy
@@ -329,14 +331,18 @@ def withdraw_shift_rule(rule_id: int):
 
 # --- the week calendar (its routes: calendar_pages.py) ----------------------------------
 
-def _calendar_context(plant_row: Plant, week: str | None = None) -> dict:
+def _calendar_context(plant_row: Plant | week_reads.WeekPlant, week: str | None = None,
+                      machines: list[Any] | None = None) -> dict:
+    """The week calendar's values; `machines`: the plant's active machines, when the caller
+    read them with the plant (week.plant_machines)."""
     tz = ZoneInfo(plant_row.timezone)
     monday = _week_start(week, tz)
     days = [monday + timedelta(days=i) for i in range(7)]
     start = datetime.combine(monday, time(0), tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(0), tz).astimezone(UTC)
-    machines = [m for m in equipment.list_machines(db.session, _actor(), plant_row.id)]
-    windows = publishing.windows_for_machines(db.session, [m.id for m in machines], start, end)  # type: ignore[misc]
+    if machines is None:
+        machines = week_reads.plant_machines(db.session, _actor(), plant_row.id)[1]  # type: ignore[arg-type]
+    windows = week_reads.week_windows(db.session, plant_row.id, start, end)  # type: ignore[arg-type]
     cells: dict[tuple[int, date], list[dict]] = {}
     for m in machines:
         for w in windows.get(m.id, []):  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ class IdConverter(IntegerConverter):
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     from market.config import BASE_DIR
-    from market.core import openapi, pages, security, templating  # noqa: F401
+    from market.core import fragments, openapi, pages, security, templating  # noqa: F401
     from market.core.extensions import babel, csrf, db, limiter, login_manager, select_locale
     from market.core.jobs import jobs
 
@@ -40,4 +40,5 @@ def init_app(app: Flask) -> None:
     )
     security.init_app(app)
     templating.init_app(app)
+    fragments.init_app(app)
     pages.init_app(app)

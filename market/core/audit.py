@@ -4,11 +4,14 @@ own transaction, so an action and its audit row are committed together or not at
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import bindparam
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from market.core.db import read
 from market.core.models import utc_column, utcnow
 
 
@@ -48,13 +51,22 @@ def record(
     return event
 
 
+@lru_cache(maxsize=4)
+def _recent_query(of_company: bool, of_actions: bool) -> Any:
+    query = select(*AuditEvent.__table__.columns)  # type: ignore[attr-defined]
+    if of_company:
+        query = query.where(AuditEvent.company_id == bindparam("company_id"))
+    if of_actions:
+        query = query.where(col(AuditEvent.action).in_(bindparam("actions", expanding=True)))
+    return (query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+            .limit(bindparam("limit")))
+
+
 def recent(
     session: Session, company_id: int | None = None, limit: int = 50,
     actions: list[str] | None = None,
-) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
-    if company_id is not None:
-        query = query.where(AuditEvent.company_id == company_id)
-    if actions:
-        query = query.where(col(AuditEvent.action).in_(actions))
-    return list(session.exec(query.limit(limit)))
+) -> list[Any]:
+    """The latest events (of a company, of some actions), newest first, as read-only rows
+    with the events' fields."""
+    return list(read(session, _recent_query(company_id is not None, bool(actions)),
+                     company_id=company_id, actions=actions or [], limit=limit))

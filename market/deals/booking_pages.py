@@ -10,6 +10,7 @@ from market.capacity.models import Machine
 from market.core import events
 from market.core.errors import NotFound
 from market.core.extensions import db
+from market.core.jobs import catch_up
 from market.core.pages import actor as _actor
 from market.core.pages import attempt, factory_required, on_service_error
 from market.deals import disruption, production, visibility
@@ -23,7 +24,7 @@ bp = Blueprint("bookings", __name__, url_prefix="/factory/bookings")
 @bp.get("")
 @factory_required
 def bookings_list():
-    bookings.expire_overdue(db.session)
+    catch_up(db.session)  # bookings unanswered by their deadline count as declined
     status = request.args.get("status") or None
     page = request.args.get("page", 1, type=int)
     page = max(1, page) if page else 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists
+from sqlalchemy import bindparam, exists, or_
 from sqlmodel import Session, col, select
 
 from market.accounts import service as accounts
@@ -173,18 +173,22 @@ def _expire_quote(session: Session, quote: Quote, order: Order, now: datetime) -
     add_event(session, order, None, "quote_expired", quote_id=quote.id)
 
 
+# true when a quote or a booking is past its deadline at the bind parameter "now" (pages ask
+# this, with the other housekeeping steps' conditions, in one query: core.jobs.catch_up)
+OVERDUE = or_(
+    exists().where(Quote.status == QuoteStatus.offered.value,
+                   col(Quote.expires_at) <= bindparam("now")),
+    exists().where(Booking.status == BookingStatus.proposed.value,
+                   col(Booking.respond_by) <= bindparam("now")))
+
+
 def expire_overdue(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Expired quotes release their holds; bookings unanswered by their deadline count as
     declined. Cheap when nothing is due, so pages may call it."""
     now = now or utcnow()
     counts = {"quotes": 0, "bookings": 0}
-    # one cheap question first: pages call this on every request, and nearly always
-    # nothing is due
-    due = session.exec(select(
-        exists().where(Quote.status == QuoteStatus.offered.value, col(Quote.expires_at) <= now),
-        exists().where(Booking.status == BookingStatus.proposed.value,
-                       col(Booking.respond_by) <= now))).one()
-    if not any(due):
+    # one cheap question first: nearly always nothing is due
+    if not session.exec(select(OVERDUE), params={"now": now}).one():
         return counts
     with write_lock(session):
         for quote in session.exec(select(Quote).where(

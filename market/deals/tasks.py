@@ -12,7 +12,7 @@ from market.core.jobs import housekeeping_step
 from market.core.money import DEFAULT_FEE_BPS
 from market.deals import changes, disruption, service
 
-housekeeping_step("deals", on_read=True)(service.expire_overdue)
+housekeeping_step("deals", due=service.OVERDUE)(service.expire_overdue)
 
 
 @housekeeping_step("deliveries")

@@ -4,13 +4,15 @@ parts come from and go to), operators all; the buyer reads them through its orde
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, bindparam, case
 from sqlmodel import Session, col, select
 
 from market.accounts.models import User
 from market.capacity.models import Machine, Plant
+from market.core.db import read
 from market.core.errors import N_, NotFound, ValidationError
 from market.deals.models import LIVE_BOOKING_STATES, Booking, BookingStatus
 from market.orders.models import Order, OrderOperation
@@ -34,11 +36,18 @@ def _listed(actor: User, status: str | None, *columns: Any) -> Any:
             return None
         query = query.where(Booking.factory_company_id == actor.company_id)
     if status:
-        if status not in {s.value for s in BookingStatus}:
-            raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
-                                  {"value": repr(status)})
+        _check_status(status)
         query = query.where(Booking.status == status)
     return query.order_by(col(Booking.start))
+
+
+_STATUSES = frozenset(s.value for s in BookingStatus)
+
+
+def _check_status(status: str) -> None:
+    if status not in _STATUSES:
+        raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
+                              {"value": repr(status)})
 
 
 def list_bookings(session: Session, actor: User, status: str | None = None) -> list[Booking]:
@@ -52,27 +61,42 @@ ROW_COLUMNS = (Booking.id, Booking.order_id, Booking.operation_id, Booking.machi
                Booking.respond_by, Booking.at_risk)
 
 
+@lru_cache(maxsize=8)
+def _booking_page_query(of_company: bool, by_status: bool) -> Any:
+    """The factory's list page (bind parameters company_id, status, offset, limit), with
+    each order's title, the operation's step and process and the machine's name (None where
+    the machine is not the booking factory's), built once per kind of list."""
+    machine_name = case((col(Plant.id).is_not(None), Machine.name)).label("machine_name")
+    query = select(*ROW_COLUMNS, Order.title, OrderOperation.seq, OrderOperation.process_code,
+                   machine_name)
+    if of_company:
+        query = query.where(Booking.factory_company_id == bindparam("company_id"))
+    if by_status:
+        query = query.where(Booking.status == bindparam("status"))
+    return (query.outerjoin(Order, col(Order.id) == Booking.order_id)
+            .outerjoin(OrderOperation, and_(col(OrderOperation.id) == Booking.operation_id,
+                                            col(OrderOperation.order_id) == Booking.order_id))
+            .outerjoin(Machine, col(Machine.id) == Booking.machine_id)
+            .outerjoin(Plant, and_(col(Plant.id) == Machine.plant_id,
+                                   col(Plant.company_id) == Booking.factory_company_id))
+            .order_by(col(Booking.start), col(Booking.id))
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 def booking_list_page(session: Session, actor: User, status: str | None = None,
                       page: int = 1, per_page: int = 50) -> tuple[list[Any], bool]:
     """A page of `list_booking_rows` as the factory's list shows it, with each order's title,
-    the operation's step and process and the machine's name (None where the machine is not
-    the booking factory's) in the same query, and whether another page follows. One query
-    joined: three more with the page's ids written into them cost the page more than its
-    rows."""
-    machine_name = case((col(Plant.id).is_not(None), Machine.name)).label("machine_name")
-    query = _listed(actor, status, *ROW_COLUMNS, Order.title, OrderOperation.seq,
-                    OrderOperation.process_code, machine_name)
-    if query is None:
+    the operation's step and process and the machine's name, in one query (three more with
+    the page's ids written into them cost the page more than its rows), and whether another
+    page follows."""
+    if status:
+        _check_status(status)
+    if not actor.is_operator and (actor.company is None or not actor.company.is_factory):
         return [], False
-    query = (query.outerjoin(Order, col(Order.id) == Booking.order_id)
-             .outerjoin(OrderOperation, and_(col(OrderOperation.id) == Booking.operation_id,
-                                             col(OrderOperation.order_id) == Booking.order_id))
-             .outerjoin(Machine, col(Machine.id) == Booking.machine_id)
-             .outerjoin(Plant, and_(col(Plant.id) == Machine.plant_id,
-                                    col(Plant.company_id) == Booking.factory_company_id))
-             .order_by(col(Booking.id)).offset((page - 1) * per_page).limit(per_page + 1))
-    rows = list(session.exec(query))
-    return rows[:per_page], len(rows) > per_page
+    rows = read(session, _booking_page_query(not actor.is_operator, bool(status)),
+                company_id=actor.company_id, status=status, offset=(page - 1) * per_page,
+                limit=per_page + 1)
+    return list(rows[:per_page]), len(rows) > per_page
 
 
 def list_booking_rows(session: Session, actor: User, status: str | None = None) -> list[Any]:

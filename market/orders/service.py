@@ -14,10 +14,11 @@ from `offered_orders`, never from "status == open" alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
@@ -25,7 +26,7 @@ from sqlmodel import Session, col, func, select
 from market.accounts.models import Company, CompanyStatus, User
 from market.catalog.models import Material, Process, ProcessMaterial
 from market.core import audit, events
-from market.core.db import write_lock
+from market.core.db import read, write_lock
 from market.core.errors import N_, Conflict, NotFound, PermissionDenied, ValidationError
 from market.core.models import utcnow
 from market.orders import lifecycle
@@ -108,11 +109,18 @@ def _listed(user: User, status: str | None, *columns: Any) -> Any:
             return None
         query = query.where(Order.buyer_company_id == user.company_id)
     if status:
-        if status not in {s.value for s in OrderStatus}:
-            raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
-                                  {"value": repr(status)})
+        _check_status(status)
         query = query.where(Order.status == status)
     return query
+
+
+_STATUSES = frozenset(s.value for s in OrderStatus)
+
+
+def _check_status(status: str) -> None:
+    if status not in _STATUSES:
+        raise ValidationError("Unknown status %(value)s.", {"status": N_("Unknown status.")},
+                              {"value": repr(status)})
 
 
 def _page(session: Session, query: Any, page: int, per_page: int,
@@ -153,9 +161,9 @@ def list_orders(
     return rows, total
 
 
-@dataclass(frozen=True)
-class OrderLine:
-    """An order as a list page shows it: its own fields and its routing's process codes."""
+class OrderLine(NamedTuple):
+    """An order as a list page shows it: its own fields and its routing's process codes (a
+    tuple: a row is compared and hashed as one, core.fragments)."""
 
     id: int
     title: str
@@ -164,7 +172,31 @@ class OrderLine:
     budget: int | None
     currency: str
     status: str
-    processes: list[str]
+    processes: tuple[str, ...]
+
+
+@lru_cache(maxsize=8)
+def _lines_query(of_company: bool, by_status: bool) -> Any:
+    """The order list's page of rows (bind parameters company_id, status, offset, limit),
+    built once per kind of list."""
+    query = select(Order.id, Order.title, Order.quantity, Order.due_date, Order.budget,
+                   Order.currency, Order.status)
+    if of_company:
+        query = query.where(Order.buyer_company_id == bindparam("company_id"))
+    if by_status:
+        query = query.where(Order.status == bindparam("status"))
+    return (query.order_by(col(Order.created_at).desc(), col(Order.id).desc())
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+@lru_cache(maxsize=8)
+def _line_routings_query(of_company: bool, by_status: bool) -> Any:
+    """The process codes of that page's orders in routing order, joined to the page's own
+    query (an IN list of the ids would make every statement new to the database)."""
+    page_ids = _lines_query(of_company, by_status).with_only_columns(col(Order.id)).subquery()
+    return (select(OrderOperation.order_id, OrderOperation.process_code)
+            .join(page_ids, page_ids.c.id == col(OrderOperation.order_id))
+            .order_by(col(OrderOperation.order_id), col(OrderOperation.seq)))
 
 
 def list_order_lines(
@@ -175,28 +207,36 @@ def list_order_lines(
     whole orders and operations as ORM objects cost a 50-row page several times as much.
     `counts`: the user's `status_counts`, when the caller has them (the total is then
     theirs, without a query of its own)."""
-    query = _listed(user, status, Order.id, Order.title, Order.quantity, Order.due_date,
-                    Order.budget, Order.currency, Order.status)
-    if query is None:
+    if status:
+        _check_status(status)
+    if not user.is_operator and user.company_id is None:
         return [], 0
-    known = None if counts is None else (
-        counts.get(status, 0) if status else sum(counts.values()))
-    query, total = _page(session, query, page, per_page, known)
-    rows = session.exec(query).all()
+    if counts is None:
+        counts = status_counts(session, user)
+    total = counts.get(status, 0) if status else sum(counts.values())
+    kind = (not user.is_operator, bool(status))
+    params = {"company_id": user.company_id, "status": status,
+              "offset": (page - 1) * per_page, "limit": per_page}
+    rows = read(session, _lines_query(*kind), **params)
     if not rows:
         return [], total
     processes: dict[int, list[str]] = {row[0]: [] for row in rows}
-    for order_id, code in _routings(session, query, OrderOperation.order_id,
-                                    OrderOperation.process_code):
+    for order_id, code in read(session, _line_routings_query(*kind), **params):
         processes[order_id].append(code)
-    return [OrderLine(*row, processes=processes[row[0]]) for row in rows], total
+    return [OrderLine(*row, processes=tuple(processes[row[0]])) for row in rows], total
+
+
+@lru_cache(maxsize=2)
+def _counts_query(of_company: bool) -> Any:
+    query = select(Order.status, func.count()).group_by(Order.status)
+    if of_company:
+        query = query.where(Order.buyer_company_id == bindparam("company_id"))
+    return query
 
 
 def status_counts(session: Session, user: User) -> dict[str, int]:
-    query = select(Order.status, func.count()).group_by(Order.status)
-    if not user.is_operator:
-        query = query.where(Order.buyer_company_id == user.company_id)
-    return {status: int(n) for status, n in session.exec(query)}
+    return {status: int(n) for status, n in read(
+        session, _counts_query(not user.is_operator), company_id=user.company_id)}
 
 
 def is_offered(session: Session, order: Order) -> bool:
@@ -218,10 +258,13 @@ def offered_orders(session: Session) -> list[Order]:
     return list(session.exec(_offered(Order)))
 
 
+_OFFERED_ROWS = _offered(Order.id, Order.title, Order.quantity, Order.due_date)
+
+
 def offered_order_rows(session: Session) -> list[Any]:
     """`offered_orders` as rows of id, title, quantity and due date, for a page that lists
     them (a hundred ORM orders cost six times as much to load)."""
-    return list(session.exec(_offered(Order.id, Order.title, Order.quantity, Order.due_date)))
+    return list(read(session, _OFFERED_ROWS))
 
 
 def timeline(session: Session, order: Order) -> list[OrderEvent]:

@@ -6,7 +6,6 @@ import json
 import re
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -22,7 +21,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
 from sqlmodel import col, select
 
 from market.accounts import service as accounts
@@ -39,7 +37,6 @@ from market.core.jobs import catch_up, dispatch
 from market.core.labels import label
 from market.core.models import utcnow
 from market.core.pages import actor, attempt, on_service_error, operator_required
-from market.core.templating import when_formatter
 from market.orders import service as orders_service
 from market.orders.models import OrderOperation
 from market.runs import gantt, planning, replan
@@ -119,36 +116,17 @@ def _run_or_404(run_id: int):
 @bp.get("/runs")
 @operator_required
 def runs():
-    matching_runs.reap(db.session)
-    catch_up(db.session)  # quotes expired meanwhile put their orders back among the open
+    # runs whose worker died, quotes expired meanwhile (their orders are open again)
+    catch_up(db.session)
     page = request.args.get("page", 1, type=int)
     page = max(1, page) if page else 1
     rows, more = list_run_lines(db.session, actor(), page)
+    rows = [r._replace(progress=matching_runs.progress(r)) for r in rows]
     open_orders = orders_service.offered_order_rows(db.session)
     # declined or unanswered bookings put orders back: operators see them first
     attention = audit.recent(db.session, limit=10, actions=["booking.declined"])
     return render_template("operator/runs.html", runs=rows, page=page, more=more,
-                           open_orders=open_orders, progress=matching_runs.progress,
-                           attention=attention, order_picks=order_picks)
-
-
-def order_picks(rows: list[Any]) -> Markup:
-    """The rows of the start form's open orders (id, title, quantity, due date each), written
-    here rather than by a Jinja loop in runs.html: a market has hundreds of open orders, and
-    their nine values a row, each looked up and escaped by the template, were most of the
-    page's cost. The same markup the loop wrote."""
-    # translated and formatted once, as a template would (Markup % values), around a marker
-    # that each row's id (digits: nothing to escape) replaces
-    head, _marker, tail = str(Markup(_("Select order %(id)s")) % {"id": "\0"}).partition("\0")
-    due = when_formatter("short")
-    out = []
-    for o in rows:
-        i = int(o.id)
-        out.append(f'\n          <tr><td><input type="checkbox" name="order_ids" value="{i}" '
-                   f'id="pick-{i}" aria-label="{head}{i}{tail}"></td>\n'
-                   f'              <td><label for="pick-{i}">#{i} {escape(o.title)}</label></td>'
-                   f'<td>{int(o.quantity)}</td><td>{escape(due(o.due_date))}</td></tr>\n        ')
-    return Markup("".join(out))
+                           open_orders=open_orders, attention=attention)
 
 
 @bp.post("/runs")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import bindparam, exists, update
 from sqlmodel import Session, col, func, select
 
 from market.accounts.models import User
@@ -442,6 +442,16 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
     session.add(run)
     events.publish(session, events.run_finished, run_id=run_id, kind=run.kind)  # type: ignore[union-attr]
     session.commit()
+
+
+# true when a run is left `running` by a worker that stopped beating (core.jobs.catch_up
+# asks it before pages, with the other housekeeping steps' conditions, in one query)
+STALE = exists().where(MatchingRun.status == RunStatus.running.value,
+                       col(MatchingRun.heartbeat_at) < bindparam("runs_stale_before"))
+
+
+def stale_params(now: datetime) -> dict[str, Any]:
+    return {"runs_stale_before": now - timedelta(seconds=STALE_SECONDS)}
 
 
 def reap(session: Session, now: datetime | None = None,

@@ -25,7 +25,8 @@ def scheduled_matching(app: Flask) -> None:
             matching_runs.execute(app, run.id, worker_name())  # type: ignore[arg-type]
 
 
-housekeeping_step("runs")(matching_runs.reap)
+housekeeping_step("runs", due=matching_runs.STALE, due_params=matching_runs.stale_params)(
+    matching_runs.reap)
 
 
 def _dispatch_requeued(_session: object, run_id: int) -> None:

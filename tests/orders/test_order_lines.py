@@ -16,7 +16,7 @@ def buyer_user(session, taxonomy, buyer):
 
 def _summary(order) -> tuple:
     return (order.id, order.title, order.quantity, order.due_date, order.budget,
-            order.currency, order.status, [op.process_code for op in order.operations])
+            order.currency, order.status, tuple(op.process_code for op in order.operations))
 
 
 def test_order_lines_are_the_orders_as_listed(session, buyer_user):
@@ -34,5 +34,5 @@ def test_order_lines_are_the_orders_as_listed(session, buyer_user):
             assert [(line.id, line.title, line.quantity, line.due_date, line.budget,
                      line.currency, line.status, line.processes) for line in lines] == [
                 _summary(o) for o in whole], (status, page)
-    assert orders.list_order_lines(session, buyer_user, None, 1, 3)[0][0].processes == [
-        "cnc_milling", "anodizing"]
+    assert orders.list_order_lines(session, buyer_user, None, 1, 3)[0][0].processes == (
+        "cnc_milling", "anodizing")

@@ -347,6 +347,48 @@ def test_reaper_fails_a_dead_run_and_stores_nothing(session, market):
     assert session.exec(select(PlannedOperation)).all() == []
 
 
+def test_pages_catch_up_on_what_is_due_in_one_question(app, session, market):
+    """Before a page: one query asks every on-read housekeeping step whether it has work,
+    and only the steps that have any run (a dead run reaped, an expired quote released)."""
+    from sqlalchemy import event
+
+    from market.core.extensions import db
+    from market.core.jobs import ON_READ, catch_up
+
+    assert set(ON_READ) >= {"deals", "runs"}
+    engine = app.extensions["yunzao_db"]
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    run = matching_runs.start_run(session, market["operator"], 5)
+    with app.app_context():
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            catch_up(db.session)
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+    assert len(seen) == 1, seen  # nothing due: the one question
+    run.status, run.worker, run.attempts = "running", "ghost:1", 2
+    run.heartbeat_at = utcnow() - timedelta(minutes=10)
+    session.add(run)
+    session.commit()
+    with app.app_context():
+        catch_up(db.session)
+    session.expire_all()
+    assert session.get(MatchingRun, run.id).status == "failed"
+    run = run_now(app, session, market["operator"])
+    offers.approve(session, market["operator"], run.id)
+    with app.app_context():
+        catch_up(db.session)  # the quote is not due yet
+        session.expire_all()
+        assert session.get(Order, market["order"].id).status == "quoted"
+        catch_up(db.session, utcnow() + timedelta(hours=73))
+    session.expire_all()
+    assert session.get(Order, market["order"].id).status == "open"
+
+
 def test_transport_settings(session, market):
     values = matching_runs.set_transport(session, market["operator"], {"cost_per_km": "250"})
     assert values["cost_per_km"] == 250

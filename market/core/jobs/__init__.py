@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
@@ -28,9 +29,11 @@ TASKS: dict[str, Callable[..., Any]] = {}
 # Housekeeping steps of the domains, run in order every minute by the `housekeeping` task
 # (Celery beat, or the in-process schedule) and by `flask matching housekeeping`.
 HOUSEKEEPING: dict[str, Callable[[Any], Any]] = {}
-# The cheap ones (nothing to do costs one query) also run before pages that show their
-# effects (an expired quote puts its order back among the open ones).
-ON_READ: list[str] = []
+# The cheap ones also run before pages that show their effects (an expired quote puts its
+# order back among the open ones), each with a SQL condition that holds when it has work:
+# `catch_up` asks them all in one query and runs only the steps that are due.
+ON_READ: dict[str, tuple[Any, Callable[[datetime], dict[str, Any]]]] = {}
+_due_queries: dict[tuple[str, ...], Any] = {}
 
 
 def task(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -40,22 +43,41 @@ def task(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def housekeeping_step(name: str, on_read: bool = False
+def housekeeping_step(name: str, due: Any = None,
+                      due_params: Callable[[datetime], dict[str, Any]] | None = None,
                       ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
-    """Register `fn(session) -> counts` as a housekeeping step named `name`; `on_read`: cheap
-    enough to run before pages that show its effects (`catch_up`)."""
+    """Register `fn(session) -> counts` as a housekeeping step named `name`. With `due` (a
+    SQL boolean with bind parameters, e.g. an EXISTS, true when the step has work, and
+    `due_params(now)` its values) it also runs before pages that show its effects
+    (`catch_up`), as `fn(session, now=now)`."""
     def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         HOUSEKEEPING[name] = fn
-        if on_read and name not in ON_READ:
-            ON_READ.append(name)
+        if due is not None:
+            ON_READ[name] = (due, due_params or (lambda now: {"now": now}))
+            _due_queries.clear()
         return fn
     return register
 
 
-def catch_up(session: Any) -> None:
-    """Run the cheap housekeeping steps now, so a page never shows a state that is overdue."""
-    for name in ON_READ:
-        HOUSEKEEPING[name](session)
+def catch_up(session: Any, now: datetime | None = None) -> None:
+    """Run the housekeeping steps that are due now, so a page never shows a state that is
+    overdue: one query asks every step whether it has work (nearly always none)."""
+    if not ON_READ:
+        return
+    from sqlalchemy import select
+
+    names = tuple(ON_READ)
+    query = _due_queries.get(names)
+    if query is None:  # built once: the statement, its compiled SQL and plan are reused
+        query = _due_queries[names] = select(*(ON_READ[n][0] for n in names))
+    now = now or datetime.now(UTC)
+    params: dict[str, Any] = {}
+    for name in names:
+        params.update(ON_READ[name][1](now))
+    flags = session.execute(query, params).one()
+    for name, flag in zip(names, flags, strict=True):
+        if flag:
+            HOUSEKEEPING[name](session, now=now)
 
 
 def run_housekeeping(session: Any) -> dict[str, Any]:
