@@ -211,7 +211,7 @@ def bench_pages(database_url: str | None, seconds: int = 10) -> str:
         world = fill(url)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 40,
                "YUNZAO_ENV": "production", "FLASK_DEBUG": "0", "JOBS_MODE": "sync",
-               "RATELIMIT_ENABLED": "0", "SCHEDULE_IN_PROCESS": "0"}
+               "SCHEDULE_IN_PROCESS": "0"}
         hello = _serve("market.page_bench:hello_app()", 8911, env)
         app = None
         rows = []
