@@ -27,7 +27,8 @@ hours (a night absorbs any gain until a chain crosses one fewer), the ready time
 progress. The best place is kept if it scores lower, or the same half the time, or keeps the
 makespan at a worse second score (SIDEWAYS). The place an operation left is tabu for a few
 iterations unless a move beats the best; after STALL iterations without a new best, the
-search restarts from the best plan with a few random moves.
+search restarts from the best plan with a few random moves, and after PATIENCE restarts
+without a lower makespan it ends (CP-SAT LNS, which follows, gets the time).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ BACK = 2  # positions tried before the first one whose operation ends after the 
 POSITIONS = 8  # ... and after it, per machine
 STALL = 100  # iterations without a new best before a restart from the best
 KICK = 3  # random moves of a restart
+PATIENCE = 5  # restarts without a new best makespan end the phase (LNS gets the time)
 TENURE = (4, 8)  # iterations a left place stays tabu (random in this range)
 SIDEWAYS = 0.1  # chance to keep a move that leaves the makespan but worsens the second score
 
@@ -359,12 +361,16 @@ def shop_moves(run: Run, candidates: list[int], best_pl: Placements, best_obj: i
     tabu: dict[tuple[Key, int, Key | None], int] = {}
     it = improved = accepted = restarts = 0
     last_best = 0
+    idle = 0  # restarts since the best makespan last fell
     while time.monotonic() < stop and (not run.deterministic
                                        or steps0 + S.st.steps < budget):
         if run.good_enough(best[0]):
             break
         it += 1
         if it - last_best > STALL:
+            idle += 1
+            if idle > PATIENCE:
+                break
             steps0 += S.st.steps
             S = ShopState(run, best_mine, served)
             _kick(S)
@@ -399,12 +405,15 @@ def shop_moves(run: Run, candidates: list[int], best_pl: Placements, best_obj: i
             accepted += 1
             cur = pick[0]
             if cur < best:
-                improved += cur[0] < best[0]
+                if cur[0] < best[0]:
+                    improved += 1
+                    idle = 0
                 best, best_mine, last_best = cur, dict(st.pl), it
             continue
         st.undo(mark)
     steps = steps0 + S.st.steps
-    if run.deterministic and steps < budget and not run.good_enough(best[0]):
+    if run.deterministic and steps < budget and idle <= PATIENCE \
+            and not run.good_enough(best[0]):
         run.clock_cut("shop_moves")
     stats = run.stats
     stats["shop_moves_iterations"] = stats.get("shop_moves_iterations", 0) + it
