@@ -170,17 +170,29 @@ def test_shop_move_plans_are_always_valid_and_never_worse(d: dict[str, Any],
     assert {o["order"] for o in out["orders"]} == {p.orders[j].id for j in served}
 
 
+# 8 jobs x 4 machines (drawn once); in shifts over three plants the first CP-SAT solve does
+# not prove it, so the search runs
+EIGHT_BY_FOUR = """8 4
+4  1 1 7  2 2 30 3 26  2 3 11 4 24  1 2 18
+4  3 4 22 3 19 2 21  2 1 16 4 19  2 4 21 2 10  3 2 5 1 10 3 15
+4  1 2 21  3 3 19 4 30 1 18  3 3 16 4 19 2 10  2 4 21 3 12
+4  2 3 21 2 21  2 4 16 2 23  3 4 15 2 27 1 10  3 3 14 2 30 4 27
+4  3 4 20 2 21 1 16  3 1 11 2 28 4 8  1 1 13  3 2 29 3 21 1 9
+4  2 2 6 1 18  3 1 16 4 10 2 12  3 1 7 4 5 3 6  3 1 9 2 10 3 28
+4  1 1 17  3 1 6 4 5 3 16  3 1 20 2 5 3 14  2 1 29 2 17
+4  3 2 7 4 26 1 26  2 1 19 4 30  1 4 20  3 3 13 1 13 2 24
+"""
+
+
 def test_solve_runs_the_move_search_on_makespan_shops_with_calendars_and_lags() -> None:
-    d = shifted_form(parse_fjs(
-        "4 3\n3 2 1 30 2 40  1 3 50  2 1 20 3 30\n2 1 2 60  2 1 40 3 45\n"
-        "3 1 3 20  2 1 50 2 35  1 2 25\n2 2 1 45 3 40  1 1 30\n"), scale=4)
-    a = solve(d, time_limit=6, workers=1, seed=0, work_limit=2)
+    d = shifted_form(parse_fjs(EIGHT_BY_FOUR), scale=10)
+    a = solve(d, time_limit=8, workers=1, seed=0, work_limit=2)
     out = assert_valid(d, a)
-    if a.status != "OPTIMAL":
-        assert a.stats.get("shop_moves_iterations", 0) > 0
-        assert "shop_moves_round1_objective" in a.stats
+    assert a.status == "FEASIBLE"
+    assert a.stats.get("shop_moves_iterations", 0) > 0
+    assert "shop_moves_round1_objective" in a.stats and "lns_round1_objective" in a.stats
     assert out["objective"] <= a.stats["start_objective"]
-    b = solve(d, time_limit=6, workers=1, seed=0, work_limit=2)  # repeatable
+    b = solve(d, time_limit=8, workers=1, seed=0, work_limit=2)  # repeatable
     if not a.stats.get("clock_cut") and not b.stats.get("clock_cut"):
         assert [x.to_dict() for x in a.assignments] == [x.to_dict() for x in b.assignments]
 
