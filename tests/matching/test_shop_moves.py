@@ -156,6 +156,7 @@ def test_shop_move_plans_are_always_valid_and_never_worse(d: dict[str, Any],
     # a small deterministic budget per example: the property is about every move kept
     mp = pytest.MonkeyPatch()
     mp.setattr(sm, "MAKESPAN_STEPS_PER_SECOND", 4000)
+    mp.setattr(sm, "PATIENCE", 10**6)  # the whole budget in moves, restarts included
     try:
         p = Problem.from_dict(d)
         run = Run(p, 5.0, 1, seed, True, False)
