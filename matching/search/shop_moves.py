@@ -41,8 +41,9 @@ from matching.search.context import Run
 from matching.search.lns import FIRST_SHARE_SHOP, lns_shop
 from matching.search.moves import Key, Plan
 
-# deterministic budget: slot searches (earliest() calls) per second of the move search's
-# share; calibrated below the rates measured on shift-calendar benchmarks (see commit log)
+# deterministic budget: slot searches (earliest() calls, analyses) per second of the move
+# search's share; measured 150,000-250,000 on mk06, mk10, 01a and 13a in shifts
+# (matching/bench_shifts.py, load 2-3), so the budget, not the clock, ends it when loaded
 MAKESPAN_STEPS_PER_SECOND = 80_000
 EXACT = 2  # places evaluated exactly per move (the best estimated)
 BACK = 2  # positions tried before the first one whose operation ends after the ready time
