@@ -1,6 +1,7 @@
 """solve(): pre-checks, greedy and label-insertion starts, CP-SAT, large-neighbourhood search
 (rounds of ruin and recreate, move search and CP-SAT LNS for cost; tabu search and CP-SAT
-LNS for pure shops), decomposition.
+LNS for pure shops; critical-operation moves and CP-SAT LNS for other makespan shops),
+decomposition.
 
 Repeatability (deterministic=True, the default): every CP-SAT call runs one search thread
 with `random_seed` and a deterministic-time limit derived from the caller's seconds (never
@@ -40,11 +41,11 @@ from matching.search.lns import (
     decompose,
     hybrid_shop,
     lns_orders,
-    lns_shop,
     pure_shop,
 )
 from matching.search.moves import cost_search
 from matching.search.repair import explain_unserved, repair
+from matching.search.shop_moves import shop_search
 
 # Above this many (operation, machine, start-piece) literals the whole model is not built
 # at once; orders are solved in due-date batches instead, then improved by LNS.
@@ -227,10 +228,8 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
         if p.objective == "makespan" and set(candidates) <= forced and not large:
             if pure_shop(run, candidates, forced):
                 best_pl, best_obj = hybrid_shop(run, candidates, best_pl, best_obj, bound)
-            else:
-                best_pl, best_obj, lns_bound = lns_shop(run, candidates, best_pl, best_obj)
-                if bound is not None and lns_bound is not None:
-                    bound = max(bound, lns_bound)
+            else:  # calendars, transport, bookings...: move search and LNS in rounds
+                best_pl, best_obj = shop_search(run, candidates, best_pl, best_obj, bound)
         else:
             if not large:
                 rest = run.work * 0.5

@@ -284,7 +284,7 @@ def lns_shop(run: Run, candidates: list[int], best_pl: Placements,
             frac[kind] = max(0.05, frac[kind] * 0.9)
             continue
         pl, _un = extract(built, solver)
-        obj = run.objective(pl, {})
+        obj = run.objective(pl, dict(run.reasons))  # with what cannot be served, as best_obj
         if st == cp_model.OPTIMAL and obj >= best_obj:
             frac[kind] = min(0.8, frac[kind] * 1.15)
         elif st != cp_model.OPTIMAL:

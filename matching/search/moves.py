@@ -24,6 +24,7 @@ floor (cheapest chain and unavoidable lateness, from the chains bound).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from matching.problem import Option
@@ -47,9 +48,13 @@ Span = tuple[int, int, int]  # (machine, start, end)
 
 
 class Plan:
-    """Machine sequences, spans and order costs, with a journal to undo trial moves."""
+    """Machine sequences, spans and order values, with a journal to undo trial moves.
 
-    def __init__(self, run: Run, pl: Placements, served: set[int]) -> None:
+    An order's value is its cost (the cost objective) unless `value` says otherwise (the
+    makespan search keeps completions: shop_moves.py)."""
+
+    def __init__(self, run: Run, pl: Placements, served: set[int],
+                 value: Callable[[Plan, int], int] | None = None) -> None:
         p = run.p
         self.p, self.legs, self.run = p, run.legs, run
         self.base: list[Timeline] = make_timelines(p, run.cals)  # bookings, fixed work
@@ -60,7 +65,8 @@ class Plan:
             if self.movable(key) and e > s:
                 self.seq[mi].append(key)
         self.served = set(served)
-        self.cost = {j: self.outcome(j)[2] for j in served}
+        self._value = value
+        self.cost = {j: self.value(j) for j in served}  # the value of each served order
         self.journal: list[tuple[Any, ...]] = []
         self.steps = 0
 
@@ -80,6 +86,12 @@ class Plan:
 
     def complete(self, j: int) -> bool:
         return all((j, k) in self.pl for k in range(self.n_ops(j)))
+
+    def value(self, j: int) -> int:
+        """Order j's value: its cost, or what the `value` hook says."""
+        if self._value is not None:
+            return self._value(self, j)
+        return self.outcome(j)[2]
 
     def outcome(self, j: int) -> tuple[int, int, int]:
         return order_outcome(self.p, self.legs, j,
@@ -225,7 +237,7 @@ class Plan:
                 delta = est if own else 0
                 for j in self.touched(mark):
                     if j in self.served and self.complete(j):
-                        delta += self.outcome(j)[2] - self.cost[j]
+                        delta += self.value(j) - self.cost[j]
                 self.steps += 1
                 if best is None or (delta, mi, i) < best:
                     best = (delta, mi, i)
@@ -235,7 +247,7 @@ class Plan:
     def commit(self, mark: int) -> None:
         for j in self.touched(mark):
             if j in self.served:
-                self.cost[j] = self.outcome(j)[2]
+                self.cost[j] = self.value(j)
         self.journal.clear()
 
     def compact(self) -> None:
