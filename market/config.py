@@ -66,6 +66,8 @@ class Config:
     # per company: instant quotes run the solver, uploads fill the disk
     QUOTE_RATE_LIMIT = os.environ.get("QUOTE_RATE_LIMIT", "30 per minute")
     UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "120 per hour")
+    # per company: every message is a notification and a mail to the other side
+    MESSAGE_RATE_LIMIT = os.environ.get("MESSAGE_RATE_LIMIT", "120 per hour")
 
     HSTS = _bool("HSTS", False)
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)

@@ -16,6 +16,7 @@ from market.accounts import service as accounts
 from market.accounts.models import Company, User
 from market.core import events
 from market.core.errors import N_, Conflict, NotFound, ValidationError
+from market.core.extensions import check_rate
 from market.deals.models import Booking
 from market.notify.models import Message, MessageFile
 from market.orders.attachments import ACCEPTED, KINDS, sanitise_name, storage_path, write_blob
@@ -130,6 +131,9 @@ def post(session: Session, user: User, thread: Thread, body: str,
                               {"body": N_("Too long.")})
     if not user.is_operator:
         accounts.require_active(session, user)
+        # every message tells the other side, by mail too: a flood costs the platform its
+        # mail reputation, so a company writes so many an hour (MESSAGE_RATE_LIMIT)
+        check_rate("message", "MESSAGE_RATE_LIMIT", user.company_id or f"user-{user.id}")
     file_ids = list(dict.fromkeys(file_ids or []))
     if len(file_ids) > MAX_FILES:
         raise ValidationError(N_("At most 10 files a message."),

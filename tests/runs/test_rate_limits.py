@@ -13,6 +13,7 @@ from market.orders import service as orders
 from market.orders.models import Attachment
 from tests.conftest import api_token, login, make_account
 from tests.fakes.orders import order_input, seed_capacity, tiny_pdf
+from tests.payments.conftest import people  # noqa: F401
 
 
 @pytest.fixture
@@ -72,3 +73,29 @@ def test_the_pages_say_so_when_a_company_is_over_its_limit(app, session, taxonom
     assert "Too many requests" in second
     assert session.exec(select(Attachment).where(Attachment.order_id == order_id)).all()
     assert len(session.exec(select(Attachment)).all()) == 1  # the refused one was not stored
+
+
+def test_messages_are_limited_per_company(app, client, session, people):  # noqa: F811
+    """Every message is a notification and a mail to the other side: a company writes so many
+    an hour; the refused one is not stored, and the other side may still answer."""
+    from market.deals import service as bookings
+    from market.notify.models import Message
+    from tests.fakes.orders import pay
+    from tests.payments.conftest import account_of, make_quote
+
+    app.config["MESSAGE_RATE_LIMIT"] = "2 per hour"
+    order, quote = make_quote(session, people)
+    bookings.accept_quote(session, people["buyer"], quote.id)
+    pay(session, people["operator"].id, order.id)
+    mill = api_token(client, account_of(people, "mill", app))
+    url = f"/api/v1/orders/{order.id}/messages"
+    sent = [client.post(url, headers=mill, json={"body": f"Question {i}"}).status_code
+            for i in range(3)]
+    assert sent == [201, 201, 429]
+    assert client.post(url, headers=mill, json={"body": "again"}).json["error"]["code"] == (
+        "rate_limited")
+    buyer = api_token(client, account_of(people, "buyer", app))
+    answer = client.post(f"{url}?factory_id={people['mill'].company_id}", headers=buyer,
+                         json={"body": "Answered"})
+    assert answer.status_code == 201
+    assert len(session.exec(select(Message)).all()) == 3
