@@ -30,7 +30,8 @@ def cmd_solve(a: argparse.Namespace) -> int:
 
     problem = _load_problem_dict(a.problem)
     plan = solve(problem, time_limit=a.time_limit, workers=a.workers, seed=a.seed, log=a.log,
-                 deterministic=not a.parallel, gap_limit=a.gap_limit, work_limit=a.work_limit)
+                 deterministic=not a.parallel, gap_limit=a.gap_limit, work_limit=a.work_limit,
+                 calendar_threads=a.calendar_threads)
     served = len(plan.orders)
     print(f"{plan.status} objective={plan.objective} bound={plan.bound} served={served}/"
           f"{served + len(plan.unserved)} in {plan.stats.get('wall_seconds')} s",
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(often better, not repeatable)")
     s.add_argument("--gap-limit", type=float, default=None,
                    help="anytime mode: stop once within this relative gap of the bound")
+    s.add_argument("--calendar-threads", action="store_true",
+                   help="anytime mode: all workers' CP-SAT threads on shift-calendar models "
+                        "too (by default one: OR-Tools 9.15 has aborted with more there)")
     s.add_argument("--work-limit", type=float, default=None,
                    help="repeatable mode: the work budget in reference seconds (default: the "
                         "time limit); lower than the time limit, the plan repeats on a "

@@ -84,7 +84,7 @@ def _sequences(p: Problem, reasons: dict[int, str], labels: bool = False) -> lis
 def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: int = 2,
           seed: int = 0, deterministic: bool = True, log: bool = False,
           lns: bool = True, gap_limit: float | None = None,
-          work_limit: float | None = None) -> Plan:
+          work_limit: float | None = None, calendar_threads: bool = False) -> Plan:
     """Solve a matching problem; always returns a plan that follows every rule of the format.
 
     deterministic=True: repeatable (budgets from the caller's seconds; it may end early);
@@ -92,10 +92,14 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
     budgets apart from the clock, so that a loaded machine still repeats the plan.
     deterministic=False: anytime, a parallel portfolio that uses the whole time_limit unless
     it proves optimality or, with gap_limit (e.g. 0.01), a gap that small to its bound.
+    `calendar_threads`: anytime mode uses `workers` CP-SAT threads on shift-calendar models
+    too (by default one there: OR-Tools has aborted the process with more; for a caller that
+    runs the engine in a process of its own and retries).
     Every phase watches the deadline; the time limit is never knowingly exceeded."""
     t0 = time.monotonic()
     p = as_problem(problem)
     run = Run(p, time_limit, workers, seed, deterministic, log, t0=t0, work_limit=work_limit)
+    run.calendar_threads = calendar_threads
     run.gap_limit = gap_limit
     best_pl: Placements = {}
     best_un: dict[int, str] = {}

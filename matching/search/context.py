@@ -134,6 +134,7 @@ class Run:
                                               deadline=self.t0 + time_limit / 6)
         self.stats: dict[str, Any] = {"engine": "cp-sat"}
         self.light_presolve = any(len(c.windows) > 1 for c in self.cals)
+        self.calendar_threads = False  # solve(calendar_threads=): all workers on calendars too
         self.allowed: dict[tuple[int, int], set[int]] = {}
         self.dtime_used = 0.0
         self.bound: int | None = None  # best proven lower bound so far (set by solve)
@@ -143,10 +144,11 @@ class Run:
         return self.deadline - time.monotonic()
 
     def cp_workers(self) -> int:
-        """CP-SAT threads in anytime mode: one on shift-calendar models, where OR-Tools 9.15
-        aborted the process twice with two (docs/benchmarks.md, known issue); the clock, not
-        a budget, still ends the search, so the whole time is used."""
-        return 1 if self.light_presolve else self.workers
+        """CP-SAT threads in anytime mode: `workers`, but one on shift-calendar models unless
+        the caller asks for all (`calendar_threads`): OR-Tools 9.15 aborted the process twice
+        with two there (docs/benchmarks.md, known issue), so a caller that cannot survive an
+        abort keeps one; the clock, not a budget, still ends the search."""
+        return 1 if self.light_presolve and not self.calendar_threads else self.workers
 
     def stop_at(self, seconds: float, last: bool = False) -> float:
         """Wall-clock end of a phase given `seconds`: its share (twice it in deterministic

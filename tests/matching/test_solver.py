@@ -114,6 +114,28 @@ def test_parallel_mode_is_valid_too() -> None:
     assert_valid(d, plan)
 
 
+def test_calendar_models_use_every_thread_only_when_asked(monkeypatch) -> None:
+    """One CP-SAT thread on shift-calendar models unless the caller, which can survive an
+    abort (the web app solves in a child process and retries), asks for all."""
+    import matching.search.context as context
+
+    seen: list[int] = []
+    real = context.cp_params
+
+    def recording(seconds, workers, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(workers)
+        return real(seconds, workers, *args, **kwargs)
+
+    monkeypatch.setattr(context, "cp_params", recording)
+    d = generate(20, 5, seed=8)  # shift calendars: windows per machine
+    for flag, threads in ((False, {1}), (True, {2})):
+        seen.clear()
+        plan = solve(d, time_limit=2, workers=2, seed=0, deterministic=False,
+                     calendar_threads=flag)
+        assert_valid(d, plan)
+        assert set(seen) == threads, (flag, seen)
+
+
 def test_problem_round_trip(tmp_path: Path) -> None:
     d = generate(5, 3, seed=6)
     p = Problem.from_dict(d)
