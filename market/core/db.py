@@ -49,6 +49,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         # the connection used last is used next: it keeps its prepared statements warm,
         # and the others idle long enough to be pinged (or closed by the server) first
         kwargs["pool_use_lifo"] = True
+        # the session in UTC whatever the server's default: times come back in UTC (psycopg
+        # then gives datetime.UTC, which the UTC column type passes through untouched)
+        kwargs["connect_args"] = {"options": "-c timezone=UTC"}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -65,6 +68,20 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 # the site was quiet costs no request an error.
 PING_AFTER_IDLE_SECONDS = 2.0
 _LOCKING = (" FOR UPDATE", " FOR SHARE", " FOR NO KEY UPDATE", " FOR KEY SHARE")
+# statement text -> whether it writes: the app runs a few hundred distinct statements, each
+# thousands of times (a str keeps its hash, so the lookup is cheap)
+_writes: dict[str, bool] = {}
+
+
+def _is_write(statement: str) -> bool:
+    """Anything but a SELECT, or a locking SELECT (FOR UPDATE/SHARE: the lock must last)."""
+    found = _writes.get(statement)
+    if found is None:
+        if len(_writes) > 10_000:
+            _writes.clear()
+        found = _writes[statement] = (statement.lstrip()[:6].upper() != "SELECT"
+                                      or any(lock in statement for lock in _LOCKING))
+    return found
 
 
 def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -99,8 +116,7 @@ def _transaction_for_writes(conn: Any, cursor: Any, statement: str, *_args: Any)
         return  # inside a transaction: everything stays in it
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return  # asked for autocommit (CREATE DATABASE, say): leave it
-    head = statement.lstrip()[:6].upper()
-    write = head != "SELECT" or any(lock in statement for lock in _LOCKING)
+    write = _is_write(statement)
     if raw.autocommit == write:
         raw.autocommit = not write
 

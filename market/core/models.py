@@ -55,8 +55,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # PostgreSQL sessions are in UTC (core.db)
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)

@@ -190,13 +190,15 @@ def _lines_query(of_company: bool, by_status: bool) -> Any:
 
 
 @lru_cache(maxsize=8)
-def _line_routings_query(of_company: bool, by_status: bool) -> Any:
-    """The process codes of that page's orders in routing order, joined to the page's own
-    query (an IN list of the ids would make every statement new to the database)."""
-    page_ids = _lines_query(of_company, by_status).with_only_columns(col(Order.id)).subquery()
-    return (select(OrderOperation.order_id, OrderOperation.process_code)
-            .join(page_ids, page_ids.c.id == col(OrderOperation.order_id))
-            .order_by(col(OrderOperation.order_id), col(OrderOperation.seq)))
+def _lines_with_routings_query(of_company: bool, by_status: bool) -> Any:
+    """That page joined to its orders' operations, in page order and routing order: one row
+    an operation (one with none for an order without operations), one round trip."""
+    page = _lines_query(of_company, by_status).add_columns(
+        col(Order.created_at).label("created_at")).subquery()
+    return (select(*(c for c in page.c if c.key != "created_at"), OrderOperation.process_code)
+            .select_from(page)
+            .outerjoin(OrderOperation, col(OrderOperation.order_id) == page.c.id)
+            .order_by(page.c.created_at.desc(), page.c.id.desc(), col(OrderOperation.seq)))
 
 
 def list_order_lines(
@@ -217,13 +219,13 @@ def list_order_lines(
     kind = (not user.is_operator, bool(status))
     params = {"company_id": user.company_id, "status": status,
               "offset": (page - 1) * per_page, "limit": per_page}
-    rows = read(session, _lines_query(*kind), **params)
-    if not rows:
-        return [], total
-    processes: dict[int, list[str]] = {row[0]: [] for row in rows}
-    for order_id, code in read(session, _line_routings_query(*kind), **params):
-        processes[order_id].append(code)
-    return [OrderLine(*row, processes=tuple(processes[row[0]])) for row in rows], total
+    orders: list[list[Any]] = []  # each order's columns, then its process codes
+    for *order, code in read(session, _lines_with_routings_query(*kind), **params):
+        if not orders or orders[-1][0] != order[0]:
+            orders.append([*order, []])
+        if code is not None:
+            orders[-1][-1].append(code)
+    return [OrderLine(*o[:-1], processes=tuple(o[-1])) for o in orders], total
 
 
 @lru_cache(maxsize=2)
