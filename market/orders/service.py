@@ -261,12 +261,18 @@ def offered_orders(session: Session) -> list[Order]:
 
 
 _OFFERED_ROWS = _offered(Order.id, Order.title, Order.quantity, Order.due_date)
+_OFFERED_COUNT = select(func.count()).select_from(_offered(Order.id).subquery())
 
 
 def offered_order_rows(session: Session) -> list[Any]:
     """`offered_orders` as rows of id, title, quantity and due date, for a page that lists
     them (a hundred ORM orders cost six times as much to load)."""
     return list(read(session, _OFFERED_ROWS))
+
+
+def offered_order_count(session: Session) -> int:
+    """How many `offered_orders` there are."""
+    return int(read(session, _OFFERED_COUNT)[0][0])
 
 
 def timeline(session: Session, order: Order) -> list[OrderEvent]:

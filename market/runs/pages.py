@@ -122,11 +122,24 @@ def runs():
     page = max(1, page) if page else 1
     rows, more = list_run_lines(db.session, actor(), page)
     rows = [r._replace(progress=matching_runs.progress(r)) for r in rows]
-    open_orders = orders_service.offered_order_rows(db.session)
+    # the open orders themselves only when asked (?choose=1, the link without JavaScript);
+    # the page loads them into the form when the operator opens the list (open_order_picks)
+    open_orders = (orders_service.offered_order_rows(db.session)
+                   if request.args.get("choose") else None)
+    open_count = (len(open_orders) if open_orders is not None
+                  else orders_service.offered_order_count(db.session))
     # declined or unanswered bookings put orders back: operators see them first
     attention = audit.recent(db.session, limit=10, actions=["booking.declined"])
     return render_template("operator/runs.html", runs=rows, page=page, more=more,
-                           open_orders=open_orders, attention=attention)
+                           open_orders=open_orders, open_count=open_count, attention=attention)
+
+
+@bp.get("/runs/open-orders")
+@operator_required
+def open_order_picks():
+    """The run form's list of open orders to tick (htmx, when the operator opens it)."""
+    return render_template("operator/_order_picks.html",
+                           open_orders=orders_service.offered_order_rows(db.session))
 
 
 @bp.post("/runs")

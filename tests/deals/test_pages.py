@@ -33,6 +33,19 @@ def loop(session, taxonomy, factory, buyer, operator):
     return order.id
 
 
+def test_the_open_orders_to_tick_load_when_asked(session, loop, operator_client):
+    """The runs page counts the open orders; the orders themselves come when the operator
+    opens the list (htmx fetches them), or in the page with ?choose=1 (no JavaScript)."""
+    page = operator_client.get("/operator/runs", headers=EN).text
+    assert "All 1 open order of verified buyers" in page
+    assert f'id="pick-{loop}"' not in page
+    assert 'hx-get="/operator/runs/open-orders"' in page and "?choose=1" in page
+    picks = operator_client.get("/operator/runs/open-orders", headers=EN).text
+    assert f'name="order_ids" value="{loop}"' in picks and "<html" not in picks
+    inline = operator_client.get("/operator/runs?choose=1", headers=EN).text
+    assert f'id="pick-{loop}"' in inline and '<details id="choose" open>' in inline
+
+
 def test_operator_runs_reviews_and_the_loop_closes(app, session, loop, operator_client,
                                                    buyer_client, factory_client, operator):
     page = operator_client.get("/operator/runs", headers=EN)
