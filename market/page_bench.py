@@ -12,6 +12,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -173,6 +174,14 @@ def _wrk(url: str, cookie: str | None, seconds: int, size: int = 0) -> tuple[flo
     return rate, value * scale
 
 
+def _free_port() -> int:
+    """A port nothing listens on: a fixed one could answer from a server left running by
+    someone else, and the bench would measure that one."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _serve(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     # as README.md serves it: 4 sync workers (one request at a time each, the CPU-bound
     # case), the app in production settings (no debug, no template reloading)
@@ -181,6 +190,8 @@ def _serve(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
          f"127.0.0.1:{port}", "--log-level", "warning", target], env=env,
         start_new_session=True)
     for _ in range(100):
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn {target} exited with {process.returncode}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
             return process
@@ -206,17 +217,18 @@ def bench_pages(database_url: str | None, seconds: int = 10) -> str:
         raise SystemExit("wrk is needed: apt-get install wrk")
     load = os.getloadavg()[0]  # before this benchmark adds its own
     url, name = (database_url, None) if database_url else scratch_database()
-    hello_url, base = "http://127.0.0.1:8911/", "http://127.0.0.1:8912"
+    hello_port, app_port = _free_port(), _free_port()
+    hello_url, base = f"http://127.0.0.1:{hello_port}/", f"http://127.0.0.1:{app_port}"
     try:
         world = fill(url)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 40,
                "YUNZAO_ENV": "production", "FLASK_DEBUG": "0", "JOBS_MODE": "sync",
                "SCHEDULE_IN_PROCESS": "0"}
-        hello = _serve("market.page_bench:hello_app()", 8911, env)
+        hello = _serve("market.page_bench:hello_app()", hello_port, env)
         app = None
         rows = []
         try:
-            app = _serve("wsgi:app", 8912, env)
+            app = _serve("wsgi:app", app_port, env)
             cookies = {role: _cookie(base, email) for role, email in world["emails"].items()}
             _wrk(hello_url, None, 1)
             for role, label, path in PAGES:
