@@ -86,6 +86,9 @@ class Config:
     # the in-process schedule (JOBS_MODE=thread): "" = on, except under TESTING
     SCHEDULE_IN_PROCESS = os.environ.get("SCHEDULE_IN_PROCESS", "")
     HOUSEKEEPING_SECONDS = _int("HOUSEKEEPING_SECONDS", 60)
+    # pages that show housekeeping's effects (runs, bookings) ask what is due at most this
+    # often per process (core.jobs.catch_up)
+    CATCH_UP_SECONDS = _int("CATCH_UP_SECONDS", 5)
     # Days a buyer has to inspect a delivery; a delivered order closes when they pass.
     INSPECTION_DAYS = _int("INSPECTION_DAYS", 7)
     # A re-plan that cannot deliver by the due date plus these days offers the buyer

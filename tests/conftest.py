@@ -159,6 +159,9 @@ def app_config(database_url: str, tmp_path) -> dict:
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SOLVER_MODE": "repeatable",  # the same plan every run, and no run longer than needed
+        # pages catch up on what is due at every view (tests change the clock's world
+        # between two views; tests/runs/test_service.py checks the production spacing)
+        "CATCH_UP_SECONDS": 0,
         # every factory a test makes is new: probation (one order at a time) would decide
         # most flows; tests/quality/test_probation.py switches it on and tests it
         "PROBATION_MAX_AMOUNT": 0,

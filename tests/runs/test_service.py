@@ -411,6 +411,30 @@ def test_pages_catch_up_on_what_is_due_in_one_question(app, session, market):
     assert session.get(Order, market["order"].id).status == "open"
 
 
+def test_pages_ask_what_is_due_at_most_every_few_seconds(app, session, market):
+    """In production a page asks at most every CATCH_UP_SECONDS per process (housekeeping
+    runs every minute anyway, and services check deadlines when they act)."""
+    from sqlalchemy import event
+
+    from market.core.extensions import db
+    from market.core.jobs import catch_up
+
+    app.config["CATCH_UP_SECONDS"] = 60
+    engine = app.extensions["yunzao_db"]
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    with app.app_context():
+        catch_up(db.session)
+        catch_up(db.session)  # within the minute: no question
+        assert len(seen) == 1, seen
+        catch_up(db.session, utcnow())  # a caller's own moment: always asked
+        assert len(seen) == 2, seen
+    app.config["CATCH_UP_SECONDS"] = 0
+    with app.app_context():
+        catch_up(db.session)
+        assert len(seen) == 3, seen
+
+
 def test_transport_settings(session, market):
     values = matching_runs.set_transport(session, market["operator"], {"cost_per_km": "250"})
     assert values["cost_per_km"] == 250

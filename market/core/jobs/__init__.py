@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ HOUSEKEEPING: dict[str, Callable[[Any], Any]] = {}
 # `catch_up` asks them all in one query and runs only the steps that are due.
 ON_READ: dict[str, tuple[Any, Callable[[datetime], dict[str, Any]]]] = {}
 _due_queries: dict[tuple[str, ...], Any] = {}
+_last_catch_up: weakref.WeakKeyDictionary[Flask, float] = weakref.WeakKeyDictionary()
 
 
 def task(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,10 +62,22 @@ def housekeeping_step(name: str, due: Any = None,
 
 
 def catch_up(session: Any, now: datetime | None = None) -> None:
-    """Run the housekeeping steps that are due now, so a page never shows a state that is
-    overdue: one query asks every step whether it has work (nearly always none)."""
+    """Run the housekeeping steps that are due now, before a page that shows their effects:
+    one query asks every step whether it has work (nearly always none).
+
+    A page asks at most every CATCH_UP_SECONDS (default 5) per process: housekeeping runs
+    every minute in every mode anyway and services check deadlines when they act, so this
+    only keeps what pages show within seconds, and a busy site need not ask on every view.
+    With `now` given (the CLI, tests) it always asks."""
     if not ON_READ:
         return
+    if now is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        clock = time.monotonic()
+        if clock - _last_catch_up.get(app, float("-inf")) < float(
+                app.config.get("CATCH_UP_SECONDS", 5)):
+            return
+        _last_catch_up[app] = clock
     from sqlalchemy import select
 
     names = tuple(ON_READ)
