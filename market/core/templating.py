@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel.dates import format_date as babel_format_date
 from babel.dates import (
     format_skeleton,
     get_date_format,
@@ -19,8 +20,9 @@ from babel.dates import (
     parse_pattern,
 )
 from flask import Flask, current_app, has_request_context, request, url_for
+from flask_babel import format_date as flask_format_date
 from flask_babel import format_datetime, get_locale
-from jinja2 import pass_context
+from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
 
 from market.core.labels import audit_label, label
@@ -55,6 +57,19 @@ def _skeleton(pattern: str, value: date | datetime, locale: str) -> str:
     # babel matches the skeleton against the locale's patterns on every call (a calendar
     # writes fourteen a page, the same week again and again)
     return format_skeleton(pattern, value, locale=locale)
+
+
+@lru_cache(maxsize=1024)
+def _date_text(value: date, fmt: str, locale: str) -> str:
+    return babel_format_date(value, fmt, locale=locale)
+
+
+def dateformat(value: date | datetime | None, fmt: str = "medium") -> str:
+    """flask_babel's `dateformat` filter, remembered per day, format and language for a
+    date (a datetime's day depends on the zone: the library's way)."""
+    if value is None or isinstance(value, datetime):
+        return flask_format_date(value, fmt)
+    return _date_text(value, fmt, locale_id())
 
 
 # pattern fields that name or offset the zone: their text depends on more than the wall clock
@@ -163,16 +178,18 @@ _texts: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], Any]] = (
     weakref.WeakKeyDictionary())
 
 
-@pass_context
-def template_gettext(context: Any, string: str, **variables: Any) -> Any:
+@pass_eval_context
+def template_gettext(eval_ctx: Any, string: str, **variables: Any) -> Any:
     """What Jinja's newstyle `_()`/`gettext()` returns (escaped values formatted into the
     translation, Markup where the template autoescapes), in one call instead of three
-    nested ones, with each translation kept (and a plain string's text)."""
+    nested ones, with each translation kept (and a plain string's text). It takes the
+    evaluation context, not the context: Jinja makes a new context for every call of a
+    context function inside a loop."""
     translations = reader().translations  # type: ignore[union-attr]
     known = _texts.get(translations)
     if known is None:
         known = _texts.setdefault(translations, {})
-    key = (string, context.eval_ctx.autoescape)
+    key = (string, eval_ctx.autoescape)
     found = known.get(key)
     if found is None:
         if len(known) > _MEMO_SIZE:  # a template that translates what it is given
@@ -262,6 +279,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localized"] = reader_filter(localized)
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["skeleton"] = skeleton
+    app.jinja_env.filters["dateformat"] = dateformat
     app.jinja_env.filters["label"] = reader_filter(label)
     app.jinja_env.filters["audit_label"] = reader_filter(audit_label)
     # flask_babel's own callables, with the translations looked up once per request

@@ -137,3 +137,19 @@ def test_the_templates_url_for_remembers_each_link_as_url_for_builds_it(app):
             for _ in range(2):  # the second from memory
                 assert template_url_for("orders.index", **values) == url_for(
                     "orders.index", **values), values
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_dateformat_writes_what_flask_babel_writes(app, language):
+    from datetime import date
+
+    from flask_babel import format_date
+
+    from market.core.templating import dateformat
+
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        for day in (date(2026, 12, 7), date(2027, 1, 1), date(2000, 2, 29)):
+            for style in ("short", "medium", "long", "full"):
+                assert dateformat(day, style) == format_date(day, style), (day, style)
+        moment = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # a datetime: its zone's day
+        assert dateformat(moment) == format_date(moment, "medium")
