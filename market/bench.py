@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m market.bench")
     parser.add_argument("what", choices=["capacity", "quote", "pages"])
     parser.add_argument("--seconds", type=int, default=10, help="pages: wrk time per page")
+    parser.add_argument("--rounds", type=int, default=3, help="pages: rounds over the pages")
     parser.add_argument("--machines", type=int, default=1000)
     parser.add_argument("--windows", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=300)
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "pages":
         from market.page_bench import H_PAGES, bench_pages
 
-        head, section = H_PAGES, bench_pages(args.database_url, args.seconds)
+        head, section = H_PAGES, bench_pages(args.database_url, args.seconds, args.rounds)
     elif args.what == "capacity":
         head = H_CAPACITY
         section = bench_capacity(args.database_url, args.machines, args.windows, args.queries,
