@@ -5,7 +5,7 @@ publishing, csv_import, availability) own the rules."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -331,6 +331,23 @@ def withdraw_shift_rule(rule_id: int):
 
 # --- the week calendar (its routes: calendar_pages.py) ----------------------------------
 
+class Slot(NamedTuple):
+    """A window's part on one day of the calendar."""
+
+    window_id: int
+    status: str
+    start: str  # "08:00"
+    end: str  # "16:00", or "24:00" past midnight
+
+
+class WeekRow(NamedTuple):
+    """A machine's week in the calendar: its slots day by day."""
+
+    machine_id: int
+    name: str
+    days: tuple[tuple[Slot, ...], ...]
+
+
 def _calendar_context(plant_row: Plant | week_reads.WeekPlant, week: str | None = None,
                       machines: list[Any] | None = None) -> dict:
     """The week calendar's values; `machines`: the plant's active machines, when the caller
@@ -343,7 +360,7 @@ def _calendar_context(plant_row: Plant | week_reads.WeekPlant, week: str | None 
     if machines is None:
         machines = week_reads.plant_machines(db.session, _actor(), plant_row.id)[1]  # type: ignore[arg-type]
     windows = week_reads.week_windows(db.session, plant_row.id, start, end)  # type: ignore[arg-type]
-    cells: dict[tuple[int, date], list[dict]] = {}
+    cells: dict[tuple[int, date], list[Slot]] = {}
     for m in machines:
         for w in windows.get(m.id, []):  # type: ignore[arg-type]
             local_start, local_end = w.start.astimezone(tz), w.end.astimezone(tz)
@@ -355,12 +372,15 @@ def _calendar_context(plant_row: Plant | week_reads.WeekPlant, week: str | None 
                     seg_start = max(local_start, datetime.combine(day, time(0), tz))
                     next_midnight = datetime.combine(day + timedelta(days=1), time(0), tz)
                     seg_end = min(local_end, next_midnight)
-                    cells.setdefault((m.id, day), []).append({  # type: ignore[arg-type]
-                        "window": w, "from": seg_start.strftime("%H:%M"),
-                        "to": "24:00" if seg_end.time() == time(0) and seg_end > seg_start
-                        else seg_end.strftime("%H:%M")})
+                    cells.setdefault((m.id, day), []).append(Slot(  # type: ignore[arg-type]
+                        w.id, w.status, seg_start.strftime("%H:%M"),
+                        "24:00" if seg_end.time() == time(0) and seg_end > seg_start
+                        else seg_end.strftime("%H:%M")))
                 day += timedelta(days=1)
-    return {"days": days, "monday": monday, "machines": machines, "cells": cells,
+    # a machine's week as one value (its row is remembered by it: core.fragments)
+    week_rows = [WeekRow(m.id, m.name, tuple(tuple(cells.get((m.id, d), ())) for d in days))  # type: ignore[arg-type]
+                 for m in machines]
+    return {"days": days, "monday": monday, "machines": machines, "week_rows": week_rows,
             "prev_week": (monday - timedelta(days=7)).isoformat(),
             "next_week": (monday + timedelta(days=7)).isoformat(), "tz_name": plant_row.timezone,
             # the phone view shows the first day; its arrows move the range by one day
