@@ -57,6 +57,7 @@ class Operation:
     tag: str
     query: dict[str, str] = field(default_factory=dict)
     paginated: bool = False  # the body is {items: [response], page, per_page, total}
+    form: type[BaseModel] | None = None  # a multipart/form-data body the view reads itself
 
 
 OPERATIONS: list[Operation] = []
@@ -147,11 +148,14 @@ def route(
     query: dict[str, str] | None = None,
     limit: Callable[[], str] | str | None = None,
     paginated: bool = False,
+    form: type[BaseModel] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API route. The view returns objects (ORM rows, dicts, pydantic models);
     the body is always `response` validated from them, so the OpenAPI document shows exactly
     what is sent. `paginated`: the view returns a `Page`, or a whole list that is paged here
-    (`?page=&per_page=`), and the body is `{items, page, per_page, total}`."""
+    (`?page=&per_page=`), and the body is `{items, page, per_page, total}`. `form`: the
+    fields of a multipart/form-data upload (files as `bytes`), for the document only: the
+    view and its service read and check them."""
     if paginated:
         query = {**(query or {}), "page": "page number, from 1", "per_page": "1 to 200"}
 
@@ -178,7 +182,7 @@ def route(
 
         OPERATIONS.append(
             Operation(method, rule, summary, body, response, status, auth, tag, query or {},
-                      paginated)
+                      paginated, form)
         )
         # The rate limit wraps everything, so malformed bodies count against it too.
         view = limiter.limit(limit)(wrapper) if limit is not None else wrapper
