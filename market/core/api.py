@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.core.errors import AuthenticationFailed, PermissionDenied, ServiceError
 from market.core.extensions import db, limiter
@@ -111,6 +112,49 @@ def _fields_from(exc: PydanticValidationError) -> dict[str, str]:
     return fields
 
 
+NUL = "\x00"
+NUL_MESSAGE = "Remove the NUL character (\\u0000): text cannot hold it."
+
+
+def _nul_fields(value: Any, where: str = "") -> dict[str, str]:
+    """Where a JSON value holds the NUL character, in a key or a string (PostgreSQL stores
+    neither in text nor in json: it would be a 500 deep inside a service)."""
+    found: dict[str, str] = {}
+    if isinstance(value, str):
+        if NUL in value:
+            found[where or "body"] = NUL_MESSAGE
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if NUL in str(key):
+                found[path.replace(NUL, "\\u0000")] = NUL_MESSAGE
+            else:
+                found.update(_nul_fields(item, path))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(_nul_fields(item, f"{where}.{index}" if where else str(index)))
+    return found
+
+
+def _refuse_nul(fields: dict[str, str]) -> None:
+    if fields:
+        raise ApiError(422, "validation_error", "Please correct the listed fields.", fields)
+
+
+def nul_in_query_and_form() -> list[str]:
+    """The query parameters (`query.<name>`) and form fields whose name or text, or file
+    name, holds the NUL character (pages refuse those requests too: core.pages)."""
+    pairs = [(f"query.{name}", name + value) for name, value in request.args.items(multi=True)]
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        try:
+            pairs += [(name, name + value) for name, value in request.form.items(multi=True)]
+            pairs += [(name, name + (upload.filename or ""))
+                      for name, upload in request.files.items(multi=True)]
+        except RequestEntityTooLarge:
+            pass  # the view answers its 413
+    return [label.replace(NUL, "\\u0000") for label, text in pairs if NUL in text]
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.get_data(cache=True):
         data: Any = {}  # no body at all: the model's defaults, or "field required" messages
@@ -127,6 +171,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(400, "bad_request", "The body is not valid JSON.")
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "The JSON body must be an object.")
+    _refuse_nul(_nul_fields(data))
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
@@ -163,6 +208,7 @@ def route(
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
             _authenticate(auth)
+            _refuse_nul(dict.fromkeys(nul_in_query_and_form(), NUL_MESSAGE))
             if body is not None:
                 kwargs["data"] = parse_body(body)
             result = fn(**kwargs)
