@@ -59,6 +59,7 @@ class Operation:
     query: dict[str, str] = field(default_factory=dict)
     paginated: bool = False  # the body is {items: [response], page, per_page, total}
     form: type[BaseModel] | None = None  # a multipart/form-data body the view reads itself
+    also: tuple[int, ...] = ()  # other success statuses the view returns, same body
 
 
 OPERATIONS: list[Operation] = []
@@ -144,11 +145,13 @@ def _refuse_nul(fields: dict[str, str]) -> None:
 def nul_in_query_and_form() -> list[str]:
     """The query parameters (`query.<name>`) and form fields whose name or text, or file
     name, holds the NUL character (pages refuse those requests too: core.pages)."""
-    pairs = [(f"query.{name}", name + value) for name, value in request.args.items(multi=True)]
+    pairs = [(f"query.{name}", f"{name}{value}")
+             for name, value in request.args.items(multi=True)]
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        try:
-            pairs += [(name, name + value) for name, value in request.form.items(multi=True)]
-            pairs += [(name, name + (upload.filename or ""))
+        try:  # a multipart part may come without a name (None)
+            pairs += [(str(name), f"{name}{value}")
+                      for name, value in request.form.items(multi=True)]
+            pairs += [(str(name), f"{name}{upload.filename or ''}")
                       for name, upload in request.files.items(multi=True)]
         except RequestEntityTooLarge:
             pass  # the view answers its 413
@@ -194,13 +197,15 @@ def route(
     limit: Callable[[], str] | str | None = None,
     paginated: bool = False,
     form: type[BaseModel] | None = None,
+    also: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API route. The view returns objects (ORM rows, dicts, pydantic models);
     the body is always `response` validated from them, so the OpenAPI document shows exactly
     what is sent. `paginated`: the view returns a `Page`, or a whole list that is paged here
     (`?page=&per_page=`), and the body is `{items, page, per_page, total}`. `form`: the
     fields of a multipart/form-data upload (files as `bytes`), for the document only: the
-    view and its service read and check them."""
+    view and its service read and check them. `also`: the other success statuses a view
+    returning `(body, status)` gives (200 for an idempotent repeat of a 201, say)."""
     if paginated:
         query = {**(query or {}), "page": "page number, from 1", "per_page": "1 to 200"}
 
@@ -228,7 +233,7 @@ def route(
 
         OPERATIONS.append(
             Operation(method, rule, summary, body, response, status, auth, tag, query or {},
-                      paginated, form)
+                      paginated, form, also)
         )
         # The rate limit wraps everything, so malformed bodies count against it too.
         view = limiter.limit(limit)(wrapper) if limit is not None else wrapper

@@ -159,13 +159,13 @@ def build() -> dict[str, Any]:
             "operationId": _operation_id(op),
             "parameters": params,
             "responses": {
-                str(op.status): {
-                    "description": "Success",
+                **{str(code): {
+                    "description": "Success" if code == op.status else "Success (as well)",
                     "content": {"application/json": {"schema": (
                         _page_schema(op.response, components) if op.paginated
                         else _schema(op.response, components))}}
                     if op.response else {},
-                },
+                } for code in (op.status, *op.also)},
                 **{code: {"description": text,
                           "content": {"application/json": {"schema": error_ref}}}
                    for code, text in _ERRORS.items()
