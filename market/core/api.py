@@ -142,12 +142,14 @@ def _refuse_nul(fields: dict[str, str]) -> None:
         raise ApiError(422, "validation_error", "Please correct the listed fields.", fields)
 
 
-def nul_in_query_and_form() -> list[str]:
-    """The query parameters (`query.<name>`) and form fields whose name or text, or file
-    name, holds the NUL character (pages refuse those requests too: core.pages)."""
+def nul_in_request(form: bool) -> list[str]:
+    """The query parameters (`query.<name>`) and, with `form`, the form fields whose name or
+    text, or file name, holds the NUL character. Pages check the form before the view (the
+    CSRF check parses it anyway); API uploads once the rate limit and the object allow
+    (`refuse_nul_in_form`), so a stranger's upload is never parsed."""
     pairs = [(f"query.{name}", f"{name}{value}")
              for name, value in request.args.items(multi=True)]
-    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if form and request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         try:  # a multipart part may come without a name (None)
             pairs += [(str(name), f"{name}{value}")
                       for name, value in request.form.items(multi=True)]
@@ -156,6 +158,11 @@ def nul_in_query_and_form() -> list[str]:
         except RequestEntityTooLarge:
             pass  # the view answers its 413
     return [label.replace(NUL, "\\u0000") for label, text in pairs if NUL in text]
+
+
+def refuse_nul_in_form() -> None:
+    """422 when an API upload's form holds the NUL character (see `nul_in_request`)."""
+    _refuse_nul(dict.fromkeys(nul_in_request(form=True), NUL_MESSAGE))
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
@@ -213,7 +220,7 @@ def route(
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
             _authenticate(auth)
-            _refuse_nul(dict.fromkeys(nul_in_query_and_form(), NUL_MESSAGE))
+            _refuse_nul(dict.fromkeys(nul_in_request(form=False), NUL_MESSAGE))
             if body is not None:
                 kwargs["data"] = parse_body(body)
             result = fn(**kwargs)
