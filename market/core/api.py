@@ -3,6 +3,7 @@ it and what it answers; the same declaration feeds the OpenAPI document."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -144,19 +145,16 @@ def _refuse_nul(fields: dict[str, str]) -> None:
 
 def nul_in_request(form: bool) -> list[str]:
     """The query parameters (`query.<name>`) and, with `form`, the form fields whose name or
-    text, or file name, holds the NUL character. Pages check the form before the view (the
-    CSRF check parses it anyway); API uploads once the rate limit and the object allow
-    (`refuse_nul_in_form`), so a stranger's upload is never parsed."""
+    text holds the NUL character (file names are cleaned where stored: sanitise_name). Pages
+    check the form before the view (the CSRF check parses it anyway); API uploads once the
+    rate limit and the object allow (`refuse_nul_in_form`): a stranger's is never parsed."""
     pairs = [(f"query.{name}", f"{name}{value}")
              for name, value in request.args.items(multi=True)]
     if form and request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        try:  # a multipart part may come without a name (None)
+        # a body over the limit: the view answers its 413; a part may have no name (None)
+        with contextlib.suppress(RequestEntityTooLarge):
             pairs += [(str(name), f"{name}{value}")
                       for name, value in request.form.items(multi=True)]
-            pairs += [(str(name), f"{name}{upload.filename or ''}")
-                      for name, upload in request.files.items(multi=True)]
-        except RequestEntityTooLarge:
-            pass  # the view answers its 413
     return [label.replace(NUL, "\\u0000") for label, text in pairs if NUL in text]
 
 
