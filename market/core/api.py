@@ -3,6 +3,7 @@ it and what it answers; the same declaration feeds the OpenAPI document."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from market.core.errors import AuthenticationFailed, PermissionDenied, ServiceError
 from market.core.extensions import db, limiter
@@ -57,6 +59,8 @@ class Operation:
     tag: str
     query: dict[str, str] = field(default_factory=dict)
     paginated: bool = False  # the body is {items: [response], page, per_page, total}
+    form: type[BaseModel] | None = None  # a multipart/form-data body the view reads itself
+    also: tuple[int, ...] = ()  # other success statuses the view returns, same body
 
 
 OPERATIONS: list[Operation] = []
@@ -110,6 +114,55 @@ def _fields_from(exc: PydanticValidationError) -> dict[str, str]:
     return fields
 
 
+NUL = "\x00"
+NUL_MESSAGE = "Remove the NUL character (\\u0000): text cannot hold it."
+
+
+def _nul_fields(value: Any, where: str = "") -> dict[str, str]:
+    """Where a JSON value holds the NUL character, in a key or a string (PostgreSQL stores
+    neither in text nor in json: it would be a 500 deep inside a service)."""
+    found: dict[str, str] = {}
+    if isinstance(value, str):
+        if NUL in value:
+            found[where or "body"] = NUL_MESSAGE
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if NUL in str(key):
+                found[path.replace(NUL, "\\u0000")] = NUL_MESSAGE
+            else:
+                found.update(_nul_fields(item, path))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(_nul_fields(item, f"{where}.{index}" if where else str(index)))
+    return found
+
+
+def _refuse_nul(fields: dict[str, str]) -> None:
+    if fields:
+        raise ApiError(422, "validation_error", "Please correct the listed fields.", fields)
+
+
+def nul_in_request(form: bool) -> list[str]:
+    """The query parameters (`query.<name>`) and, with `form`, the form fields whose name or
+    text holds the NUL character (file names are cleaned where stored: sanitise_name). Pages
+    check the form before the view (the CSRF check parses it anyway); API uploads once the
+    rate limit and the object allow (`refuse_nul_in_form`): a stranger's is never parsed."""
+    pairs = [(f"query.{name}", f"{name}{value}")
+             for name, value in request.args.items(multi=True)]
+    if form and request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        # a body over the limit: the view answers its 413; a part may have no name (None)
+        with contextlib.suppress(RequestEntityTooLarge):
+            pairs += [(str(name), f"{name}{value}")
+                      for name, value in request.form.items(multi=True)]
+    return [label.replace(NUL, "\\u0000") for label, text in pairs if NUL in text]
+
+
+def refuse_nul_in_form() -> None:
+    """422 when an API upload's form holds the NUL character (see `nul_in_request`)."""
+    _refuse_nul(dict.fromkeys(nul_in_request(form=True), NUL_MESSAGE))
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.get_data(cache=True):
         data: Any = {}  # no body at all: the model's defaults, or "field required" messages
@@ -126,6 +179,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(400, "bad_request", "The body is not valid JSON.")
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "The JSON body must be an object.")
+    _refuse_nul(_nul_fields(data))
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
@@ -147,11 +201,16 @@ def route(
     query: dict[str, str] | None = None,
     limit: Callable[[], str] | str | None = None,
     paginated: bool = False,
+    form: type[BaseModel] | None = None,
+    also: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API route. The view returns objects (ORM rows, dicts, pydantic models);
     the body is always `response` validated from them, so the OpenAPI document shows exactly
     what is sent. `paginated`: the view returns a `Page`, or a whole list that is paged here
-    (`?page=&per_page=`), and the body is `{items, page, per_page, total}`."""
+    (`?page=&per_page=`), and the body is `{items, page, per_page, total}`. `form`: the
+    fields of a multipart/form-data upload (files as `bytes`), for the document only: the
+    view and its service read and check them. `also`: the other success statuses a view
+    returning `(body, status)` gives (200 for an idempotent repeat of a 201, say)."""
     if paginated:
         query = {**(query or {}), "page": "page number, from 1", "per_page": "1 to 200"}
 
@@ -159,6 +218,7 @@ def route(
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
             _authenticate(auth)
+            _refuse_nul(dict.fromkeys(nul_in_request(form=False), NUL_MESSAGE))
             if body is not None:
                 kwargs["data"] = parse_body(body)
             result = fn(**kwargs)
@@ -178,7 +238,7 @@ def route(
 
         OPERATIONS.append(
             Operation(method, rule, summary, body, response, status, auth, tag, query or {},
-                      paginated)
+                      paginated, form, also)
         )
         # The rate limit wraps everything, so malformed bodies count against it too.
         view = limiter.limit(limit)(wrapper) if limit is not None else wrapper

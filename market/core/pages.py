@@ -41,7 +41,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.exceptions import NotFound as HttpNotFound
 
-from market.core.api import error_body
+from market.core.api import error_body, nul_in_request
 from market.core.errors import NotFound, ServiceError
 from market.core.extensions import db
 
@@ -198,6 +198,14 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Attempt:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul() -> Any:
+        # PostgreSQL stores no NUL in text: a form or query holding one is refused here, not
+        # a 500 deep in a service (the API answers its own 422 with the fields)
+        if not _wants_json() and nul_in_request(form=True):
+            return render_error(400)
+        return None
+
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
         # the API blueprint answers its own; a page's unhandled service error goes back

@@ -13,6 +13,7 @@ from market.notify import messages
 from market.notify.models import Message, MessageFile
 from market.notify.schemas import MessageFileOut, MessageIn, MessageOut
 from market.orders.files import api_upload, attachment_root, file_response, upload_limit
+from market.orders.schemas import FileUpload
 
 THREAD_QUERY = {"factory_id": "the factory's thread (buyer, operators); none: buyer-operators"}
 
@@ -60,7 +61,8 @@ def post_order_message(order_id: int, data: MessageIn) -> dict[str, Any]:
 @route("POST", "/orders/<int:order_id>/message-files",
        summary="Upload a file for a message (multipart/form-data, field 'file'; the types "
                "drawings take); name its id in the message's attachment_ids",
-       response=MessageFileOut, status=201, tag="messages", query=THREAD_QUERY)
+       response=MessageFileOut, status=201, tag="messages", query=THREAD_QUERY,
+       form=FileUpload)
 def upload_message_file(order_id: int) -> dict[str, Any]:
     user = current_api_user()
     thread = messages.thread_for(db.session, user, order_id, _factory_id())

@@ -10,13 +10,13 @@ from typing import Any
 from flask import Response, g, request, url_for
 
 from market.core import events
-from market.core.api import ApiError, Page, current_api_user, pagination, route
+from market.core.api import Page, current_api_user, pagination, route
 from market.core.extensions import db
 from market.orders import attachments, validation
 from market.orders import service as orders
 from market.orders.files import api_upload, attachment_root, file_response, upload_limit
 from market.orders.models import Attachment, Order
-from market.orders.schemas import AttachmentOut, OrderIn, OrderOut
+from market.orders.schemas import AttachmentOut, CancelIn, FileUpload, OrderIn, OrderOut
 
 
 def order_input(data: OrderIn) -> validation.OrderInput:
@@ -129,25 +129,16 @@ def submit_order(order_id: int) -> dict[str, Any]:
 
 @route("POST", "/orders/<int:order_id>/cancel",
        summary="Cancel a draft, or an open or quoted order while nothing is accepted; "
-               "optional JSON body {reason}", response=OrderOut, tag="orders")
-def cancel_order(order_id: int) -> dict[str, Any]:
-    reason = ""
-    if request.content_length:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ApiError(400, "bad_request", "Send no body, or a JSON object {\"reason\": ...}.")
-        reason = data.get("reason") or ""
-        if not isinstance(reason, str):
-            raise ApiError(422, "validation_error", "Please correct the listed fields.",
-                           {"reason": "Must be text."})
-    order = orders.cancel(db.session, current_api_user(), order_id, reason)
+               "optional JSON body {reason}", body=CancelIn, response=OrderOut, tag="orders")
+def cancel_order(order_id: int, data: CancelIn) -> dict[str, Any]:
+    order = orders.cancel(db.session, current_api_user(), order_id, data.reason)
     return order_out(order, with_events=True)
 
 
 @route("POST", "/orders/<int:order_id>/attachments",
        summary="Attach a drawing or model (multipart/form-data, field 'file'; PDF, STEP, STL, "
                "DXF, PNG, JPEG; type read from the content)",
-       response=AttachmentOut, status=201, tag="orders")
+       response=AttachmentOut, status=201, tag="orders", form=FileUpload)
 def upload_attachment(order_id: int) -> dict[str, Any]:
     user = current_api_user()
     orders.get_order(db.session, user, order_id)  # 404 before reading a stranger's upload

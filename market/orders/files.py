@@ -10,7 +10,7 @@ from flask import current_app, request, send_file
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from market.core.api import ApiError
+from market.core.api import ApiError, refuse_nul_in_form
 from market.core.extensions import check_rate
 from market.orders.models import Attachment
 
@@ -39,6 +39,7 @@ def api_upload(user: Any) -> FileStorage:
                                          f"{upload_limit() // (1024 * 1024)} MB.") from None
     if upload is None:
         raise ApiError(400, "bad_request", "Send the file in the multipart field 'file'.")
+    refuse_nul_in_form()  # the views read the other fields (kind, number, ...) as they are
     return upload
 
 

@@ -71,6 +71,13 @@ class CancelIn(Strict):
     reason: str = Field(default="", max_length=500)
 
 
+class FileUpload(BaseModel):
+    """A multipart/form-data upload (documented; the view reads the form itself)."""
+
+    file: bytes = Field(description="PDF, STEP, STL, DXF, PNG or JPEG: the type is read from "
+                                    "the content, not the name")
+
+
 class DeliveryOut(BaseModel):
     address: str
     lat: float

@@ -23,7 +23,9 @@ from market.quality.models import BookingDocument, Certification, Review
 from market.quality.schemas import (
     AnswerIn,
     CertificationOut,
+    CertificationUpload,
     DeliveryRejectIn,
+    DocumentUpload,
     FactoryOut,
     RejectIn,
     ReviewIn,
@@ -115,7 +117,8 @@ def document_out(row: BookingDocument) -> dict[str, Any]:
 @route("POST", "/bookings/<int:booking_id>/documents",
        summary="Upload a QC document for your booking (multipart/form-data: 'file' and "
                "'kind': inspection_report, coc, material_cert, photo, fai or other; the types "
-               "drawings take)", response=DocumentOut, status=201, tag="quality")
+               "drawings take)", response=DocumentOut, status=201, tag="quality",
+       form=DocumentUpload)
 def upload_document(booking_id: int) -> tuple[dict[str, Any], int]:
     user = current_api_user()
     documents.upload_target(db.session, user, booking_id)  # 404 before reading the upload
@@ -161,7 +164,7 @@ events.order_api.connect(_order_api)
 @route("POST", "/certifications",
        summary="Upload a certification (the factory; multipart/form-data: kind, number, "
                "valid_until YYYY-MM-DD, file: PDF, PNG or JPEG); an operator verifies it",
-       response=CertificationOut, status=201, tag="quality")
+       response=CertificationOut, status=201, tag="quality", form=CertificationUpload)
 def post_certification() -> dict[str, Any]:
     user = current_api_user()
     upload = api_upload(user)  # the uploads' rate limit, multipart, size: as every upload

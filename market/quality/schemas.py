@@ -7,7 +7,22 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from market.catalog.certifications import CERTIFICATION_KINDS
 from market.core.schemas import Id, Strict
+from market.orders.models import DOCUMENT_KINDS
+from market.orders.schemas import FileUpload
+
+
+class DocumentUpload(FileUpload):
+    kind: str = Field(json_schema_extra={"enum": list(DOCUMENT_KINDS)})
+
+
+class CertificationUpload(FileUpload):
+    """The certificate: a scan or photo (PDF, PNG or JPEG), its kind, number and expiry."""
+
+    kind: str = Field(json_schema_extra={"enum": list(CERTIFICATION_KINDS)})
+    number: str = Field(min_length=1, max_length=100)
+    valid_until: date = Field(description="YYYY-MM-DD, at most 10 years ahead")
 
 
 class ReviewIn(Strict):

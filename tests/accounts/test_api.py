@@ -188,3 +188,32 @@ def test_an_id_beyond_the_id_range_is_not_found(client, buyer, method, path):
     # the largest real id still reaches the view: unknown (404), or sign in first (pages)
     last = getattr(client, method)(path.format(id=2**31 - 1), headers=headers)
     assert last.status_code == (404 if path.startswith("/api/") or "orders" in path else 302)
+
+
+def test_text_with_a_nul_character_is_a_422_not_a_server_error(app, client, buyer, operator):
+    """Found by the stateful fuzzer on PostgreSQL: POST /tokens with an email holding U+0000
+    answered 500 (psycopg: "PostgreSQL text fields cannot contain NUL (0x00) bytes"); any
+    text reaching a query or a row did (bodies, query strings, form fields, file names)."""
+    import io
+
+    from tests.fakes.orders import tiny_pdf
+
+    r = client.post("/api/v1/tokens", json={"email": "a\x00@example.com", "password": "x"})
+    assert r.status_code == 422 and "email" in r.json["error"]["fields"], r.data[:300]
+    r = client.post("/api/v1/register", json={"email": "new@example.com", "password": PASSWORD,
+                                              "company_name": "Nul\x00 Co",
+                                              "company_kind": "buyer", "city": "Suzhou"})
+    assert r.status_code == 422 and set(r.json["error"]["fields"]) == {"company_name"}
+    headers = api_token(client, buyer)
+    r = client.put("/api/v1/me/notification-settings", headers=headers,
+                   json={"email": {"quote_offered\x00": True}})
+    assert r.status_code == 422 and r.json["error"]["fields"] == {
+        "email.quote_offered\\u0000": "Remove the NUL character (\\u0000): text cannot hold it."}
+    ops = api_token(client, operator)
+    r = client.get("/api/v1/companies?q=Co\x00", headers=ops)
+    assert r.status_code == 422 and set(r.json["error"]["fields"]) == {"query.q"}
+    r = client.post("/api/v1/certifications", headers=headers, content_type="multipart/form-data",
+                    data={"kind": "iso9001", "number": "CN\x00", "valid_until": "2030-01-01",
+                          "file": (io.BytesIO(tiny_pdf()), "cert.pdf")})
+    assert r.status_code == 422 and set(r.json["error"]["fields"]) == {"number"}
+    assert client.get("/api/v1/companies?q=Co", headers=ops).status_code == 200

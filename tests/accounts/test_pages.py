@@ -290,3 +290,15 @@ class TestCsrf:
         response = client.post(url, headers={"HX-Request": "true",
                                              "X-CSRFToken": header_token.group(1)})
         assert response.status_code == 200
+
+
+def test_a_nul_character_in_a_form_or_query_is_a_400_page(client, buyer_client, buyer):
+    """As in the API (found by its fuzzer): on PostgreSQL a NUL in the login form's email
+    was a 500, reaching the database in the user lookup."""
+    r = client.post("/auth/login", data={"email": "a\x00@example.com", "password": "x"},
+                    headers={"Accept-Language": "en"})
+    assert r.status_code == 400 and b"could not be understood" in r.data
+    assert buyer_client.get("/factories?city=Su\x00").status_code == 400
+    assert buyer_client.get("/factories?city=Suzhou").status_code == 200
+    r = client.post("/auth/login", data={"email": buyer.email, "password": PASSWORD})
+    assert r.status_code == 302  # the guard leaves ordinary forms alone

@@ -61,6 +61,15 @@ def test_idempotent_window_push(client, headers, machine_id):
     assert len(windows) == 1
 
 
+@pytest.mark.xfail(strict=True, reason="an idempotent repeat answers 200, which the OpenAPI "
+                   "document does not list: market/capacity/api.py (edited elsewhere this "
+                   "week) is to declare also=(200,) on publish_window")
+def test_the_repeat_s_200_is_documented(client):
+    post = client.get("/api/v1/openapi.json").json["paths"][
+        "/api/v1/machines/{machine_id}/windows"]["post"]
+    assert {"200", "201"} <= set(post["responses"])
+
+
 def test_window_errors(client, headers, machine_id):
     base = future_monday()
     url = f"/api/v1/machines/{machine_id}/windows"

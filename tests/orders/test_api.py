@@ -241,3 +241,58 @@ def test_a_plain_day_is_the_end_of_that_day_in_shanghai(client, headers):
     due = datetime.fromisoformat(created.json["due_date"])
     local = due.astimezone(ZoneInfo("Asia/Shanghai"))
     assert (local.date(), local.hour, local.minute) == (day, 23, 59)
+
+
+def test_a_body_over_the_limit_is_a_documented_413(app_config, client, headers):
+    """Found reading what the fuzzer could not reach: a JSON body or an upload larger than
+    MAX_CONTENT_LENGTH answered 413, which the document listed for no operation."""
+    import io
+
+    from market import create_app
+    from tests.fakes.orders import tiny_pdf
+
+    small = create_app({**app_config, "MAX_CONTENT_LENGTH": 4096}).test_client()
+    order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
+    assert_error(small.post("/api/v1/orders", json=api_body(title="x" * 5000),
+                            headers=headers), 413, "too_large")
+    upload = small.post(f"/api/v1/orders/{order_id}/attachments", headers=headers,
+                        data={"file": (io.BytesIO(tiny_pdf() + b" " * 5000), "big.pdf")},
+                        content_type="multipart/form-data")
+    assert_error(upload, 413, "too_large")
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path, method in [("/api/v1/orders", "post"),
+                         ("/api/v1/orders/{order_id}/attachments", "post"),
+                         ("/api/v1/orders/{order_id}", "put")]:
+        assert "413" in paths[path][method]["responses"], (path, method)
+    assert "413" not in paths["/api/v1/orders/{order_id}"]["get"]["responses"]
+
+
+def test_uploads_and_the_optional_cancel_body_are_documented(client, headers):
+    """The fuzzer sent uploads without a file (the document showed no body) and never a
+    reason to cancel: both are declared now, and the reason is checked like any body."""
+    doc = client.get("/api/v1/openapi.json").json
+    paths, schemas = doc["paths"], doc["components"]["schemas"]
+
+    def form(path: str) -> dict:
+        body = paths[path]["post"]["requestBody"]
+        ref = body["content"]["multipart/form-data"]["schema"]["$ref"]
+        return schemas[ref.rsplit("/", 1)[1]]
+
+    for path in ("/api/v1/orders/{order_id}/attachments",
+                 "/api/v1/orders/{order_id}/message-files",
+                 "/api/v1/bookings/{booking_id}/documents", "/api/v1/certifications"):
+        assert form(path)["properties"]["file"]["format"] == "binary", path
+    assert "coc" in form("/api/v1/bookings/{booking_id}/documents")["properties"]["kind"]["enum"]
+    assert set(form("/api/v1/certifications")["required"]) == {
+        "file", "kind", "number", "valid_until"}
+    cancel = paths["/api/v1/orders/{order_id}/cancel"]["post"]["requestBody"]
+    assert cancel["required"] is False  # and PATCH /machines/{id}: every field optional
+    assert paths["/api/v1/machines/{machine_id}"]["patch"]["requestBody"]["required"] is False
+    assert paths["/api/v1/orders"]["post"]["requestBody"]["required"] is True
+    order_id = client.post("/api/v1/orders", json=api_body(), headers=headers).json["id"]
+    long = client.post(f"/api/v1/orders/{order_id}/cancel", json={"reason": "x" * 501},
+                       headers=headers)
+    assert "reason" in assert_error(long, 422, "validation_error")["fields"]
+    done = client.post(f"/api/v1/orders/{order_id}/cancel", json={"reason": "Not needed"},
+                       headers=headers)
+    assert done.status_code == 200 and done.json["cancel_reason"] == "Not needed"
