@@ -140,7 +140,7 @@ def retire_machine(machine_id: int) -> dict[str, Any]:
 
 @route("POST", "/machines/<int:machine_id>/windows",
        summary="Publish idle time (idempotent: the same window twice adds nothing)",
-       body=WindowIn, response=PublishOut, status=201, tag="capacity")
+       body=WindowIn, response=PublishOut, status=201, tag="capacity", also=(200,))
 def publish_window(machine_id: int, data: WindowIn):  # type: ignore[no-untyped-def]
     result = publishing.publish_window(db.session, current_api_user(), machine_id, data.start,
                                      data.end, source="api")
@@ -233,7 +233,7 @@ def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
 
 @route("GET", "/capacity", summary="Search free capacity of verified factories",
        response=CapacityHitOut, tag="capacity",
-       query={"process": "process code (required)", "material": "material code",
+       query={"process": "process code", "material": "material code",
               "from": "a day (its start) or ISO 8601 with offset",
               "to": "a day (to its end) or ISO 8601 with offset",
               "min_hours": "minimum free hours in the range",
@@ -241,7 +241,7 @@ def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
               "part_mm": "only machines taking a part this large (its largest side, mm)",
               "certification": "only plants whose company holds these certifications "
                                "(verified, valid; comma-separated kinds)"},
-       paginated=True)
+       required=("process", "from", "to"), paginated=True)
 def search() -> list[dict[str, Any]]:
     numbers: dict[str, float | None] = {}
     for name in ("min_hours", "tolerance_mm", "part_mm"):

@@ -61,13 +61,19 @@ def test_idempotent_window_push(client, headers, machine_id):
     assert len(windows) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="an idempotent repeat answers 200, which the OpenAPI "
-                   "document does not list: market/capacity/api.py (edited elsewhere this "
-                   "week) is to declare also=(200,) on publish_window")
 def test_the_repeat_s_200_is_documented(client):
     post = client.get("/api/v1/openapi.json").json["paths"][
         "/api/v1/machines/{machine_id}/windows"]["post"]
     assert {"200", "201"} <= set(post["responses"])
+
+
+def test_the_capacity_search_says_what_it_requires(client, headers):
+    search = client.get("/api/v1/openapi.json").json["paths"]["/api/v1/capacity"]["get"]
+    required = {p["name"] for p in search["parameters"] if p["required"]}
+    assert required == {"process", "from", "to"}
+    missing = client.get("/api/v1/capacity?process=cnc_milling&from=2027-01-04",
+                         headers=headers)
+    assert missing.status_code == 422 and "to" in missing.json["error"]["fields"]
 
 
 def test_window_errors(client, headers, machine_id):
