@@ -61,7 +61,7 @@ bench: install-test
 	$(BIN)/python -m matching bench all --parallel --write docs/benchmarks.md
 	$(BIN)/python -m market.bench capacity --write docs/benchmarks.md
 	$(BIN)/python -m market.bench quote --windows 50000 --queries 100 --write docs/benchmarks.md
-	$(BIN)/python -m market.bench pages --write docs/benchmarks.md
+	$(BIN)/python -m market.bench pages --seconds 10 --rounds 5 --write docs/benchmarks.md
 
 clean:
 	rm -rf instance test-artifacts .pytest_cache

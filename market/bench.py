@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m market.bench")
     parser.add_argument("what", choices=["capacity", "quote", "pages"])
     parser.add_argument("--seconds", type=int, default=10, help="pages: wrk time per page")
-    parser.add_argument("--rounds", type=int, default=3, help="pages: rounds over the pages")
+    parser.add_argument("--rounds", type=int, default=5, help="pages: rounds over the pages")
     parser.add_argument("--machines", type=int, default=1000)
     parser.add_argument("--windows", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=300)
