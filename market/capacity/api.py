@@ -241,7 +241,7 @@ def list_shift_rules(machine_id: int) -> list[dict[str, Any]]:
               "part_mm": "only machines taking a part this large (its largest side, mm)",
               "certification": "only plants whose company holds these certifications "
                                "(verified, valid; comma-separated kinds)"},
-       required=("process", "from", "to"), paginated=True)
+       required_query=("process", "from", "to"), paginated=True)
 def search() -> list[dict[str, Any]]:
     numbers: dict[str, float | None] = {}
     for name in ("min_hours", "tolerance_mm", "part_mm"):

@@ -61,7 +61,7 @@ class Operation:
     paginated: bool = False  # the body is {items: [response], page, per_page, total}
     form: type[BaseModel] | None = None  # a multipart/form-data body the view reads itself
     also: tuple[int, ...] = ()  # other success statuses the view returns, same body
-    required: tuple[str, ...] = ()  # query parameters the view refuses to go without
+    required_query: tuple[str, ...] = ()  # query parameters the view refuses to go without
 
 
 OPERATIONS: list[Operation] = []
@@ -204,7 +204,7 @@ def route(
     paginated: bool = False,
     form: type[BaseModel] | None = None,
     also: tuple[int, ...] = (),
-    required: tuple[str, ...] = (),
+    required_query: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API route. The view returns objects (ORM rows, dicts, pydantic models);
     the body is always `response` validated from them, so the OpenAPI document shows exactly
@@ -213,7 +213,7 @@ def route(
     fields of a multipart/form-data upload (files as `bytes`), for the document only: the
     view and its service read and check them. `also`: the other success statuses a view
     returning `(body, status)` gives (200 for an idempotent repeat of a 201, say).
-    `required`: the names in `query` the view refuses (422) to go without."""
+    `required_query`: the names in `query` the view refuses (422) to go without."""
     if paginated:
         query = {**(query or {}), "page": "page number, from 1", "per_page": "1 to 200"}
 
@@ -241,7 +241,7 @@ def route(
 
         OPERATIONS.append(
             Operation(method, rule, summary, body, response, status, auth, tag, query or {},
-                      paginated, form, also, required)
+                      paginated, form, also, required_query)
         )
         # The rate limit wraps everything, so malformed bodies count against it too.
         view = limiter.limit(limit)(wrapper) if limit is not None else wrapper

@@ -149,7 +149,8 @@ def build() -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
             for name in re.findall(r"{(\w+)}", path)
         ] + [
-            {"name": name, "in": "query", "required": name in op.required, "description": text,
+            {"name": name, "in": "query", "required": name in op.required_query,
+             "description": text,
              "schema": _QUERY_SCHEMAS.get(name, {"type": "string"})}
             for name, text in op.query.items()
         ]
