@@ -315,9 +315,8 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
                 problem["change_cost"] = dict(replan.CHANGE_COST)
             session.rollback()  # release read locks while the engine works
             limit = float(run.time_limit_seconds)  # type: ignore[union-attr]
-            # in a child process: an abort inside OR-Tools ends that child, not this one.
-            # The first attempt runs SOLVER_WORKERS CP-SAT threads on every model; a retry
-            # after a crash, one on shift-calendar models (the setting that never aborted)
+            # in a child process: an abort inside OR-Tools ends that child, not this one; a
+            # retry after a crash keeps one CP-SAT thread on calendars (never aborted there)
             plan = isolation.call_engine(
                 "solve", problem, time_limit=limit, seed=0,
                 workers=int(app.config.get("SOLVER_WORKERS", 2)),
@@ -447,8 +446,7 @@ def _store(session: Session, run_id: int, problem: dict[str, Any], plan: dict[st
     session.commit()
 
 
-# true when a run is left `running` by a worker that stopped beating (core.jobs.catch_up
-# asks it before pages, with the other housekeeping steps' conditions, in one query)
+# a run left `running` by a worker that stopped beating (asked by core.jobs.catch_up)
 STALE = exists().where(MatchingRun.status == RunStatus.running.value,
                        col(MatchingRun.heartbeat_at) < bindparam("runs_stale_before"))
 
