@@ -23,14 +23,17 @@ def explain_unserved(run: Run, pl: Placements, un: dict[int, str]) -> dict[int, 
         tls[mi].add(s, e)
     out: dict[int, str] = {}
     late = False
-    for i, (j, reason) in enumerate(un.items()):
-        late = late or ((i & 7) == 0 and time.monotonic() > end)
+    longest = 0.0  # the longest single explanation so far: one more must fit before `end`
+    for j, reason in un.items():
+        now = time.monotonic()
+        late = late or now + longest > end
         if j in run.reasons or late:
             out[j] = run.reasons.get(j, reason)  # out of time: the reason found so far
             continue
         order = p.orders[j]
         opts = [p.options(j, k) for k in range(len(order.operations))]
         ins = insert_order_labels(p, run.legs, tls, order, opts)
+        longest = max(longest, time.monotonic() - now)
         if ins is None:
             out[j] = ("not enough capacity: the machines that could make it are taken by "
                       "other orders or closed before the horizon end")

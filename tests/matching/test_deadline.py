@@ -85,3 +85,62 @@ def test_a_gap_limit_ends_the_anytime_search_early() -> None:
     assert plan.stats["wall_seconds"] < 4
     # CP-SAT stopped at the gap calls itself optimal; the plan must not claim it
     assert plan.status == "FEASIBLE" and plan.bound < plan.objective
+
+
+class _Clock:
+    """A fake monotonic clock: each slow call advances it, so the test needs no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _run_with_unserved(monkeypatch: pytest.MonkeyPatch, clock: _Clock):
+    from matching.search.context import Run
+
+    monkeypatch.setattr(time, "monotonic", clock)
+    p = Problem.from_dict(generate(30, 4, seed=3))
+    run = Run(p, time_limit=100, workers=1, seed=0, deterministic=False, log=False)
+    pl, un = greedy(p)
+    return run, pl, {j: "not placed" for j in range(len(p.orders)) if j not in run.reasons}
+
+
+def test_explaining_unserved_orders_stops_before_its_end_even_when_one_is_slow(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # XL: explanations of 2 s each were checked every 8 orders and ran 2.2 s past the deadline
+    from matching.search import repair as repair_mod
+
+    clock = _Clock()
+    run, pl, un = _run_with_unserved(monkeypatch, clock)
+    end = (run.deadline + run.t0 + run.time_limit) / 2  # what explain_unserved allows
+    clock.now = end - 5.0
+    calls = []
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        clock.now += 2.0
+        return None
+
+    monkeypatch.setattr(repair_mod, "insert_order_labels", slow)
+    out = repair_mod.explain_unserved(run, {}, un)
+    assert set(out) == set(un)
+    assert len(calls) == 2 and clock.now <= end  # a third would have ended past `end`
+
+
+def test_the_move_search_is_not_started_when_its_state_would_outlast_the_deadline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from matching.search import moves
+
+    clock = _Clock()
+    run, pl, _un = _run_with_unserved(monkeypatch, clock)
+    p = run.p
+    served = [j for j in range(len(p.orders))
+              if all((j, k) in pl for k in range(len(p.orders[j].operations)))]
+    assert served
+    built = []
+    monkeypatch.setattr(moves, "Plan", lambda *a, **k: built.append(1) or 1 / 0)
+    clock.now = run.deadline - 0.2 - moves.STATE_SECONDS_PER_OP * len(pl) + 0.01
+    out = moves.move_search(run, served, pl, {}, 10**12, seconds=30)
+    assert out == (pl, {}, 10**12) and not built
