@@ -76,6 +76,11 @@ class Config:
     # Background jobs: "thread" (in-process pool), "celery" (workers on REDIS_URL) or "sync".
     JOBS_MODE = os.environ.get("JOBS_MODE", "")
     SOLVER_WORKERS = _int("SOLVER_WORKERS", 2)
+    # CP-SAT threads on shift-calendar models (every matching run's model): off by default.
+    # With two there, OR-Tools 9.15 aborted 3 of about 20 solves at size M (issue #4176;
+    # docs/benchmarks.md) for no measured gain; the solve's child process survives it, but
+    # the run then starts again on one thread and takes twice its time.
+    SOLVER_CALENDAR_THREADS = _bool("SOLVER_CALENDAR_THREADS", False)
     # "anytime": a run uses its whole time limit (stops early only when optimal);
     # "repeatable": a fixed amount of work, the same plan every time (tests, audits)
     SOLVER_MODE = os.environ.get("SOLVER_MODE", "anytime")

@@ -315,12 +315,13 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
                 problem["change_cost"] = dict(replan.CHANGE_COST)
             session.rollback()  # release read locks while the engine works
             limit = float(run.time_limit_seconds)  # type: ignore[union-attr]
-            # in a child process: an abort inside OR-Tools ends that child, not this one; a
-            # retry after a crash keeps one CP-SAT thread on calendars (never aborted there)
+            # in a child process: an abort inside OR-Tools ends that child, not this one;
+            # calendars get all threads only if configured, and never on the retry
             plan = isolation.call_engine(
                 "solve", problem, time_limit=limit, seed=0,
                 workers=int(app.config.get("SOLVER_WORKERS", 2)),
-                calendar_threads=run.attempts <= 1,  # type: ignore[union-attr]
+                calendar_threads=bool(app.config.get("SOLVER_CALENDAR_THREADS"))
+                and run.attempts <= 1,  # type: ignore[union-attr]
                 deterministic=app.config.get("SOLVER_MODE") == "repeatable",
                 kind="runs", processes=int(app.config.get("JOBS_THREADS", 2)),
                 timeout=limit * 2 + 60)

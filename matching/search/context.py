@@ -145,9 +145,9 @@ class Run:
 
     def cp_workers(self) -> int:
         """CP-SAT threads in anytime mode: `workers`, but one on shift-calendar models unless
-        the caller asks for all (`calendar_threads`): OR-Tools 9.15 aborted the process twice
-        with two there (docs/benchmarks.md, known issue), so a caller that cannot survive an
-        abort keeps one; the clock, not a budget, still ends the search."""
+        the caller asks for all (`calendar_threads`): with two there OR-Tools 9.15 aborted
+        the process in 3 of about 20 solves at size M (its issue #4176; docs/benchmarks.md),
+        so a caller that cannot survive an abort keeps one; the clock still ends the search."""
         return 1 if self.light_presolve and not self.calendar_threads else self.workers
 
     def stop_at(self, seconds: float, last: bool = False) -> float:

@@ -109,9 +109,9 @@ def test_a_crashing_solver_fails_the_run_not_the_site(app, client, session, mark
 
 def test_solver_workers_are_honoured_and_a_retry_is_careful(app, session, market,
                                                            monkeypatch):
-    """SOLVER_WORKERS CP-SAT threads on every model at the first attempt (the solve is in a
-    child of its own); after a crash, the retry keeps one on shift-calendar models, the
-    setting under which OR-Tools never aborted."""
+    """SOLVER_WORKERS CP-SAT threads; on shift-calendar models only if
+    SOLVER_CALENDAR_THREADS says so, and then at the first attempt only: after a crash the
+    retry keeps one there, the setting under which OR-Tools never aborted."""
     from market.runs import isolation as iso
 
     real, calls = iso.call_engine, []
@@ -124,6 +124,11 @@ def test_solver_workers_are_honoured_and_a_retry_is_careful(app, session, market
 
     app.config["SOLVER_WORKERS"] = 3
     monkeypatch.setattr(matching_runs.isolation, "call_engine", crash_once)
+    run = run_now(app, session, market["operator"], time_limit=1)
+    assert run.status == "done" and run.attempts == 2, (run.status, run.error)
+    assert [(c["workers"], c["calendar_threads"]) for c in calls] == [(3, False), (3, False)]
+    calls.clear()
+    app.config["SOLVER_CALENDAR_THREADS"] = True
     run = run_now(app, session, market["operator"], time_limit=1)
     assert run.status == "done" and run.attempts == 2, (run.status, run.error)
     assert [(c["workers"], c["calendar_threads"]) for c in calls] == [(3, True), (3, False)]
