@@ -306,7 +306,7 @@ def bench_families(size: str, families: list[str], seeds: list[int], tune_seeds:
               f"{' of work (the clock up to %g s)' % (limit * clock_factor) if work else ''}, "
               f"{workers} workers, "
               f"{'deterministic' if deterministic else 'anytime (parallel)'} mode"
-              f"{', every CP-SAT thread on calendar models (the app)' if calendar_threads else ''}"
+              f"{', every CP-SAT thread on calendar models' if calendar_threads else ''}"
               ". Ratio = "
               "(cost - unavoidable penalties) / (due-date greedy's cost - unavoidable "
               "penalties); lower is better. Ratio floor = the same with the bound for the "

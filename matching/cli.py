@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--parallel", action="store_true",
                    help="parallel CP-SAT portfolio (better, not repeatable)")
     b.add_argument("--calendar-threads", action="store_true",
-                   help="families: every worker's CP-SAT thread on calendar models (as the "
-                        "web app's first attempt solves)")
+                   help="families: every worker's CP-SAT thread on calendar models (the web "
+                        "app's first attempt with SOLVER_CALENDAR_THREADS=true)")
     b.add_argument("--clock-factor", type=float, default=1.0,
                    help="families, repeatable mode: the time limit is the work budget and "
                         "the clock may run this many times longer (figures of a quiet "
