@@ -29,6 +29,11 @@ DECOMPOSE_SHARE = 0.5  # makespan: of the time limit, for the batches; then LNS
 LNS_ORDERS = 12
 REPAIR_EVERY = 4  # LNS steps between greedy re-insertion passes of unserved orders
 LNS_SECONDS = 2.0
+# Beside its solve, a step's neighbourhood, fixed spans, model and CP-SAT's loading grow
+# with the plan: XL's one step past 296 s (31,800 placed operations) ended 2.3 s after the
+# deadline. A step is begun only when this estimate, or the most a step took so far beside
+# its solve, still fits.
+STEP_SECONDS_PER_OP = 100e-6
 FIRST_SHARE_SHOP = 0.25  # makespan shops: share of the time for the whole model first
 SHOP_LNS_SECONDS = 1.0  # per shop LNS step
 # parallel mode (not repeatable anyway): shorter steps, ends capped by the incumbent
@@ -131,12 +136,14 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
     # large instances spend about as long building each step's model as solving it
     max_steps = max(1, int(seconds / (LNS_SECONDS * (2.0 if large else 1.2))))
     stop = run.stop_at(seconds, last=last)
-    while stop - time.monotonic() > 0.3 and (not run.deterministic
-                                             or (run.dtime_used < budget
-                                                 and it < max_steps)):
+    overhead = STEP_SECONDS_PER_OP * len(best_pl)
+    while stop - time.monotonic() > 0.3 + overhead and (not run.deterministic
+                                                        or (run.dtime_used < budget
+                                                            and it < max_steps)):
         if run.good_enough(best_obj):
             break
         it += 1
+        t_step = time.monotonic()
         by_machine: dict[int, list[int]] = {}
         for (j, _k), (mi, _s, _e) in best_pl.items():
             by_machine.setdefault(mi, []).append(j)
@@ -176,7 +183,9 @@ def lns_orders(run: Run, candidates: list[int], forced: set[int], g_un: dict[int
         step_s = LNS_SECONDS
         if run.deterministic:  # the last step of the phase takes only what is left of it
             step_s = max(0.25, min(step_s, (budget - run.dtime_used) / rate))
+        t_solve = time.monotonic()
         st, _solver, pl, un = run.run_model(built, step_s, best_pl, un_h)
+        overhead = max(overhead, t_solve - t_step)
         if not pl and not un:
             continue
         new_pl = {key: v for key, v in best_pl.items() if key[0] not in chosen_set}
