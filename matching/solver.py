@@ -249,11 +249,13 @@ def solve(problem: Problem | dict[str, Any], time_limit: float = 10.0, workers: 
                 best_pl, best_un, best_obj = lns_orders(run, candidates, forced, g_un,
                                                         best_pl, best_un, best_obj, large,
                                                         rest)
+    run.stats["search_end_seconds"] = round(time.monotonic() - run.t0, 3)
     if p.objective != "makespan" and any(j not in run.reasons for j in best_un):
         # a last re-insertion pass (LNS steps may have opened holes), then honest reasons
         r_pl, r_un, r_obj = repair(run, best_pl, best_un, forced)
         if r_obj < best_obj:
             best_pl, best_un, best_obj = r_pl, r_un, r_obj
+        run.stats["repair_end_seconds"] = round(time.monotonic() - run.t0, 3)
         best_un = explain_unserved(run, best_pl, best_un)
     if bound is not None and bound >= best_obj:
         status, bound = "OPTIMAL", best_obj
