@@ -315,8 +315,7 @@ def execute(app: Flask, run_id: int, worker: str) -> None:
                 problem["change_cost"] = dict(replan.CHANGE_COST)
             session.rollback()  # release read locks while the engine works
             limit = float(run.time_limit_seconds)  # type: ignore[union-attr]
-            # in a child process: an abort inside OR-Tools ends that child, not this one;
-            # calendars get all threads only if configured, and never on the retry
+            # a child process: an OR-Tools abort ends it only (calendar threads: config.py)
             plan = isolation.call_engine(
                 "solve", problem, time_limit=limit, seed=0,
                 workers=int(app.config.get("SOLVER_WORKERS", 2)),
